@@ -1,0 +1,325 @@
+// Package forgebridge holds the domain of the product: integrations with git
+// hosting services, their repositories, the people's own tokens for them, the
+// actor who performed an action, and the interfaces the adapters implement.
+// It imports nothing of the project; every other package may import it.
+package forgebridge
+
+import (
+	"context"
+	"log/slog"
+	"time"
+)
+
+// Kind names a git hosting service family and how forgebridge talks to it.
+type Kind string
+
+const (
+	KindGitHub            Kind = "github"
+	KindGitHubEnterprise  Kind = "github-enterprise"
+	KindGitLab            Kind = "gitlab"
+	KindGitLabSelfManaged Kind = "gitlab-self-managed"
+	KindAzureDevOps       Kind = "azure-devops"
+	KindVSTS              Kind = "vsts"
+	KindTFS               Kind = "tfs"
+	KindCodeCommit        Kind = "codecommit"
+)
+
+// Kinds lists every kind an integration may have, in the order the UI shows them.
+var Kinds = []Kind{KindGitHub, KindGitHubEnterprise, KindGitLab, KindGitLabSelfManaged,
+	KindAzureDevOps, KindVSTS, KindTFS, KindCodeCommit}
+
+// Valid reports whether k is a known kind.
+func (k Kind) Valid() bool {
+	for _, v := range Kinds {
+		if k == v {
+			return true
+		}
+	}
+	return false
+}
+
+// UsesAccessKeys reports whether credentials of this kind are an access key
+// id and secret access key rather than a single token.
+func (k Kind) UsesAccessKeys() bool { return k == KindCodeCommit }
+
+// Credential is a secret that authenticates to a provider: a personal access
+// token, or for CodeCommit an IAM access key. It never prints its secret: its
+// String, GoString and LogValue are redacted so a stray %v or slog attribute
+// cannot leak it.
+type Credential struct {
+	Token           string
+	AccessKeyID     string
+	SecretAccessKey string
+}
+
+// IsZero reports whether no secret is set.
+func (c Credential) IsZero() bool {
+	return c.Token == "" && c.AccessKeyID == "" && c.SecretAccessKey == ""
+}
+
+func (c Credential) String() string       { return "[redacted credential]" }
+func (c Credential) GoString() string     { return "forgebridge.Credential{[redacted]}" }
+func (c Credential) LogValue() slog.Value { return slog.StringValue("[redacted credential]") }
+
+// IntegrationSettings are the feature switches of one integration.
+type IntegrationSettings struct {
+	CreateBranch      bool `json:"createBranch"`
+	CreatePullRequest bool `json:"createPullRequest"`
+	RequireUserPAT    bool `json:"requireUserPat"`
+}
+
+// DefaultIntegrationSettings are the settings of a new integration.
+var DefaultIntegrationSettings = IntegrationSettings{CreateBranch: true, CreatePullRequest: true}
+
+// Integration is one connection to a git hosting account or organisation.
+type Integration struct {
+	ID      string
+	Name    string
+	Kind    Kind
+	BaseURL string // web address of the service; empty for the public github/gitlab
+	Region  string // codecommit only
+	// ServerVersion picks the api-version of tfs calls (2017 … 2022); empty: learnt.
+	ServerVersion string
+
+	// APIPath replaces the provider's default repository list path.
+	APIPath string
+	// RepositoryFilter is a JMESPath expression applied to each page of the list answer.
+	RepositoryFilter string
+	// Projects are the tracker project keys the integration serves; empty means all.
+	Projects []string
+	Settings IntegrationSettings
+
+	// ProxyURL, when set, is used for every call of this integration instead of the environment's proxy.
+	ProxyURL string
+	// CABundle is extra PEM certificates trusted for this integration.
+	CABundle string
+	// InsecureSkipTLSVerify turns TLS verification off. Off by default.
+	InsecureSkipTLSVerify bool
+
+	Credential      Credential // the service credential, decrypted
+	CredentialLogin string     // who the provider says the service credential is
+
+	RepositoryCount int
+	DiscoveredAt    *time.Time
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+// ServesProject reports whether the integration is associated with the tracker project.
+func (i Integration) ServesProject(key string) bool {
+	if len(i.Projects) == 0 {
+		return true
+	}
+	for _, p := range i.Projects {
+		if p == key {
+			return true
+		}
+	}
+	return false
+}
+
+// Repository is one repository discovered through an integration.
+type Repository struct {
+	ID            string // forgebridge's id, stable across rediscovery
+	IntegrationID string
+	ExternalID    string // the provider's id (GitHub numeric id, GitLab project id, Azure repo GUID, CodeCommit repo id)
+	Name          string
+	FullName      string // owner/name, group/sub/name, Project/Repo or the CodeCommit name
+	DefaultBranch string
+	WebURL        string
+	// CanCreateBranch and CanCreatePullRequest say what the provider supports for this repository.
+	CanCreateBranch      bool
+	CanCreatePullRequest bool
+}
+
+// Branch is a branch on a provider. Name is the short name ("main").
+type Branch struct {
+	Name   string `json:"name"`
+	SHA    string `json:"sha"`
+	WebURL string `json:"webUrl,omitempty"`
+}
+
+// PullRequest is a pull or merge request on a provider.
+type PullRequest struct {
+	ID           string `json:"id"`
+	Number       int    `json:"number"`
+	Title        string `json:"title"`
+	WebURL       string `json:"webUrl"`
+	SourceBranch string `json:"sourceBranch"`
+	TargetBranch string `json:"targetBranch"`
+}
+
+// NewPullRequest is what a person asks a provider to open.
+type NewPullRequest struct {
+	SourceBranch string
+	TargetBranch string
+	Title        string
+	Description  string
+	Draft        bool
+}
+
+// TokenStatus is what forgebridge knows of a saved user token.
+type TokenStatus string
+
+const (
+	TokenValid      TokenStatus = "valid"
+	TokenInvalid    TokenStatus = "invalid"
+	TokenUnverified TokenStatus = "unverified"
+)
+
+// TokenInfo is what a provider says about a credential when it is validated.
+type TokenInfo struct {
+	Login     string
+	Scopes    []string   // empty where the provider does not tell
+	ExpiresAt *time.Time // nil where the provider does not tell
+}
+
+// UserToken is one person's credential for one integration.
+type UserToken struct {
+	UserKey       string
+	IntegrationID string
+	Credential    Credential
+	Login         string
+	Scopes        []string
+	ExpiresAt     *time.Time
+	Status        TokenStatus
+	CheckedAt     *time.Time
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// ActorType says whose credential performed an action on a provider.
+type ActorType string
+
+const (
+	ActorUser        ActorType = "user"
+	ActorIntegration ActorType = "integration"
+)
+
+// Actor is who performed an action on the provider.
+type Actor struct {
+	Type  ActorType `json:"type"`
+	Login string    `json:"login"`
+}
+
+// Settings are the global settings.
+type Settings struct {
+	RequireUserPATEverywhere bool   `json:"requireUserPatEverywhere"`
+	BranchNameTemplate       string `json:"branchNameTemplate"`
+	BranchNameMaxLength      int    `json:"branchNameMaxLength"`
+}
+
+// Default branch name template and length cap (DESIGN.md §3).
+const (
+	DefaultBranchNameTemplate  = "${issuekey}-${summary}"
+	DefaultBranchNameMaxLength = 250
+)
+
+// DefaultSettings are the settings of a new installation.
+var DefaultSettings = Settings{
+	BranchNameTemplate:  DefaultBranchNameTemplate,
+	BranchNameMaxLength: DefaultBranchNameMaxLength,
+}
+
+// User is a person known to the tracker. Key is stable (Jira's user key; for
+// the local tracker the name); Name is what people type and see.
+type User struct {
+	Key         string
+	Name        string
+	DisplayName string
+	Admin       bool
+	Active      bool
+}
+
+// Project is a tracker project.
+type Project struct {
+	Key  string
+	Name string
+}
+
+// Issue is a tracker issue.
+type Issue struct {
+	Key     string
+	Summary string
+	Type    string
+	Project string // the project key
+}
+
+// Tracker permissions that gate every action (Jira's names).
+const (
+	PermBrowseProjects = "BROWSE_PROJECTS"
+	PermViewDevTools   = "VIEW_DEV_TOOLS"
+)
+
+// Tracker is where issues, projects, people and permissions live.
+type Tracker interface {
+	// Issue returns the issue; ENotFound when there is none.
+	Issue(ctx context.Context, key string) (Issue, error)
+	// Permissions returns which of the named permissions user holds on project.
+	Permissions(ctx context.Context, user User, projectKey string) (map[string]bool, error)
+	// BrowsableProjects returns the keys of the projects user may browse.
+	BrowsableProjects(ctx context.Context, user User) ([]string, error)
+}
+
+// IssueBranch is a branch recorded against an issue.
+type IssueBranch struct {
+	IssueKey     string
+	RepositoryID string
+	Name         string
+	SHA          string
+	WebURL       string
+	CreatedAt    time.Time
+}
+
+// IssuePullRequest is a pull request recorded against an issue.
+type IssuePullRequest struct {
+	IssueKey     string
+	RepositoryID string
+	PullRequest
+	CreatedAt time.Time
+}
+
+// Audit actions (API.md).
+const (
+	AuditBranchCreate      = "branch.create"
+	AuditPullRequestCreate = "pullrequest.create"
+	AuditTokenSave         = "token.save"
+	AuditTokenDelete       = "token.delete"
+	AuditTokenInvalidated  = "token.invalidated"
+	AuditIntegrationCreate = "integration.create"
+	AuditIntegrationUpdate = "integration.update"
+	AuditIntegrationDelete = "integration.delete"
+	AuditSettingsUpdate    = "settings.update"
+	AuditOutcomeSuccess    = "success"
+	AuditOutcomeFailure    = "failure"
+)
+
+// AuditEntry is one line of the audit log.
+type AuditEntry struct {
+	ID            int64
+	Time          time.Time
+	User          string // the forgebridge user name
+	Action        string
+	IntegrationID string
+	RepositoryID  string
+	Issue         string
+	Target        string // the branch name, pull request URL or other object acted on
+	Actor         Actor  // zero for actions that called no provider
+	Outcome       string
+	Code          string // the error code of a failure
+}
+
+// APIToken is a forgebridge API credential. Only its hash is stored.
+type APIToken struct {
+	Hash      string // hex SHA-256 of the token
+	UserKey   string
+	UserName  string
+	CreatedAt time.Time
+}
+
+// Cipher encrypts and authenticates secrets at rest. associatedData binds a
+// ciphertext to the row it belongs to, so it cannot be moved to another row.
+type Cipher interface {
+	Encrypt(plaintext, associatedData []byte) ([]byte, error)
+	Decrypt(ciphertext, associatedData []byte) ([]byte, error)
+}

@@ -1,0 +1,92 @@
+package forgebridge
+
+import (
+	"context"
+	"time"
+)
+
+// Page asks for one page of a list. Cursor is opaque: the Next of the page before.
+type Page struct {
+	Limit  int
+	Cursor string
+}
+
+// RepositoryQuery selects repositories.
+type RepositoryQuery struct {
+	Page
+	IntegrationIDs []string // nil: every integration; empty non-nil: none
+	Text           string   // case-insensitive substring of the full name
+}
+
+// AuditQuery selects audit entries, newest first.
+type AuditQuery struct {
+	Page
+	User   string
+	Action string
+}
+
+// Store keeps forgebridge's own state. Secrets are encrypted by the store with
+// its Cipher, bound to their row. Lookups of missing rows answer ENotFound;
+// inserts of duplicate keys answer EAlreadyExists.
+type Store interface {
+	Settings(ctx context.Context) (Settings, error)
+	UpdateSettings(ctx context.Context, s Settings) error
+
+	// CreateIntegration assigns in.ID, CreatedAt and UpdatedAt.
+	CreateIntegration(ctx context.Context, in *Integration) error
+	Integration(ctx context.Context, id string) (Integration, error)
+	Integrations(ctx context.Context) ([]Integration, error)
+	UpdateIntegration(ctx context.Context, in *Integration) error
+	// DeleteIntegration removes the integration with its repositories and user tokens.
+	DeleteIntegration(ctx context.Context, id string) error
+
+	// ReplaceRepositories makes repos the integration's repositories: it keeps the
+	// id of a repository already known by ExternalID, adds new ones, removes the
+	// ones no longer listed, and records the count and discovery time.
+	ReplaceRepositories(ctx context.Context, integrationID string, repos []Repository, at time.Time) error
+	Repository(ctx context.Context, id string) (Repository, error)
+	// Repositories lists in order of full name then id; next is "" on the last page.
+	Repositories(ctx context.Context, q RepositoryQuery) (repos []Repository, next string, err error)
+
+	// PutUserToken inserts or replaces the user's token for the integration.
+	PutUserToken(ctx context.Context, t *UserToken) error
+	UserToken(ctx context.Context, userKey, integrationID string) (UserToken, error)
+	UserTokens(ctx context.Context, userKey string) ([]UserToken, error)
+	DeleteUserToken(ctx context.Context, userKey, integrationID string) error
+	SetUserTokenStatus(ctx context.Context, userKey, integrationID string, status TokenStatus, checkedAt time.Time) error
+
+	AddAudit(ctx context.Context, e *AuditEntry) error
+	Audit(ctx context.Context, q AuditQuery) (entries []AuditEntry, next string, err error)
+
+	// AddIssueBranch and AddIssuePullRequest are idempotent.
+	AddIssueBranch(ctx context.Context, b IssueBranch) error
+	AddIssuePullRequest(ctx context.Context, pr IssuePullRequest) error
+	IssueBranches(ctx context.Context, issueKey string) ([]IssueBranch, error)
+	IssuePullRequests(ctx context.Context, issueKey string) ([]IssuePullRequest, error)
+
+	// The local tracker's directory.
+	CreateUser(ctx context.Context, u User) error
+	User(ctx context.Context, key string) (User, error)
+	SetPasswordHash(ctx context.Context, userKey, hash string) error
+	PasswordHash(ctx context.Context, userKey string) (string, error)
+	CreateProject(ctx context.Context, p Project) error
+	Project(ctx context.Context, key string) (Project, error)
+	Projects(ctx context.Context) ([]Project, error)
+	SetPermissions(ctx context.Context, projectKey, userKey string, perms []string) error
+	Permissions(ctx context.Context, projectKey, userKey string) ([]string, error)
+	CreateIssue(ctx context.Context, is Issue) error
+	Issue(ctx context.Context, key string) (Issue, error)
+
+	CreateAPIToken(ctx context.Context, t APIToken) error
+	APIToken(ctx context.Context, hash string) (APIToken, error)
+
+	// CheckSecrets decrypts every stored secret and reports how many it read;
+	// it fails if any cannot be decrypted with the store's Cipher.
+	CheckSecrets(ctx context.Context) (int, error)
+	// ReencryptSecrets decrypts and encrypts again every stored secret, so
+	// that all are under the Cipher's current primary key.
+	ReencryptSecrets(ctx context.Context) (int, error)
+
+	Ping(ctx context.Context) error
+	Close() error
+}
