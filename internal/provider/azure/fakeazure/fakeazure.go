@@ -1,0 +1,748 @@
+// Package fakeazure is an in-memory Azure DevOps organisation (or TFS
+// collection) served over HTTP for tests: it checks what the real service
+// checks (Basic auth with an empty user and a PAT, the api-version range, JSON
+// bodies) and answers with the shapes of Microsoft's REST documentation.
+package fakeazure
+
+import (
+	"crypto/sha1"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Token is what the fake knows of a personal access token.
+type Token struct {
+	Account     string // properties.Account of connectionData; empty: not told
+	DisplayName string // providerDisplayName
+	Expired     bool   // answered 401 like a revoked or expired PAT
+	// ReadOnly is a token with the vso.code scope only: branch creation answers
+	// createBranchPermissionRequired and other writes 403.
+	ReadOnly bool
+}
+
+// Call is one request the fake received. Token is the PAT of its Basic auth.
+type Call struct {
+	Method string
+	Path   string
+	Query  string
+	Token  string
+	Body   []byte
+}
+
+// Server is one fake organisation. Its methods are safe for concurrent use.
+type Server struct {
+	srv *httptest.Server
+	org string
+
+	mu          sync.Mutex
+	tokens      map[string]Token
+	projects    map[string]string // name -> id
+	repos       []*Repo
+	minVer      version
+	maxVer      version
+	pageSize    int
+	rateLimited bool
+	failing     bool
+	calls       []Call
+	prs         []*pullRequest
+	nextPR      int
+	commits     int
+}
+
+// Repo is one repository of the fake.
+type Repo struct {
+	s             *Server
+	ID            string
+	Name          string
+	Project       string
+	defaultBranch string // full ref name; empty for an empty repository
+	disabled      bool
+	refs          map[string]string // full ref name -> commit sha
+}
+
+type pullRequest struct {
+	repo   *Repo
+	id     int
+	status string
+	title  string
+	desc   string
+	source string
+	target string
+	draft  bool
+}
+
+const zeroSHA = "0000000000000000000000000000000000000000"
+
+// New starts a fake organisation named org. It accepts api-versions 1.0 to
+// 7.1 (Azure DevOps Services) until SetAPIVersionRange says otherwise, and
+// serves lists two items a page.
+func New(org string) *Server {
+	s := &Server{
+		org:      org,
+		tokens:   map[string]Token{},
+		projects: map[string]string{},
+		minVer:   version{1, 0},
+		maxVer:   version{7, 1},
+		pageSize: 2,
+		nextPR:   1,
+	}
+	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	return s
+}
+
+// Close shuts the server down.
+func (s *Server) Close() { s.srv.Close() }
+
+// URL is the organisation (collection) URL: http://127.0.0.1:PORT/ORG.
+func (s *Server) URL() string { return s.srv.URL + "/" + s.org }
+
+// SetAPIVersionRange sets the api-versions the server accepts, as TFS 2017
+// ("1.0", "3.2") … Azure DevOps Server 2022 ("1.0", "7.0") would.
+func (s *Server) SetAPIVersionRange(min, max string) {
+	lo, ok1 := parseVersion(min)
+	hi, ok2 := parseVersion(max)
+	if !ok1 || !ok2 {
+		panic("fakeazure: bad api-version range " + min + ".." + max)
+	}
+	s.mu.Lock()
+	s.minVer, s.maxVer = lo, hi
+	s.mu.Unlock()
+}
+
+// SetPageSize sets how many repositories or refs one page holds at most.
+func (s *Server) SetPageSize(n int) {
+	s.mu.Lock()
+	s.pageSize = max(n, 1)
+	s.mu.Unlock()
+}
+
+// AddToken makes pat a known personal access token.
+func (s *Server) AddToken(pat string, t Token) {
+	s.mu.Lock()
+	s.tokens[pat] = t
+	s.mu.Unlock()
+}
+
+// AddRepo adds a repository to project (created on first use). When
+// defaultBranch is not empty the repository gets that branch with one commit;
+// otherwise it is empty and has no default branch.
+func (s *Server) AddRepo(project, name, defaultBranch string) *Repo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.projects[project]; !ok {
+		s.projects[project] = guid("project", project)
+	}
+	r := &Repo{s: s, ID: guid("repo", project+"/"+name), Name: name, Project: project, refs: map[string]string{}}
+	if defaultBranch != "" {
+		r.defaultBranch = "refs/heads/" + defaultBranch
+		r.refs[r.defaultBranch] = s.newCommitLocked()
+	}
+	s.repos = append(s.repos, r)
+	return r
+}
+
+// AddBranch adds (or moves) a branch to a new commit and returns its sha.
+func (r *Repo) AddBranch(name string) string {
+	r.s.mu.Lock()
+	defer r.s.mu.Unlock()
+	sha := r.s.newCommitLocked()
+	r.refs["refs/heads/"+name] = sha
+	return sha
+}
+
+// SetDisabled marks the repository disabled, as an administrator can.
+func (r *Repo) SetDisabled(on bool) {
+	r.s.mu.Lock()
+	r.disabled = on
+	r.s.mu.Unlock()
+}
+
+// Branch returns the sha of a branch by short name.
+func (r *Repo) Branch(name string) (string, bool) {
+	r.s.mu.Lock()
+	defer r.s.mu.Unlock()
+	sha, ok := r.refs["refs/heads/"+name]
+	return sha, ok
+}
+
+// WebURL is the repository's web address as the API reports it.
+func (r *Repo) WebURL() string {
+	return r.s.URL() + "/" + url.PathEscape(r.Project) + "/_git/" + url.PathEscape(r.Name)
+}
+
+// SetRateLimited makes every authenticated request answer 429 as Azure's
+// throttling does, until switched off.
+func (s *Server) SetRateLimited(on bool) {
+	s.mu.Lock()
+	s.rateLimited = on
+	s.mu.Unlock()
+}
+
+// SetFailing makes every request answer 500 until switched off.
+func (s *Server) SetFailing(on bool) {
+	s.mu.Lock()
+	s.failing = on
+	s.mu.Unlock()
+}
+
+// Calls returns the requests received so far, oldest first.
+func (s *Server) Calls() []Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Call(nil), s.calls...)
+}
+
+// ResetCalls forgets the recorded requests.
+func (s *Server) ResetCalls() {
+	s.mu.Lock()
+	s.calls = nil
+	s.mu.Unlock()
+}
+
+func (s *Server) newCommitLocked() string {
+	s.commits++
+	sum := sha1.Sum([]byte(s.org + "/commit/" + strconv.Itoa(s.commits)))
+	return hex.EncodeToString(sum[:])
+}
+
+// guid makes a stable GUID-shaped id.
+func guid(kind, name string) string {
+	sum := sha1.Sum([]byte(kind + ":" + name))
+	h := hex.EncodeToString(sum[:16])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
+type version struct{ major, minor int }
+
+func (v version) less(o version) bool {
+	return v.major < o.major || (v.major == o.major && v.minor < o.minor)
+}
+
+func (v version) String() string { return fmt.Sprintf("%d.%d", v.major, v.minor) }
+
+// parseVersion reads "5.0", "7.1-preview" or "7.1-preview.1".
+func parseVersion(s string) (version, bool) {
+	s, _, _ = strings.Cut(s, "-")
+	maj, min, ok := strings.Cut(s, ".")
+	if !ok {
+		return version{}, false
+	}
+	a, err1 := strconv.Atoi(maj)
+	b, err2 := strconv.Atoi(min)
+	if err1 != nil || err2 != nil || a < 0 || b < 0 {
+		return version{}, false
+	}
+	return version{a, b}, true
+}
+
+// serve authenticates, throttles and checks the api-version before routing,
+// in the order Azure DevOps does.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	user, pat, hasAuth := r.BasicAuth()
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls = append(s.calls, Call{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Token: pat, Body: body})
+
+	if s.failing {
+		writeError(w, http.StatusInternalServerError, "VssServiceException",
+			"TF246017: The service could not connect to its database. Try again later.")
+		return
+	}
+	tok, known := s.tokens[pat]
+	if !hasAuth || user != "" || !known || tok.Expired {
+		if r.Header.Get("X-TFS-FedAuthRedirect") != "Suppress" {
+			// Without the header the service redirects browsers to sign in;
+			// API clients see the sign-in page with a 203.
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.WriteHeader(http.StatusNonAuthoritativeInfo)
+			io.WriteString(w, "<!DOCTYPE html><html><head><title>Azure DevOps Services | Sign In</title></head><body>Sign in</body></html>")
+			return
+		}
+		w.Header().Set("WWW-Authenticate", "Basic realm=\""+s.srv.URL+"/\"")
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	if s.rateLimited {
+		reset := time.Now().Add(30 * time.Second).Unix()
+		h := w.Header()
+		h.Set("Retry-After", "30")
+		h.Set("X-RateLimit-Resource", "Core")
+		h.Set("X-RateLimit-Delay", "12.5")
+		h.Set("X-RateLimit-Limit", "200")
+		h.Set("X-RateLimit-Remaining", "0")
+		h.Set("X-RateLimit-Reset", strconv.FormatInt(reset, 10))
+		writeError(w, http.StatusTooManyRequests, "RequestBlockedException",
+			"TF400733: The request was blocked because the identity exceeded its usage of resource Core.")
+		return
+	}
+
+	prefix := "/" + s.org
+	if r.URL.Path != prefix && !strings.HasPrefix(r.URL.Path, prefix+"/") {
+		writeError(w, http.StatusNotFound, "CollectionDoesNotExistException",
+			"TF400324: The organization or collection does not exist.")
+		return
+	}
+	segs := strings.Split(strings.Trim(strings.TrimPrefix(r.URL.Path, prefix), "/"), "/")
+
+	if len(segs) == 2 && segs[0] == "_apis" && segs[1] == "connectionData" {
+		// connectionData answers without an api-version.
+		if v := r.URL.Query().Get("api-version"); v != "" && !s.checkVersion(w, r.Method, v) {
+			return
+		}
+		s.connectionData(w, r, pat, tok)
+		return
+	}
+	v := r.URL.Query().Get("api-version")
+	if v == "" {
+		writeError(w, http.StatusBadRequest, "VssVersionNotSpecifiedException", fmt.Sprintf(
+			"No api-version was supplied for the %q request. The version must be supplied either as part of the Accept header or as a query parameter (e.g. '?api-version=1.0').", r.Method))
+		return
+	}
+	if !s.checkVersion(w, r.Method, v) {
+		return
+	}
+	apiVer, _ := parseVersion(v)
+	if r.Method == http.MethodPost && !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+		writeError(w, http.StatusUnsupportedMediaType, "VssRequestContentTypeNotSupportedException",
+			"The request content type is not supported: send application/json.")
+		return
+	}
+
+	// [project] _apis git repositories [id [refs|pullrequests]]
+	project := ""
+	if len(segs) > 0 && segs[0] != "_apis" {
+		project = segs[0]
+		segs = segs[1:]
+	}
+	if len(segs) < 3 || segs[0] != "_apis" || segs[1] != "git" || segs[2] != "repositories" {
+		writeError(w, http.StatusNotFound, "ApiResourceNotFoundException", "API resource location not found.")
+		return
+	}
+	if project != "" {
+		if _, ok := s.projects[project]; !ok {
+			writeError(w, http.StatusNotFound, "ProjectDoesNotExistWithNameException",
+				fmt.Sprintf("TF200016: The following project does not exist: %s.", project))
+			return
+		}
+	}
+	switch {
+	case len(segs) == 3 && r.Method == http.MethodGet:
+		s.listRepos(w, r, project)
+	case len(segs) == 5:
+		repo := s.findRepo(project, segs[3])
+		if repo == nil || repo.disabled {
+			writeError(w, http.StatusNotFound, "GitRepositoryNotFoundException", fmt.Sprintf(
+				"TF401019: The Git repository with name or identifier %s does not exist or you do not have permissions for the operation you are attempting.", segs[3]))
+			return
+		}
+		switch {
+		case segs[4] == "refs" && r.Method == http.MethodGet:
+			s.listRefs(w, r, repo)
+		case segs[4] == "refs" && r.Method == http.MethodPost:
+			s.updateRefs(w, body, repo, tok)
+		case strings.EqualFold(segs[4], "pullrequests") && r.Method == http.MethodGet:
+			s.listPullRequests(w, r, repo)
+		case strings.EqualFold(segs[4], "pullrequests") && r.Method == http.MethodPost:
+			s.createPullRequest(w, body, repo, tok, apiVer)
+		default:
+			writeError(w, http.StatusMethodNotAllowed, "RouteMethodNotAllowed", "The requested resource does not support this http method.")
+		}
+	default:
+		writeError(w, http.StatusNotFound, "ApiResourceNotFoundException", "API resource location not found.")
+	}
+}
+
+func (s *Server) checkVersion(w http.ResponseWriter, method, v string) bool {
+	ver, ok := parseVersion(v)
+	if !ok {
+		writeError(w, http.StatusBadRequest, "VssInvalidApiVersionException", fmt.Sprintf("The api-version %q is not valid.", v))
+		return false
+	}
+	if s.maxVer.less(ver) {
+		writeError(w, http.StatusBadRequest, "VssVersionOutOfRangeException", fmt.Sprintf(
+			"The requested REST API version of %s is out of range for this server. The latest REST API version this server supports is %s.", v, s.maxVer))
+		return false
+	}
+	if ver.less(s.minVer) {
+		writeError(w, http.StatusBadRequest, "VssVersionOutOfRangeException", fmt.Sprintf(
+			"The requested REST API version of %s is out of range for this server. The earliest REST API version this server supports is %s.", v, s.minVer))
+		return false
+	}
+	return true
+}
+
+func (s *Server) connectionData(w http.ResponseWriter, r *http.Request, pat string, tok Token) {
+	id := guid("user", pat)
+	props := map[string]any{}
+	if tok.Account != "" {
+		props["Account"] = map[string]string{"$type": "System.String", "$value": tok.Account}
+	}
+	user := map[string]any{
+		"id":                  id,
+		"descriptor":          "Microsoft.IdentityModel.Claims.ClaimsIdentity;" + id + "\\" + tok.Account,
+		"subjectDescriptor":   "aad." + base64.RawURLEncoding.EncodeToString([]byte(id)),
+		"providerDisplayName": tok.DisplayName,
+		"isActive":            true,
+		"properties":          props,
+		"resourceVersion":     2,
+		"metaTypeId":          0,
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"authenticatedUser": user,
+		"authorizedUser":    user,
+		"instanceId":        guid("instance", s.org),
+		"deploymentId":      guid("deployment", s.org),
+		"deploymentType":    "hosted",
+		"locationServiceData": map[string]any{
+			"serviceOwner":                "00025394-6065-48ca-87d9-7f5672854ef7",
+			"defaultAccessMappingMoniker": "PublicAccessMapping",
+			"lastChangeId":                1,
+			"lastChangeId64":              1,
+		},
+	})
+}
+
+func (s *Server) findRepo(project, idOrName string) *Repo {
+	for _, r := range s.repos {
+		if strings.EqualFold(r.ID, idOrName) {
+			if project != "" && !strings.EqualFold(r.Project, project) {
+				return nil
+			}
+			return r
+		}
+	}
+	if project == "" {
+		return nil // a name needs its project
+	}
+	for _, r := range s.repos {
+		if strings.EqualFold(r.Project, project) && strings.EqualFold(r.Name, idOrName) {
+			return r
+		}
+	}
+	return nil
+}
+
+func (s *Server) repoJSON(r *Repo) map[string]any {
+	base := s.URL()
+	m := map[string]any{
+		"id":   r.ID,
+		"name": r.Name,
+		"url":  base + "/" + s.projects[r.Project] + "/_apis/git/repositories/" + r.ID,
+		"project": map[string]any{
+			"id":         s.projects[r.Project],
+			"name":       r.Project,
+			"url":        base + "/_apis/projects/" + s.projects[r.Project],
+			"state":      "wellFormed",
+			"revision":   1,
+			"visibility": "private",
+		},
+		"size":       len(r.refs) * 1024,
+		"remoteUrl":  strings.Replace(r.WebURL(), "://", "://"+s.org+"@", 1),
+		"webUrl":     r.WebURL(),
+		"isDisabled": r.disabled,
+	}
+	if r.defaultBranch != "" {
+		m["defaultBranch"] = r.defaultBranch
+	}
+	return m
+}
+
+// page cuts items by the continuation token (an offset here; opaque to
+// clients) and sets x-ms-continuationtoken when more remain.
+func (s *Server) page(w http.ResponseWriter, q url.Values, n int) (lo, hi int, ok bool) {
+	size := s.pageSize
+	if top := q.Get("$top"); top != "" {
+		t, err := strconv.Atoi(top)
+		if err != nil || t < 1 {
+			writeError(w, http.StatusBadRequest, "InvalidArgumentValueException", "The value of $top is not valid.")
+			return 0, 0, false
+		}
+		size = min(size, t)
+	}
+	if tok := q.Get("continuationToken"); tok != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(tok)
+		off, err2 := strconv.Atoi(string(raw))
+		if err != nil || err2 != nil || off < 0 || off > n {
+			writeError(w, http.StatusBadRequest, "InvalidContinuationTokenException", "The continuation token is not valid.")
+			return 0, 0, false
+		}
+		lo = off
+	}
+	hi = min(lo+size, n)
+	if hi < n {
+		w.Header().Set("x-ms-continuationtoken", base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(hi))))
+	}
+	return lo, hi, true
+}
+
+func (s *Server) listRepos(w http.ResponseWriter, r *http.Request, project string) {
+	var all []*Repo
+	for _, repo := range s.repos {
+		if project == "" || strings.EqualFold(repo.Project, project) {
+			all = append(all, repo)
+		}
+	}
+	lo, hi, ok := s.page(w, r.URL.Query(), len(all))
+	if !ok {
+		return
+	}
+	value := []any{}
+	for _, repo := range all[lo:hi] {
+		value = append(value, s.repoJSON(repo))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"value": value, "count": len(value)})
+}
+
+func (s *Server) refJSON(repo *Repo, name, sha string) map[string]any {
+	return map[string]any{
+		"name":     name,
+		"objectId": sha,
+		"creator": map[string]any{
+			"displayName": "Project Collection Build Service",
+			"id":          guid("user", "creator"),
+			"uniqueName":  "build@" + s.org,
+		},
+		"url": s.URL() + "/" + s.projects[repo.Project] + "/_apis/git/repositories/" + repo.ID +
+			"/refs?filter=" + url.QueryEscape(strings.TrimPrefix(name, "refs/")),
+	}
+}
+
+func (s *Server) listRefs(w http.ResponseWriter, r *http.Request, repo *Repo) {
+	q := r.URL.Query()
+	prefix := "refs/" + q.Get("filter")
+	var names []string
+	for name := range repo.refs {
+		if strings.HasPrefix(name, prefix) {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	lo, hi, ok := s.page(w, q, len(names))
+	if !ok {
+		return
+	}
+	value := []any{}
+	for _, name := range names[lo:hi] {
+		value = append(value, s.refJSON(repo, name, repo.refs[name]))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"value": value, "count": len(value)})
+}
+
+type refUpdate struct {
+	Name        string `json:"name"`
+	OldObjectID string `json:"oldObjectId"`
+	NewObjectID string `json:"newObjectId"`
+}
+
+// updateRefs applies each update atomically under the server's lock, so of
+// concurrent creates of one name exactly one sees the zero old object id.
+func (s *Server) updateRefs(w http.ResponseWriter, body []byte, repo *Repo, tok Token) {
+	var updates []refUpdate
+	if err := json.Unmarshal(body, &updates); err != nil || len(updates) == 0 {
+		writeError(w, http.StatusBadRequest, "InvalidArgumentValueException",
+			"The body of the request must be a list of ref updates.")
+		return
+	}
+	known := map[string]bool{}
+	for _, sha := range repo.refs {
+		known[sha] = true
+	}
+	value := []any{}
+	for _, u := range updates {
+		status, msg := "succeeded", ""
+		_, exists := repo.refs[u.Name]
+		switch {
+		case !validRefName(u.Name):
+			status = "invalidRefName"
+		case tok.ReadOnly:
+			status = "createBranchPermissionRequired"
+			msg = "TF401027: You need the Git 'CreateBranch' permission to perform this action."
+		case u.OldObjectID != zeroSHA:
+			status = "unprocessed" // the fake only creates refs
+		case exists:
+			status = "staleOldObjectId"
+		case conflictsInCase(repo, u.Name):
+			status = "refNameConflict"
+		case !known[u.NewObjectID]:
+			status = "unresolvableToCommit"
+		default:
+			repo.refs[u.Name] = u.NewObjectID
+		}
+		item := map[string]any{
+			"repositoryId":  repo.ID,
+			"name":          u.Name,
+			"oldObjectId":   u.OldObjectID,
+			"newObjectId":   u.NewObjectID,
+			"isLocked":      false,
+			"rejectedBy":    nil,
+			"updateStatus":  status,
+			"success":       status == "succeeded",
+			"customMessage": nil,
+		}
+		if msg != "" {
+			item["customMessage"] = msg
+		}
+		value = append(value, item)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"value": value, "count": len(value)})
+}
+
+func conflictsInCase(repo *Repo, name string) bool {
+	for existing := range repo.refs {
+		if strings.EqualFold(existing, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// validRefName applies git's ref name rules to a refs/heads/ name.
+func validRefName(name string) bool {
+	short, ok := strings.CutPrefix(name, "refs/heads/")
+	if !ok || short == "" || strings.HasPrefix(short, "/") || strings.HasSuffix(short, "/") ||
+		strings.HasSuffix(short, ".") || strings.HasSuffix(short, ".lock") ||
+		strings.Contains(short, "..") || strings.Contains(short, "//") || strings.Contains(short, "@{") {
+		return false
+	}
+	for _, c := range short {
+		if c < 0x20 || c == 0x7f || strings.ContainsRune(" ~^:?*[\\", c) {
+			return false
+		}
+	}
+	for _, part := range strings.Split(short, "/") {
+		if strings.HasPrefix(part, ".") {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Server) prJSON(pr *pullRequest) map[string]any {
+	return map[string]any{
+		"repository":    s.repoJSON(pr.repo),
+		"pullRequestId": pr.id,
+		"codeReviewId":  pr.id,
+		"status":        pr.status,
+		"createdBy":     map[string]any{"displayName": "Creator", "id": guid("user", "creator")},
+		"creationDate":  "2024-01-01T00:00:00Z",
+		"title":         pr.title,
+		"description":   pr.desc,
+		"sourceRefName": pr.source,
+		"targetRefName": pr.target,
+		"mergeStatus":   "queued",
+		"isDraft":       pr.draft,
+		"mergeId":       guid("merge", strconv.Itoa(pr.id)),
+		"url": s.URL() + "/" + s.projects[pr.repo.Project] + "/_apis/git/repositories/" + pr.repo.ID +
+			"/pullRequests/" + strconv.Itoa(pr.id),
+		"supportsIterations": true,
+	}
+}
+
+func (s *Server) createPullRequest(w http.ResponseWriter, body []byte, repo *Repo, tok Token, v version) {
+	var in struct {
+		SourceRefName string `json:"sourceRefName"`
+		TargetRefName string `json:"targetRefName"`
+		Title         string `json:"title"`
+		Description   string `json:"description"`
+		IsDraft       bool   `json:"isDraft"`
+	}
+	if err := json.Unmarshal(body, &in); err != nil {
+		writeError(w, http.StatusBadRequest, "InvalidArgumentValueException", "The body of the request is not a valid pull request.")
+		return
+	}
+	if tok.ReadOnly {
+		writeError(w, http.StatusForbidden, "GitNeedsPermissionException",
+			"TF401027: You need the Git 'PullRequestContribute' permission to perform this action.")
+		return
+	}
+	if in.Title == "" || in.SourceRefName == "" || in.TargetRefName == "" {
+		writeError(w, http.StatusBadRequest, "InvalidArgumentValueException",
+			"The pull request needs a title, a source and a target ref.")
+		return
+	}
+	if strings.EqualFold(in.SourceRefName, in.TargetRefName) {
+		writeError(w, http.StatusBadRequest, "InvalidArgumentValueException",
+			"The source and target ref names of a pull request must be different.")
+		return
+	}
+	if _, ok := repo.refs[in.SourceRefName]; !ok {
+		writeError(w, http.StatusBadRequest, "GitPullRequestCannotBeActivated",
+			"TF401398: The pull request cannot be activated because the source and/or the target branch no longer exists, or the requested refs are not branches")
+		return
+	}
+	if _, ok := repo.refs[in.TargetRefName]; !ok {
+		writeError(w, http.StatusBadRequest, "GitPullRequestCannotBeActivated",
+			"TF401398: The pull request cannot be activated because the source and/or the target branch no longer exists, or the requested refs are not branches")
+		return
+	}
+	for _, pr := range s.prs {
+		if pr.repo == repo && pr.status == "active" && pr.source == in.SourceRefName && pr.target == in.TargetRefName {
+			writeError(w, http.StatusConflict, "GitPullRequestExistsException",
+				"TF401179: An active pull request for the source and target branch already exists.")
+			return
+		}
+	}
+	pr := &pullRequest{repo: repo, id: s.nextPR, status: "active", title: in.Title, desc: in.Description,
+		source: in.SourceRefName, target: in.TargetRefName}
+	// Drafts exist from api-version 5.1 (Azure DevOps Server 2019.1) on.
+	if !v.less(version{5, 1}) {
+		pr.draft = in.IsDraft
+	}
+	s.nextPR++
+	s.prs = append(s.prs, pr)
+	writeJSON(w, http.StatusCreated, s.prJSON(pr))
+}
+
+func (s *Server) listPullRequests(w http.ResponseWriter, r *http.Request, repo *Repo) {
+	q := r.URL.Query()
+	status := q.Get("searchCriteria.status")
+	if status == "" {
+		status = "active"
+	}
+	value := []any{}
+	for _, pr := range s.prs {
+		if pr.repo != repo || (status != "all" && pr.status != status) {
+			continue
+		}
+		if src := q.Get("searchCriteria.sourceRefName"); src != "" && src != pr.source {
+			continue
+		}
+		if tgt := q.Get("searchCriteria.targetRefName"); tgt != "" && tgt != pr.target {
+			continue
+		}
+		value = append(value, s.prJSON(pr))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"value": value, "count": len(value)})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// writeError answers with the body Azure DevOps gives its exceptions.
+func writeError(w http.ResponseWriter, status int, typeKey, message string) {
+	writeJSON(w, status, map[string]any{
+		"$id":            "1",
+		"innerException": nil,
+		"message":        message,
+		"typeName":       "Microsoft.TeamFoundation." + typeKey + ", Microsoft.TeamFoundation.Server",
+		"typeKey":        typeKey,
+		"errorCode":      0,
+		"eventId":        3000,
+	})
+}
