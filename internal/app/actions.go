@@ -1,0 +1,362 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	fb "github.com/forgebridge/forgebridge"
+	"github.com/forgebridge/forgebridge/internal/branchname"
+)
+
+// OneOffToken is a credential typed into a create dialog for one action.
+type OneOffToken struct {
+	Credential fb.Credential
+	// Remember saves it (validated) as the person's token for the integration first.
+	Remember bool
+}
+
+// CreateBranchInput is a request to create a branch for an issue.
+type CreateBranchInput struct {
+	RepositoryID string
+	BaseBranch   string // "" → the repository's default branch
+	Name         string // "" → the name suggested from the template
+	Token        OneOffToken
+}
+
+// CreatedBranch is the answer to CreateBranch.
+type CreatedBranch struct {
+	fb.Branch
+	RepositoryID string
+	Actor        fb.Actor
+}
+
+// CreatePullRequestInput is a request to open a pull request for an issue.
+type CreatePullRequestInput struct {
+	RepositoryID string
+	SourceBranch string // "" → the first branch whose name contains the issue key
+	TargetBranch string // "" → the repository's default branch
+	Title        string // "" → "KEY summary"
+	Description  string
+	Draft        bool
+	Token        OneOffToken
+}
+
+// CreatedPullRequest is the answer to CreatePullRequest.
+type CreatedPullRequest struct {
+	fb.PullRequest
+	RepositoryID string
+	Actor        fb.Actor
+}
+
+// target is what every action on a repository for an issue resolves first.
+type target struct {
+	issue fb.Issue
+	repo  fb.Repository
+	integ fb.Integration
+}
+
+// resolve loads the issue, the repository and its integration, and refuses
+// before any provider call unless the person holds Browse and View
+// Development Tools on the issue's project and the repository serves it.
+func (s *Service) resolve(ctx context.Context, u fb.User, issueKey, repositoryID string) (target, error) {
+	issue, err := s.issueWithDevTools(ctx, u, issueKey)
+	if err != nil {
+		return target{}, err
+	}
+	if repositoryID == "" {
+		return target{}, fb.Errorf(fb.EInvalid, "repositoryId is required.")
+	}
+	repo, err := s.Store.Repository(ctx, repositoryID)
+	if err != nil {
+		return target{}, err
+	}
+	integ, err := s.Store.Integration(ctx, repo.IntegrationID)
+	if err != nil {
+		return target{}, err
+	}
+	if !integ.ServesProject(issue.Project) {
+		return target{}, fb.Errorf(fb.EForbidden, "The repository %s is not associated with project %s.", repo.FullName, issue.Project)
+	}
+	return target{issue: issue, repo: repo, integ: integ}, nil
+}
+
+// issueWithDevTools returns the issue if the person may use development tools on it.
+func (s *Service) issueWithDevTools(ctx context.Context, u fb.User, key string) (fb.Issue, error) {
+	issue, perms, err := s.issueAndPermissions(ctx, u, key)
+	if err != nil {
+		return fb.Issue{}, err
+	}
+	if !perms[fb.PermViewDevTools] {
+		return fb.Issue{}, fb.Errorf(fb.EForbidden,
+			"You need the View Development Tools permission on project %s to do this.", issue.Project)
+	}
+	return issue, nil
+}
+
+// issueAndPermissions returns the issue if the person may browse its project.
+func (s *Service) issueAndPermissions(ctx context.Context, u fb.User, key string) (fb.Issue, map[string]bool, error) {
+	issue, err := s.Tracker.Issue(ctx, strings.ToUpper(key))
+	if err != nil {
+		return fb.Issue{}, nil, err
+	}
+	perms, err := s.Tracker.Permissions(ctx, u, issue.Project)
+	if err != nil {
+		return fb.Issue{}, nil, err
+	}
+	if !perms[fb.PermBrowseProjects] {
+		return fb.Issue{}, nil, fb.Errorf(fb.EForbidden, "You may not browse project %s.", issue.Project)
+	}
+	return issue, perms, nil
+}
+
+// credential applies the credential rule for an action, saving a remembered
+// one-off token first and learning a one-off token's login.
+func (s *Service) credential(ctx context.Context, u fb.User, t target, tok OneOffToken) (CredentialChoice, error) {
+	if tok.Remember && !tok.Credential.IsZero() {
+		if _, err := s.SaveToken(ctx, u, t.integ.ID, tok.Credential); err != nil {
+			return CredentialChoice{}, err
+		}
+		tok = OneOffToken{}
+	}
+	settings, err := s.Store.Settings(ctx)
+	if err != nil {
+		return CredentialChoice{}, err
+	}
+	req := CredentialRequest{Integration: t.integ, RequireEverywhere: settings.RequireUserPATEverywhere, OneOff: tok.Credential}
+	if tok.Credential.IsZero() {
+		saved, err := s.Store.UserToken(ctx, u.Key, t.integ.ID)
+		switch {
+		case err == nil:
+			req.Saved = &saved
+		case fb.ErrorCode(err) != fb.ENotFound:
+			return CredentialChoice{}, err
+		}
+	} else if err := checkCredentialShape(t.integ.Kind, tok.Credential); err != nil {
+		return CredentialChoice{}, err
+	}
+	choice, err := ChooseCredential(req)
+	if err != nil || choice.Source != SourceOneOff {
+		return choice, err
+	}
+	p, err := s.provider(t.integ)
+	if err != nil {
+		return CredentialChoice{}, err
+	}
+	info, err := p.Validate(ctx, choice.Credential)
+	if err != nil {
+		return CredentialChoice{}, explainTokenError(err, t.integ, SourceOneOff)
+	}
+	choice.Login = info.Login
+	return choice, nil
+}
+
+// afterProviderError marks a saved token invalid when the provider rejected
+// it, and turns the error into one that tells the person what to do.
+func (s *Service) afterProviderError(ctx context.Context, u fb.User, t target, choice CredentialChoice, err error) error {
+	if fb.ErrorCode(err) == fb.ETokenRejected && choice.Source == SourceSaved {
+		if serr := s.Store.SetUserTokenStatus(context.WithoutCancel(ctx), u.Key, t.integ.ID, fb.TokenInvalid, s.now()); serr != nil {
+			s.log().Error("token status not saved", "user", u.Name, "integration", t.integ.ID, "err", serr)
+		}
+		s.audit(ctx, fb.AuditEntry{User: u.Name, Action: fb.AuditTokenInvalidated, IntegrationID: t.integ.ID,
+			RepositoryID: t.repo.ID, Issue: t.issue.Key, Actor: choice.Actor()}, nil)
+	}
+	return explainTokenError(err, t.integ, choice.Source)
+}
+
+// explainTokenError says whose credential a token_rejected error is about.
+func explainTokenError(err error, in fb.Integration, src Source) error {
+	e := fb.AsError(err)
+	if e == nil || e.Code != fb.ETokenRejected {
+		return err
+	}
+	out := *e
+	out.IntegrationID = in.ID
+	switch src {
+	case SourceSaved:
+		out.Message = fmt.Sprintf("%s rejected your saved personal access token (wrong, expired or revoked). "+
+			"Replace it under My tokens and try again.", in.Name)
+	case SourceOneOff:
+		out.Message = fmt.Sprintf("%s rejected the personal access token you typed (wrong, expired or revoked). "+
+			"Check it, or create a new one, and try again.", in.Name)
+	case SourceService:
+		out.Message = fmt.Sprintf("%s rejected the integration's service credential. "+
+			"An administrator must update it under Manage Git repositories.", in.Name)
+	}
+	return &out
+}
+
+// CreateBranch creates a branch for an issue with the credential the rule picks.
+func (s *Service) CreateBranch(ctx context.Context, u fb.User, issueKey string, in CreateBranchInput) (CreatedBranch, error) {
+	entry := fb.AuditEntry{User: u.Name, Action: fb.AuditBranchCreate, RepositoryID: in.RepositoryID, Issue: issueKey, Target: in.Name}
+	out, err := s.createBranch(ctx, u, issueKey, in, &entry)
+	s.audit(ctx, entry, err)
+	return out, err
+}
+
+func (s *Service) createBranch(ctx context.Context, u fb.User, issueKey string, in CreateBranchInput, entry *fb.AuditEntry) (CreatedBranch, error) {
+	t, err := s.resolve(ctx, u, issueKey, in.RepositoryID)
+	if err != nil {
+		return CreatedBranch{}, err
+	}
+	entry.IntegrationID, entry.Issue = t.integ.ID, t.issue.Key
+	if !t.integ.Settings.CreateBranch || !t.repo.CanCreateBranch {
+		return CreatedBranch{}, fb.Errorf(fb.EFeatureDisabled, "Branch creation is switched off for %s.", t.repo.FullName)
+	}
+	name := strings.TrimSpace(in.Name)
+	if name == "" {
+		if name, err = s.suggestBranch(ctx, t.issue); err != nil {
+			return CreatedBranch{}, err
+		}
+	}
+	entry.Target = name
+	if err := branchname.Valid(name); err != nil {
+		return CreatedBranch{}, err
+	}
+	if in.BaseBranch != "" {
+		if err := branchname.Valid(in.BaseBranch); err != nil {
+			return CreatedBranch{}, fb.Errorf(fb.EInvalid, "baseBranch: %s", fb.ErrorMessage(err))
+		}
+	}
+	choice, err := s.credential(ctx, u, t, in.Token)
+	if err != nil {
+		return CreatedBranch{}, err
+	}
+	entry.Actor = choice.Actor()
+	p, err := s.provider(t.integ)
+	if err != nil {
+		return CreatedBranch{}, err
+	}
+	b, err := p.CreateBranch(ctx, choice.Credential, t.repo, name, in.BaseBranch)
+	if err != nil {
+		return CreatedBranch{}, s.afterProviderError(ctx, u, t, choice, err)
+	}
+	if err := s.Store.AddIssueBranch(context.WithoutCancel(ctx), fb.IssueBranch{IssueKey: t.issue.Key, RepositoryID: t.repo.ID,
+		Name: b.Name, SHA: b.SHA, WebURL: b.WebURL, CreatedAt: s.now()}); err != nil {
+		s.log().Error("created branch not recorded on the issue", "issue", t.issue.Key, "branch", b.Name, "err", err)
+	}
+	return CreatedBranch{Branch: b, RepositoryID: t.repo.ID, Actor: choice.Actor()}, nil
+}
+
+// CreatePullRequest opens a pull request for an issue with the credential the rule picks.
+func (s *Service) CreatePullRequest(ctx context.Context, u fb.User, issueKey string, in CreatePullRequestInput) (CreatedPullRequest, error) {
+	entry := fb.AuditEntry{User: u.Name, Action: fb.AuditPullRequestCreate, RepositoryID: in.RepositoryID, Issue: issueKey}
+	out, err := s.createPullRequest(ctx, u, issueKey, in, &entry)
+	s.audit(ctx, entry, err)
+	return out, err
+}
+
+func (s *Service) createPullRequest(ctx context.Context, u fb.User, issueKey string, in CreatePullRequestInput, entry *fb.AuditEntry) (CreatedPullRequest, error) {
+	t, err := s.resolve(ctx, u, issueKey, in.RepositoryID)
+	if err != nil {
+		return CreatedPullRequest{}, err
+	}
+	entry.IntegrationID, entry.Issue = t.integ.ID, t.issue.Key
+	if !t.integ.Settings.CreatePullRequest || !t.repo.CanCreatePullRequest {
+		return CreatedPullRequest{}, fb.Errorf(fb.EFeatureDisabled, "Pull request creation is switched off for %s.", t.repo.FullName)
+	}
+	pr := fb.NewPullRequest{SourceBranch: strings.TrimSpace(in.SourceBranch), TargetBranch: strings.TrimSpace(in.TargetBranch),
+		Title: strings.TrimSpace(in.Title), Description: in.Description, Draft: in.Draft}
+	if pr.TargetBranch == "" {
+		pr.TargetBranch = t.repo.DefaultBranch
+	}
+	if pr.Title == "" {
+		pr.Title = t.issue.Key + " " + t.issue.Summary
+	}
+	pr.Description = withIssueLink(pr.Description, t.issue.Key, s.IssueURL)
+	for field, name := range map[string]string{"sourceBranch": pr.SourceBranch, "targetBranch": pr.TargetBranch} {
+		if name == "" {
+			continue
+		}
+		if err := branchname.Valid(name); err != nil {
+			return CreatedPullRequest{}, fb.Errorf(fb.EInvalid, "%s: %s", field, fb.ErrorMessage(err))
+		}
+	}
+	choice, err := s.credential(ctx, u, t, in.Token)
+	if err != nil {
+		return CreatedPullRequest{}, err
+	}
+	entry.Actor = choice.Actor()
+	p, err := s.provider(t.integ)
+	if err != nil {
+		return CreatedPullRequest{}, err
+	}
+	if pr.SourceBranch == "" {
+		if pr.SourceBranch, err = s.branchForIssue(ctx, u, t, choice); err != nil {
+			return CreatedPullRequest{}, err
+		}
+	}
+	entry.Target = pr.SourceBranch + " → " + pr.TargetBranch
+	out, err := p.CreatePullRequest(ctx, choice.Credential, t.repo, pr)
+	if err != nil {
+		return CreatedPullRequest{}, s.afterProviderError(ctx, u, t, choice, err)
+	}
+	entry.Target = out.WebURL
+	if err := s.Store.AddIssuePullRequest(context.WithoutCancel(ctx), fb.IssuePullRequest{IssueKey: t.issue.Key,
+		RepositoryID: t.repo.ID, PullRequest: out, CreatedAt: s.now()}); err != nil {
+		s.log().Error("created pull request not recorded on the issue", "issue", t.issue.Key, "url", out.WebURL, "err", err)
+	}
+	return CreatedPullRequest{PullRequest: out, RepositoryID: t.repo.ID, Actor: choice.Actor()}, nil
+}
+
+// branchForIssue finds the default source branch of a pull request: the
+// first branch, in the provider's order, whose name contains the issue key.
+func (s *Service) branchForIssue(ctx context.Context, u fb.User, t target, choice CredentialChoice) (string, error) {
+	p, err := s.provider(t.integ)
+	if err != nil {
+		return "", err
+	}
+	branches, err := p.Branches(ctx, choice.Credential, t.repo)
+	if err != nil {
+		return "", s.afterProviderError(ctx, u, t, choice, err)
+	}
+	if b, ok := firstBranchFor(branches, t.issue.Key); ok {
+		return b, nil
+	}
+	return "", fb.Errorf(fb.EInvalid, "sourceBranch: no branch of %s contains %s; create one first or name the source branch.",
+		t.repo.FullName, t.issue.Key)
+}
+
+func firstBranchFor(branches []fb.Branch, key string) (string, bool) {
+	key = strings.ToUpper(key)
+	for _, b := range branches {
+		if strings.Contains(strings.ToUpper(b.Name), key) {
+			return b.Name, true
+		}
+	}
+	return "", false
+}
+
+// withIssueLink appends a link back to the issue to a pull request description.
+func withIssueLink(description, key string, issueURL func(string) string) string {
+	link := key
+	if issueURL != nil {
+		link = fmt.Sprintf("[%s](%s)", key, issueURL(key))
+	}
+	line := "Issue: " + link
+	if strings.Contains(description, line) {
+		return description
+	}
+	if strings.TrimSpace(description) == "" {
+		return line
+	}
+	return strings.TrimRight(description, "\n") + "\n\n" + line
+}
+
+// suggestBranch applies the branch name template to the issue.
+func (s *Service) suggestBranch(ctx context.Context, issue fb.Issue) (string, error) {
+	settings, err := s.Store.Settings(ctx)
+	if err != nil {
+		return "", err
+	}
+	name, err := branchname.Suggest(settings.BranchNameTemplate, settings.BranchNameMaxLength, issue)
+	if err != nil {
+		var e *fb.Error
+		if errors.As(err, &e) {
+			return "", err
+		}
+		return "", fb.Errorf(fb.EInvalid, "No branch name can be made for %s from the template; type one.", issue.Key)
+	}
+	return name, nil
+}

@@ -1,0 +1,180 @@
+package app
+
+import (
+	"context"
+	"regexp"
+	"slices"
+	"strings"
+
+	fb "github.com/forgebridge/forgebridge"
+	"github.com/forgebridge/forgebridge/internal/branchname"
+)
+
+// SettingsInput patches the global settings; nil fields keep their value.
+type SettingsInput struct {
+	RequireUserPATEverywhere *bool
+	BranchNameTemplate       *string
+	BranchNameMaxLength      *int
+}
+
+// Settings returns the global settings (admins).
+func (s *Service) Settings(ctx context.Context, u fb.User) (fb.Settings, error) {
+	if err := requireAdmin(u); err != nil {
+		return fb.Settings{}, err
+	}
+	return s.Store.Settings(ctx)
+}
+
+// UpdateSettings merges a patch into the global settings (admins).
+func (s *Service) UpdateSettings(ctx context.Context, u fb.User, in SettingsInput) (fb.Settings, error) {
+	if err := requireAdmin(u); err != nil {
+		return fb.Settings{}, err
+	}
+	cur, err := s.Store.Settings(ctx)
+	if err != nil {
+		return fb.Settings{}, err
+	}
+	if in.RequireUserPATEverywhere != nil {
+		cur.RequireUserPATEverywhere = *in.RequireUserPATEverywhere
+	}
+	if in.BranchNameTemplate != nil {
+		cur.BranchNameTemplate = *in.BranchNameTemplate
+	}
+	if in.BranchNameMaxLength != nil {
+		cur.BranchNameMaxLength = *in.BranchNameMaxLength
+	}
+	if err := branchname.ValidateTemplate(cur.BranchNameTemplate); err != nil {
+		return fb.Settings{}, fb.Errorf(fb.EInvalid, "branchNameTemplate: %s", fb.ErrorMessage(err))
+	}
+	if cur.BranchNameMaxLength < 16 || cur.BranchNameMaxLength > 1000 {
+		return fb.Settings{}, fb.Errorf(fb.EInvalid, "branchNameMaxLength must be between 16 and 1000 bytes.")
+	}
+	err = s.Store.UpdateSettings(ctx, cur)
+	s.audit(ctx, fb.AuditEntry{User: u.Name, Action: fb.AuditSettingsUpdate}, err)
+	return cur, err
+}
+
+// Audit lists the audit log, newest first (admins).
+func (s *Service) Audit(ctx context.Context, u fb.User, q fb.AuditQuery) ([]fb.AuditEntry, string, error) {
+	if err := requireAdmin(u); err != nil {
+		return nil, "", err
+	}
+	return s.Store.Audit(ctx, q)
+}
+
+var (
+	userNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$`)
+	issueKeyRE = regexp.MustCompile(`^([A-Z][A-Z0-9_]{0,63})-[1-9][0-9]{0,9}$`)
+	knownPerms = []string{fb.PermBrowseProjects, fb.PermViewDevTools}
+)
+
+// CreateUser adds a user to the local directory and returns their first API token.
+func (s *Service) CreateUser(ctx context.Context, u fb.User, nu fb.User) (fb.User, string, error) {
+	if err := requireAdmin(u); err != nil {
+		return fb.User{}, "", err
+	}
+	return s.AddUser(ctx, nu)
+}
+
+// AddUser creates a local user without an acting person (the CLI) and returns
+// their first API token.
+func (s *Service) AddUser(ctx context.Context, nu fb.User) (fb.User, string, error) {
+	nu.Name = strings.TrimSpace(nu.Name)
+	if !userNameRE.MatchString(nu.Name) {
+		return fb.User{}, "", fb.Errorf(fb.EInvalid, "name must be 1 to 128 letters, digits or . _ @ - and start with a letter or digit.")
+	}
+	nu.Key = nu.Name
+	nu.DisplayName = strings.TrimSpace(nu.DisplayName)
+	if nu.DisplayName == "" {
+		nu.DisplayName = nu.Name
+	}
+	nu.Active = true
+	if err := s.Store.CreateUser(ctx, nu); err != nil {
+		if fb.ErrorCode(err) == fb.EAlreadyExists {
+			return fb.User{}, "", fb.Errorf(fb.EAlreadyExists, "A user named %s exists already.", nu.Name)
+		}
+		return fb.User{}, "", err
+	}
+	token, err := s.IssueAPIToken(ctx, nu)
+	return nu, token, err
+}
+
+// CreateProject adds a project to the local directory.
+func (s *Service) CreateProject(ctx context.Context, u fb.User, p fb.Project) (fb.Project, error) {
+	if err := requireAdmin(u); err != nil {
+		return fb.Project{}, err
+	}
+	p.Key = strings.TrimSpace(p.Key)
+	if !projectKeyRE.MatchString(p.Key) {
+		return fb.Project{}, fb.Errorf(fb.EInvalid, "key must be upper-case letters, digits or _, starting with a letter (like PROJ).")
+	}
+	p.Name = strings.TrimSpace(p.Name)
+	if p.Name == "" {
+		p.Name = p.Key
+	}
+	if err := s.Store.CreateProject(ctx, p); err != nil {
+		if fb.ErrorCode(err) == fb.EAlreadyExists {
+			return fb.Project{}, fb.Errorf(fb.EAlreadyExists, "Project %s exists already.", p.Key)
+		}
+		return fb.Project{}, err
+	}
+	return p, nil
+}
+
+// SetPermissions sets a user's permissions on a project of the local directory.
+func (s *Service) SetPermissions(ctx context.Context, u fb.User, projectKey, userName string, perms []string) ([]string, error) {
+	if err := requireAdmin(u); err != nil {
+		return nil, err
+	}
+	if _, err := s.Store.Project(ctx, projectKey); err != nil {
+		return nil, err
+	}
+	if _, err := s.Store.User(ctx, userName); err != nil {
+		return nil, err
+	}
+	out := []string{}
+	for _, p := range perms {
+		if !slices.Contains(knownPerms, p) {
+			return nil, fb.Errorf(fb.EInvalid, "permissions: %q is not one of %s.", p, strings.Join(knownPerms, ", "))
+		}
+		if !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	if err := s.Store.SetPermissions(ctx, projectKey, userName, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// CreateIssue adds an issue to the local directory; its key's prefix must be a project.
+func (s *Service) CreateIssue(ctx context.Context, u fb.User, is fb.Issue) (fb.Issue, error) {
+	if err := requireAdmin(u); err != nil {
+		return fb.Issue{}, err
+	}
+	is.Key = strings.TrimSpace(is.Key)
+	m := issueKeyRE.FindStringSubmatch(is.Key)
+	if m == nil {
+		return fb.Issue{}, fb.Errorf(fb.EInvalid, "key must look like PROJ-123.")
+	}
+	if _, err := s.Store.Project(ctx, m[1]); fb.ErrorCode(err) == fb.ENotFound {
+		return fb.Issue{}, fb.Errorf(fb.EInvalid, "key: there is no project %s.", m[1])
+	} else if err != nil {
+		return fb.Issue{}, err
+	}
+	is.Project = m[1]
+	is.Summary = strings.TrimSpace(is.Summary)
+	if is.Summary == "" {
+		return fb.Issue{}, fb.Errorf(fb.EInvalid, "summary is required.")
+	}
+	if is.Type = strings.TrimSpace(is.Type); is.Type == "" {
+		is.Type = "Task"
+	}
+	if err := s.Store.CreateIssue(ctx, is); err != nil {
+		if fb.ErrorCode(err) == fb.EAlreadyExists {
+			return fb.Issue{}, fb.Errorf(fb.EAlreadyExists, "Issue %s exists already.", is.Key)
+		}
+		return fb.Issue{}, err
+	}
+	return is, nil
+}

@@ -1,0 +1,162 @@
+// Package app holds forgebridge's use cases: creating branches and pull
+// requests with the credential the rule picks, saving people's tokens, and
+// administering integrations, settings and the local directory. It decides
+// and records; the store, the tracker and the providers do the talking.
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	fb "github.com/forgebridge/forgebridge"
+	"github.com/forgebridge/forgebridge/internal/provider"
+)
+
+// Service is the application. Its fields are its dependencies.
+type Service struct {
+	Store     fb.Store
+	Tracker   fb.Tracker
+	Providers provider.Factory
+	// ProviderOptions are passed to every provider built.
+	ProviderOptions provider.Options
+	Logger          *slog.Logger
+	Metrics         *Metrics
+	Now             func() time.Time
+	// IssueURL gives the web address of an issue, linked from pull request
+	// descriptions; nil links by key alone.
+	IssueURL func(key string) string
+
+	mu        sync.Mutex
+	providers map[string]cachedProvider // by integration id
+}
+
+type cachedProvider struct {
+	updated time.Time
+	p       provider.Provider
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (s *Service) log() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.Default()
+}
+
+// provider returns the driver for an integration, reusing the one built for
+// the same version of it so connections are pooled across requests.
+func (s *Service) provider(in fb.Integration) (provider.Provider, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c, ok := s.providers[in.ID]; ok && in.ID != "" && c.updated.Equal(in.UpdatedAt) {
+		return c.p, nil
+	}
+	p, err := s.Providers(in, s.ProviderOptions)
+	if err != nil {
+		return nil, err
+	}
+	p = instrument(p, string(in.Kind), s.Metrics)
+	if in.ID != "" {
+		if s.providers == nil {
+			s.providers = map[string]cachedProvider{}
+		}
+		s.providers[in.ID] = cachedProvider{updated: in.UpdatedAt, p: p}
+	}
+	return p, nil
+}
+
+// forget drops the cached driver of an integration.
+func (s *Service) forget(id string) {
+	s.mu.Lock()
+	delete(s.providers, id)
+	s.mu.Unlock()
+}
+
+// audit records an entry; a failure to record is logged, not returned, so
+// that an action that happened on a provider is never reported as failed.
+func (s *Service) audit(ctx context.Context, e fb.AuditEntry, err error) {
+	e.Time = s.now()
+	e.Outcome = fb.AuditOutcomeSuccess
+	if err != nil {
+		e.Outcome = fb.AuditOutcomeFailure
+		e.Code = string(fb.ErrorCode(err))
+	}
+	if aerr := s.Store.AddAudit(context.WithoutCancel(ctx), &e); aerr != nil {
+		s.log().Error("audit entry not written", "action", e.Action, "user", e.User, "err", aerr)
+	}
+	s.Metrics.action(e.Action, string(e.Actor.Type), e.Outcome)
+}
+
+// requireAdmin refuses a person who is not an administrator.
+func requireAdmin(u fb.User) error {
+	if !u.Admin {
+		return fb.Errorf(fb.EForbidden, "Only forgebridge administrators may do this.")
+	}
+	return nil
+}
+
+// APITokenPrefix starts every forgebridge API token.
+const APITokenPrefix = "fbt_"
+
+// NewAPIToken makes a random API token and the hash under which it is stored.
+func NewAPIToken() (token, hash string) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand does not fail on supported platforms
+	}
+	token = APITokenPrefix + hex.EncodeToString(b)
+	return token, HashAPIToken(token)
+}
+
+// HashAPIToken is how API tokens are stored and looked up. A fast hash is
+// right here: the tokens are 256 random bits, not guessable passwords.
+func HashAPIToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// IssueAPIToken creates and stores a new API token for a user and returns it.
+func (s *Service) IssueAPIToken(ctx context.Context, u fb.User) (string, error) {
+	token, hash := NewAPIToken()
+	err := s.Store.CreateAPIToken(ctx, fb.APIToken{Hash: hash, UserKey: u.Key, UserName: u.Name, CreatedAt: s.now()})
+	if err != nil {
+		return "", err
+	}
+	return token, nil
+}
+
+// Authenticate returns the person an API token belongs to.
+func (s *Service) Authenticate(ctx context.Context, token string) (fb.User, error) {
+	unauth := fb.Errorf(fb.EUnauthenticated, "The API token is missing, unknown or revoked.")
+	if !strings.HasPrefix(token, APITokenPrefix) {
+		return fb.User{}, unauth
+	}
+	t, err := s.Store.APIToken(ctx, HashAPIToken(token))
+	if fb.ErrorCode(err) == fb.ENotFound {
+		return fb.User{}, unauth
+	} else if err != nil {
+		return fb.User{}, err
+	}
+	u, err := s.Store.User(ctx, t.UserKey)
+	if fb.ErrorCode(err) == fb.ENotFound {
+		return fb.User{}, unauth
+	} else if err != nil {
+		return fb.User{}, err
+	}
+	if !u.Active {
+		return fb.User{}, fb.Errorf(fb.EUnauthenticated, "The account %s is deactivated.", u.Name)
+	}
+	return u, nil
+}

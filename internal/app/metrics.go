@@ -1,0 +1,95 @@
+package app
+
+import (
+	"context"
+	"time"
+
+	fb "github.com/forgebridge/forgebridge"
+	"github.com/forgebridge/forgebridge/internal/provider"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the application's Prometheus metrics. A nil *Metrics records nothing.
+type Metrics struct {
+	actions       *prometheus.CounterVec
+	providerCalls *prometheus.CounterVec
+	providerTime  *prometheus.HistogramVec
+}
+
+// NewMetrics registers the application's metrics with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		actions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "forgebridge_actions_total",
+			Help: "Audited actions by action, actor type and outcome.",
+		}, []string{"action", "actor", "outcome"}),
+		providerCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "forgebridge_provider_calls_total",
+			Help: "Provider operations by kind, operation and result code.",
+		}, []string{"kind", "op", "code"}),
+		providerTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "forgebridge_provider_call_seconds",
+			Help:    "Duration of provider operations.",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"kind", "op"}),
+	}
+	reg.MustRegister(m.actions, m.providerCalls, m.providerTime)
+	return m
+}
+
+func (m *Metrics) action(action, actor, outcome string) {
+	if m != nil {
+		m.actions.WithLabelValues(action, actor, outcome).Inc()
+	}
+}
+
+func (m *Metrics) observe(kind, op string, start time.Time, err error) {
+	if m == nil {
+		return
+	}
+	code := string(fb.ErrorCode(err))
+	if code == "" {
+		code = "ok"
+	}
+	m.providerCalls.WithLabelValues(kind, op, code).Inc()
+	m.providerTime.WithLabelValues(kind, op).Observe(time.Since(start).Seconds())
+}
+
+// instrument wraps a provider so each operation is counted and timed.
+func instrument(p provider.Provider, kind string, m *Metrics) provider.Provider {
+	if m == nil {
+		return p
+	}
+	return measured{p: p, kind: kind, m: m}
+}
+
+type measured struct {
+	p    provider.Provider
+	kind string
+	m    *Metrics
+}
+
+func (x measured) Validate(ctx context.Context, c fb.Credential) (info fb.TokenInfo, err error) {
+	defer x.m.observe(x.kind, "validate", time.Now(), err)
+	return x.p.Validate(ctx, c)
+}
+
+func (x measured) Repositories(ctx context.Context, c fb.Credential) (r []fb.Repository, err error) {
+	defer x.m.observe(x.kind, "repositories", time.Now(), err)
+	return x.p.Repositories(ctx, c)
+}
+
+func (x measured) Branches(ctx context.Context, c fb.Credential, repo fb.Repository) (b []fb.Branch, err error) {
+	defer x.m.observe(x.kind, "branches", time.Now(), err)
+	return x.p.Branches(ctx, c, repo)
+}
+
+func (x measured) CreateBranch(ctx context.Context, c fb.Credential, repo fb.Repository, name, base string) (b fb.Branch, err error) {
+	defer x.m.observe(x.kind, "create_branch", time.Now(), err)
+	return x.p.CreateBranch(ctx, c, repo, name, base)
+}
+
+func (x measured) CreatePullRequest(ctx context.Context, c fb.Credential, repo fb.Repository, pr fb.NewPullRequest) (out fb.PullRequest, err error) {
+	defer x.m.observe(x.kind, "create_pull_request", time.Now(), err)
+	return x.p.CreatePullRequest(ctx, c, repo, pr)
+}

@@ -1,0 +1,201 @@
+package app
+
+import (
+	"context"
+	"encoding/base64"
+	"slices"
+	"strconv"
+	"strings"
+
+	fb "github.com/forgebridge/forgebridge"
+	"github.com/forgebridge/forgebridge/internal/branchname"
+)
+
+// RepositoryView is a repository as one person sees it.
+type RepositoryView struct {
+	fb.Repository
+	Integration fb.Integration
+	// RequireUserPAT is the effective rule: the integration's or the global setting.
+	RequireUserPAT bool
+	Token          *fb.UserToken // the person's token for the integration, Credential cleared; nil if none
+}
+
+// visibleIntegrations returns the integrations associated with a project the
+// person may browse (only `project` when it is set).
+func (s *Service) visibleIntegrations(ctx context.Context, u fb.User, project string) ([]fb.Integration, error) {
+	browsable, err := s.Tracker.BrowsableProjects(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	if project != "" {
+		project = strings.ToUpper(project)
+		if !slices.Contains(browsable, project) {
+			return nil, nil
+		}
+		browsable = []string{project}
+	}
+	ins, err := s.Store.Integrations(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []fb.Integration
+	for _, in := range ins {
+		if slices.ContainsFunc(browsable, in.ServesProject) {
+			out = append(out, in)
+		}
+	}
+	return out, nil
+}
+
+// Repositories lists the repositories the person may see, one page at a time.
+func (s *Service) Repositories(ctx context.Context, u fb.User, project, text string, page fb.Page) ([]RepositoryView, string, error) {
+	ins, err := s.visibleIntegrations(ctx, u, project)
+	if err != nil {
+		return nil, "", err
+	}
+	ids := make([]string, 0, len(ins))
+	for _, in := range ins {
+		ids = append(ids, in.ID)
+	}
+	repos, next, err := s.Store.Repositories(ctx, fb.RepositoryQuery{Page: page, IntegrationIDs: ids, Text: text})
+	if err != nil {
+		return nil, "", err
+	}
+	views, err := s.views(ctx, u, ins, repos)
+	return views, next, err
+}
+
+// views annotates repositories with their integration and the person's token.
+func (s *Service) views(ctx context.Context, u fb.User, ins []fb.Integration, repos []fb.Repository) ([]RepositoryView, error) {
+	settings, err := s.Store.Settings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tokens, err := s.Store.UserTokens(ctx, u.Key)
+	if err != nil {
+		return nil, err
+	}
+	byID := map[string]fb.Integration{}
+	for _, in := range ins {
+		byID[in.ID] = in
+	}
+	out := make([]RepositoryView, 0, len(repos))
+	for _, r := range repos {
+		in := byID[r.IntegrationID]
+		v := RepositoryView{Repository: r, Integration: in, RequireUserPAT: RequiresUserToken(in, settings.RequireUserPATEverywhere)}
+		v.CanCreateBranch = r.CanCreateBranch && in.Settings.CreateBranch
+		v.CanCreatePullRequest = r.CanCreatePullRequest && in.Settings.CreatePullRequest
+		if i := slices.IndexFunc(tokens, func(t fb.UserToken) bool { return t.IntegrationID == in.ID }); i >= 0 {
+			t := tokens[i]
+			t.Credential = fb.Credential{}
+			v.Token = &t
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// Branches lists a repository's branches from the provider with the
+// integration's service credential, filtered by text and paged by offset.
+func (s *Service) Branches(ctx context.Context, u fb.User, repositoryID, text string, page fb.Page) ([]fb.Branch, string, error) {
+	repo, err := s.Store.Repository(ctx, repositoryID)
+	if err != nil {
+		return nil, "", err
+	}
+	ins, err := s.visibleIntegrations(ctx, u, "")
+	if err != nil {
+		return nil, "", err
+	}
+	i := slices.IndexFunc(ins, func(in fb.Integration) bool { return in.ID == repo.IntegrationID })
+	if i < 0 {
+		return nil, "", fb.Errorf(fb.ENotFound, "Repository %s not found.", repositoryID)
+	}
+	p, err := s.provider(ins[i])
+	if err != nil {
+		return nil, "", err
+	}
+	all, err := p.Branches(ctx, ins[i].Credential, repo)
+	if err != nil {
+		return nil, "", explainTokenError(err, ins[i], SourceService)
+	}
+	if text != "" {
+		text = strings.ToLower(text)
+		all = slices.DeleteFunc(all, func(b fb.Branch) bool { return !strings.Contains(strings.ToLower(b.Name), text) })
+	}
+	return pageOf(all, page)
+}
+
+// pageOf cuts a slice into pages with an opaque offset cursor.
+func pageOf[T any](all []T, page fb.Page) ([]T, string, error) {
+	off := 0
+	if page.Cursor != "" {
+		b, err := base64.RawURLEncoding.DecodeString(page.Cursor)
+		if err == nil {
+			off, err = strconv.Atoi(string(b))
+		}
+		if err != nil || off < 0 {
+			return nil, "", fb.Errorf(fb.EInvalid, "cursor is not valid.")
+		}
+	}
+	off = min(off, len(all))
+	end := min(off+page.Limit, len(all))
+	next := ""
+	if end < len(all) {
+		next = base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(end)))
+	}
+	return all[off:end], next, nil
+}
+
+// IssueView is an issue with what the person may do and what was recorded for it.
+type IssueView struct {
+	Issue                fb.Issue
+	CanUseDevTools       bool
+	BranchNameSuggestion string
+	Repositories         []RepositoryView
+	Branches             []fb.IssueBranch
+	PullRequests         []fb.IssuePullRequest
+}
+
+// Issue returns an issue for its page and API answer. People without View
+// Development Tools see the issue but none of its development information.
+func (s *Service) Issue(ctx context.Context, u fb.User, key string) (IssueView, error) {
+	issue, perms, err := s.issueAndPermissions(ctx, u, key)
+	if err != nil {
+		return IssueView{}, err
+	}
+	v := IssueView{Issue: issue, CanUseDevTools: perms[fb.PermViewDevTools]}
+	settings, err := s.Store.Settings(ctx)
+	if err != nil {
+		return IssueView{}, err
+	}
+	if name, err := branchname.Suggest(settings.BranchNameTemplate, settings.BranchNameMaxLength, issue); err == nil {
+		v.BranchNameSuggestion = name
+	}
+	if !v.CanUseDevTools {
+		return v, nil
+	}
+	ins, err := s.visibleIntegrations(ctx, u, issue.Project)
+	if err != nil {
+		return IssueView{}, err
+	}
+	ids := make([]string, 0, len(ins))
+	for _, in := range ins {
+		ids = append(ids, in.ID)
+	}
+	// The dialogs list every associated repository; a project with more than
+	// this is served by the paginated repository list instead.
+	repos, _, err := s.Store.Repositories(ctx, fb.RepositoryQuery{Page: fb.Page{Limit: 1000}, IntegrationIDs: ids})
+	if err != nil {
+		return IssueView{}, err
+	}
+	if v.Repositories, err = s.views(ctx, u, ins, repos); err != nil {
+		return IssueView{}, err
+	}
+	if v.Branches, err = s.Store.IssueBranches(ctx, issue.Key); err != nil {
+		return IssueView{}, err
+	}
+	if v.PullRequests, err = s.Store.IssuePullRequests(ctx, issue.Key); err != nil {
+		return IssueView{}, err
+	}
+	return v, nil
+}
