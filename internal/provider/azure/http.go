@@ -217,6 +217,9 @@ func (p *Provider) check(resp *response, r request) error {
 	case resp.apiErr != nil && resp.apiErr.TypeKey == "VssVersionOutOfRangeException":
 		e.Code = fb.EProviderRejected
 		e.Message = fmt.Sprintf("The server does not accept REST api-version %s. Set the integration's server version to the Azure DevOps Server or TFS release it runs.", resp.version)
+		if p.kind != fb.KindTFS {
+			e.Message = fmt.Sprintf("The server does not accept REST api-version %s, which Azure DevOps Services speaks: if it is an Azure DevOps Server or TFS, make the integration of kind tfs.", resp.version)
+		}
 	case code == "TF401398":
 		e.Code = fb.EProviderRejected
 		e.Message = withCode("Azure DevOps cannot open the pull request: its source or target branch does not exist")
