@@ -1,0 +1,217 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	fb "github.com/forgebridge/forgebridge"
+	"github.com/forgebridge/forgebridge/internal/app"
+	"github.com/forgebridge/forgebridge/internal/httpapi"
+	"github.com/forgebridge/forgebridge/internal/provider"
+	"github.com/forgebridge/forgebridge/internal/provider/drivers"
+	"github.com/forgebridge/forgebridge/internal/store"
+	"github.com/forgebridge/forgebridge/internal/tracker/local"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// service builds the application over a store, for the administrative commands.
+func service(st *store.Store) *app.Service {
+	return &app.Service{Store: st, Tracker: &local.Tracker{Store: st}, Providers: drivers.New}
+}
+
+func cmdServe(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	var c config
+	fs := newFlags("serve", getenv, stderr, &c)
+	addr := fs.String("addr", envOr(getenv, "FORGEBRIDGE_ADDR", "127.0.0.1:8080"), "address to listen on")
+	tracker := fs.String("tracker", envOr(getenv, "FORGEBRIDGE_TRACKER", "local"), "tracker: local or jira")
+	jiraURL := fs.String("jira-url", getenv("FORGEBRIDGE_JIRA_URL"), "Jira's base URL (with --tracker jira)")
+	publicURL := fs.String("public-url", getenv("FORGEBRIDGE_PUBLIC_URL"), "the address people reach forgebridge at (default http://ADDR)")
+	if pos, err := parse(fs, args); err != nil {
+		return err
+	} else if len(pos) > 0 {
+		return fmt.Errorf("serve takes no arguments, got %q", pos)
+	}
+	switch *tracker {
+	case "local":
+	case "jira":
+		_ = jiraURL
+		return fb.Errorf(fb.ENotSupported, "The Jira tracker is not built yet; start with --tracker local.")
+	default:
+		return fmt.Errorf("--tracker must be local or jira, not %q", *tracker)
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, nil))
+
+	st, _, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	base := strings.TrimRight(*publicURL, "/")
+	if base == "" {
+		base = "http://" + ln.Addr().String()
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	svc := service(st)
+	svc.Logger = log
+	svc.Metrics = app.NewMetrics(reg)
+	svc.ProviderOptions = provider.Options{UserAgent: "forgebridge"}
+	svc.IssueURL = func(key string) string { return base + "/browse/" + key }
+	api := &httpapi.Server{App: svc, Logger: log, Gatherer: reg, Registerer: reg, Ready: st.Ping}
+	srv := &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("forgebridge serving", "addr", ln.Addr().String(), "database", st.Dialect(), "tracker", *tracker)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil {
+		srv.Close()
+	}
+	log.Info("forgebridge stopped")
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func cmdMigrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var c config
+	fs := newFlags("migrate", getenv, stderr, &c)
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	st, _, err := c.open(ctx) // Open migrates.
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	fmt.Fprintf(stdout, "database migrated (%s)\n", st.Dialect())
+	return nil
+}
+
+func cmdUsersAdd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var c config
+	fs := newFlags("users add", getenv, stderr, &c)
+	display := fs.String("display-name", "", "the name people see")
+	admin := fs.Bool("admin", false, "make the user a forgebridge administrator")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	name, err := oneName(pos, "users add")
+	if err != nil {
+		return err
+	}
+	st, _, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	_, token, err := service(st).AddUser(ctx, fb.User{Name: name, DisplayName: *display, Admin: *admin})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, token)
+	return nil
+}
+
+func cmdUsersPasswd(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	var c config
+	fs := newFlags("users passwd", getenv, stderr, &c)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	name, err := oneName(pos, "users passwd")
+	if err != nil {
+		return err
+	}
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("cannot read the password from standard input: %w", err)
+	}
+	password := strings.TrimRight(line, "\r\n")
+	st, _, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := service(st).SetPassword(ctx, name, password); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "password of %s set\n", name)
+	return nil
+}
+
+func cmdTokensIssue(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var c config
+	fs := newFlags("tokens issue", getenv, stderr, &c)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	name, err := oneName(pos, "tokens issue")
+	if err != nil {
+		return err
+	}
+	st, _, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	u, err := st.User(ctx, name)
+	if err != nil {
+		return err
+	}
+	token, err := service(st).IssueAPIToken(ctx, u)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, token)
+	return nil
+}
+
+func cmdKeysRotate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var c config
+	fs := newFlags("keys rotate", getenv, stderr, &c)
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	st, ks, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	id, err := ks.Rotate(c.keysetPath())
+	if err != nil {
+		return err
+	}
+	n, err := st.ReencryptSecrets(ctx)
+	if err != nil {
+		return fmt.Errorf("new key %d added, but re-encrypting failed (run keys rotate again): %w", id, err)
+	}
+	fmt.Fprintf(stdout, "new primary key %d; %d stored credentials re-encrypted; running servers must be restarted to use the new key\n", id, n)
+	return nil
+}

@@ -1,0 +1,93 @@
+// Command forgebridge is the forgebridge service and its administrative
+// commands. main only wires: run does the work, so tests can call it.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	fb "github.com/forgebridge/forgebridge"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, errUsage) {
+			fmt.Fprintln(os.Stderr, "forgebridge:", message(err))
+		}
+		os.Exit(exitCode(err))
+	}
+}
+
+var errUsage = errors.New("usage")
+
+func exitCode(err error) int {
+	if errors.Is(err, errUsage) {
+		return 2
+	}
+	return 1
+}
+
+// message is what a person reads of an error: a product error's message,
+// else the error itself (the CLI's own errors carry no secrets).
+func message(err error) string {
+	if e := fb.AsError(err); e != nil {
+		return e.Message
+	}
+	return err.Error()
+}
+
+const usage = `forgebridge: a bridge between issue trackers and git hosting services.
+
+Usage:
+  forgebridge serve [--addr A] [--data DIR] [--database DSN] [--keyset FILE] [--tracker local]
+  forgebridge migrate [--data DIR] [--database DSN] [--keyset FILE]
+  forgebridge users add NAME [--display-name S] [--admin]
+  forgebridge users passwd NAME            (the password is read from standard input)
+  forgebridge tokens issue NAME
+  forgebridge keys rotate
+
+Every command takes --data, --database and --keyset; each flag also reads
+FORGEBRIDGE_<FLAG> from the environment (FORGEBRIDGE_DATABASE, …).
+`
+
+// run runs one command line.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errUsage
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return cmdServe(ctx, rest, getenv, stderr)
+	case "migrate":
+		return cmdMigrate(ctx, rest, getenv, stdout, stderr)
+	case "users":
+		if len(rest) > 0 && rest[0] == "add" {
+			return cmdUsersAdd(ctx, rest[1:], getenv, stdout, stderr)
+		}
+		if len(rest) > 0 && rest[0] == "passwd" {
+			return cmdUsersPasswd(ctx, rest[1:], getenv, stdin, stdout, stderr)
+		}
+	case "tokens":
+		if len(rest) > 0 && rest[0] == "issue" {
+			return cmdTokensIssue(ctx, rest[1:], getenv, stdout, stderr)
+		}
+	case "keys":
+		if len(rest) > 0 && rest[0] == "rotate" {
+			return cmdKeysRotate(ctx, rest[1:], getenv, stdout, stderr)
+		}
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprintf(stderr, "forgebridge: unknown command %q\n\n%s", cmd, usage)
+	return errUsage
+}

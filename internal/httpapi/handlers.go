@@ -1,0 +1,352 @@
+package httpapi
+
+import (
+	"net/http"
+
+	fb "github.com/forgebridge/forgebridge"
+	"github.com/forgebridge/forgebridge/internal/app"
+)
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if s.Ready != nil {
+		if err := s.Ready(r.Context()); err != nil {
+			s.Logger.Warn("not ready", "err", err)
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": fb.ErrorMessage(err)})
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "database": "ok", "keyset": "ok"})
+}
+
+// Directory (local tracker; admin).
+
+func (s *Server) createUser(w http.ResponseWriter, r *http.Request, u fb.User) error {
+	var in struct {
+		Name        string `json:"name"`
+		DisplayName string `json:"displayName"`
+		Admin       bool   `json:"admin"`
+	}
+	if err := decode(r, w, &in); err != nil {
+		return err
+	}
+	nu, token, err := s.App.CreateUser(r.Context(), u, fb.User{Name: in.Name, DisplayName: in.DisplayName, Admin: in.Admin})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"name": nu.Name, "displayName": nu.DisplayName, "admin": nu.Admin, "apiToken": token})
+	return nil
+}
+
+func (s *Server) createProject(w http.ResponseWriter, r *http.Request, u fb.User) error {
+	var in struct {
+		Key  string `json:"key"`
+		Name string `json:"name"`
+	}
+	if err := decode(r, w, &in); err != nil {
+		return err
+	}
+	p, err := s.App.CreateProject(r.Context(), u, fb.Project{Key: in.Key, Name: in.Name})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]string{"key": p.Key, "name": p.Name})
+	return nil
+}
+
+func (s *Server) setPermissions(w http.ResponseWriter, r *http.Request, u fb.User) error {
+	var in struct {
+		Permissions []string `json:"permissions"`
+	}
+	if err := decode(r, w, &in); err != nil {
+		return err
+	}
+	if in.Permissions == nil {
+		return fb.Errorf(fb.EInvalid, "permissions is required (an array, possibly empty).")
+	}
+	perms, err := s.App.SetPermissions(r.Context(), u, r.PathValue("key"), r.PathValue("user"), in.Permissions)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"project": r.PathValue("key"), "user": r.PathValue("user"), "permissions": perms})
+	return nil
+}
+
+func (s *Server) createIssue(w http.ResponseWriter, r *http.Request, u fb.User) error {
+	var in struct {
+		Key     string `json:"key"`
+		Summary string `json:"summary"`
+		Type    string `json:"type"`
+	}
+	if err := decode(r, w, &in); err != nil {
+		return err
+	}
+	is, err := s.App.CreateIssue(r.Context(), u, fb.Issue{Key: in.Key, Summary: in.Summary, Type: in.Type})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]string{"key": is.Key, "summary": is.Summary, "type": is.Type, "project": is.Project})
+	return nil
+}
+
+// Settings and integrations (admin).
+
+func (s *Server) getSettings(w http.ResponseWriter, r *http.Request, u fb.User) error {
+	st, err := s.App.Settings(r.Context(), u)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, st)
+	return nil
+}
+
+func (s *Server) patchSettings(w http.ResponseWriter, r *http.Request, u fb.User) error {
+	var in struct {
+		RequireUserPATEverywhere *bool   `json:"requireUserPatEverywhere"`
+		BranchNameTemplate       *string `json:"branchNameTemplate"`
+		BranchNameMaxLength      *int    `json:"branchNameMaxLength"`
+	}
+	if err := decode(r, w, &in); err != nil {
+		return err
+	}
+	st, err := s.App.UpdateSettings(r.Context(), u, app.SettingsInput{RequireUserPATEverywhere: in.RequireUserPATEverywhere,
+		BranchNameTemplate: in.BranchNameTemplate, BranchNameMaxLength: in.BranchNameMaxLength})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, st)
+	return nil
+}
+
+func (s *Server) createIntegration(w http.ResponseWriter, r *http.Request, u fb.User) error {
+	var in integrationInput
+	if err := decode(r, w, &in); err != nil {
+		return err
+	}
+	if in.Kind == nil {
+		return fb.Errorf(fb.EInvalid, "kind is required.")
+	}
+	if in.Credential == nil {
+		return fb.Errorf(fb.EInvalid, "credential is required.")
+	}
+	i, err := s.App.CreateIntegration(r.Context(), u, in.app())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, toIntegration(i))
+	return nil
+}
+
+func (s *Server) listIntegrations(w http.ResponseWriter, r *http.Request, u fb.User) error {
+	ins, err := s.App.Integrations(r.Context(), u)
+	if err != nil {
+		return err
+	}
+	out := make([]integrationJSON, 0, len(ins))
+	for _, i := range ins {
+		out = append(out, toIntegration(i))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) getIntegration(w http.ResponseWriter, r *http.Request, u fb.User) error {
+	i, err := s.App.Integration(r.Context(), u, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toIntegration(i))
+	return nil
+}
+
+func (s *Server) patchIntegration(w http.ResponseWriter, r *http.Request, u fb.User) error {
+	var in integrationInput
+	if err := decode(r, w, &in); err != nil {
+		return err
+	}
+	i, err := s.App.UpdateIntegration(r.Context(), u, r.PathValue("id"), in.app())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toIntegration(i))
+	return nil
+}
+
+func (s *Server) deleteIntegration(w http.ResponseWriter, r *http.Request, u fb.User) error {
+	if err := s.App.DeleteIntegration(r.Context(), u, r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) syncIntegration(w http.ResponseWriter, r *http.Request, u fb.User) error {
+	n, err := s.App.SyncIntegration(r.Context(), u, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]int{"repositoryCount": n})
+	return nil
+}
+
+// Repositories.
+
+func (s *Server) listRepositories(w http.ResponseWriter, r *http.Request, u fb.User) error {
+	p, err := page(r)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	repos, next, err := s.App.Repositories(r.Context(), u, q.Get("project"), q.Get("q"), p)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, paged{Values: toRepositories(repos), Next: nextURL(r, next, p)})
+	return nil
+}
+
+func (s *Server) listBranches(w http.ResponseWriter, r *http.Request, u fb.User) error {
+	p, err := page(r)
+	if err != nil {
+		return err
+	}
+	branches, next, err := s.App.Branches(r.Context(), u, r.PathValue("id"), r.URL.Query().Get("q"), p)
+	if err != nil {
+		return err
+	}
+	out := make([]map[string]string, 0, len(branches))
+	for _, b := range branches {
+		out = append(out, map[string]string{"name": b.Name, "sha": b.SHA})
+	}
+	writeJSON(w, http.StatusOK, paged{Values: out, Next: nextURL(r, next, p)})
+	return nil
+}
+
+// The caller's own tokens.
+
+func (s *Server) me(w http.ResponseWriter, r *http.Request, u fb.User) error {
+	writeJSON(w, http.StatusOK, map[string]any{"name": u.Name, "displayName": u.DisplayName, "admin": u.Admin})
+	return nil
+}
+
+func (s *Server) myTokens(w http.ResponseWriter, r *http.Request, u fb.User) error {
+	entries, err := s.App.MyTokens(r.Context(), u)
+	if err != nil {
+		return err
+	}
+	out := make([]tokenEntryJSON, 0, len(entries))
+	for _, e := range entries {
+		out = append(out, toTokenEntry(e))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) putToken(w http.ResponseWriter, r *http.Request, u fb.User) error {
+	var in credentialInput
+	if err := decode(r, w, &in); err != nil {
+		return err
+	}
+	e, err := s.App.SaveToken(r.Context(), u, r.PathValue("integrationId"), in.credential())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toTokenEntry(e))
+	return nil
+}
+
+func (s *Server) deleteToken(w http.ResponseWriter, r *http.Request, u fb.User) error {
+	if err := s.App.DeleteToken(r.Context(), u, r.PathValue("integrationId")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// Issues and actions.
+
+func (s *Server) getIssue(w http.ResponseWriter, r *http.Request, u fb.User) error {
+	v, err := s.App.Issue(r.Context(), u, r.PathValue("key"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toIssue(v))
+	return nil
+}
+
+type actorJSON = fb.Actor
+
+func (s *Server) createBranch(w http.ResponseWriter, r *http.Request, u fb.User) error {
+	var in struct {
+		RepositoryID string `json:"repositoryId"`
+		BaseBranch   string `json:"baseBranch"`
+		Name         string `json:"name"`
+		credentialInput
+		RememberToken bool `json:"rememberToken"`
+	}
+	if err := decode(r, w, &in); err != nil {
+		return err
+	}
+	b, err := s.App.CreateBranch(r.Context(), u, r.PathValue("key"), app.CreateBranchInput{RepositoryID: in.RepositoryID,
+		BaseBranch: in.BaseBranch, Name: in.Name,
+		Token: app.OneOffToken{Credential: in.credential(), Remember: in.RememberToken}})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, struct {
+		Name         string    `json:"name"`
+		SHA          string    `json:"sha"`
+		WebURL       string    `json:"webUrl"`
+		RepositoryID string    `json:"repositoryId"`
+		Actor        actorJSON `json:"actor"`
+	}{b.Name, b.SHA, b.WebURL, b.RepositoryID, b.Actor})
+	return nil
+}
+
+func (s *Server) createPullRequest(w http.ResponseWriter, r *http.Request, u fb.User) error {
+	var in struct {
+		RepositoryID string `json:"repositoryId"`
+		SourceBranch string `json:"sourceBranch"`
+		TargetBranch string `json:"targetBranch"`
+		Title        string `json:"title"`
+		Description  string `json:"description"`
+		Draft        bool   `json:"draft"`
+		credentialInput
+		RememberToken bool `json:"rememberToken"`
+	}
+	if err := decode(r, w, &in); err != nil {
+		return err
+	}
+	pr, err := s.App.CreatePullRequest(r.Context(), u, r.PathValue("key"), app.CreatePullRequestInput{
+		RepositoryID: in.RepositoryID, SourceBranch: in.SourceBranch, TargetBranch: in.TargetBranch, Title: in.Title,
+		Description: in.Description, Draft: in.Draft,
+		Token: app.OneOffToken{Credential: in.credential(), Remember: in.RememberToken}})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, struct {
+		fb.PullRequest
+		RepositoryID string    `json:"repositoryId"`
+		Actor        actorJSON `json:"actor"`
+	}{pr.PullRequest, pr.RepositoryID, pr.Actor})
+	return nil
+}
+
+// Audit (admin).
+
+func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, u fb.User) error {
+	p, err := page(r)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	entries, next, err := s.App.Audit(r.Context(), u, fb.AuditQuery{Page: p, User: q.Get("user"), Action: q.Get("action")})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, paged{Values: toAudit(entries), Next: nextURL(r, next, p)})
+	return nil
+}

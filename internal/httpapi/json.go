@@ -1,0 +1,234 @@
+package httpapi
+
+import (
+	"time"
+
+	fb "github.com/forgebridge/forgebridge"
+	"github.com/forgebridge/forgebridge/internal/app"
+)
+
+// The JSON shapes of API.md. Credentials are never part of an answer.
+
+type credentialJSON struct {
+	Configured bool   `json:"configured"`
+	Login      string `json:"login"`
+}
+
+type integrationJSON struct {
+	ID                    string                 `json:"id"`
+	Name                  string                 `json:"name"`
+	Kind                  fb.Kind                `json:"kind"`
+	BaseURL               string                 `json:"baseUrl"`
+	Region                string                 `json:"region,omitempty"`
+	ServerVersion         string                 `json:"serverVersion,omitempty"`
+	APIPath               string                 `json:"apiPath"`
+	RepositoryFilter      string                 `json:"repositoryFilter"`
+	Projects              []string               `json:"projects"`
+	Settings              fb.IntegrationSettings `json:"settings"`
+	ProxyURL              string                 `json:"proxyUrl"`
+	CABundleConfigured    bool                   `json:"caBundleConfigured"`
+	InsecureSkipTLSVerify bool                   `json:"insecureSkipTlsVerify"`
+	Credential            credentialJSON         `json:"credential"`
+	RepositoryCount       int                    `json:"repositoryCount"`
+	DiscoveredAt          *time.Time             `json:"discoveredAt"`
+	CreatedAt             time.Time              `json:"createdAt"`
+	UpdatedAt             time.Time              `json:"updatedAt"`
+}
+
+func toIntegration(i fb.Integration) integrationJSON {
+	projects := i.Projects
+	if projects == nil {
+		projects = []string{}
+	}
+	return integrationJSON{ID: i.ID, Name: i.Name, Kind: i.Kind, BaseURL: i.BaseURL, Region: i.Region,
+		ServerVersion: i.ServerVersion, APIPath: i.APIPath, RepositoryFilter: i.RepositoryFilter, Projects: projects,
+		Settings: i.Settings, ProxyURL: i.ProxyURL, CABundleConfigured: i.CABundle != "",
+		InsecureSkipTLSVerify: i.InsecureSkipTLSVerify,
+		Credential:            credentialJSON{Configured: !i.Credential.IsZero(), Login: i.CredentialLogin},
+		RepositoryCount:       i.RepositoryCount, DiscoveredAt: utc(i.DiscoveredAt), CreatedAt: i.CreatedAt.UTC(), UpdatedAt: i.UpdatedAt.UTC()}
+}
+
+// credentialInput is a credential as clients send it.
+type credentialInput struct {
+	Token           string `json:"token"`
+	AccessKeyID     string `json:"accessKeyId"`
+	SecretAccessKey string `json:"secretAccessKey"`
+}
+
+func (c credentialInput) credential() fb.Credential {
+	return fb.Credential{Token: c.Token, AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey}
+}
+
+type integrationInput struct {
+	Name                  *string          `json:"name"`
+	Kind                  *fb.Kind         `json:"kind"`
+	BaseURL               *string          `json:"baseUrl"`
+	Region                *string          `json:"region"`
+	ServerVersion         *string          `json:"serverVersion"`
+	APIPath               *string          `json:"apiPath"`
+	RepositoryFilter      *string          `json:"repositoryFilter"`
+	Projects              *[]string        `json:"projects"`
+	ProxyURL              *string          `json:"proxyUrl"`
+	CABundle              *string          `json:"caBundle"`
+	InsecureSkipTLSVerify *bool            `json:"insecureSkipTlsVerify"`
+	Credential            *credentialInput `json:"credential"`
+	Settings              *struct {
+		CreateBranch      *bool `json:"createBranch"`
+		CreatePullRequest *bool `json:"createPullRequest"`
+		RequireUserPAT    *bool `json:"requireUserPat"`
+	} `json:"settings"`
+}
+
+func (in integrationInput) app() app.IntegrationInput {
+	out := app.IntegrationInput{Name: in.Name, Kind: in.Kind, BaseURL: in.BaseURL, Region: in.Region,
+		ServerVersion: in.ServerVersion, APIPath: in.APIPath, RepositoryFilter: in.RepositoryFilter,
+		Projects: in.Projects, ProxyURL: in.ProxyURL, CABundle: in.CABundle, InsecureSkipTLSVerify: in.InsecureSkipTLSVerify}
+	if in.Credential != nil {
+		c := in.Credential.credential()
+		out.Credential = &c
+	}
+	if in.Settings != nil {
+		out.CreateBranch, out.CreatePullRequest, out.RequireUserPAT =
+			in.Settings.CreateBranch, in.Settings.CreatePullRequest, in.Settings.RequireUserPAT
+	}
+	return out
+}
+
+type userTokenJSON struct {
+	Configured bool           `json:"configured"`
+	Status     fb.TokenStatus `json:"status,omitempty"`
+	Login      string         `json:"login,omitempty"`
+	ExpiresAt  *time.Time     `json:"expiresAt"`
+}
+
+type repositoryJSON struct {
+	ID                   string        `json:"id"`
+	IntegrationID        string        `json:"integrationId"`
+	IntegrationName      string        `json:"integrationName"`
+	Kind                 fb.Kind       `json:"kind"`
+	Name                 string        `json:"name"`
+	FullName             string        `json:"fullName"`
+	DefaultBranch        string        `json:"defaultBranch"`
+	WebURL               string        `json:"webUrl"`
+	CanCreateBranch      bool          `json:"canCreateBranch"`
+	CanCreatePullRequest bool          `json:"canCreatePullRequest"`
+	RequireUserPAT       bool          `json:"requireUserPat"`
+	UserToken            userTokenJSON `json:"userToken"`
+}
+
+func toRepository(v app.RepositoryView) repositoryJSON {
+	out := repositoryJSON{ID: v.ID, IntegrationID: v.IntegrationID, IntegrationName: v.Integration.Name,
+		Kind: v.Integration.Kind, Name: v.Name, FullName: v.FullName, DefaultBranch: v.DefaultBranch, WebURL: v.WebURL,
+		CanCreateBranch: v.CanCreateBranch, CanCreatePullRequest: v.CanCreatePullRequest, RequireUserPAT: v.RequireUserPAT}
+	if t := v.Token; t != nil {
+		out.UserToken = userTokenJSON{Configured: true, Status: t.Status, Login: t.Login, ExpiresAt: utc(t.ExpiresAt)}
+	}
+	return out
+}
+
+func toRepositories(vs []app.RepositoryView) []repositoryJSON {
+	out := make([]repositoryJSON, 0, len(vs))
+	for _, v := range vs {
+		out = append(out, toRepository(v))
+	}
+	return out
+}
+
+type tokenEntryJSON struct {
+	IntegrationID   string         `json:"integrationId"`
+	IntegrationName string         `json:"integrationName"`
+	Kind            fb.Kind        `json:"kind"`
+	Required        bool           `json:"required"`
+	Configured      bool           `json:"configured"`
+	Status          fb.TokenStatus `json:"status,omitempty"`
+	Login           string         `json:"login,omitempty"`
+	Scopes          []string       `json:"scopes"`
+	ExpiresAt       *time.Time     `json:"expiresAt"`
+	UpdatedAt       *time.Time     `json:"updatedAt"`
+	CheckedAt       *time.Time     `json:"checkedAt"`
+}
+
+func toTokenEntry(e app.TokenEntry) tokenEntryJSON {
+	out := tokenEntryJSON{IntegrationID: e.Integration.ID, IntegrationName: e.Integration.Name, Kind: e.Integration.Kind,
+		Required: e.Required, Scopes: []string{}}
+	if t := e.Token; t != nil {
+		updated := t.UpdatedAt.UTC()
+		out.Configured, out.Status, out.Login, out.ExpiresAt, out.UpdatedAt, out.CheckedAt =
+			true, t.Status, t.Login, utc(t.ExpiresAt), &updated, utc(t.CheckedAt)
+		if t.Scopes != nil {
+			out.Scopes = t.Scopes
+		}
+	}
+	return out
+}
+
+type issueBranchJSON struct {
+	Name         string `json:"name"`
+	WebURL       string `json:"webUrl"`
+	RepositoryID string `json:"repositoryId"`
+}
+
+type issuePullRequestJSON struct {
+	fb.PullRequest
+	RepositoryID string `json:"repositoryId"`
+}
+
+type issueJSON struct {
+	Key                  string                 `json:"key"`
+	Summary              string                 `json:"summary"`
+	Type                 string                 `json:"type"`
+	Project              string                 `json:"project"`
+	CanUseDevTools       bool                   `json:"canUseDevTools"`
+	BranchNameSuggestion string                 `json:"branchNameSuggestion"`
+	Repositories         []repositoryJSON       `json:"repositories"`
+	Branches             []issueBranchJSON      `json:"branches"`
+	PullRequests         []issuePullRequestJSON `json:"pullRequests"`
+}
+
+func toIssue(v app.IssueView) issueJSON {
+	out := issueJSON{Key: v.Issue.Key, Summary: v.Issue.Summary, Type: v.Issue.Type, Project: v.Issue.Project,
+		CanUseDevTools: v.CanUseDevTools, BranchNameSuggestion: v.BranchNameSuggestion,
+		Repositories: toRepositories(v.Repositories), Branches: []issueBranchJSON{}, PullRequests: []issuePullRequestJSON{}}
+	for _, b := range v.Branches {
+		out.Branches = append(out.Branches, issueBranchJSON{Name: b.Name, WebURL: b.WebURL, RepositoryID: b.RepositoryID})
+	}
+	for _, pr := range v.PullRequests {
+		out.PullRequests = append(out.PullRequests, issuePullRequestJSON{PullRequest: pr.PullRequest, RepositoryID: pr.RepositoryID})
+	}
+	return out
+}
+
+type auditJSON struct {
+	Time          time.Time `json:"time"`
+	User          string    `json:"user"`
+	Action        string    `json:"action"`
+	IntegrationID string    `json:"integrationId,omitempty"`
+	RepositoryID  string    `json:"repositoryId,omitempty"`
+	Issue         string    `json:"issue,omitempty"`
+	Target        string    `json:"target,omitempty"`
+	Actor         *fb.Actor `json:"actor"`
+	Outcome       string    `json:"outcome"`
+	Code          string    `json:"code,omitempty"`
+}
+
+func toAudit(es []fb.AuditEntry) []auditJSON {
+	out := make([]auditJSON, 0, len(es))
+	for _, e := range es {
+		a := auditJSON{Time: e.Time.UTC(), User: e.User, Action: e.Action, IntegrationID: e.IntegrationID,
+			RepositoryID: e.RepositoryID, Issue: e.Issue, Target: e.Target, Outcome: e.Outcome, Code: e.Code}
+		if e.Actor.Type != "" {
+			actor := e.Actor
+			a.Actor = &actor
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+func utc(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}

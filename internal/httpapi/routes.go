@@ -1,0 +1,60 @@
+package httpapi
+
+import (
+	_ "embed"
+	"net/http"
+
+	fb "github.com/forgebridge/forgebridge"
+)
+
+//go:embed openapi.json
+var openAPI []byte
+
+// routes lists every route of the service in one place.
+func (s *Server) routes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.Handle("GET /metrics", s.metrics())
+	mux.HandleFunc("GET /api/v1/openapi.json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(openAPI)
+	})
+
+	mux.Handle("POST /api/v1/session/jira", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, s.Logger, fb.Errorf(fb.ENotSupported,
+			"Signing in with Jira needs the Jira tracker, which is not built yet; this server uses the local tracker."))
+	}))
+
+	mux.Handle("POST /api/v1/directory/users", s.authed(s.createUser))
+	mux.Handle("POST /api/v1/directory/projects", s.authed(s.createProject))
+	mux.Handle("PUT /api/v1/directory/projects/{key}/permissions/{user}", s.authed(s.setPermissions))
+	mux.Handle("POST /api/v1/directory/issues", s.authed(s.createIssue))
+
+	mux.Handle("GET /api/v1/settings", s.authed(s.getSettings))
+	mux.Handle("PATCH /api/v1/settings", s.authed(s.patchSettings))
+
+	mux.Handle("POST /api/v1/integrations", s.authed(s.createIntegration))
+	mux.Handle("GET /api/v1/integrations", s.authed(s.listIntegrations))
+	mux.Handle("GET /api/v1/integrations/{id}", s.authed(s.getIntegration))
+	mux.Handle("PATCH /api/v1/integrations/{id}", s.authed(s.patchIntegration))
+	mux.Handle("DELETE /api/v1/integrations/{id}", s.authed(s.deleteIntegration))
+	mux.Handle("POST /api/v1/integrations/{id}/sync", s.authed(s.syncIntegration))
+
+	mux.Handle("GET /api/v1/repositories", s.authed(s.listRepositories))
+	mux.Handle("GET /api/v1/repositories/{id}/branches", s.authed(s.listBranches))
+
+	mux.Handle("GET /api/v1/me", s.authed(s.me))
+	mux.Handle("GET /api/v1/me/tokens", s.authed(s.myTokens))
+	mux.Handle("PUT /api/v1/me/tokens/{integrationId}", s.authed(s.putToken))
+	mux.Handle("DELETE /api/v1/me/tokens/{integrationId}", s.authed(s.deleteToken))
+
+	mux.Handle("GET /api/v1/issues/{key}", s.authed(s.getIssue))
+	mux.Handle("POST /api/v1/issues/{key}/branches", s.authed(s.createBranch))
+	mux.Handle("POST /api/v1/issues/{key}/pull-requests", s.authed(s.createPullRequest))
+
+	mux.Handle("GET /api/v1/audit", s.authed(s.listAudit))
+
+	mux.Handle("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, s.Logger, fb.Errorf(fb.ENotFound, "No such API route: %s %s.", r.Method, r.URL.Path))
+	}))
+}

@@ -1,0 +1,212 @@
+// Package httpapi serves forgebridge's REST API under /api/v1 (API.md), the
+// health, readiness and metrics endpoints, and the OpenAPI document.
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	fb "github.com/forgebridge/forgebridge"
+	"github.com/forgebridge/forgebridge/internal/app"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Server is the HTTP face of the application.
+type Server struct {
+	App    *app.Service
+	Logger *slog.Logger
+	// Ready reports whether the service can serve (database reachable, key loaded).
+	Ready func(ctx context.Context) error
+	// Gatherer and Registerer are the Prometheus registry of /metrics.
+	Gatherer   prometheus.Gatherer
+	Registerer prometheus.Registerer
+
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+}
+
+// maxBody bounds request bodies; no request of this API needs more.
+const maxBody = 1 << 20
+
+// Handler returns the HTTP handler with every route.
+func (s *Server) Handler() http.Handler {
+	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "forgebridge_http_requests_total", Help: "HTTP requests by route and status.",
+	}, []string{"route", "code"})
+	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "forgebridge_http_request_seconds", Help: "HTTP request duration by route.", Buckets: prometheus.DefBuckets,
+	}, []string{"route"})
+	if s.Registerer != nil {
+		s.Registerer.MustRegister(s.requests, s.latency)
+	}
+	mux := http.NewServeMux()
+	s.routes(mux)
+	// API clients authenticate with bearer tokens, which browsers never send
+	// by themselves; the check still refuses cross-site browser requests so
+	// that the web UI's cookie session can share these routes safely.
+	return s.observe(http.NewCrossOriginProtection().Handler(mux), mux)
+}
+
+// statusWriter remembers the status written.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// observe logs and measures every request by its route pattern. It never
+// logs headers or bodies, where credentials travel.
+func (s *Server) observe(next http.Handler, mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		next.ServeHTTP(sw, r)
+		_, route := mux.Handler(r)
+		if route == "" {
+			route = "unmatched"
+		}
+		d := time.Since(start)
+		s.requests.WithLabelValues(route, strconv.Itoa(sw.status)).Inc()
+		s.latency.WithLabelValues(route).Observe(d.Seconds())
+		s.Logger.LogAttrs(r.Context(), slog.LevelInfo, "request", slog.String("method", r.Method),
+			slog.String("route", route), slog.Int("status", sw.status), slog.Duration("duration", d))
+	})
+}
+
+type ctxKey struct{}
+
+// authed wraps a handler that needs a signed-in person.
+func (s *Server) authed(h func(w http.ResponseWriter, r *http.Request, u fb.User) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, err := s.authenticate(r)
+		if err == nil {
+			err = h(w, r, u)
+		}
+		if err != nil {
+			if fb.ErrorCode(err) == fb.EUnauthenticated {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="forgebridge"`)
+			}
+			writeError(w, r, s.Logger, err)
+		}
+	})
+}
+
+func (s *Server) authenticate(r *http.Request) (fb.User, error) {
+	if u, ok := r.Context().Value(ctxKey{}).(fb.User); ok {
+		return u, nil // set by the web UI's session
+	}
+	h := r.Header.Get("Authorization")
+	scheme, token, ok := strings.Cut(h, " ")
+	if h == "" || !ok || !strings.EqualFold(scheme, "Bearer") {
+		return fb.User{}, fb.Errorf(fb.EUnauthenticated, "Send an API token as \"Authorization: Bearer fbt_…\".")
+	}
+	return s.App.Authenticate(r.Context(), strings.TrimSpace(token))
+}
+
+// WithUser returns a context in which API handlers act for u (the web UI's session).
+func WithUser(ctx context.Context, u fb.User) context.Context {
+	return context.WithValue(ctx, ctxKey{}, u)
+}
+
+// decode reads a JSON body strictly: unknown fields and trailing data are errors.
+func decode(r *http.Request, w http.ResponseWriter, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		return fb.Errorf(fb.EInvalid, "Send the body as application/json.")
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return badJSON(err)
+	}
+	if dec.More() {
+		return fb.Errorf(fb.EInvalid, "The body holds more than one JSON value.")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return fb.Errorf(fb.EInvalid, "The body holds more than one JSON value.")
+	}
+	return nil
+}
+
+func badJSON(err error) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.Is(err, io.EOF):
+		return fb.Errorf(fb.EInvalid, "The request body is empty; send a JSON object.")
+	case errors.As(err, &syn):
+		return fb.Errorf(fb.EInvalid, "The body is not valid JSON (at byte %d).", syn.Offset)
+	case errors.As(err, &typ):
+		return fb.Errorf(fb.EInvalid, "Field %q must be %s.", typ.Field, jsonKind(typ.Type.Kind().String()))
+	case errors.As(err, &tooBig):
+		return fb.Errorf(fb.EInvalid, "The body is larger than %d bytes.", tooBig.Limit)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return fb.Errorf(fb.EInvalid, "Unknown field %s.", strings.TrimPrefix(err.Error(), "json: unknown field "))
+	default:
+		return fb.Errorf(fb.EInvalid, "The body is not valid JSON.")
+	}
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "string":
+		return "a string"
+	case "bool":
+		return "true or false"
+	case "slice":
+		return "an array"
+	case "struct", "map", "ptr":
+		return "an object"
+	default:
+		return "a number"
+	}
+}
+
+// page reads ?limit= and ?cursor=.
+func page(r *http.Request) (fb.Page, error) {
+	p := fb.Page{Limit: 100, Cursor: r.URL.Query().Get("cursor")}
+	if l := r.URL.Query().Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > 1000 {
+			return fb.Page{}, fb.Errorf(fb.EInvalid, "limit must be a whole number from 1 to 1000.")
+		}
+		p.Limit = n
+	}
+	return p, nil
+}
+
+// paged is the answer of a paginated list.
+type paged struct {
+	Values any    `json:"values"`
+	Next   string `json:"next,omitempty"`
+}
+
+// nextURL is the path and query of the next page: the request's own query
+// with the new cursor.
+func nextURL(r *http.Request, cursor string, p fb.Page) string {
+	if cursor == "" {
+		return ""
+	}
+	q := r.URL.Query()
+	q.Set("cursor", cursor)
+	q.Set("limit", strconv.Itoa(p.Limit))
+	return fmt.Sprintf("%s?%s", r.URL.Path, q.Encode())
+}
+
+func (s *Server) metrics() http.Handler {
+	return promhttp.HandlerFor(s.Gatherer, promhttp.HandlerOpts{})
+}

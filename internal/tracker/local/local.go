@@ -1,0 +1,60 @@
+// Package local is the built-in tracker: a directory of users, projects,
+// per-project permissions and issues kept in forgebridge's own database, for
+// evaluation, demos and tests.
+package local
+
+import (
+	"context"
+	"strings"
+
+	fb "github.com/forgebridge/forgebridge"
+)
+
+// Tracker answers from the store's directory.
+type Tracker struct {
+	Store fb.Store
+}
+
+var _ fb.Tracker = (*Tracker)(nil)
+
+// Issue returns the issue with that key.
+func (t *Tracker) Issue(ctx context.Context, key string) (fb.Issue, error) {
+	is, err := t.Store.Issue(ctx, strings.ToUpper(key))
+	if fb.ErrorCode(err) == fb.ENotFound {
+		return fb.Issue{}, fb.Errorf(fb.ENotFound, "Issue %s does not exist.", key)
+	}
+	return is, err
+}
+
+// Permissions returns the permissions the user was granted on the project.
+// Administrators get none implicitly: like everyone, they are granted them.
+func (t *Tracker) Permissions(ctx context.Context, u fb.User, projectKey string) (map[string]bool, error) {
+	perms, err := t.Store.Permissions(ctx, projectKey, u.Key)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]bool, len(perms))
+	for _, p := range perms {
+		out[p] = true
+	}
+	return out, nil
+}
+
+// BrowsableProjects returns the projects on which the user holds Browse.
+func (t *Tracker) BrowsableProjects(ctx context.Context, u fb.User) ([]string, error) {
+	projects, err := t.Store.Projects(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, p := range projects {
+		perms, err := t.Permissions(ctx, u, p.Key)
+		if err != nil {
+			return nil, err
+		}
+		if perms[fb.PermBrowseProjects] {
+			out = append(out, p.Key)
+		}
+	}
+	return out, nil
+}
