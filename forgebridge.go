@@ -253,6 +253,8 @@ const (
 
 // Tracker is where issues, projects, people and permissions live.
 type Tracker interface {
+	// User returns the person with that key; ENotFound when there is none.
+	User(ctx context.Context, key string) (User, error)
 	// Issue returns the issue; ENotFound when there is none.
 	Issue(ctx context.Context, key string) (Issue, error)
 	// Permissions returns which of the named permissions user holds on project.

@@ -149,7 +149,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (fb.User, erro
 	} else if err != nil {
 		return fb.User{}, err
 	}
-	u, err := s.Store.User(ctx, t.UserKey)
+	u, err := s.Tracker.User(ctx, t.UserKey)
 	if fb.ErrorCode(err) == fb.ENotFound {
 		return fb.User{}, unauth
 	} else if err != nil {
@@ -160,3 +160,33 @@ func (s *Service) Authenticate(ctx context.Context, token string) (fb.User, erro
 	}
 	return u, nil
 }
+
+// SignIn checks a local user's web sign-in password.
+func (s *Service) SignIn(ctx context.Context, name, password string) (fb.User, error) {
+	bad := fb.Errorf(fb.EUnauthenticated, "The user name or password is wrong.")
+	hash, err := s.Store.PasswordHash(ctx, name)
+	if fb.ErrorCode(err) == fb.ENotFound {
+		CheckPassword(dummyHash(), password) // spend the same time as for a known user
+		return fb.User{}, bad
+	} else if err != nil {
+		return fb.User{}, err
+	}
+	if hash == "" || !CheckPassword(hash, password) {
+		return fb.User{}, bad
+	}
+	u, err := s.Tracker.User(ctx, name)
+	if err != nil {
+		return fb.User{}, err
+	}
+	if !u.Active {
+		return fb.User{}, fb.Errorf(fb.EUnauthenticated, "The account %s is deactivated.", u.Name)
+	}
+	return u, nil
+}
+
+// dummyHash is checked for unknown user names so that timing does not tell
+// which names exist.
+var dummyHash = sync.OnceValue(func() string {
+	h, _ := HashPassword("forgebridge-timing-equaliser")
+	return h
+})

@@ -17,6 +17,11 @@ type Tracker struct {
 
 var _ fb.Tracker = (*Tracker)(nil)
 
+// User returns the local user with that key.
+func (t *Tracker) User(ctx context.Context, key string) (fb.User, error) {
+	return t.Store.User(ctx, key)
+}
+
 // Issue returns the issue with that key.
 func (t *Tracker) Issue(ctx context.Context, key string) (fb.Issue, error) {
 	is, err := t.Store.Issue(ctx, strings.ToUpper(key))
