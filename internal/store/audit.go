@@ -1,0 +1,82 @@
+package store
+
+import (
+	"context"
+	"strings"
+
+	fb "github.com/forgebridge/forgebridge"
+)
+
+const auditColumns = `created_at, user_name, action, integration_id, repository_id, issue, target,
+	actor_type, actor_login, outcome, code`
+
+// AddAudit appends e to the audit log and sets e.ID, and e.Time to now when it is zero.
+func (s *Store) AddAudit(ctx context.Context, e *fb.AuditEntry) (err error) {
+	defer wrap(&err, "AddAudit(%q)", e.Action)
+	t := normalizeTime(e.Time)
+	err = s.conn().queryRow(ctx, `INSERT INTO audit (`+auditColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		micros(t), e.User, e.Action, e.IntegrationID, e.RepositoryID, e.Issue, e.Target,
+		string(e.Actor.Type), e.Actor.Login, e.Outcome, e.Code).Scan(&e.ID)
+	if err != nil {
+		return err
+	}
+	e.Time = t
+	return nil
+}
+
+// Audit lists the entries q selects, newest first; next is "" on the last page.
+func (s *Store) Audit(ctx context.Context, q fb.AuditQuery) (_ []fb.AuditEntry, next string, err error) {
+	defer wrap(&err, "Audit")
+	var where []string
+	var args []any
+	if q.User != "" {
+		where = append(where, "user_name = ?")
+		args = append(args, q.User)
+	}
+	if q.Action != "" {
+		where = append(where, "action = ?")
+		args = append(args, q.Action)
+	}
+	if q.Cursor != "" {
+		var before int64
+		if err := decodeCursor(q.Cursor, &before); err != nil {
+			return nil, "", err
+		}
+		where = append(where, "id < ?")
+		args = append(args, before)
+	}
+	query := `SELECT id, ` + auditColumns + ` FROM audit`
+	if len(where) > 0 {
+		query += " WHERE " + strings.Join(where, " AND ")
+	}
+	limit := pageLimit(q.Page)
+	query += " ORDER BY id DESC LIMIT ?"
+	args = append(args, limit+1) // one more tells whether there is a next page
+
+	rows, err := s.conn().query(ctx, query, args...)
+	if err != nil {
+		return nil, "", err
+	}
+	defer rows.Close()
+	var entries []fb.AuditEntry
+	for rows.Next() {
+		if len(entries) == limit {
+			next = encodeCursor(entries[limit-1].ID)
+			break
+		}
+		var e fb.AuditEntry
+		var at int64
+		var actorType string
+		if err := rows.Scan(&e.ID, &at, &e.User, &e.Action, &e.IntegrationID, &e.RepositoryID, &e.Issue, &e.Target,
+			&actorType, &e.Actor.Login, &e.Outcome, &e.Code); err != nil {
+			return nil, "", err
+		}
+		e.Time, e.Actor.Type = fromMicros(at), fb.ActorType(actorType)
+		entries = append(entries, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", err
+	}
+	return entries, next, nil
+}

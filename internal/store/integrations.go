@@ -1,0 +1,173 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	fb "github.com/forgebridge/forgebridge"
+)
+
+const integrationColumns = `id, name, kind, base_url, region, server_version, api_path, repository_filter,
+	projects, create_branch, create_pull_request, require_user_pat, proxy_url, ca_bundle,
+	insecure_skip_tls_verify, credential, credential_login, repository_count, discovered_at,
+	created_at, updated_at`
+
+// CreateIntegration stores a new integration, assigning in.ID, CreatedAt and UpdatedAt.
+func (s *Store) CreateIntegration(ctx context.Context, in *fb.Integration) (err error) {
+	defer wrap(&err, "CreateIntegration(%q)", in.Name)
+	id := newID()
+	cred, err := s.seal(in.Credential, integrationCredentialAD(id))
+	if err != nil {
+		return err
+	}
+	projects, err := marshalList(in.Projects)
+	if err != nil {
+		return err
+	}
+	t := now()
+	_, err = s.conn().exec(ctx, `INSERT INTO integrations (`+integrationColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		id, in.Name, string(in.Kind), in.BaseURL, in.Region, in.ServerVersion, in.APIPath, in.RepositoryFilter,
+		projects, in.Settings.CreateBranch, in.Settings.CreatePullRequest, in.Settings.RequireUserPAT, in.ProxyURL, in.CABundle,
+		in.InsecureSkipTLSVerify, cred, in.CredentialLogin, in.RepositoryCount, nullMicros(in.DiscoveredAt),
+		micros(t), micros(t))
+	if isUniqueViolation(err) {
+		return fb.Errorf(fb.EAlreadyExists, "an integration with id %s already exists", id)
+	}
+	if err != nil {
+		return err
+	}
+	in.ID, in.CreatedAt, in.UpdatedAt = id, t, t
+	return nil
+}
+
+// Integration returns the integration with its credential decrypted.
+func (s *Store) Integration(ctx context.Context, id string) (_ fb.Integration, err error) {
+	defer wrap(&err, "Integration(%q)", id)
+	in, err := s.scanIntegration(s.conn().queryRow(ctx, `SELECT `+integrationColumns+` FROM integrations WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return fb.Integration{}, integrationNotFound(id)
+	}
+	return in, err
+}
+
+// Integrations returns every integration by name, credentials decrypted.
+func (s *Store) Integrations(ctx context.Context) (_ []fb.Integration, err error) {
+	defer wrap(&err, "Integrations")
+	rows, err := s.conn().query(ctx, `SELECT `+integrationColumns+` FROM integrations ORDER BY lower(name), id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []fb.Integration
+	for rows.Next() {
+		in, err := s.scanIntegration(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, in)
+	}
+	return out, rows.Err()
+}
+
+// UpdateIntegration writes every field of the integration the caller may
+// change, the credential included, and sets in.UpdatedAt. The repository
+// count, discovery time and creation time are the store's: it fills them in.
+func (s *Store) UpdateIntegration(ctx context.Context, in *fb.Integration) (err error) {
+	defer wrap(&err, "UpdateIntegration(%q)", in.ID)
+	cred, err := s.seal(in.Credential, integrationCredentialAD(in.ID))
+	if err != nil {
+		return err
+	}
+	projects, err := marshalList(in.Projects)
+	if err != nil {
+		return err
+	}
+	t := now()
+	var discovered sql.NullInt64
+	var created int64
+	err = s.conn().queryRow(ctx, `UPDATE integrations SET name = ?, kind = ?, base_url = ?, region = ?, server_version = ?,
+			api_path = ?, repository_filter = ?, projects = ?, create_branch = ?, create_pull_request = ?,
+			require_user_pat = ?, proxy_url = ?, ca_bundle = ?, insecure_skip_tls_verify = ?, credential = ?,
+			credential_login = ?, updated_at = ?
+		WHERE id = ?
+		RETURNING repository_count, discovered_at, created_at`,
+		in.Name, string(in.Kind), in.BaseURL, in.Region, in.ServerVersion,
+		in.APIPath, in.RepositoryFilter, projects, in.Settings.CreateBranch, in.Settings.CreatePullRequest,
+		in.Settings.RequireUserPAT, in.ProxyURL, in.CABundle, in.InsecureSkipTLSVerify, cred,
+		in.CredentialLogin, micros(t), in.ID).Scan(&in.RepositoryCount, &discovered, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return integrationNotFound(in.ID)
+	}
+	if err != nil {
+		return err
+	}
+	in.DiscoveredAt, in.CreatedAt, in.UpdatedAt = timePtr(discovered), fromMicros(created), t
+	return nil
+}
+
+// DeleteIntegration removes the integration; its repositories and user
+// tokens go with it (ON DELETE CASCADE).
+func (s *Store) DeleteIntegration(ctx context.Context, id string) (err error) {
+	defer wrap(&err, "DeleteIntegration(%q)", id)
+	res, err := s.conn().exec(ctx, `DELETE FROM integrations WHERE id = ?`, id)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return integrationNotFound(id)
+	}
+	return nil
+}
+
+func (s *Store) scanIntegration(row interface{ Scan(...any) error }) (fb.Integration, error) {
+	var (
+		in               fb.Integration
+		kind, projects   string
+		cred             []byte
+		discovered       sql.NullInt64
+		created, updated int64
+	)
+	err := row.Scan(&in.ID, &in.Name, &kind, &in.BaseURL, &in.Region, &in.ServerVersion, &in.APIPath, &in.RepositoryFilter,
+		&projects, &in.Settings.CreateBranch, &in.Settings.CreatePullRequest, &in.Settings.RequireUserPAT, &in.ProxyURL, &in.CABundle,
+		&in.InsecureSkipTLSVerify, &cred, &in.CredentialLogin, &in.RepositoryCount, &discovered,
+		&created, &updated)
+	if err != nil {
+		return fb.Integration{}, err
+	}
+	in.Kind = fb.Kind(kind)
+	if in.Projects, err = unmarshalList(projects); err != nil {
+		return fb.Integration{}, fmt.Errorf("reading the projects of integration %s: %w", in.ID, err)
+	}
+	in.DiscoveredAt, in.CreatedAt, in.UpdatedAt = timePtr(discovered), fromMicros(created), fromMicros(updated)
+	if in.Credential, err = s.open(cred, integrationCredentialAD(in.ID)); err != nil {
+		return fb.Integration{}, undecryptable(secretRow{integrationID: in.ID}, err)
+	}
+	return in, nil
+}
+
+// marshalList encodes a list of strings as a JSON array, [] for none.
+func marshalList(l []string) (string, error) {
+	if len(l) == 0 {
+		return "[]", nil
+	}
+	b, err := json.Marshal(l)
+	return string(b), err
+}
+
+// unmarshalList decodes a JSON array of strings; none is nil.
+func unmarshalList(s string) ([]string, error) {
+	var l []string
+	if err := json.Unmarshal([]byte(s), &l); err != nil {
+		return nil, err
+	}
+	if len(l) == 0 {
+		return nil, nil
+	}
+	return l, nil
+}

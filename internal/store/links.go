@@ -1,0 +1,77 @@
+package store
+
+import (
+	"context"
+
+	fb "github.com/forgebridge/forgebridge"
+)
+
+// AddIssueBranch records the branch against the issue. Recording it again
+// changes nothing: the first record stands.
+func (s *Store) AddIssueBranch(ctx context.Context, b fb.IssueBranch) (err error) {
+	defer wrap(&err, "AddIssueBranch(%q, %q)", b.IssueKey, b.Name)
+	_, err = s.conn().exec(ctx, `INSERT INTO issue_branches (issue_key, repository_id, name, sha, web_url, created_at)
+		VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (issue_key, repository_id, name) DO NOTHING`,
+		b.IssueKey, b.RepositoryID, b.Name, b.SHA, b.WebURL, micros(normalizeTime(b.CreatedAt)))
+	return err
+}
+
+// AddIssuePullRequest records the pull request against the issue. Recording
+// it again changes nothing: the first record stands.
+func (s *Store) AddIssuePullRequest(ctx context.Context, pr fb.IssuePullRequest) (err error) {
+	defer wrap(&err, "AddIssuePullRequest(%q, %q)", pr.IssueKey, pr.ID)
+	_, err = s.conn().exec(ctx, `INSERT INTO issue_pull_requests (issue_key, repository_id, pull_request_id, number,
+			title, web_url, source_branch, target_branch, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (issue_key, repository_id, pull_request_id) DO NOTHING`,
+		pr.IssueKey, pr.RepositoryID, pr.ID, pr.Number, pr.Title, pr.WebURL, pr.SourceBranch, pr.TargetBranch,
+		micros(normalizeTime(pr.CreatedAt)))
+	return err
+}
+
+// IssueBranches returns the branches recorded against the issue, oldest first.
+func (s *Store) IssueBranches(ctx context.Context, issueKey string) (_ []fb.IssueBranch, err error) {
+	defer wrap(&err, "IssueBranches(%q)", issueKey)
+	rows, err := s.conn().query(ctx, `SELECT issue_key, repository_id, name, sha, web_url, created_at
+		FROM issue_branches WHERE issue_key = ? ORDER BY created_at, repository_id, name`, issueKey)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []fb.IssueBranch
+	for rows.Next() {
+		var b fb.IssueBranch
+		var at int64
+		if err := rows.Scan(&b.IssueKey, &b.RepositoryID, &b.Name, &b.SHA, &b.WebURL, &at); err != nil {
+			return nil, err
+		}
+		b.CreatedAt = fromMicros(at)
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}
+
+// IssuePullRequests returns the pull requests recorded against the issue, oldest first.
+func (s *Store) IssuePullRequests(ctx context.Context, issueKey string) (_ []fb.IssuePullRequest, err error) {
+	defer wrap(&err, "IssuePullRequests(%q)", issueKey)
+	rows, err := s.conn().query(ctx, `SELECT issue_key, repository_id, pull_request_id, number, title, web_url,
+			source_branch, target_branch, created_at
+		FROM issue_pull_requests WHERE issue_key = ? ORDER BY created_at, repository_id, pull_request_id`, issueKey)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []fb.IssuePullRequest
+	for rows.Next() {
+		var pr fb.IssuePullRequest
+		var at int64
+		if err := rows.Scan(&pr.IssueKey, &pr.RepositoryID, &pr.ID, &pr.Number, &pr.Title, &pr.WebURL,
+			&pr.SourceBranch, &pr.TargetBranch, &at); err != nil {
+			return nil, err
+		}
+		pr.CreatedAt = fromMicros(at)
+		out = append(out, pr)
+	}
+	return out, rows.Err()
+}

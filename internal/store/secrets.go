@@ -1,0 +1,227 @@
+package store
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	fb "github.com/forgebridge/forgebridge"
+)
+
+// Associated data binds a sealed credential to its row, so that a ciphertext
+// copied to another row does not decrypt. internal/secret speaks the same
+// encoding: a versioned purpose string, a NUL, then each part of the row's
+// key prefixed with its length as 4 bytes big-endian.
+const (
+	userTokenPurpose   = "forgebridge/user-token/v1\x00"
+	integrationPurpose = "forgebridge/integration-credential/v1\x00"
+)
+
+func userTokenAD(userKey, integrationID string) []byte {
+	return appendLenPrefixed(appendLenPrefixed([]byte(userTokenPurpose), userKey), integrationID)
+}
+
+func integrationCredentialAD(integrationID string) []byte {
+	return appendLenPrefixed([]byte(integrationPurpose), integrationID)
+}
+
+func appendLenPrefixed(b []byte, s string) []byte {
+	b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
+	return append(b, s...)
+}
+
+// sealedCredential is the plaintext of a sealed credential.
+type sealedCredential struct {
+	Token           string `json:"token,omitempty"`
+	AccessKeyID     string `json:"accessKeyId,omitempty"`
+	SecretAccessKey string `json:"secretAccessKey,omitempty"`
+}
+
+// seal encrypts c bound to ad. A zero credential seals to nil (NULL).
+func (s *Store) seal(c fb.Credential, ad []byte) ([]byte, error) {
+	if c.IsZero() {
+		return nil, nil
+	}
+	plain, err := json.Marshal(sealedCredential{Token: c.Token, AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey})
+	if err != nil {
+		return nil, err
+	}
+	defer clear(plain)
+	ct, err := s.cipher.Encrypt(plain, ad)
+	if err != nil {
+		return nil, fmt.Errorf("encrypting a credential: %w", err)
+	}
+	return ct, nil
+}
+
+// open decrypts a credential sealed bound to ad. A nil ciphertext is the zero credential.
+func (s *Store) open(ct, ad []byte) (fb.Credential, error) {
+	if ct == nil {
+		return fb.Credential{}, nil
+	}
+	plain, err := s.cipher.Decrypt(ct, ad)
+	if err != nil {
+		return fb.Credential{}, err
+	}
+	defer clear(plain)
+	var sc sealedCredential
+	if err := json.Unmarshal(plain, &sc); err != nil {
+		// The decoder's message could quote the plaintext: leave it out.
+		return fb.Credential{}, fmt.Errorf("the decrypted credential is not valid JSON")
+	}
+	return fb.Credential{Token: sc.Token, AccessKeyID: sc.AccessKeyID, SecretAccessKey: sc.SecretAccessKey}, nil
+}
+
+// secretRow is one stored secret: an integration credential (userKey empty)
+// or a user token.
+type secretRow struct {
+	userKey       string
+	integrationID string
+	userToken     bool
+	ciphertext    []byte
+}
+
+func (r secretRow) ad() []byte {
+	if r.userToken {
+		return userTokenAD(r.userKey, r.integrationID)
+	}
+	return integrationCredentialAD(r.integrationID)
+}
+
+// describe names the row for a person, never its secret.
+func (r secretRow) describe() string {
+	if r.userToken {
+		return fmt.Sprintf("the token of user %s for integration %s", r.userKey, r.integrationID)
+	}
+	return fmt.Sprintf("the credential of integration %s", r.integrationID)
+}
+
+func undecryptable(r secretRow, err error) error {
+	e := fb.Errorf(fb.EInternal, "%s cannot be decrypted: the encryption keys do not match the one that sealed it", r.describe())
+	e.IntegrationID = r.integrationID
+	e.Err = err
+	return e
+}
+
+func secretRows(ctx context.Context, c conn) ([]secretRow, error) {
+	var out []secretRow
+	rows, err := c.query(ctx, "SELECT id, credential FROM integrations WHERE credential IS NOT NULL ORDER BY id")
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		r := secretRow{}
+		if err := rows.Scan(&r.integrationID, &r.ciphertext); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows, err = c.query(ctx, "SELECT user_key, integration_id, credential FROM user_tokens ORDER BY user_key, integration_id")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		r := secretRow{userToken: true}
+		if err := rows.Scan(&r.userKey, &r.integrationID, &r.ciphertext); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// maxReported caps how many undecryptable rows an error lists.
+const maxReported = 5
+
+// CheckSecrets decrypts every stored secret and reports how many it read. It
+// fails naming the rows (never the secrets) that the cipher cannot decrypt.
+func (s *Store) CheckSecrets(ctx context.Context) (n int, err error) {
+	defer wrap(&err, "CheckSecrets")
+	rows, err := secretRows(ctx, s.conn())
+	if err != nil {
+		return 0, err
+	}
+	var bad []secretRow
+	var firstErr error
+	for _, r := range rows {
+		plain, err := s.cipher.Decrypt(r.ciphertext, r.ad())
+		clear(plain)
+		if err != nil {
+			if firstErr == nil {
+				firstErr = err
+			}
+			bad = append(bad, r)
+		}
+	}
+	switch len(bad) {
+	case 0:
+		return len(rows), nil
+	case 1:
+		return len(rows), undecryptable(bad[0], firstErr)
+	}
+	var names []string
+	for i, r := range bad {
+		if i == maxReported {
+			names = append(names, fmt.Sprintf("and %d more", len(bad)-maxReported))
+			break
+		}
+		names = append(names, r.describe())
+	}
+	e := fb.Errorf(fb.EInternal, "%d of %d stored secrets cannot be decrypted with the current encryption keys: %s",
+		len(bad), len(rows), strings.Join(names, "; "))
+	e.Err = firstErr
+	return len(rows), e
+}
+
+// ReencryptSecrets decrypts and encrypts again every stored secret in one
+// transaction, so that all are sealed with the cipher's current primary key.
+// A secret replaced meanwhile (PostgreSQL lets another writer in) keeps its
+// new value, which was sealed with the current key anyway.
+func (s *Store) ReencryptSecrets(ctx context.Context) (n int, err error) {
+	defer wrap(&err, "ReencryptSecrets")
+	err = s.inTx(ctx, func(c conn) error {
+		rows, err := secretRows(ctx, c)
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			ad := r.ad()
+			plain, err := s.cipher.Decrypt(r.ciphertext, ad)
+			if err != nil {
+				return undecryptable(r, err)
+			}
+			ct, err := s.cipher.Encrypt(plain, ad)
+			clear(plain)
+			if err != nil {
+				return fmt.Errorf("encrypting %s: %w", r.describe(), err)
+			}
+			// Compare-and-set on the old ciphertext: no lost update.
+			if r.userToken {
+				_, err = c.exec(ctx, "UPDATE user_tokens SET credential = ? WHERE user_key = ? AND integration_id = ? AND credential = ?",
+					ct, r.userKey, r.integrationID, r.ciphertext)
+			} else {
+				_, err = c.exec(ctx, "UPDATE integrations SET credential = ? WHERE id = ? AND credential = ?",
+					ct, r.integrationID, r.ciphertext)
+			}
+			if err != nil {
+				return fmt.Errorf("storing %s: %w", r.describe(), err)
+			}
+		}
+		n = len(rows)
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}

@@ -1,0 +1,260 @@
+// Package store keeps forgebridge's state in SQLite or PostgreSQL. One
+// implementation over database/sql serves both: the queries are written once
+// with ? placeholders and the migrations once, with three column types filled
+// in per database.
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	fb "github.com/forgebridge/forgebridge"
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// Dialects, as Dialect reports them.
+const (
+	SQLite   = "sqlite"
+	Postgres = "postgres"
+)
+
+// sqliteBusyTimeout is how long, in milliseconds, an SQLite connection waits
+// for another connection's write to finish before giving up.
+const sqliteBusyTimeout = 5000
+
+// Store is forgebridge's state in one database. It is safe for concurrent use.
+type Store struct {
+	db      *sql.DB
+	dialect string
+	cipher  fb.Cipher
+}
+
+var _ fb.Store = (*Store)(nil)
+
+// Open connects to the database named by dsn and brings its schema up to
+// date. A dsn starting with postgres:// or postgresql:// is a PostgreSQL
+// connection URL; anything else is an SQLite file path or file: URI, created
+// when missing. Secrets are sealed with cipher.
+func Open(ctx context.Context, dsn string, cipher fb.Cipher) (_ *Store, err error) {
+	// The dsn may hold a password: it never goes into an error.
+	defer wrap(&err, "Open")
+	if cipher == nil {
+		return nil, errors.New("a cipher is required")
+	}
+	s := &Store{cipher: cipher}
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		s.dialect = Postgres
+		s.db, err = sql.Open("pgx", dsn)
+	} else {
+		s.dialect = SQLite
+		s.db, err = sql.Open("sqlite", sqliteDSN(dsn))
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := s.db.PingContext(ctx); err != nil {
+		s.db.Close()
+		return nil, fmt.Errorf("connecting to the %s database: %w", s.dialect, err)
+	}
+	if err := s.Migrate(ctx); err != nil {
+		s.db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// sqliteDSN adds the connection settings forgebridge relies on to an SQLite
+// path or URI: WAL so readers do not block the writer, enforced foreign keys
+// (the cascades), a busy timeout so concurrent writers wait for each other
+// instead of failing with SQLITE_BUSY, and immediate transactions so a
+// transaction takes the write lock when it begins rather than failing when it
+// first writes after another connection wrote.
+func sqliteDSN(path string) string {
+	sep := "?"
+	if strings.Contains(path, "?") {
+		sep = "&"
+	}
+	return path + sep + "_busy_timeout=" + strconv.Itoa(sqliteBusyTimeout) +
+		"&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+}
+
+// Dialect reports the database: SQLite or Postgres.
+func (s *Store) Dialect() string { return s.dialect }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) (err error) {
+	defer wrap(&err, "Ping")
+	return s.db.PingContext(ctx)
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// querier is what *sql.DB and *sql.Tx have in common.
+type querier interface {
+	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// conn runs queries written with ? placeholders on the store's database or
+// one of its transactions.
+type conn struct {
+	q        querier
+	postgres bool
+}
+
+func (c conn) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return c.q.ExecContext(ctx, c.rebind(query), args...)
+}
+
+func (c conn) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return c.q.QueryContext(ctx, c.rebind(query), args...)
+}
+
+func (c conn) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return c.q.QueryRowContext(ctx, c.rebind(query), args...)
+}
+
+func (c conn) prepare(ctx context.Context, query string) (*sql.Stmt, error) {
+	return c.q.PrepareContext(ctx, c.rebind(query))
+}
+
+func (c conn) rebind(query string) string {
+	if !c.postgres {
+		return query
+	}
+	return rebind(query)
+}
+
+// rebind numbers the ? placeholders of query for PostgreSQL ($1, $2, …),
+// leaving question marks inside string literals alone.
+func rebind(query string) string {
+	var b strings.Builder
+	b.Grow(len(query) + 16)
+	n := 0
+	quoted := false
+	for i := 0; i < len(query); i++ {
+		c := query[i]
+		switch {
+		case c == '\'':
+			quoted = !quoted
+		case c == '?' && !quoted:
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// placeholders returns n comma-separated ? placeholders.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
+}
+
+// conn returns the store's database outside any transaction.
+func (s *Store) conn() conn { return conn{q: s.db, postgres: s.dialect == Postgres} }
+
+// inTx runs fn in a transaction, committed when fn succeeds.
+func (s *Store) inTx(ctx context.Context, fn func(c conn) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("beginning a transaction: %w", err)
+	}
+	defer tx.Rollback() // a no-op after Commit
+	if err := fn(conn{q: tx, postgres: s.dialect == Postgres}); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("committing: %w", err)
+	}
+	return nil
+}
+
+// wrap adds what a method was doing to the error it returns, keeping the
+// chain so that forgebridge.ErrorCode still finds a *forgebridge.Error in it.
+// The format and args must not carry a secret.
+func wrap(errp *error, format string, args ...any) {
+	if *errp != nil {
+		*errp = fmt.Errorf("store.%s: %w", fmt.Sprintf(format, args...), *errp)
+	}
+}
+
+// isUniqueViolation reports whether err is a duplicate primary or unique key.
+func isUniqueViolation(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
+}
+
+// isForeignKeyViolation reports whether err is a reference to a missing row.
+func isForeignKeyViolation(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+	}
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23503"
+}
+
+func integrationNotFound(id string) error {
+	e := fb.Errorf(fb.ENotFound, "integration %s not found", id)
+	e.IntegrationID = id
+	return e
+}
+
+// newID returns a random identifier for an integration or repository.
+func newID() string {
+	b := make([]byte, 16)
+	rand.Read(b) // never fails (crypto/rand.Read's contract since Go 1.24)
+	return hex.EncodeToString(b)
+}
+
+// now is the current time as the store keeps it: UTC, whole microseconds.
+func now() time.Time { return fromMicros(time.Now().UnixMicro()) }
+
+// Times are stored as microseconds since the Unix epoch, which both databases
+// keep exactly in a BIGINT; finer precision is dropped.
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+func nullMicros(t *time.Time) sql.NullInt64 {
+	if t == nil {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: micros(*t), Valid: true}
+}
+
+func timePtr(n sql.NullInt64) *time.Time {
+	if !n.Valid {
+		return nil
+	}
+	t := fromMicros(n.Int64)
+	return &t
+}
+
+// normalizeTime returns t as the store will read it back, or now when t is zero.
+func normalizeTime(t time.Time) time.Time {
+	if t.IsZero() {
+		return now()
+	}
+	return fromMicros(micros(t))
+}

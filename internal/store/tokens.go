@@ -1,0 +1,145 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	fb "github.com/forgebridge/forgebridge"
+)
+
+const userTokenColumns = `user_key, integration_id, credential, login, scopes, expires_at, status, checked_at,
+	created_at, updated_at`
+
+// PutUserToken inserts or replaces the user's token for the integration. It
+// sets t.UpdatedAt, and t.CreatedAt to when the user first saved a token for
+// the integration; an empty Status becomes TokenUnverified.
+func (s *Store) PutUserToken(ctx context.Context, t *fb.UserToken) (err error) {
+	defer wrap(&err, "PutUserToken(%q, %q)", t.UserKey, t.IntegrationID)
+	if t.Credential.IsZero() {
+		return fb.Errorf(fb.EInvalid, "a user token needs a credential")
+	}
+	cred, err := s.seal(t.Credential, userTokenAD(t.UserKey, t.IntegrationID))
+	if err != nil {
+		return err
+	}
+	scopes, err := marshalList(t.Scopes)
+	if err != nil {
+		return err
+	}
+	if t.Status == "" {
+		t.Status = fb.TokenUnverified
+	}
+	at := now()
+	var created int64
+	err = s.conn().queryRow(ctx, `INSERT INTO user_tokens (`+userTokenColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (user_key, integration_id) DO UPDATE SET
+			credential = excluded.credential, login = excluded.login, scopes = excluded.scopes,
+			expires_at = excluded.expires_at, status = excluded.status, checked_at = excluded.checked_at,
+			updated_at = excluded.updated_at
+		RETURNING created_at`,
+		t.UserKey, t.IntegrationID, cred, t.Login, scopes, nullMicros(t.ExpiresAt), string(t.Status), nullMicros(t.CheckedAt),
+		micros(at), micros(at)).Scan(&created)
+	if isForeignKeyViolation(err) {
+		return integrationNotFound(t.IntegrationID)
+	}
+	if err != nil {
+		return err
+	}
+	t.CreatedAt, t.UpdatedAt = fromMicros(created), at
+	return nil
+}
+
+// UserToken returns the user's token for the integration, decrypted.
+func (s *Store) UserToken(ctx context.Context, userKey, integrationID string) (_ fb.UserToken, err error) {
+	defer wrap(&err, "UserToken(%q, %q)", userKey, integrationID)
+	t, err := s.scanUserToken(s.conn().queryRow(ctx, `SELECT `+userTokenColumns+` FROM user_tokens
+		WHERE user_key = ? AND integration_id = ?`, userKey, integrationID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return fb.UserToken{}, tokenNotFound(userKey, integrationID)
+	}
+	return t, err
+}
+
+// UserTokens returns every token of the user, by integration id, decrypted.
+func (s *Store) UserTokens(ctx context.Context, userKey string) (_ []fb.UserToken, err error) {
+	defer wrap(&err, "UserTokens(%q)", userKey)
+	rows, err := s.conn().query(ctx, `SELECT `+userTokenColumns+` FROM user_tokens
+		WHERE user_key = ? ORDER BY integration_id`, userKey)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []fb.UserToken
+	for rows.Next() {
+		t, err := s.scanUserToken(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// DeleteUserToken removes the user's token for the integration.
+func (s *Store) DeleteUserToken(ctx context.Context, userKey, integrationID string) (err error) {
+	defer wrap(&err, "DeleteUserToken(%q, %q)", userKey, integrationID)
+	res, err := s.conn().exec(ctx, `DELETE FROM user_tokens WHERE user_key = ? AND integration_id = ?`, userKey, integrationID)
+	return expectOne(res, err, tokenNotFound(userKey, integrationID))
+}
+
+// SetUserTokenStatus records what the provider last said of the token.
+func (s *Store) SetUserTokenStatus(ctx context.Context, userKey, integrationID string, status fb.TokenStatus, checkedAt time.Time) (err error) {
+	defer wrap(&err, "SetUserTokenStatus(%q, %q)", userKey, integrationID)
+	res, err := s.conn().exec(ctx, `UPDATE user_tokens SET status = ?, checked_at = ? WHERE user_key = ? AND integration_id = ?`,
+		string(status), micros(checkedAt), userKey, integrationID)
+	return expectOne(res, err, tokenNotFound(userKey, integrationID))
+}
+
+func tokenNotFound(userKey, integrationID string) error {
+	e := fb.Errorf(fb.ENotFound, "user %s has no token for integration %s", userKey, integrationID)
+	e.IntegrationID = integrationID
+	return e
+}
+
+// expectOne answers notFound when a statement changed no row.
+func expectOne(res sql.Result, err error, notFound error) error {
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return notFound
+	}
+	return nil
+}
+
+func (s *Store) scanUserToken(row interface{ Scan(...any) error }) (fb.UserToken, error) {
+	var (
+		t                fb.UserToken
+		cred             []byte
+		scopes, status   string
+		expires, checked sql.NullInt64
+		created, updated int64
+	)
+	err := row.Scan(&t.UserKey, &t.IntegrationID, &cred, &t.Login, &scopes, &expires, &status, &checked, &created, &updated)
+	if err != nil {
+		return fb.UserToken{}, err
+	}
+	if t.Scopes, err = unmarshalList(scopes); err != nil {
+		return fb.UserToken{}, fmt.Errorf("reading the scopes of the token of user %s for integration %s: %w", t.UserKey, t.IntegrationID, err)
+	}
+	t.Status = fb.TokenStatus(status)
+	t.ExpiresAt, t.CheckedAt = timePtr(expires), timePtr(checked)
+	t.CreatedAt, t.UpdatedAt = fromMicros(created), fromMicros(updated)
+	if t.Credential, err = s.open(cred, userTokenAD(t.UserKey, t.IntegrationID)); err != nil {
+		return fb.UserToken{}, undecryptable(secretRow{userToken: true, userKey: t.UserKey, integrationID: t.IntegrationID}, err)
+	}
+	return t, nil
+}
