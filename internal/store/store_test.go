@@ -291,6 +291,7 @@ func testRepositoriesPaging(t *testing.T, s *store.Store, _ *storetest.Cipher) {
 		fb.Repository{ExternalID: "x2", Name: "repo_100", FullName: "special/repo_100"})
 	must(t, s.ReplaceRepositories(ctx, a.ID, reposA, at(0)))
 	must(t, s.ReplaceRepositories(ctx, b.ID, reposB, at(0)))
+	percent, underscore := reposA[len(reposA)-2], reposA[len(reposA)-1]
 	all := append(slices.Clone(reposA), reposB...)
 	sort.Slice(all, func(i, j int) bool {
 		ki, kj := strings.ToLower(all[i].FullName), strings.ToLower(all[j].FullName)
@@ -341,16 +342,14 @@ func testRepositoriesPaging(t *testing.T, s *store.Store, _ *storetest.Cipher) {
 		{"no integration", fb.RepositoryQuery{IntegrationIDs: []string{}}, nil},
 		{"unknown integration", fb.RepositoryQuery{IntegrationIDs: []string{"nope"}}, nil},
 		{"text in any case", fb.RepositoryQuery{Text: "ACME/Repo-01"}, filter(contains("acme/repo-01"))},
-		{"percent is literal", fb.RepositoryQuery{Text: "50%"}, filter(contains("50%"))},
-		{"underscore is literal", fb.RepositoryQuery{Text: "o_1"}, filter(contains("o_1"))},
+		// As LIKE wildcards these would also match acme/repo-050 and acme/repo-1xx.
+		{"percent is literal", fb.RepositoryQuery{Text: "50%"}, []string{percent.ID}},
+		{"underscore is literal", fb.RepositoryQuery{Text: "o_1"}, []string{underscore.ID}},
 		{"text and integration", fb.RepositoryQuery{Text: "repo-1", IntegrationIDs: []string{a.ID}},
 			filter(func(r fb.Repository) bool { return inA(r) && contains("repo-1")(r) })},
 		{"no match", fb.RepositoryQuery{Text: "zzz"}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if tc.name == "percent is literal" && len(tc.want) != 1 || tc.name == "underscore is literal" && len(tc.want) != 1 {
-				t.Fatalf("the test data should have one match, has %d", len(tc.want))
-			}
 			for _, limit := range []int{7, 1000} {
 				q := tc.q
 				q.Limit = limit
