@@ -283,7 +283,7 @@ func TestCreateBranchDetails(t *testing.T) {
 	}
 	gone := fb.Repository{Name: "gone", DefaultBranch: "main"}
 	if _, err := w.p.CreateBranch(ctx, good, gone, "x", ""); fb.ErrorCode(err) != fb.ENotFound ||
-		!strings.Contains(fb.ErrorMessage(err), "gone") {
+		!strings.HasPrefix(fb.ErrorMessage(err), "The repository gone no longer exists") {
 		t.Errorf("deleted repository: %v, want %s naming it", err, fb.ENotFound)
 	}
 }

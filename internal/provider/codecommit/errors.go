@@ -31,9 +31,11 @@ func mapError(err error, cred fb.Credential, action, repo string) error {
 	if errors.As(err, &re) {
 		status = re.HTTPStatusCode()
 	}
-	where := ""
+	// "the repository NAME" when the call concerns one.
+	theRepo, where := "the repository", ""
 	if repo != "" {
-		where = " in the repository " + repo
+		theRepo += " " + repo
+		where = " in " + theRepo
 	}
 	e := &fb.Error{Err: err}
 	switch code := ae.ErrorCode(); code {
@@ -42,7 +44,7 @@ func mapError(err error, cred fb.Credential, action, repo string) error {
 			"AWS does not know this access key id: it was deleted or deactivated, or belongs to another partition. Create a new access key in IAM."
 	case "InvalidSignatureException", "SignatureDoesNotMatch", "IncompleteSignature", "IncompleteSignatureException":
 		e.Code, e.Message = fb.ETokenRejected,
-			"AWS refused the request signature: the secret access key does not belong to this access key id, or this computer's clock is more than 15 minutes off."
+			"AWS refused the request signature: the secret access key does not belong to this access key id, or the forgebridge server's clock is more than 15 minutes off."
 	case "ExpiredTokenException", "ExpiredToken", "RequestExpired":
 		e.Code, e.Message = fb.ETokenRejected, "The AWS credentials have expired. Create a new access key in IAM."
 	case "MissingAuthenticationTokenException", "MissingAuthenticationToken":
@@ -53,13 +55,12 @@ func mapError(err error, cred fb.Credential, action, repo string) error {
 			". Ask an AWS administrator to allow " + action + " in the key's IAM policy."
 	case "EncryptionKeyAccessDeniedException":
 		e.Code, e.Message = fb.EProviderDenied,
-			"The access key may not use the KMS key that encrypts"+orThis(repo)+"; it needs kms:Decrypt and kms:GenerateDataKey on it."
+			"The access key may not use the KMS key that encrypts "+theRepo+"; it needs kms:Decrypt and kms:GenerateDataKey on it."
 	case "RepositoryDoesNotExistException":
 		// IAM is evaluated before the repository is looked up, so a key that
 		// may not see a repository gets AccessDenied: this answer means the
 		// repository really is gone (deleted or renamed).
-		e.Code, e.Message = fb.ENotFound, "The repository"+strings.TrimPrefix(orThis(repo), " the repository")+
-			" no longer exists in AWS CodeCommit (deleted or renamed). Synchronise the integration to refresh its repositories."
+		e.Code, e.Message = fb.ENotFound, "T"+theRepo[1:]+" no longer exists in AWS CodeCommit (deleted or renamed). Synchronise the integration to refresh its repositories."
 	case "BranchNameExistsException":
 		e.Code, e.Message = fb.EAlreadyExists, "The branch already exists"+where+"."
 	case "BranchDoesNotExistException", "ReferenceDoesNotExistException", "CommitDoesNotExistException":
@@ -98,14 +99,6 @@ func apiErrorCode(err error) string {
 		return ae.ErrorCode()
 	}
 	return ""
-}
-
-// orThis names the repository in a sentence: " the repository NAME".
-func orThis(repo string) string {
-	if repo == "" {
-		return " the repository"
-	}
-	return " the repository " + repo
 }
 
 func rateLimited(err error, re *awshttp.ResponseError, cred fb.Credential) error {
