@@ -66,7 +66,7 @@ func mapError(err error, write bool) error {
 		if accepted := h.Get("X-Accepted-GitHub-Permissions"); accepted != "" {
 			sets := permissionSets(accepted)
 			return &fb.Error{Code: fb.EProviderDenied, Err: err, MissingScopes: sets[0],
-				Message: fmt.Sprintf("Your fine-grained token lacks a permission this needs: give it %s for this repository on GitHub.",
+				Message: fmt.Sprintf("Your fine-grained token lacks a permission this needs: give it the permission %s for this repository on GitHub.",
 					strings.Join(describeSets(sets), ", or "))}
 		}
 		if write && classic(h) {
@@ -197,10 +197,22 @@ func permissionSets(h string) [][]string {
 	return sets
 }
 
+// describeSets names each alternative the way GitHub's token settings page
+// does, with the header's own spelling: "Contents: write (contents=write)".
 func describeSets(sets [][]string) []string {
 	out := make([]string, 0, len(sets))
-	for _, s := range sets {
-		out = append(out, strings.Join(s, " and "))
+	for _, set := range sets {
+		names := make([]string, 0, len(set))
+		for _, p := range set {
+			name, level, ok := strings.Cut(p, "=")
+			if !ok || name == "" {
+				names = append(names, p)
+				continue
+			}
+			name = strings.ReplaceAll(name, "_", " ")
+			names = append(names, fmt.Sprintf("%s%s: %s (%s)", strings.ToUpper(name[:1]), name[1:], level, p))
+		}
+		out = append(out, strings.Join(names, " and "))
 	}
 	return out
 }

@@ -436,6 +436,9 @@ func (d *Driver) pullRejected(ctx context.Context, owner, name, fullName, source
 				ex.Existing = &fb.Existing{ID: strconv.FormatInt(p.GetID(), 10), Number: p.GetNumber(), WebURL: p.GetHTMLURL()}
 			}
 			return ex
+		case strings.HasPrefix(e.Message, "No commits between") && source == target:
+			return &fb.Error{Code: fb.EProviderRejected, Err: err,
+				Message: fmt.Sprintf("A pull request needs two different branches; both are %s.", source)}
 		case strings.HasPrefix(e.Message, "No commits between"):
 			return &fb.Error{Code: fb.EProviderRejected, Err: err,
 				Message: fmt.Sprintf("%s has no commits that %s lacks; push commits to %s before opening a pull request.", source, target, source)}

@@ -399,7 +399,8 @@ func TestErrorsFromFake(t *testing.T) {
 		t.Errorf("classic read-only: %v", err)
 	}
 	_, err = d.CreatePullRequest(ctx, cred(fineROToken), app, fb.NewPullRequest{SourceBranch: "feature", TargetBranch: "main", Title: "t"})
-	if e := fb.AsError(err); e == nil || e.Code != fb.EProviderDenied || !slices.Equal(e.MissingScopes, []string{"pull_requests=write"}) {
+	if e := fb.AsError(err); e == nil || e.Code != fb.EProviderDenied || !slices.Equal(e.MissingScopes, []string{"pull_requests=write"}) ||
+		!strings.Contains(e.Message, "Pull requests: write (pull_requests=write)") {
 		t.Errorf("fine-grained read-only: %v", err)
 	}
 	_, err = d.CreateBranch(ctx, cred(goodToken), fb.Repository{FullName: "acme/empty", DefaultBranch: "main"}, "x", "")
