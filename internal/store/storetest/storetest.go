@@ -104,11 +104,20 @@ func connectPostgres(t testing.TB) (*sql.DB, *url.URL) {
 		t.Fatalf("%s must be a postgres:// URL", PostgresEnv)
 	}
 	unreachable := func(err error) {
+		unreachableMu.Lock()
+		unreachableErr[dsn] = err
+		unreachableMu.Unlock()
 		msg := "PostgreSQL at %s (from %s) is not reachable: %v; start one or point %s at one to run the PostgreSQL tests"
 		if os.Getenv("CI") == "true" {
 			t.Fatalf(msg, u.Redacted(), PostgresEnv, err, PostgresEnv)
 		}
 		t.Skipf(msg, u.Redacted(), PostgresEnv, err, PostgresEnv)
+	}
+	unreachableMu.Lock()
+	known := unreachableErr[dsn]
+	unreachableMu.Unlock()
+	if known != nil {
+		unreachable(known) // once is enough to wait for a server that is not there
 	}
 	db, err := sql.Open("pgx", dsn)
 	if err != nil {
@@ -122,6 +131,12 @@ func connectPostgres(t testing.TB) (*sql.DB, *url.URL) {
 	}
 	return db, u
 }
+
+// unreachableErr remembers, by URL, the servers a test could not reach.
+var (
+	unreachableMu  sync.Mutex
+	unreachableErr = map[string]error{}
+)
 
 // Cipher is an AES-256-GCM fb.Cipher for tests. Each ciphertext starts with
 // the id of its key, so keys can rotate as they do in production.
