@@ -258,8 +258,8 @@ func (k *Keyset) Decrypt(ciphertext, associatedData []byte) ([]byte, error) {
 // Associated data purposes. Each names what the value is and the version of
 // the encoding, so a ciphertext of one kind never decrypts as another.
 const (
-	userTokenPurpose             = "forgebridge/user-token/v1"
-	integrationCredentialPurpose = "forgebridge/integration-credential/v1"
+	userTokenPurpose             = "forgebridge/user-token/v1\x00"
+	integrationCredentialPurpose = "forgebridge/integration-credential/v1\x00"
 )
 
 // UserTokenAD is the associated data of a user's token for an integration.

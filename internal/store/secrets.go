@@ -2,35 +2,20 @@ package store
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"strings"
 
 	fb "github.com/forgebridge/forgebridge"
+	"github.com/forgebridge/forgebridge/internal/secret"
 )
 
-// Associated data binds a sealed credential to its row, so that a ciphertext
-// copied to another row does not decrypt. internal/secret speaks the same
-// encoding: a versioned purpose string, a NUL, then each part of the row's
-// key prefixed with its length as 4 bytes big-endian.
-const (
-	userTokenPurpose   = "forgebridge/user-token/v1\x00"
-	integrationPurpose = "forgebridge/integration-credential/v1\x00"
+// Associated data binds a sealed credential to its row (secret's encoding),
+// so that a ciphertext copied to another row does not decrypt.
+var (
+	userTokenAD             = secret.UserTokenAD
+	integrationCredentialAD = secret.IntegrationCredentialAD
 )
-
-func userTokenAD(userKey, integrationID string) []byte {
-	return appendLenPrefixed(appendLenPrefixed([]byte(userTokenPurpose), userKey), integrationID)
-}
-
-func integrationCredentialAD(integrationID string) []byte {
-	return appendLenPrefixed([]byte(integrationPurpose), integrationID)
-}
-
-func appendLenPrefixed(b []byte, s string) []byte {
-	b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
-	return append(b, s...)
-}
 
 // sealedCredential is the plaintext of a sealed credential.
 type sealedCredential struct {
