@@ -137,6 +137,14 @@ func (a answer) str(path ...string) string {
 	return s
 }
 
+var clientOnce = sync.OnceValue(func() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 64 // the load test's clients keep their connections
+	return &http.Client{Transport: t, Timeout: 30 * time.Second}
+})
+
+func (p *program) client() *http.Client { return clientOnce() }
+
 // call sends one API request with an API token.
 func (p *program) call(method, path, token string, body any) answer {
 	p.t.Helper()
@@ -152,7 +160,7 @@ func (p *program) call(method, path, token string, body any) answer {
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := p.client().Do(req)
 	if err != nil {
 		p.t.Fatalf("%s %s: %v", method, path, err)
 	}
