@@ -1,0 +1,476 @@
+// Package jira is the tracker backed by Jira Data Center or Server (8.14 and
+// later) through its REST API v2: people, issues and project permissions come
+// from Jira, read with a service account's personal access token, and links to
+// branches and pull requests are written back to the issues.
+package jira
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	fb "github.com/forgebridge/forgebridge"
+)
+
+// Defaults of Config.
+const (
+	DefaultAdminGroup = "jira-administrators"
+	DefaultCacheTTL   = 60 * time.Second
+)
+
+// Config is how forgebridge reaches Jira.
+type Config struct {
+	// BaseURL is Jira's address, with its context path if it has one
+	// (https://jira.example.com or https://example.com/jira).
+	BaseURL string
+	// ServiceToken is the service account's personal access token. It is sent
+	// only to BaseURL's host and never appears in an error or a log.
+	ServiceToken string
+	// AdminGroup names the Jira group whose members are forgebridge admins;
+	// DefaultAdminGroup when empty.
+	AdminGroup string
+	// CacheTTL is how long a permission decision is reused; DefaultCacheTTL
+	// when zero, no caching when negative.
+	CacheTTL time.Duration
+	// HTTPClient, when set, is used for every call (tests); otherwise a client
+	// with timeouts and the environment's proxy is built. Redirects to another
+	// host are refused either way, so the tokens only ever reach Jira.
+	HTTPClient *http.Client
+}
+
+// Tracker answers forgebridge's questions about people, issues and
+// permissions from Jira. It is safe for concurrent use.
+type Tracker struct {
+	base       string        // BaseURL without a trailing slash
+	token      fb.Credential // the service token; redacted when printed
+	adminGroup string
+	ttl        time.Duration
+	client     *http.Client
+	retryWaits []time.Duration
+	now        func() time.Time
+
+	mu    sync.Mutex
+	cache map[decisionKey]decision
+}
+
+var _ fb.Tracker = (*Tracker)(nil)
+
+// String and GoString name the tracker without its token, so that printing
+// it with %v, %+v or %#v cannot leak the token.
+func (t *Tracker) String() string   { return "jira.Tracker(" + t.base + ")" }
+func (t *Tracker) GoString() string { return t.String() }
+
+// New checks the configuration and returns a Tracker. It makes no call to
+// Jira: Check validates the service token.
+func New(cfg Config) (*Tracker, error) {
+	u, err := url.Parse(strings.TrimSpace(cfg.BaseURL))
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return nil, fb.Errorf(fb.EInvalid, "The Jira URL %q is not a valid http(s) URL.", cfg.BaseURL)
+	}
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return nil, fb.Errorf(fb.EInvalid, "The Jira URL must be Jira's base address only, without credentials, query or fragment.")
+	}
+	if cfg.ServiceToken == "" {
+		return nil, fb.Errorf(fb.EInvalid, "The Jira service account's personal access token is not set (FORGEBRIDGE_JIRA_TOKEN).")
+	}
+	t := &Tracker{
+		base:       strings.TrimRight(u.String(), "/"),
+		token:      fb.Credential{Token: cfg.ServiceToken},
+		adminGroup: cfg.AdminGroup,
+		ttl:        cfg.CacheTTL,
+		retryWaits: defaultRetryWaits,
+		now:        time.Now,
+		cache:      map[decisionKey]decision{},
+	}
+	if t.adminGroup == "" {
+		t.adminGroup = DefaultAdminGroup
+	}
+	if t.ttl == 0 {
+		t.ttl = DefaultCacheTTL
+	}
+	t.client = newHTTPClient(cfg.HTTPClient, u.Host)
+	return t, nil
+}
+
+// newHTTPClient returns base (or a new client with timeouts and the
+// environment's proxy) refusing redirects to any host but Jira's.
+func newHTTPClient(base *http.Client, host string) *http.Client {
+	var c http.Client
+	if base != nil {
+		c = *base
+	} else {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.Proxy = http.ProxyFromEnvironment
+		tr.DialContext = (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+		tr.TLSHandshakeTimeout = 5 * time.Second
+		tr.ResponseHeaderTimeout = 10 * time.Second
+		c = http.Client{Transport: tr, Timeout: 10 * time.Second}
+	}
+	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if !strings.EqualFold(req.URL.Host, host) {
+			return fmt.Errorf("jira: refusing a redirect to %s, another host than Jira's", req.URL.Host)
+		}
+		if len(via) >= 5 {
+			return errors.New("jira: too many redirects")
+		}
+		return nil
+	}
+	return &c
+}
+
+// jiraUser is Jira's user bean, as /myself and /user answer it.
+type jiraUser struct {
+	Key          string `json:"key"`
+	Name         string `json:"name"`
+	DisplayName  string `json:"displayName"`
+	EmailAddress string `json:"emailAddress"`
+	Active       bool   `json:"active"`
+	Groups       struct {
+		Items []struct {
+			Name string `json:"name"`
+		} `json:"items"`
+	} `json:"groups"`
+}
+
+func (t *Tracker) toUser(ju jiraUser) fb.User {
+	u := fb.User{Key: ju.Key, Name: ju.Name, DisplayName: ju.DisplayName, Active: ju.Active}
+	for _, g := range ju.Groups.Items {
+		// Jira group names are case-insensitive.
+		if strings.EqualFold(g.Name, t.adminGroup) {
+			u.Admin = true
+		}
+	}
+	return u
+}
+
+// Check validates the service token at start-up and returns the service
+// account. A rejected token is EUnauthenticated.
+func (t *Tracker) Check(ctx context.Context) (fb.User, error) {
+	var ju jiraUser
+	err := t.call(ctx, request{method: http.MethodGet, path: "/rest/api/2/myself", token: t.token.Token, whose: startup}, &ju)
+	if err != nil {
+		return fb.User{}, describe(err, "checking the service account")
+	}
+	if !ju.Active {
+		return fb.User{}, fb.Errorf(fb.EUnauthenticated, "Jira rejected the service token: the service account %s is deactivated.", ju.Name)
+	}
+	return t.toUser(ju), nil
+}
+
+// Ping reports whether Jira answers, for readiness reports. It asks for
+// Jira's server information, which needs no permission.
+func (t *Tracker) Ping(ctx context.Context) error {
+	var info struct {
+		Version string `json:"version"`
+	}
+	err := t.call(ctx, request{method: http.MethodGet, path: "/rest/api/2/serverInfo", token: t.token.Token, whose: service}, &info)
+	return describe(err, "asking for Jira's server information")
+}
+
+// UserForToken returns the Jira user a personal access token belongs to,
+// for signing in. The token is used for this one call and not kept.
+// EUnauthenticated when Jira rejects it or the account is deactivated.
+func (t *Tracker) UserForToken(ctx context.Context, personalToken string) (fb.User, error) {
+	if strings.TrimSpace(personalToken) == "" {
+		return fb.User{}, fb.Errorf(fb.EUnauthenticated, "A Jira personal access token is required.")
+	}
+	var ju jiraUser
+	q := url.Values{"expand": {"groups"}}
+	err := t.call(ctx, request{method: http.MethodGet, path: "/rest/api/2/myself", query: q, token: personalToken, whose: person}, &ju)
+	if err != nil {
+		return fb.User{}, describe(err, "checking a personal access token")
+	}
+	if !ju.Active {
+		return fb.User{}, fb.Errorf(fb.EUnauthenticated, "The Jira account %s is deactivated.", ju.Name)
+	}
+	return t.toUser(ju), nil
+}
+
+// User returns the Jira user with that user key (the stable key, not the
+// name). A deactivated user is returned with Active false: callers refuse it.
+func (t *Tracker) User(ctx context.Context, key string) (fb.User, error) {
+	if key == "" {
+		return fb.User{}, fb.Errorf(fb.ENotFound, "No Jira user has an empty key.")
+	}
+	var ju jiraUser
+	q := url.Values{"key": {key}, "expand": {"groups"}}
+	err := t.call(ctx, request{method: http.MethodGet, path: "/rest/api/2/user", query: q, token: t.token.Token, whose: service}, &ju)
+	if statusOf(err) == http.StatusNotFound {
+		return fb.User{}, fb.Errorf(fb.ENotFound, "No Jira user has the key %q.", key)
+	}
+	if err != nil {
+		return fb.User{}, describe(err, "looking up a user")
+	}
+	return t.toUser(ju), nil
+}
+
+// Issue returns the issue; ENotFound when it does not exist or the service
+// account cannot see it (Jira answers both with 404).
+func (t *Tracker) Issue(ctx context.Context, key string) (fb.Issue, error) {
+	var ji struct {
+		Key    string `json:"key"`
+		Fields struct {
+			Summary   string `json:"summary"`
+			IssueType struct {
+				Name string `json:"name"`
+			} `json:"issuetype"`
+			Project struct {
+				Key string `json:"key"`
+			} `json:"project"`
+		} `json:"fields"`
+	}
+	if key == "" {
+		return fb.Issue{}, fb.Errorf(fb.ENotFound, "An issue key is required.")
+	}
+	q := url.Values{"fields": {"summary,issuetype,project"}}
+	err := t.call(ctx, request{method: http.MethodGet, path: "/rest/api/2/issue/" + url.PathEscape(key), query: q, token: t.token.Token, whose: service}, &ji)
+	if statusOf(err) == http.StatusNotFound {
+		return fb.Issue{}, fb.Errorf(fb.ENotFound, "Issue %s does not exist in Jira, or forgebridge's service account may not browse it.", key)
+	}
+	if err != nil {
+		return fb.Issue{}, describe(err, "looking up an issue")
+	}
+	// Jira answers for a moved issue under its new key.
+	return fb.Issue{Key: ji.Key, Summary: ji.Fields.Summary, Type: ji.Fields.IssueType.Name, Project: ji.Fields.Project.Key}, nil
+}
+
+// gatingPermissions are the permissions Permissions reports.
+var gatingPermissions = []string{fb.PermBrowseProjects, fb.PermViewDevTools}
+
+// Permissions returns whether the user holds Browse Projects and View
+// Development Tools on the project, as Jira answers the service account's
+// permission search. Decisions are cached for the configured TTL; failures
+// are not.
+func (t *Tracker) Permissions(ctx context.Context, u fb.User, projectKey string) (map[string]bool, error) {
+	out := make(map[string]bool, len(gatingPermissions))
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+	)
+	for _, perm := range gatingPermissions {
+		wg.Go(func() {
+			ok, err := t.holds(ctx, u, projectKey, perm)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				if firstErr == nil {
+					firstErr = err
+				}
+				return
+			}
+			out[perm] = ok
+		})
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	return out, nil
+}
+
+// holds answers one permission decision, from the cache when fresh.
+func (t *Tracker) holds(ctx context.Context, u fb.User, projectKey, perm string) (bool, error) {
+	k := decisionKey{userKey: u.Key, userName: u.Name, project: projectKey, perm: perm}
+	if ok, hit := t.cached(k); hit {
+		return ok, nil
+	}
+	ok, err := t.search(ctx, u, projectKey, perm)
+	if err != nil {
+		return false, err
+	}
+	t.remember(k, ok)
+	return ok, nil
+}
+
+// permissionPage is how many users one permission search asks for (Jira's maximum).
+const permissionPage = 1000
+
+// search asks Jira whether the user holds one permission on the project.
+// The search matches user names, display names and e-mail addresses by
+// prefix and lists only active users, so the answer is searched for the very
+// user (by key, else by name), page after full page.
+func (t *Tracker) search(ctx context.Context, u fb.User, projectKey, perm string) (bool, error) {
+	if u.Name == "" {
+		return false, fb.Errorf(fb.EInternal, "A Jira permission check needs the user's name.")
+	}
+	for start := 0; ; {
+		q := url.Values{
+			"username":    {u.Name},
+			"permissions": {perm},
+			"projectKey":  {projectKey},
+			"startAt":     {strconv.Itoa(start)},
+			"maxResults":  {strconv.Itoa(permissionPage)},
+		}
+		var users []jiraUser
+		err := t.call(ctx, request{method: http.MethodGet, path: "/rest/api/2/user/permission/search", query: q, token: t.token.Token, whose: service}, &users)
+		if statusOf(err) == http.StatusNotFound {
+			return false, fb.Errorf(fb.ENotFound, "Project %s does not exist in Jira.", projectKey)
+		}
+		if err != nil {
+			return false, describe(err, "checking permissions")
+		}
+		for _, ju := range users {
+			if sameUser(u, ju) {
+				return true, nil
+			}
+		}
+		if len(users) < permissionPage {
+			return false, nil
+		}
+		start += len(users)
+	}
+}
+
+// sameUser reports whether a user of a search answer is u: the same key
+// (unique and stable), or when u has none the same name (case-insensitive in Jira).
+func sameUser(u fb.User, ju jiraUser) bool {
+	if u.Key != "" {
+		return ju.Key == u.Key
+	}
+	return strings.EqualFold(ju.Name, u.Name)
+}
+
+// BrowsableProjects returns the keys of the projects the user may browse:
+// the projects the service account sees (GET /rest/api/2/project), each
+// checked for the user's Browse Projects permission (cached like every
+// decision). Jira has no call answering this for another user at once.
+func (t *Tracker) BrowsableProjects(ctx context.Context, u fb.User) ([]string, error) {
+	var projects []struct {
+		Key string `json:"key"`
+	}
+	err := t.call(ctx, request{method: http.MethodGet, path: "/rest/api/2/project", token: t.token.Token, whose: service}, &projects)
+	if err != nil {
+		return nil, describe(err, "listing projects")
+	}
+	allowed := make([]bool, len(projects))
+	errs := make([]error, len(projects))
+	sem := make(chan struct{}, 4) // a few checks at a time: Jira is shared
+	var wg sync.WaitGroup
+	for i, p := range projects {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			allowed[i], errs[i] = t.holds(ctx, u, p.Key, fb.PermBrowseProjects)
+		})
+	}
+	wg.Wait()
+	var out []string
+	for i, p := range projects {
+		if fb.ErrorCode(errs[i]) == fb.ENotFound {
+			continue // deleted since it was listed
+		}
+		if errs[i] != nil {
+			return nil, errs[i]
+		}
+		if allowed[i] {
+			out = append(out, p.Key)
+		}
+	}
+	return out, nil
+}
+
+// RemoteLink is a link from a Jira issue to a branch or pull request.
+type RemoteLink struct {
+	// GlobalID identifies the linked object (at most 255 characters): adding
+	// a link with the GlobalID of an existing one updates that one.
+	GlobalID string
+	URL      string
+	Title    string
+	Summary  string
+	// IconURL is a 16×16 icon of the hosting service; IconTitle its tooltip.
+	IconURL   string
+	IconTitle string
+	// Resolved shows the link struck through (a merged or closed pull request).
+	Resolved bool
+}
+
+// Remote links written by forgebridge name it as their application, so Jira
+// groups them and other tools can tell them apart.
+const (
+	linkApplicationType = "com.forgebridge"
+	linkApplicationName = "forgebridge"
+	linkRelationship    = "Development"
+)
+
+// AddRemoteLink adds the link to the issue, or updates the issue's link with
+// the same GlobalID, so a retry never duplicates it.
+func (t *Tracker) AddRemoteLink(ctx context.Context, issueKey string, link RemoteLink) error {
+	if link.GlobalID == "" || len(link.GlobalID) > 255 {
+		return fb.Errorf(fb.EInvalid, "A remote link needs a global id of 1 to 255 characters.")
+	}
+	if link.URL == "" || link.Title == "" {
+		return fb.Errorf(fb.EInvalid, "A remote link needs a URL and a title.")
+	}
+	type icon struct {
+		URL16x16 string `json:"url16x16,omitempty"`
+		Title    string `json:"title,omitempty"`
+	}
+	type status struct {
+		Resolved bool `json:"resolved"`
+	}
+	type object struct {
+		URL     string  `json:"url"`
+		Title   string  `json:"title"`
+		Summary string  `json:"summary,omitempty"`
+		Icon    *icon   `json:"icon,omitempty"`
+		Status  *status `json:"status"`
+	}
+	body := struct {
+		GlobalID    string            `json:"globalId"`
+		Application map[string]string `json:"application"`
+		Relation    string            `json:"relationship"`
+		Object      object            `json:"object"`
+	}{
+		GlobalID:    link.GlobalID,
+		Application: map[string]string{"type": linkApplicationType, "name": linkApplicationName},
+		Relation:    linkRelationship,
+		Object: object{URL: link.URL, Title: link.Title, Summary: link.Summary,
+			Status: &status{Resolved: link.Resolved}},
+	}
+	if link.IconURL != "" {
+		body.Object.Icon = &icon{URL16x16: link.IconURL, Title: link.IconTitle}
+	}
+	path := "/rest/api/2/issue/" + url.PathEscape(issueKey) + "/remotelink"
+	err := t.call(ctx, request{method: http.MethodPost, path: path, body: body, token: t.token.Token, whose: service}, nil)
+	switch statusOf(err) {
+	case 0:
+		return describe(err, "adding a remote link")
+	case http.StatusNotFound:
+		return fb.Errorf(fb.ENotFound, "Issue %s does not exist in Jira, or forgebridge's service account may not browse it.", issueKey)
+	case http.StatusForbidden:
+		return &fb.Error{Code: fb.EForbidden, Err: err, Message: fmt.Sprintf(
+			"Jira refused to add a link to issue %s: forgebridge's service account needs the Link Issues permission on its project.", issueKey)}
+	default:
+		return describe(err, "adding a remote link")
+	}
+}
+
+// describe turns a *statusError left over by a method's own mapping into an
+// *fb.Error naming what was being done; *fb.Error and nil pass through.
+func describe(err error, doing string) error {
+	var se *statusError
+	if !errors.As(err, &se) {
+		return err
+	}
+	switch se.status {
+	case http.StatusForbidden:
+		return &fb.Error{Code: fb.ETrackerUnavailable, Err: se, Message: fmt.Sprintf(
+			"Jira refused forgebridge's service account while %s; a Jira administrator must grant it the permission (Browse users, Administer Jira or Administer project).", doing)}
+	case http.StatusBadRequest:
+		msg := fmt.Sprintf("Jira refused the request while %s.", doing)
+		if len(se.messages) > 0 {
+			msg = fmt.Sprintf("Jira refused the request while %s: %s", doing, strings.Join(se.messages, " "))
+		}
+		return &fb.Error{Code: fb.EInvalid, Err: se, Message: msg}
+	default:
+		return &fb.Error{Code: fb.ETrackerUnavailable, Err: se, Message: unavailableMessage}
+	}
+}
