@@ -1,52 +1,63 @@
 package jira
 
-import "time"
+import (
+	"sync"
+	"time"
+)
+
+// maxEntries bounds a cache; expired entries are swept when it is reached.
+const maxEntries = 10000
+
+// ttlCache keeps answers of Jira for a fixed time. A negative TTL disables it.
+type ttlCache[K comparable, V any] struct {
+	ttl time.Duration
+
+	mu sync.Mutex
+	m  map[K]cacheEntry[V]
+}
+
+type cacheEntry[V any] struct {
+	v       V
+	expires time.Time
+}
+
+func newTTLCache[K comparable, V any](ttl time.Duration) *ttlCache[K, V] {
+	return &ttlCache[K, V]{ttl: ttl, m: map[K]cacheEntry[V]{}}
+}
+
+// get returns the value for k if it has not expired at now.
+func (c *ttlCache[K, V]) get(k K, now time.Time) (V, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[k]
+	if !ok || !now.Before(e.expires) {
+		var zero V
+		return zero, false
+	}
+	return e.v, true
+}
+
+// put keeps v for k until now plus the TTL.
+func (c *ttlCache[K, V]) put(k K, v V, now time.Time) {
+	if c.ttl < 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= maxEntries {
+		for key, e := range c.m {
+			if !now.Before(e.expires) {
+				delete(c.m, key)
+			}
+		}
+		if len(c.m) >= maxEntries {
+			clear(c.m)
+		}
+	}
+	c.m[k] = cacheEntry[V]{v: v, expires: now.Add(c.ttl)}
+}
 
 // decisionKey names one permission decision.
 type decisionKey struct {
 	userKey, userName, project, perm string
-}
-
-// decision is a cached answer and when it stops being trusted.
-type decision struct {
-	granted bool
-	expires time.Time
-}
-
-// maxDecisions bounds the cache; expired entries are swept when it is reached.
-const maxDecisions = 10000
-
-// cached returns a decision that has not expired.
-func (t *Tracker) cached(k decisionKey) (granted, ok bool) {
-	if t.ttl < 0 {
-		return false, false
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	d, ok := t.cache[k]
-	if !ok || !t.now().Before(d.expires) {
-		return false, false
-	}
-	return d.granted, true
-}
-
-// remember caches a decision for the TTL.
-func (t *Tracker) remember(k decisionKey, granted bool) {
-	if t.ttl < 0 {
-		return
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	now := t.now()
-	if len(t.cache) >= maxDecisions {
-		for key, d := range t.cache {
-			if !now.Before(d.expires) {
-				delete(t.cache, key)
-			}
-		}
-		if len(t.cache) >= maxDecisions {
-			clear(t.cache)
-		}
-	}
-	t.cache[k] = decision{granted: granted, expires: now.Add(t.ttl)}
 }

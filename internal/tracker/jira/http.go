@@ -103,7 +103,7 @@ func (t *Tracker) call(ctx context.Context, r request, out any) error {
 	for attempt := 0; ; attempt++ {
 		status, header, body, err := t.roundTrip(ctx, r, u, payload)
 		retry := idempotent && attempt < len(t.retryWaits) && ctx.Err() == nil &&
-			(err != nil || (isTransient(status) && header.Get("Retry-After") == ""))
+			((err != nil && !errors.Is(err, errForeignRedirect)) || (isTransient(status) && header.Get("Retry-After") == ""))
 		if !retry {
 			if err != nil {
 				return &fb.Error{Code: fb.ETrackerUnavailable, Message: unavailableMessage, Err: err}

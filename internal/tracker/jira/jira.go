@@ -36,8 +36,9 @@ type Config struct {
 	// AdminGroup names the Jira group whose members are forgebridge admins;
 	// DefaultAdminGroup when empty.
 	AdminGroup string
-	// CacheTTL is how long a permission decision is reused; DefaultCacheTTL
-	// when zero, no caching when negative.
+	// CacheTTL is how long a permission decision or a user lookup is reused,
+	// so a change in Jira takes effect within it; DefaultCacheTTL when zero,
+	// no caching when negative.
 	CacheTTL time.Duration
 	// HTTPClient, when set, is used for every call (tests); otherwise a client
 	// with timeouts and the environment's proxy is built. Redirects to another
@@ -51,13 +52,12 @@ type Tracker struct {
 	base       string        // BaseURL without a trailing slash
 	token      fb.Credential // the service token; redacted when printed
 	adminGroup string
-	ttl        time.Duration
 	client     *http.Client
 	retryWaits []time.Duration
 	now        func() time.Time
 
-	mu    sync.Mutex
-	cache map[decisionKey]decision
+	decisions *ttlCache[decisionKey, bool]
+	users     *ttlCache[string, fb.User]
 }
 
 var _ fb.Tracker = (*Tracker)(nil)
@@ -84,20 +84,24 @@ func New(cfg Config) (*Tracker, error) {
 		base:       strings.TrimRight(u.String(), "/"),
 		token:      fb.Credential{Token: cfg.ServiceToken},
 		adminGroup: cfg.AdminGroup,
-		ttl:        cfg.CacheTTL,
 		retryWaits: defaultRetryWaits,
 		now:        time.Now,
-		cache:      map[decisionKey]decision{},
 	}
 	if t.adminGroup == "" {
 		t.adminGroup = DefaultAdminGroup
 	}
-	if t.ttl == 0 {
-		t.ttl = DefaultCacheTTL
+	ttl := cfg.CacheTTL
+	if ttl == 0 {
+		ttl = DefaultCacheTTL
 	}
+	t.decisions = newTTLCache[decisionKey, bool](ttl)
+	t.users = newTTLCache[string, fb.User](ttl)
 	t.client = newHTTPClient(cfg.HTTPClient, u.Host)
 	return t, nil
 }
+
+// errForeignRedirect refuses a redirect that would carry a token off Jira's host.
+var errForeignRedirect = errors.New("jira: refusing a redirect to another host than Jira's")
 
 // newHTTPClient returns base (or a new client with timeouts and the
 // environment's proxy) refusing redirects to any host but Jira's.
@@ -115,7 +119,7 @@ func newHTTPClient(base *http.Client, host string) *http.Client {
 	}
 	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
 		if !strings.EqualFold(req.URL.Host, host) {
-			return fmt.Errorf("jira: refusing a redirect to %s, another host than Jira's", req.URL.Host)
+			return fmt.Errorf("%w: %s", errForeignRedirect, req.URL.Host)
 		}
 		if len(via) >= 5 {
 			return errors.New("jira: too many redirects")
@@ -195,9 +199,13 @@ func (t *Tracker) UserForToken(ctx context.Context, personalToken string) (fb.Us
 
 // User returns the Jira user with that user key (the stable key, not the
 // name). A deactivated user is returned with Active false: callers refuse it.
+// Answers are cached for the TTL; failures are not.
 func (t *Tracker) User(ctx context.Context, key string) (fb.User, error) {
 	if key == "" {
 		return fb.User{}, fb.Errorf(fb.ENotFound, "No Jira user has an empty key.")
+	}
+	if u, ok := t.users.get(key, t.now()); ok {
+		return u, nil
 	}
 	var ju jiraUser
 	q := url.Values{"key": {key}, "expand": {"groups"}}
@@ -208,7 +216,9 @@ func (t *Tracker) User(ctx context.Context, key string) (fb.User, error) {
 	if err != nil {
 		return fb.User{}, describe(err, "looking up a user")
 	}
-	return t.toUser(ju), nil
+	u := t.toUser(ju)
+	t.users.put(key, u, t.now())
+	return u, nil
 }
 
 // Issue returns the issue; ENotFound when it does not exist or the service
@@ -279,14 +289,14 @@ func (t *Tracker) Permissions(ctx context.Context, u fb.User, projectKey string)
 // holds answers one permission decision, from the cache when fresh.
 func (t *Tracker) holds(ctx context.Context, u fb.User, projectKey, perm string) (bool, error) {
 	k := decisionKey{userKey: u.Key, userName: u.Name, project: projectKey, perm: perm}
-	if ok, hit := t.cached(k); hit {
+	if ok, hit := t.decisions.get(k, t.now()); hit {
 		return ok, nil
 	}
 	ok, err := t.search(ctx, u, projectKey, perm)
 	if err != nil {
 		return false, err
 	}
-	t.remember(k, ok)
+	t.decisions.put(k, ok, t.now())
 	return ok, nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -143,8 +144,8 @@ func TestNew(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tr.base != "https://jira.example.com/jira" || tr.adminGroup != DefaultAdminGroup || tr.ttl != DefaultCacheTTL {
-		t.Errorf("defaults: base %q, admin group %q, ttl %v", tr.base, tr.adminGroup, tr.ttl)
+	if tr.base != "https://jira.example.com/jira" || tr.adminGroup != DefaultAdminGroup || tr.decisions.ttl != DefaultCacheTTL {
+		t.Errorf("defaults: base %q, admin group %q, ttl %v", tr.base, tr.adminGroup, tr.decisions.ttl)
 	}
 	if s := fmt.Sprintf("%v %+v %#v", tr, tr, tr); strings.Contains(s, svcToken) {
 		t.Errorf("printing the tracker shows the service token: %s", s)
@@ -670,12 +671,14 @@ func TestContextPath(t *testing.T) {
 
 // TestRedirectElsewhereRefused checks that no token follows a redirect to another host.
 func TestRedirectElsewhereRefused(t *testing.T) {
-	var leaked bool
+	var leaked atomic.Bool
 	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		leaked = true
+		leaked.Store(true)
 	}))
 	defer other.Close()
+	var jiraCalls atomic.Int32
 	jira := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		jiraCalls.Add(1)
 		http.Redirect(w, r, other.URL+r.URL.Path, http.StatusFound)
 	}))
 	defer jira.Close()
@@ -683,10 +686,52 @@ func TestRedirectElsewhereRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr.retryWaits = nil
 	_, err = tr.Issue(context.Background(), "PROJ-1")
 	assertCode(t, err, fb.ETrackerUnavailable)
-	if leaked {
+	if n := jiraCalls.Load(); n != 1 {
+		t.Errorf("%d requests to Jira, want 1: a refused redirect is not retried", n)
+	}
+	if leaked.Load() {
 		t.Error("the request followed a redirect to another host")
+	}
+}
+
+func TestUserCache(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	steps := []struct {
+		name       string
+		do         func()
+		wantActive bool
+		wantCode   fb.Code
+		wantCalls  int
+	}{
+		{name: "first lookup asks Jira", wantActive: true, wantCalls: 1},
+		{name: "within the TTL: cached", do: func() { e.clock.Advance(30 * time.Second) }, wantActive: true, wantCalls: 0},
+		{name: "deactivated in Jira: cached until the TTL ends", do: func() { e.fake.SetActive("alice", false) }, wantActive: true, wantCalls: 0},
+		{name: "after the TTL: asks again", do: func() { e.clock.Advance(30 * time.Second) }, wantActive: false, wantCalls: 1},
+		{name: "Jira down: an error, not cached", do: func() { e.clock.Advance(time.Minute); e.fake.SetDown(true) },
+			wantCode: fb.ETrackerUnavailable, wantCalls: 3},
+		{name: "Jira back: asks again", do: func() { e.fake.SetDown(false) }, wantActive: false, wantCalls: 1},
+	}
+	for _, st := range steps {
+		if st.do != nil {
+			st.do()
+		}
+		e.fake.ResetCalls()
+		u, err := e.tr.User(ctx, "JIRAUSER10100")
+		if n := e.calls("/rest/api/2/user"); n != st.wantCalls {
+			t.Errorf("%s: %d requests, want %d", st.name, n, st.wantCalls)
+		}
+		if st.wantCode != "" {
+			assertCode(t, err, st.wantCode)
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		if u.Active != st.wantActive {
+			t.Errorf("%s: Active = %v, want %v", st.name, u.Active, st.wantActive)
+		}
 	}
 }
