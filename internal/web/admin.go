@@ -1,0 +1,276 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	fb "github.com/forgebridge/forgebridge"
+	"github.com/forgebridge/forgebridge/internal/app"
+)
+
+type integrationsData struct {
+	Integrations      []fb.Integration
+	RequireEverywhere bool
+}
+
+func (s *Server) integrations(w http.ResponseWriter, r *http.Request, u fb.User) error {
+	ins, err := s.App.Integrations(r.Context(), u)
+	if err != nil {
+		return err
+	}
+	st, err := s.App.Settings(r.Context(), u)
+	if err != nil {
+		return err
+	}
+	s.render(w, r, http.StatusOK, "integrations", view{Title: "Manage Git repositories", User: &u, Active: "integrations",
+		Data: integrationsData{Integrations: ins, RequireEverywhere: st.RequireUserPATEverywhere}})
+	return nil
+}
+
+// integrationForm is the Add integration and Edit form. The service
+// credential is never part of it: the form only says whether one is set.
+type integrationForm struct {
+	ID                    string
+	Name                  string
+	Kind                  fb.Kind
+	BaseURL               string
+	Region                string
+	ServerVersion         string
+	AccessKeyID           string
+	CredentialLogin       string
+	AllProjects           bool
+	Projects              string
+	CreateBranch          bool
+	CreatePullRequest     bool
+	RequireUserPAT        bool
+	APIPath               string
+	RepositoryFilter      string
+	ProxyURL              string
+	InsecureSkipTLSVerify bool
+}
+
+func toForm(in fb.Integration) integrationForm {
+	return integrationForm{ID: in.ID, Name: in.Name, Kind: in.Kind, BaseURL: in.BaseURL, Region: in.Region,
+		ServerVersion: in.ServerVersion, CredentialLogin: in.CredentialLogin,
+		AllProjects: len(in.Projects) == 0, Projects: strings.Join(in.Projects, ", "),
+		CreateBranch: in.Settings.CreateBranch, CreatePullRequest: in.Settings.CreatePullRequest,
+		RequireUserPAT: in.Settings.RequireUserPAT, APIPath: in.APIPath, RepositoryFilter: in.RepositoryFilter,
+		ProxyURL: in.ProxyURL, InsecureSkipTLSVerify: in.InsecureSkipTLSVerify}
+}
+
+// readIntegrationForm reads the posted form into what was typed and the
+// input for app. Every field is sent, so unticked boxes mean false.
+func readIntegrationForm(r *http.Request) (integrationForm, app.IntegrationInput, error) {
+	p := r.PostForm
+	f := integrationForm{ID: r.PathValue("id"), Name: p.Get("name"), Kind: fb.Kind(p.Get("kind")), BaseURL: p.Get("baseUrl"),
+		Region: p.Get("region"), ServerVersion: p.Get("serverVersion"), AccessKeyID: p.Get("accessKeyId"),
+		AllProjects: p.Get("projectScope") != "chosen", Projects: p.Get("projects"),
+		CreateBranch: p.Get("createBranch") != "", CreatePullRequest: p.Get("createPullRequest") != "",
+		RequireUserPAT: p.Get("requireUserPat") != "", APIPath: p.Get("apiPath"), RepositoryFilter: p.Get("repositoryFilter"),
+		ProxyURL: p.Get("proxyUrl"), InsecureSkipTLSVerify: p.Get("insecureSkipTlsVerify") != ""}
+	projects := []string{}
+	if !f.AllProjects {
+		projects = strings.FieldsFunc(f.Projects, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\r' || r == '\t' })
+		if len(projects) == 0 {
+			return f, app.IntegrationInput{}, fb.Errorf(fb.EInvalid, "Name at least one project key, or choose All projects.")
+		}
+	}
+	in := app.IntegrationInput{Name: &f.Name, BaseURL: &f.BaseURL, Region: &f.Region, ServerVersion: &f.ServerVersion,
+		APIPath: &f.APIPath, RepositoryFilter: &f.RepositoryFilter, Projects: &projects, ProxyURL: &f.ProxyURL,
+		InsecureSkipTLSVerify: &f.InsecureSkipTLSVerify, CreateBranch: &f.CreateBranch,
+		CreatePullRequest: &f.CreatePullRequest, RequireUserPAT: &f.RequireUserPAT}
+	if f.Kind != "" {
+		in.Kind = &f.Kind
+	}
+	// An empty credential keeps the saved one (on edit) or is refused by
+	// app as missing (on add).
+	c := formCredential(r)
+	if f.Kind.UsesAccessKeys() {
+		c.Token = ""
+	} else {
+		c.AccessKeyID, c.SecretAccessKey = "", ""
+	}
+	if !c.IsZero() || f.ID == "" {
+		in.Credential = &c
+	}
+	return f, in, nil
+}
+
+func (s *Server) renderIntegrationForm(w http.ResponseWriter, r *http.Request, u fb.User, status int, f integrationForm, err error) {
+	title := "Add integration"
+	if f.ID != "" {
+		title = "Edit " + f.Name
+	}
+	v := view{Title: title, User: &u, Active: "integrations", Data: f}
+	if err != nil {
+		v.Error = s.errorText(r, err)
+	}
+	s.render(w, r, status, "integration", v)
+}
+
+func (s *Server) newIntegration(w http.ResponseWriter, r *http.Request, u fb.User) error {
+	// Only administrators may add one: ask app, which decides who is one.
+	if _, err := s.App.Integrations(r.Context(), u); err != nil {
+		return err
+	}
+	kind := fb.Kind(r.URL.Query().Get("kind"))
+	if !kind.Valid() {
+		kind = fb.KindGitHub
+	}
+	f := toForm(fb.Integration{Kind: kind, Settings: fb.DefaultIntegrationSettings})
+	s.renderIntegrationForm(w, r, u, http.StatusOK, f, nil)
+	return nil
+}
+
+func (s *Server) createIntegration(w http.ResponseWriter, r *http.Request, u fb.User) error {
+	if _, err := s.App.Integrations(r.Context(), u); err != nil {
+		return err
+	}
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	f, in, err := readIntegrationForm(r)
+	var created fb.Integration
+	if err == nil {
+		created, err = s.App.CreateIntegration(r.Context(), u, in)
+	}
+	if err != nil {
+		s.renderIntegrationForm(w, r, u, statusOf(err), f, err)
+		return nil
+	}
+	s.redirect(w, r, "/admin/integrations", &flash{Message: fmt.Sprintf("%s is added: %d repositories discovered, as %s.",
+		created.Name, created.RepositoryCount, created.CredentialLogin)})
+	return nil
+}
+
+func (s *Server) editIntegration(w http.ResponseWriter, r *http.Request, u fb.User) error {
+	in, err := s.App.Integration(r.Context(), u, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	s.renderIntegrationForm(w, r, u, http.StatusOK, toForm(in), nil)
+	return nil
+}
+
+func (s *Server) updateIntegration(w http.ResponseWriter, r *http.Request, u fb.User) error {
+	saved, err := s.App.Integration(r.Context(), u, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	f, in, err := readIntegrationForm(r)
+	// The kind cannot change; the form shows it but does not send it.
+	f.Kind, in.Kind, f.CredentialLogin = saved.Kind, nil, saved.CredentialLogin
+	if err == nil {
+		saved, err = s.App.UpdateIntegration(r.Context(), u, saved.ID, in)
+	}
+	if err != nil {
+		s.renderIntegrationForm(w, r, u, statusOf(err), f, err)
+		return nil
+	}
+	s.redirect(w, r, "/admin/integrations", &flash{Message: fmt.Sprintf("%s is updated.", saved.Name)})
+	return nil
+}
+
+func (s *Server) syncIntegration(w http.ResponseWriter, r *http.Request, u fb.User) error {
+	in, err := s.App.Integration(r.Context(), u, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	n, err := s.App.SyncIntegration(r.Context(), u, in.ID)
+	if err != nil {
+		return err
+	}
+	s.redirect(w, r, "/admin/integrations", &flash{Message: fmt.Sprintf("%s: %d repositories discovered.", in.Name, n)})
+	return nil
+}
+
+func (s *Server) deleteIntegration(w http.ResponseWriter, r *http.Request, u fb.User) error {
+	in, err := s.App.Integration(r.Context(), u, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if err := s.App.DeleteIntegration(r.Context(), u, in.ID); err != nil {
+		return err
+	}
+	s.redirect(w, r, "/admin/integrations", &flash{Message: fmt.Sprintf("%s is deleted, with its repositories and the tokens people saved for it.", in.Name)})
+	return nil
+}
+
+type settingsForm struct {
+	RequireUserPATEverywhere bool
+	BranchNameTemplate       string
+	BranchNameMaxLength      string
+}
+
+func (s *Server) settings(w http.ResponseWriter, r *http.Request, u fb.User) error {
+	st, err := s.App.Settings(r.Context(), u)
+	if err != nil {
+		return err
+	}
+	s.render(w, r, http.StatusOK, "settings", view{Title: "Settings", User: &u, Active: "settings",
+		Data: settingsForm{RequireUserPATEverywhere: st.RequireUserPATEverywhere, BranchNameTemplate: st.BranchNameTemplate,
+			BranchNameMaxLength: strconv.Itoa(st.BranchNameMaxLength)}})
+	return nil
+}
+
+func (s *Server) updateSettings(w http.ResponseWriter, r *http.Request, u fb.User) error {
+	if _, err := s.App.Settings(r.Context(), u); err != nil {
+		return err
+	}
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	p := r.PostForm
+	f := settingsForm{RequireUserPATEverywhere: p.Get("requireUserPatEverywhere") != "",
+		BranchNameTemplate: p.Get("branchNameTemplate"), BranchNameMaxLength: strings.TrimSpace(p.Get("branchNameMaxLength"))}
+	n, err := strconv.Atoi(f.BranchNameMaxLength)
+	if err != nil {
+		err = fb.Errorf(fb.EInvalid, "The maximum length must be a whole number of bytes.")
+	} else {
+		_, err = s.App.UpdateSettings(r.Context(), u, app.SettingsInput{RequireUserPATEverywhere: &f.RequireUserPATEverywhere,
+			BranchNameTemplate: &f.BranchNameTemplate, BranchNameMaxLength: &n})
+	}
+	if err != nil {
+		s.render(w, r, statusOf(err), "settings", view{Title: "Settings", User: &u, Active: "settings",
+			Error: s.errorText(r, err), Data: f})
+		return nil
+	}
+	s.redirect(w, r, "/admin/settings", &flash{Message: "The settings are saved."})
+	return nil
+}
+
+type auditData struct {
+	User    string
+	Action  string
+	Actions []string
+	Entries []fb.AuditEntry
+	Next    string
+}
+
+var auditActions = []string{fb.AuditBranchCreate, fb.AuditPullRequestCreate, fb.AuditTokenSave, fb.AuditTokenDelete,
+	fb.AuditTokenInvalidated, fb.AuditIntegrationCreate, fb.AuditIntegrationUpdate, fb.AuditIntegrationDelete,
+	fb.AuditSettingsUpdate}
+
+const auditPerPage = 50
+
+func (s *Server) audit(w http.ResponseWriter, r *http.Request, u fb.User) error {
+	q := r.URL.Query()
+	d := auditData{User: strings.TrimSpace(q.Get("user")), Action: q.Get("action"), Actions: auditActions}
+	entries, next, err := s.App.Audit(r.Context(), u, fb.AuditQuery{Page: fb.Page{Limit: auditPerPage, Cursor: q.Get("cursor")},
+		User: d.User, Action: d.Action})
+	if err != nil {
+		return err
+	}
+	d.Entries = entries
+	if next != "" {
+		d.Next = "/admin/audit?" + url.Values{"user": {d.User}, "action": {d.Action}, "cursor": {next}}.Encode()
+	}
+	s.render(w, r, http.StatusOK, "audit", view{Title: "Audit log", User: &u, Active: "audit", Data: d})
+	return nil
+}
