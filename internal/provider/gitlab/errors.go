@@ -115,8 +115,12 @@ func (d *driver) mapError(cred fb.Credential, o op, base string, resp *gl.Respon
 	case status == http.StatusNotFound:
 		e.Code = fb.EProviderDenied
 		e.Message = "GitLab says the project does not exist or this token cannot see it."
-		if o == opListRepositories {
+		switch o {
+		case opListRepositories:
 			e.Message = "GitLab says the repository list path does not exist or this token cannot see it."
+		case opValidate:
+			e.Code = fb.EProviderRejected
+			e.Message = "The server does not answer like GitLab (no /api/v4/user). Check the integration's address."
 		}
 	case status == http.StatusTooManyRequests:
 		e.Code = fb.ERateLimited

@@ -175,6 +175,16 @@ type project struct {
 	DefaultBranch     string `json:"default_branch"`
 	WebURL            string `json:"web_url"`
 	Archived          bool   `json:"archived"`
+	// merge_requests_access_level replaced merge_requests_enabled in GitLab 12; both may be absent.
+	MergeRequestsAccessLevel string `json:"merge_requests_access_level"`
+	MergeRequestsEnabled     *bool  `json:"merge_requests_enabled"`
+}
+
+func (p project) mergeRequestsOn() bool {
+	if p.MergeRequestsAccessLevel != "" {
+		return p.MergeRequestsAccessLevel != "disabled"
+	}
+	return p.MergeRequestsEnabled == nil || *p.MergeRequestsEnabled
 }
 
 func (d *driver) Repositories(ctx context.Context, cred fb.Credential) ([]fb.Repository, error) {
@@ -208,7 +218,7 @@ func (d *driver) Repositories(ctx context.Context, cred fb.Credential) ([]fb.Rep
 			repos = append(repos, fb.Repository{
 				ExternalID: strconv.FormatInt(p.ID, 10), Name: name, FullName: p.PathWithNamespace,
 				DefaultBranch: p.DefaultBranch, WebURL: p.WebURL,
-				CanCreateBranch: writable, CanCreatePullRequest: writable,
+				CanCreateBranch: writable, CanCreatePullRequest: writable && p.mergeRequestsOn(),
 			})
 		}
 		return nil
@@ -382,7 +392,8 @@ func (d *driver) CreatePullRequest(ctx context.Context, cred fb.Credential, repo
 	// GitLab's API has no draft flag on create: a title starting with
 	// "Draft:" makes the merge request a draft.
 	title := pr.Title
-	if pr.Draft {
+	prefixed := pr.Draft && !isDraftTitle(title)
+	if prefixed {
 		title = draftPrefix + title
 	}
 	mr, resp, err := d.client.MergeRequests.CreateMergeRequest(pid, &gl.CreateMergeRequestOptions{
@@ -400,7 +411,7 @@ func (d *driver) CreatePullRequest(ctx context.Context, cred fb.Credential, repo
 		ID: strconv.FormatInt(mr.ID, 10), Number: int(mr.IID), Title: mr.Title, WebURL: mr.WebURL,
 		SourceBranch: mr.SourceBranch, TargetBranch: mr.TargetBranch,
 	}
-	if pr.Draft {
+	if prefixed {
 		// The title is what the person wrote; being a draft is not part of it.
 		out.Title = strings.TrimPrefix(out.Title, draftPrefix)
 	}
@@ -408,6 +419,12 @@ func (d *driver) CreatePullRequest(ctx context.Context, cred fb.Credential, repo
 }
 
 const draftPrefix = "Draft: "
+
+// isDraftTitle reports whether GitLab already reads a title as a draft.
+func isDraftTitle(title string) bool {
+	t := strings.ToLower(strings.TrimSpace(title))
+	return strings.HasPrefix(t, "draft:") || strings.HasPrefix(t, "[draft]") || strings.HasPrefix(t, "(draft)")
+}
 
 // existingMergeRequest finds the open merge request a create collided with.
 func (d *driver) existingMergeRequest(opts []gl.RequestOptionFunc, pid string, repo fb.Repository, pr fb.NewPullRequest, e *fb.Error) *fb.Existing {

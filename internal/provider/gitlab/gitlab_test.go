@@ -165,7 +165,8 @@ func TestRedirectToAnotherHost(t *testing.T) {
 
 func TestValidate(t *testing.T) {
 	f := newFixture(t, fb.KindGitLabSelfManaged)
-	day := time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC)
+	y, m, d := time.Now().AddDate(1, 0, 0).Date()
+	day := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 	scoped := fb.Credential{Token: "glpat-SCOPED-secret-007"}
 	f.fake.AddToken(scoped.Token, fakegitlab.Token{Username: "frank", Scopes: []string{"api", "read_user"}, ExpiresAt: &day})
 
@@ -188,6 +189,13 @@ func TestValidate(t *testing.T) {
 	}
 	if got := paths(f.fake.Calls()); got != "GET /api/v4/personal_access_tokens/self, GET /api/v4/user" {
 		t.Errorf("legacy calls = %s", got)
+	}
+
+	notGitLab := httptest.NewServer(http.NotFoundHandler())
+	defer notGitLab.Close()
+	p := newProvider(t, fb.Integration{Kind: fb.KindGitLabSelfManaged, BaseURL: notGitLab.URL}, notGitLab.Client())
+	if _, err := p.Validate(ctx, good); fb.ErrorCode(err) != fb.EProviderRejected || !strings.Contains(fb.ErrorMessage(err), "address") {
+		t.Errorf("Validate against a server that is not GitLab = %v, want %s about the address", err, fb.EProviderRejected)
 	}
 
 	for name, cred := range map[string]fb.Credential{"expired": expired, "revoked": revoked, "unknown": unknown, "empty": {}} {
@@ -391,6 +399,7 @@ func TestDiscoveryFlags(t *testing.T) {
 	f := newFixture(t, fb.KindGitLab)
 	f.fake.AddProject("acme/empty", "")
 	f.fake.AddProject("acme/old", "main").SetArchived(true)
+	f.fake.AddProject("acme/no-mrs", "main").SetMergeRequestsEnabled(false)
 	f.app.SetAccess("alice", fakegitlab.Reporter) // below Developer: not listed
 	repos, err := f.p.Repositories(ctx, good)
 	if err != nil {
@@ -408,6 +417,9 @@ func TestDiscoveryFlags(t *testing.T) {
 	}
 	if r := byName["acme/old"]; r.CanCreateBranch || r.CanCreatePullRequest {
 		t.Errorf("archived project = %+v, want read-only", r)
+	}
+	if r := byName["acme/no-mrs"]; !r.CanCreateBranch || r.CanCreatePullRequest {
+		t.Errorf("project without merge requests = %+v, want branches only", r)
 	}
 	if r := byName["acme/proj-000"]; !r.CanCreateBranch || !r.CanCreatePullRequest || r.ExternalID == "" {
 		t.Errorf("project = %+v, want writable with an id", r)
@@ -439,6 +451,17 @@ func TestDraftMergeRequest(t *testing.T) {
 	if pr.Title != "PROJ-9 Work" || pr.ID != fmt.Sprint(mrs[0].ID) || pr.Number != mrs[0].IID ||
 		pr.WebURL != f.fake.URL()+"/acme/sub/app/-/merge_requests/1" {
 		t.Errorf("pull request = %+v", pr)
+	}
+
+	// A title that already marks a draft is not marked twice.
+	f.app.AddBranch("feature/two")
+	pr, err = f.p.CreatePullRequest(ctx, good, f.appRepo(),
+		fb.NewPullRequest{SourceBranch: "feature/two", TargetBranch: "main", Title: "Draft: PROJ-10", Draft: true})
+	if err != nil {
+		t.Fatalf("CreatePullRequest: %v", err)
+	}
+	if mrs := f.app.MergeRequests(); pr.Title != "Draft: PROJ-10" || mrs[1].Title != "Draft: PROJ-10" {
+		t.Errorf("title %q on GitLab %q, want \"Draft: PROJ-10\" on both", pr.Title, mrs[1].Title)
 	}
 }
 
@@ -518,6 +541,9 @@ func TestTokenPerCall(t *testing.T) {
 		f.p.CreateBranch(ctx, cred, f.appRepo(), "PROJ-x", "")
 	}
 	calls := f.fake.Calls()
+	if len(calls) < 2*len(allTokens) {
+		t.Fatalf("%d calls, want at least 2 per token", len(calls))
+	}
 	i := 0
 	for _, cred := range allTokens {
 		for ; i < len(calls) && calls[i].Token == cred.Token; i++ {

@@ -183,12 +183,13 @@ func (s *Server) newCommitLocked(seed string) string {
 // Project is a project of the fake.
 type Project struct {
 	s        *Server
-	ID       int
-	FullPath string
+	ID       int    // read-only
+	FullPath string // read-only
 
 	// Guarded by s.mu.
 	defaultBranch string
 	archived      bool
+	mrsDisabled   bool
 	branches      map[string]string // name → head sha
 	commits       map[string]bool
 	access        map[string]int // username → access level; absent: Developer
@@ -252,6 +253,14 @@ func (p *Project) SetArchived(on bool) {
 	p.s.mu.Lock()
 	defer p.s.mu.Unlock()
 	p.archived = on
+}
+
+// SetMergeRequestsEnabled switches the project's merge requests feature;
+// while it is off, merge request endpoints answer 403.
+func (p *Project) SetMergeRequestsEnabled(on bool) {
+	p.s.mu.Lock()
+	defer p.s.mu.Unlock()
+	p.mrsDisabled = !on
 }
 
 // MergeRequests returns the project's merge requests, oldest first.

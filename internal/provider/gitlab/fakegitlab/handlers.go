@@ -227,7 +227,7 @@ func (q *request) routeProject(id string, rest []string) {
 	}
 	// Code and merge requests of a private project need Reporter to read and
 	// Developer to write; an archived project is read-only.
-	if level < Reporter || write && (level < Developer || p.archived) {
+	if level < Reporter || write && (level < Developer || p.archived) || rest[0] == "merge_requests" && p.mrsDisabled {
 		q.error(http.StatusForbidden, "message", "403 Forbidden")
 		return
 	}
@@ -597,7 +597,8 @@ func (s *Server) projectJSON(p *Project) map[string]any {
 		"ssh_url_to_repo":  "git@" + strings.TrimPrefix(strings.TrimPrefix(s.URL(), "http://"), "https://") + ":" + p.FullPath + ".git",
 		"http_url_to_repo": web + ".git", "web_url": web, "readme_url": nil, "avatar_url": nil,
 		"forks_count": 0, "star_count": 0, "empty_repo": len(p.branches) == 0, "archived": p.archived,
-		"visibility": "private",
+		"visibility": "private", "merge_requests_enabled": !p.mrsDisabled,
+		"merge_requests_access_level": map[bool]string{false: "enabled", true: "disabled"}[p.mrsDisabled],
 		"namespace": map[string]any{"id": len(ns) + 1, "name": ns[strings.LastIndex(ns, "/")+1:],
 			"path": ns[strings.LastIndex(ns, "/")+1:], "kind": "group", "full_path": ns, "web_url": s.URL() + "/groups/" + ns},
 	}
