@@ -98,8 +98,8 @@ func New(in fb.Integration, opts provider.Options) (provider.Provider, error) {
 	// The client's own token stays empty: each call carries its credential.
 	client, err := gl.NewClient("", clientOpts...)
 	if err != nil {
-		// The address may carry user:password; the message leaves it out.
-		return nil, &fb.Error{Code: fb.EInvalid, Message: "The GitLab address cannot be used.", Err: err}
+		// The client's error quotes the address, which may carry user:password.
+		return nil, fb.Errorf(fb.EInvalid, "The GitLab address cannot be used.")
 	}
 	return &driver{client: client, apiPath: apiPath, query: query, filter: filter}, nil
 }
