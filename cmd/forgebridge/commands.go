@@ -40,12 +40,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	} else if len(pos) > 0 {
 		return fmt.Errorf("serve takes no arguments, got %q", pos)
 	}
-	switch *tracker {
-	case "local":
-	case "jira":
-		_ = jiraURL
-		return fb.Errorf(fb.ENotSupported, "The Jira tracker is not built yet; start with --tracker local.")
-	default:
+	if *tracker != "local" && *tracker != "jira" {
 		return fmt.Errorf("--tracker must be local or jira, not %q", *tracker)
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
@@ -55,6 +50,17 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer st.Close()
+	svc := service(st)
+	api := &httpapi.Server{App: svc, Logger: log, Ready: st.Ping}
+	if *tracker == "jira" {
+		jt, err := openJira(ctx, getenv, *jiraURL)
+		if err != nil {
+			return err
+		}
+		svc.Tracker = withLocalAccounts{Tracker: jt, local: st}
+		svc.Linker = jiraLinker{jt}
+		api.Tracker, api.JiraSession = jt.Ping, jt.UserForToken
+	}
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -66,12 +72,15 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	svc := service(st)
 	svc.Logger = log
 	svc.Metrics = app.NewMetrics(reg)
 	svc.ProviderOptions = provider.Options{UserAgent: "forgebridge"}
 	svc.IssueURL = func(key string) string { return base + "/browse/" + key }
-	api := &httpapi.Server{App: svc, Logger: log, Gatherer: reg, Registerer: reg, Ready: st.Ping}
+	if *tracker == "jira" {
+		jiraBase := strings.TrimRight(*jiraURL, "/")
+		svc.IssueURL = func(key string) string { return jiraBase + "/browse/" + key }
+	}
+	api.Gatherer, api.Registerer = reg, reg
 	srv := &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}

@@ -470,7 +470,8 @@ func TestCLIUsage(t *testing.T) {
 		{[]string{"users", "add", "bad name!"}, "", "name must be"},
 		{[]string{"users", "passwd", "ghost"}, "longenough\n", "not found"},
 		{[]string{"tokens", "issue", "ghost"}, "", "not found"},
-		{[]string{"serve", "--tracker", "jira"}, "", "not built yet"},
+		{[]string{"serve", "--tracker", "jira"}, "", "needs --jira-url"},
+		{[]string{"serve", "--tracker", "jira", "--jira-url", "http://127.0.0.1:1"}, "", "FORGEBRIDGE_JIRA_TOKEN"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

@@ -236,6 +236,7 @@ func (s *Service) createBranch(ctx context.Context, u fb.User, issueKey string, 
 		Name: b.Name, SHA: b.SHA, WebURL: b.WebURL, CreatedAt: s.now()}); err != nil {
 		s.log().Error("created branch not recorded on the issue", "issue", t.issue.Key, "branch", b.Name, "err", err)
 	}
+	s.link(ctx, u, t, branchLink(t, b))
 	return CreatedBranch{Branch: b, RepositoryID: t.repo.ID, Actor: choice.Actor()}, nil
 }
 
@@ -297,6 +298,7 @@ func (s *Service) createPullRequest(ctx context.Context, u fb.User, issueKey str
 		RepositoryID: t.repo.ID, PullRequest: out, CreatedAt: s.now()}); err != nil {
 		s.log().Error("created pull request not recorded on the issue", "issue", t.issue.Key, "url", out.WebURL, "err", err)
 	}
+	s.link(ctx, u, t, pullRequestLink(t, out))
 	return CreatedPullRequest{PullRequest: out, RepositoryID: t.repo.ID, Actor: choice.Actor()}, nil
 }
 

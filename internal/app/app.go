@@ -31,6 +31,8 @@ type Service struct {
 	// IssueURL gives the web address of an issue, linked from pull request
 	// descriptions; nil links by key alone.
 	IssueURL func(key string) string
+	// Linker writes links to created branches and pull requests back to the issue; may be nil.
+	Linker Linker
 
 	mu        sync.Mutex
 	providers map[string]cachedProvider // by integration id

@@ -1,7 +1,9 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
+	"time"
 
 	fb "github.com/forgebridge/forgebridge"
 	"github.com/forgebridge/forgebridge/internal/app"
@@ -19,7 +21,48 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "database": "ok", "keyset": "ok"})
+	body := map[string]string{"status": "ready", "database": "ok", "keyset": "ok"}
+	if s.Tracker != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+		defer cancel()
+		body["jira"] = "ok"
+		if err := s.Tracker(ctx); err != nil {
+			body["jira"] = "unavailable: " + fb.ErrorMessage(err)
+		}
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+// jiraSession exchanges a Jira personal access token (checked, never
+// stored) for a forgebridge API token of that Jira user.
+func (s *Server) jiraSession(w http.ResponseWriter, r *http.Request) {
+	err := func() error {
+		if s.JiraSession == nil {
+			return fb.Errorf(fb.ENotSupported, "This server uses the local tracker; signing in with Jira needs --tracker jira.")
+		}
+		var in struct {
+			Token string `json:"token"`
+		}
+		if err := decode(r, w, &in); err != nil {
+			return err
+		}
+		if in.Token == "" {
+			return fb.Errorf(fb.EInvalid, "token is required: a Jira personal access token.")
+		}
+		u, err := s.JiraSession(r.Context(), in.Token)
+		if err != nil {
+			return err
+		}
+		token, err := s.App.IssueAPIToken(r.Context(), u)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"name": u.Name, "displayName": u.DisplayName, "apiToken": token})
+		return nil
+	}()
+	if err != nil {
+		writeError(w, r, s.Logger, err)
+	}
 }
 
 // Directory (local tracker; admin).

@@ -20,10 +20,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 		_, _ = w.Write(openAPI)
 	})
 
-	mux.Handle("POST /api/v1/session/jira", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, r, s.Logger, fb.Errorf(fb.ENotSupported,
-			"Signing in with Jira needs the Jira tracker, which is not built yet; this server uses the local tracker."))
-	}))
+	mux.HandleFunc("POST /api/v1/session/jira", s.jiraSession)
 
 	mux.Handle("POST /api/v1/directory/users", s.authed(s.createUser))
 	mux.Handle("POST /api/v1/directory/projects", s.authed(s.createProject))

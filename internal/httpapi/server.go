@@ -26,6 +26,12 @@ type Server struct {
 	Logger *slog.Logger
 	// Ready reports whether the service can serve (database reachable, key loaded).
 	Ready func(ctx context.Context) error
+	// Tracker reports whether the tracker (Jira) answers, for /readyz's body;
+	// nil for the local tracker. Its failure does not make the service unready.
+	Tracker func(ctx context.Context) error
+	// JiraSession checks a Jira personal access token and returns its user;
+	// nil unless the tracker is Jira.
+	JiraSession func(ctx context.Context, token string) (fb.User, error)
 	// Gatherer and Registerer are the Prometheus registry of /metrics.
 	Gatherer   prometheus.Gatherer
 	Registerer prometheus.Registerer

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/forgebridge/forgebridge/internal/provider/github/fakegithub"
+	"github.com/forgebridge/forgebridge/internal/tracker/jira/fakejira"
+)
+
+// TestProgramJira runs the program with the Jira tracker: people sign in
+// with their Jira token, Jira's permissions decide before any provider
+// call, and a created branch appears on the Jira issue as one remote link.
+func TestProgramJira(t *testing.T) {
+	jr := fakejira.New()
+	defer jr.Close()
+	jr.AddUser(fakejira.User{Name: "svc", DisplayName: "Service", Active: true, Groups: []string{"jira-administrators"}, Token: "jira-svc-token"})
+	jr.AddUser(fakejira.User{Name: "alice", DisplayName: "Alice", Active: true, Token: "jira-alice-token"})
+	jr.AddUser(fakejira.User{Name: "al", DisplayName: "Al", Active: true, Token: "jira-al-token"})
+	jr.AddUser(fakejira.User{Name: "root", DisplayName: "Jira Admin", Active: true, Groups: []string{"jira-administrators"}, Token: "jira-root-token"})
+	jr.AddProject("PROJ", "Project")
+	jr.AddIssue("PROJ-7", "Make checkout faster", "Story")
+	jr.Grant("svc", "PROJ", "BROWSE_PROJECTS", "LINK_ISSUES")
+	jr.Grant("alice", "PROJ", "BROWSE_PROJECTS", "VIEW_DEV_TOOLS")
+	jr.Grant("al", "PROJ", "BROWSE_PROJECTS")
+
+	gh := fakegithub.New()
+	defer gh.Close()
+	gh.AddToken("ghp_svc", fakegithub.Token{Login: "acme-bot", Scopes: []string{"repo"}})
+	gh.AddRepo("acme/shop", "main")
+
+	p := newProgram(t, map[string]string{"FORGEBRIDGE_JIRA_TOKEN": "jira-svc-token"})
+	p.serve("--tracker", "jira", "--jira-url", jr.URL())
+	defer p.shutdown()
+	if strings.Contains(p.stderr.String(), "jira-svc-token") {
+		t.Fatal("the service token was logged")
+	}
+	ready := p.must(p.call("GET", "/readyz", "", nil), 200, "readyz")
+	if ready.str("jira") != "ok" {
+		t.Fatalf("readyz: %s", ready.raw)
+	}
+
+	p.mustErr(p.call("POST", "/api/v1/session/jira", "", map[string]any{"token": "wrong"}), 401, "unauthenticated", "bad Jira token")
+	session := func(token string) string {
+		a := p.must(p.call("POST", "/api/v1/session/jira", "", map[string]any{"token": token}), 200, "session")
+		if a.str("apiToken") == "" || strings.Contains(a.raw, token) {
+			t.Fatalf("session answer: %s", a.raw)
+		}
+		return a.str("apiToken")
+	}
+	root, alice, al := session("jira-root-token"), session("jira-alice-token"), session("jira-al-token")
+	if me := p.must(p.call("GET", "/api/v1/me", root, nil), 200, "me"); me.body["admin"] != true || me.str("name") != "root" {
+		t.Fatalf("Jira administrator: %s", me.raw)
+	}
+	in := p.must(p.call("POST", "/api/v1/integrations", root, map[string]any{"name": "GH", "kind": "github", "baseUrl": gh.URL(),
+		"credential": map[string]any{"token": "ghp_svc"}}), 201, "integration")
+	_ = in
+	repoID := p.must(p.call("GET", "/api/v1/repositories", alice, nil), 200, "repositories").body["values"].([]any)[0].(map[string]any)["id"].(string)
+
+	before := gh.CallCount()
+	p.mustErr(p.call("POST", "/api/v1/issues/PROJ-7/branches", al, map[string]any{"repositoryId": repoID}), 403, "forbidden", "al lacks View Development Tools")
+	if gh.CallCount() != before {
+		t.Fatal("a refused action called GitHub")
+	}
+	b := p.must(p.call("POST", "/api/v1/issues/PROJ-7/branches", alice, map[string]any{"repositoryId": repoID}), 201, "create branch")
+	if b.str("name") != "PROJ-7-make-checkout-faster" {
+		t.Fatalf("branch: %s", b.raw)
+	}
+	p.mustErr(p.call("POST", "/api/v1/issues/PROJ-7/branches", alice, map[string]any{"repositoryId": repoID}), 409, "already_exists", "retried request")
+	links := jr.RemoteLinks("PROJ-7")
+	if len(links) != 1 || links[0].URL != b.str("webUrl") || !strings.HasPrefix(links[0].GlobalID, "forgebridge:") {
+		t.Fatalf("remote links on PROJ-7: %+v", links)
+	}
+
+	jr.SetDown(true)
+	before = gh.CallCount()
+	p.mustErr(p.call("POST", "/api/v1/issues/PROJ-7/branches", alice, map[string]any{"repositoryId": repoID, "name": "PROJ-7-x"}), 502, "tracker_unavailable", "Jira down")
+	if gh.CallCount() != before {
+		t.Fatal("an action without a permission decision called GitHub")
+	}
+	if r := p.must(p.call("GET", "/readyz", "", nil), 200, "readyz with Jira down"); !strings.HasPrefix(r.str("jira"), "unavailable") {
+		t.Fatalf("readyz: %s", r.raw)
+	}
+}
