@@ -309,6 +309,23 @@ func TestBrowserScenario(t *testing.T) {
 	if checks != 0 {
 		t.Fatal("the checkmark is still shown for a revoked token")
 	}
+
+	// A narrow window: nothing runs off the side, and the dialog fits.
+	p.run("narrow window", chromedp.EmulateViewport(390, 800))
+	for _, path := range []string{"/browse/PROJ-1", "/repositories", "/tokens"} {
+		p.open(path, "main h1")
+		if w := eval[int](p, `document.documentElement.scrollWidth`); w > 390 {
+			t.Errorf("%s is %dpx wide in a 390px window", path, w)
+		}
+	}
+	p.open("/browse/PROJ-1", ".dev-panel")
+	p.run("open Create pull request", chromedp.Click(chromedp.CSS(`[data-open-dialog="pr-dialog"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#pr-dialog [data-submit]`)))
+	if right := eval[float64](p, `document.querySelector('#pr-dialog').getBoundingClientRect().right`); right > 390 {
+		t.Errorf("the dialog reaches %.0fpx in a 390px window", right)
+	}
+	p.run("close and widen", chromedp.KeyEvent("\x1b"), chromedp.WaitNotVisible(chromedp.CSS("#pr-dialog")),
+		chromedp.EmulateViewport(1280, 800))
 	p.signOut()
 
 	p.signIn("admin")

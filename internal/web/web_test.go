@@ -374,7 +374,7 @@ func TestRepositoryBrowserAndTokens(t *testing.T) {
 	filtered := alice.get("/repositories?q=docs").body()
 	mustContain(t, "search", filtered, "acme/docs")
 	mustNotContain(t, "search", filtered, "acme/app")
-	// Bob may browse PROJ too; a person who may browse nothing sees nothing.
+	// Bob may browse PROJ too, so he sees its repositories.
 	mustContain(t, "bob's repositories", e.signedIn("bob").get("/repositories").body(), "acme/app")
 
 	tokens := alice.get("/tokens")
