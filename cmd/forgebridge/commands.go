@@ -19,6 +19,7 @@ import (
 	"github.com/forgebridge/forgebridge/internal/provider/drivers"
 	"github.com/forgebridge/forgebridge/internal/store"
 	"github.com/forgebridge/forgebridge/internal/tracker/local"
+	"github.com/forgebridge/forgebridge/internal/web"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -45,7 +46,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
 
-	st, _, err := c.open(ctx)
+	st, ks, err := c.open(ctx)
 	if err != nil {
 		return err
 	}
@@ -81,7 +82,8 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		svc.IssueURL = func(key string) string { return jiraBase + "/browse/" + key }
 	}
 	api.Gatherer, api.Registerer = reg, reg
-	srv := &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second,
+	ui := &web.Server{App: svc, Logger: log, Cipher: ks, Secure: strings.HasPrefix(base, "https://")}
+	srv := &http.Server{Handler: ui.Handler(api.Handler()), ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 

@@ -410,6 +410,9 @@ func TestProgramGitHubScenario(t *testing.T) {
 		t.Fatal("metrics lack forgebridge_actions_total")
 	}
 	p.must(p.call("GET", "/readyz", "", nil), 200, "readyz")
+	if login := p.must(p.call("GET", "/login", "", nil), 200, "sign-in page"); !strings.Contains(login.raw, "<form") {
+		t.Fatalf("the sign-in page has no form: %.200s", login.raw)
+	}
 	p.must(p.call("GET", "/api/v1/openapi.json", "", nil), 200, "openapi")
 
 	t.Logf("the scenario made %d calls to the fake GitHub", gh.CallCount())
