@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -122,16 +123,20 @@ func cmdMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	return nil
 }
 
-func cmdUsersAdd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+// withName runs a command that takes its flags and one NAME: it parses
+// them, opens the store and calls do.
+func withName(ctx context.Context, what string, args []string, getenv func(string) string, stderr io.Writer,
+	flags func(*flag.FlagSet), do func(st *store.Store, name string) error) error {
 	var c config
-	fs := newFlags("users add", getenv, stderr, &c)
-	display := fs.String("display-name", "", "the name people see")
-	admin := fs.Bool("admin", false, "make the user a forgebridge administrator")
+	fs := newFlags(what, getenv, stderr, &c)
+	if flags != nil {
+		flags(fs)
+	}
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
-	name, err := oneName(pos, "users add")
+	name, err := oneName(pos, what)
 	if err != nil {
 		return err
 	}
@@ -140,68 +145,51 @@ func cmdUsersAdd(ctx context.Context, args []string, getenv func(string) string,
 		return err
 	}
 	defer st.Close()
-	_, token, err := service(st).AddUser(ctx, fb.User{Name: name, DisplayName: *display, Admin: *admin})
-	if err != nil {
-		return err
+	return do(st, name)
+}
+
+func cmdUsersAdd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var display *string
+	var admin *bool
+	flags := func(fs *flag.FlagSet) {
+		display = fs.String("display-name", "", "the name people see")
+		admin = fs.Bool("admin", false, "make the user a forgebridge administrator")
 	}
-	fmt.Fprintln(stdout, token)
-	return nil
+	return withName(ctx, "users add", args, getenv, stderr, flags, func(st *store.Store, name string) error {
+		_, token, err := service(st).AddUser(ctx, fb.User{Name: name, DisplayName: *display, Admin: *admin})
+		if err == nil {
+			fmt.Fprintln(stdout, token)
+		}
+		return err
+	})
 }
 
 func cmdUsersPasswd(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	var c config
-	fs := newFlags("users passwd", getenv, stderr, &c)
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	name, err := oneName(pos, "users passwd")
-	if err != nil {
-		return err
-	}
-	line, err := bufio.NewReader(stdin).ReadString('\n')
-	if err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("cannot read the password from standard input: %w", err)
-	}
-	password := strings.TrimRight(line, "\r\n")
-	st, _, err := c.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	if err := service(st).SetPassword(ctx, name, password); err != nil {
-		return err
-	}
-	fmt.Fprintf(stderr, "password of %s set\n", name)
-	return nil
+	return withName(ctx, "users passwd", args, getenv, stderr, nil, func(st *store.Store, name string) error {
+		line, err := bufio.NewReader(stdin).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("cannot read the password from standard input: %w", err)
+		}
+		if err := service(st).SetPassword(ctx, name, strings.TrimRight(line, "\r\n")); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "password of %s set\n", name)
+		return nil
+	})
 }
 
 func cmdTokensIssue(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	var c config
-	fs := newFlags("tokens issue", getenv, stderr, &c)
-	pos, err := parse(fs, args)
-	if err != nil {
+	return withName(ctx, "tokens issue", args, getenv, stderr, nil, func(st *store.Store, name string) error {
+		u, err := st.User(ctx, name)
+		if err != nil {
+			return err
+		}
+		token, err := service(st).IssueAPIToken(ctx, u)
+		if err == nil {
+			fmt.Fprintln(stdout, token)
+		}
 		return err
-	}
-	name, err := oneName(pos, "tokens issue")
-	if err != nil {
-		return err
-	}
-	st, _, err := c.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	u, err := st.User(ctx, name)
-	if err != nil {
-		return err
-	}
-	token, err := service(st).IssueAPIToken(ctx, u)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(stdout, token)
-	return nil
+	})
 }
 
 func cmdKeysRotate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
