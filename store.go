@@ -52,6 +52,8 @@ type Store interface {
 	PutUserToken(ctx context.Context, t *UserToken) error
 	UserToken(ctx context.Context, userKey, integrationID string) (UserToken, error)
 	UserTokens(ctx context.Context, userKey string) ([]UserToken, error)
+	// IntegrationUserTokens lists every person's token for one integration.
+	IntegrationUserTokens(ctx context.Context, integrationID string) ([]UserToken, error)
 	DeleteUserToken(ctx context.Context, userKey, integrationID string) error
 	SetUserTokenStatus(ctx context.Context, userKey, integrationID string, status TokenStatus, checkedAt time.Time) error
 

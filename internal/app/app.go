@@ -33,6 +33,8 @@ type Service struct {
 	IssueURL func(key string) string
 	// Linker writes links to created branches and pull requests back to the issue; may be nil.
 	Linker Linker
+	// Queue retries failed work later; may be nil.
+	Queue Queue
 
 	mu        sync.Mutex
 	providers map[string]cachedProvider // by integration id

@@ -253,27 +253,12 @@ func (s *Service) DeleteIntegration(ctx context.Context, u fb.User, id string) e
 	return err
 }
 
-// SyncIntegration discovers an integration's repositories again.
+// SyncIntegration discovers an integration's repositories again (admins).
 func (s *Service) SyncIntegration(ctx context.Context, u fb.User, id string) (int, error) {
 	if err := requireAdmin(u); err != nil {
 		return 0, err
 	}
-	i, err := s.Store.Integration(ctx, id)
-	if err != nil {
-		return 0, err
-	}
-	p, err := s.provider(i)
-	if err != nil {
-		return 0, err
-	}
-	repos, err := p.Repositories(ctx, i.Credential)
-	if err != nil {
-		return 0, explainTokenError(err, i, SourceService)
-	}
-	if err := s.Store.ReplaceRepositories(ctx, i.ID, repos, s.now()); err != nil {
-		return 0, err
-	}
-	return len(repos), nil
+	return s.Discover(ctx, id)
 }
 
 // Integration returns one integration (admins).

@@ -37,6 +37,11 @@ func (s *Service) link(ctx context.Context, u fb.User, t target, l IssueLink) {
 	err := s.Linker.LinkIssue(context.WithoutCancel(ctx), t.issue.Key, l)
 	if err != nil {
 		s.log().Warn("link not written to the tracker's issue", "issue", t.issue.Key, "url", l.URL, "err", err)
+		if s.Queue != nil {
+			if qerr := s.Queue.RetryLink(context.WithoutCancel(ctx), t.issue.Key, l); qerr != nil {
+				s.log().Error("link retry not queued", "issue", t.issue.Key, "url", l.URL, "err", qerr)
+			}
+		}
 	}
 	s.audit(ctx, fb.AuditEntry{User: u.Name, Action: AuditRemoteLink, IntegrationID: t.integ.ID,
 		RepositoryID: t.repo.ID, Issue: t.issue.Key, Target: l.URL}, err)

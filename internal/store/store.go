@@ -22,6 +22,9 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
+// DB is the store's connection pool, for a job queue kept in the same database.
+func (s *Store) DB() *sql.DB { return s.db }
+
 // Dialects, as Dialect reports them.
 const (
 	SQLite   = "sqlite"

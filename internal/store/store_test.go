@@ -425,7 +425,10 @@ func testUserTokens(t *testing.T, s *store.Store, _ *storetest.Cipher) {
 	deepEqual(t, "UserToken after replace", got, replaced)
 
 	tokB := putToken(t, s, "alice", b.ID, "ghp_alice_b")
-	putToken(t, s, "bob", a.ID, "ghp_bob")
+	tokBob := putToken(t, s, "bob", a.ID, "ghp_bob")
+	ofA, err := s.IntegrationUserTokens(ctx, a.ID)
+	must(t, err)
+	deepEqual(t, "IntegrationUserTokens", ofA, []fb.UserToken{replaced, tokBob})
 	list, err := s.UserTokens(ctx, "alice")
 	must(t, err)
 	want := []fb.UserToken{replaced, tokB}

@@ -67,8 +67,17 @@ func (s *Store) UserToken(ctx context.Context, userKey, integrationID string) (_
 // UserTokens returns every token of the user, by integration id, decrypted.
 func (s *Store) UserTokens(ctx context.Context, userKey string) (_ []fb.UserToken, err error) {
 	defer wrap(&err, "UserTokens(%q)", userKey)
-	rows, err := s.conn().query(ctx, `SELECT `+userTokenColumns+` FROM user_tokens
-		WHERE user_key = ? ORDER BY integration_id`, userKey)
+	return s.userTokens(ctx, `user_key = ? ORDER BY integration_id`, userKey)
+}
+
+// IntegrationUserTokens lists every person's token for one integration.
+func (s *Store) IntegrationUserTokens(ctx context.Context, integrationID string) (_ []fb.UserToken, err error) {
+	defer wrap(&err, "IntegrationUserTokens(%q)", integrationID)
+	return s.userTokens(ctx, `integration_id = ? ORDER BY user_key`, integrationID)
+}
+
+func (s *Store) userTokens(ctx context.Context, where string, arg string) ([]fb.UserToken, error) {
+	rows, err := s.conn().query(ctx, `SELECT `+userTokenColumns+` FROM user_tokens WHERE `+where, arg)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,89 @@
+package app
+
+import (
+	"context"
+
+	fb "github.com/forgebridge/forgebridge"
+)
+
+// Queue runs work later, retried with backoff until it succeeds. Nil runs
+// nothing later: a failed remote link is then only logged and audited.
+type Queue interface {
+	// RetryLink writes an issue link to the tracker later.
+	RetryLink(ctx context.Context, issueKey string, l IssueLink) error
+}
+
+// WriteLink writes an issue link to the tracker now (the queue's worker).
+func (s *Service) WriteLink(ctx context.Context, issueKey string, l IssueLink) error {
+	if s.Linker == nil {
+		return nil
+	}
+	return s.Linker.LinkIssue(ctx, issueKey, l)
+}
+
+// Discover lists an integration's repositories with its service credential
+// and records them (the periodic rediscovery and the admin's sync).
+func (s *Service) Discover(ctx context.Context, integrationID string) (int, error) {
+	i, err := s.Store.Integration(ctx, integrationID)
+	if err != nil {
+		return 0, err
+	}
+	p, err := s.provider(i)
+	if err != nil {
+		return 0, err
+	}
+	repos, err := p.Repositories(ctx, i.Credential)
+	if err != nil {
+		return 0, explainTokenError(err, i, SourceService)
+	}
+	if err := s.Store.ReplaceRepositories(ctx, i.ID, repos, s.now()); err != nil {
+		return 0, err
+	}
+	return len(repos), nil
+}
+
+// RevalidateTokens asks the integration's provider about every saved user
+// token: a token it rejects turns invalid (and the person is asked to
+// replace it before their next action); a valid one gets its login, scopes
+// and expiry refreshed. It stops at the first rate limit or outage and
+// reports it, so a queue can try again later.
+func (s *Service) RevalidateTokens(ctx context.Context, integrationID string) (checked, invalidated int, err error) {
+	in, err := s.Store.Integration(ctx, integrationID)
+	if err != nil {
+		return 0, 0, err
+	}
+	p, err := s.provider(in)
+	if err != nil {
+		return 0, 0, err
+	}
+	tokens, err := s.Store.IntegrationUserTokens(ctx, integrationID)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, t := range tokens {
+		info, verr := p.Validate(ctx, t.Credential)
+		now := s.now()
+		switch code := fb.ErrorCode(verr); code {
+		case "":
+			t.Login, t.Scopes, t.ExpiresAt, t.Status, t.CheckedAt = info.Login, info.Scopes, info.ExpiresAt, fb.TokenValid, &now
+			err = s.Store.PutUserToken(ctx, &t)
+		case fb.ETokenRejected:
+			invalidated++
+			if err = s.Store.SetUserTokenStatus(ctx, t.UserKey, t.IntegrationID, fb.TokenInvalid, now); err == nil && t.Status != fb.TokenInvalid {
+				s.audit(ctx, fb.AuditEntry{User: t.UserKey, Action: fb.AuditTokenInvalidated, IntegrationID: t.IntegrationID,
+					Actor: fb.Actor{Type: fb.ActorUser, Login: t.Login}}, nil)
+			}
+		case fb.ERateLimited, fb.EProviderUnavailable:
+			return checked, invalidated, verr
+		default:
+			// Denied or refused for another reason: the provider still knows
+			// the token, so its status stands.
+			err = s.Store.SetUserTokenStatus(ctx, t.UserKey, t.IntegrationID, t.Status, now)
+		}
+		if err != nil {
+			return checked, invalidated, err
+		}
+		checked++
+	}
+	return checked, invalidated, nil
+}
