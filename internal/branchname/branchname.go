@@ -18,6 +18,7 @@ const (
 	varIssueKey
 	varSummary
 	varIssueType
+	varTypeMap // ${issuetype:Type=value,…}
 )
 
 var variableNames = map[string]variable{
@@ -26,12 +27,45 @@ var variableNames = map[string]variable{
 	"issuetype": varIssueType,
 }
 
-const knownVariables = "${issuekey}, ${summary}, ${issuetype}"
+const (
+	knownVariables = "${issuekey}, ${summary}, ${issuetype} and ${issuetype:Type=value,…,*=value}"
+	mappingExample = "${issuetype:Bug=bugfix,Story=feature,*=task}"
+	// mappingPrefix starts the name of a ${issuetype:…} variable.
+	mappingPrefix = "issuetype:"
+	// reservedHint explains why a name or value cannot hold these characters:
+	// they delimit the mapping.
+	reservedHint = `issue type names and values cannot contain ",", "=" or "}"`
+)
 
 // part is one piece of a parsed template: literal text or a variable.
 type part struct {
-	v   variable
-	lit string
+	v       variable
+	lit     string
+	mapping *typeMap // for varTypeMap
+}
+
+// typeMap is a parsed ${issuetype:…} mapping.
+type typeMap struct {
+	pairs    []typePair
+	fallback string // value of "*=", "" when there is none
+}
+
+// typePair maps the issue type named typ to value, a slug.
+type typePair struct {
+	typ, value string
+}
+
+// lookup returns the value the mapping gives an issue of type typ: the value
+// of the pair naming typ ignoring case, else the fallback (also for an issue
+// whose type is unknown), else "".
+func (m *typeMap) lookup(typ string) string {
+	typ = strings.TrimSpace(typ)
+	for _, p := range m.pairs {
+		if strings.EqualFold(p.typ, typ) {
+			return p.value
+		}
+	}
+	return m.fallback
 }
 
 // Suggest expands template for issue and cuts the result to maxLen bytes
@@ -39,12 +73,14 @@ type part struct {
 //
 // ${issuekey} is the key upper case; ${summary} and ${issuetype} are slugs:
 // lower case, every run of characters other than a-z and 0-9 made one "-",
-// no "-" at either end. The cut falls at the last "-" or "/" within the limit
-// that comes after the issue key, mid-word only when there is none, and
-// separators left dangling at the end, or next to a variable that came out
-// empty, are dropped. The key always stays whole: when it cannot fit, or the
-// result is not a valid branch name, Suggest returns an EInvalid error. A bad
-// template gives the same error as ValidateTemplate.
+// no "-" at either end. ${issuetype:Bug=bugfix,Story=feature,*=task} is the
+// value of the pair whose type matches the issue's type name ignoring case,
+// else the value of "*", else empty. The cut falls at the last "-" or "/"
+// within the limit that comes after the issue key, mid-word only when there
+// is none, and separators left dangling at the end, or next to a variable
+// that came out empty, are dropped. The key always stays whole: when it
+// cannot fit, or the result is not a valid branch name, Suggest returns an
+// EInvalid error. A bad template gives the same error as ValidateTemplate.
 func Suggest(template string, maxLen int, issue fb.Issue) (string, error) {
 	if maxLen <= 0 {
 		maxLen = fb.DefaultBranchNameMaxLength
@@ -57,7 +93,7 @@ func Suggest(template string, maxLen int, issue fb.Issue) (string, error) {
 	if key == "" {
 		return "", fb.Errorf(fb.EInvalid, "cannot suggest a branch name: the issue has no key")
 	}
-	name, keyEnd := render(parts, key, slug(issue.Summary), slug(issue.Type))
+	name, keyEnd := render(parts, key, slug(issue.Summary), issue.Type)
 	if len(name) > maxLen {
 		if keyEnd > maxLen {
 			return "", fb.Errorf(fb.EInvalid,
@@ -73,21 +109,52 @@ func Suggest(template string, maxLen int, issue fb.Issue) (string, error) {
 }
 
 // ValidateTemplate checks a branch name template as an admin saves it: it
-// must contain ${issuekey}, use only known variables, and make valid branch
-// names whether the optional variables come out filled or empty.
+// must contain ${issuekey}, use only known variables, write every
+// ${issuetype:…} mapping as comma-separated Type=value pairs (at most one
+// "*=value" fallback, no type twice, each value lower-case a-z and 0-9 words
+// joined by single "-"), and make valid branch names whether the optional
+// variables come out filled or empty.
 func ValidateTemplate(template string) error {
 	parts, err := parseTemplate(template)
 	if err != nil {
 		return err
 	}
-	// Variables only ever expand to [A-Z0-9-]-like text, so sample values
-	// expose every problem the literal text can cause.
+	// Plain variables only ever expand to [A-Z0-9-]-like text, so sample
+	// values expose the problems the literal text can cause. A mapping's
+	// values are known: trying every type it names, and a type no pair
+	// names (""), checks each value it can give in its real place.
+	var types []string
+	plainType, mapsType := false, false
+	for _, p := range parts {
+		switch p.v {
+		case varIssueType:
+			plainType = true
+		case varTypeMap:
+			mapsType = true
+			for _, tp := range p.mapping.pairs {
+				types = append(types, tp.typ)
+			}
+		}
+	}
+	if plainType {
+		types = append(types, "bug")
+	}
+	types = append(types, "")
 	for _, summary := range []string{"summary", ""} {
-		for _, typ := range []string{"bug", ""} {
+		for _, typ := range types {
 			name, _ := render(parts, "ABC-1", summary, typ)
 			if p := problem(name); p != "" {
-				return fb.Errorf(fb.EInvalid, "branch name template %s makes invalid branch names: for issue ABC-1 it gives %s, which %s",
-					quote(template), quote(name), p)
+				issue := "issue ABC-1"
+				switch {
+				case typ != "":
+					issue += " of type " + quote(typ)
+				case mapsType:
+					issue += " of a type no pair names"
+				case plainType:
+					issue += " without a type"
+				}
+				return fb.Errorf(fb.EInvalid, "branch name template %s makes invalid branch names: for %s it gives %s, which %s",
+					quote(template), issue, quote(name), p)
 			}
 		}
 	}
@@ -112,20 +179,22 @@ func parseTemplate(template string) ([]part, error) {
 			return nil, fb.Errorf(fb.EInvalid, "branch name template %s has a \"${\" without its closing \"}\"", quote(template))
 		}
 		name := rest[start+2 : start+end]
+		rest = rest[start+end+1:]
+		if spec, ok := strings.CutPrefix(name, mappingPrefix); ok {
+			m, err := parseMapping(template, spec)
+			if err != nil {
+				return nil, err
+			}
+			parts = append(parts, part{v: varTypeMap, mapping: m})
+			continue
+		}
 		v, ok := variableNames[name]
-		switch {
-		case ok:
-		case strings.HasPrefix(name, "issuetype:"):
-			return nil, fb.Errorf(fb.ENotSupported,
-				"branch name template %s maps issue types (${%s}); mappings are not supported yet, use ${issuetype}",
-				quote(template), name)
-		default:
+		if !ok {
 			return nil, fb.Errorf(fb.EInvalid, "branch name template %s uses the unknown variable %s; the known variables are %s",
 				quote(template), quote("${"+name+"}"), knownVariables)
 		}
 		hasKey = hasKey || v == varIssueKey
 		parts = append(parts, part{v: v})
-		rest = rest[start+end+1:]
 	}
 	if !hasKey {
 		return nil, fb.Errorf(fb.EInvalid, "branch name template %s must contain ${issuekey}", quote(template))
@@ -133,9 +202,69 @@ func parseTemplate(template string) ([]part, error) {
 	return parts, nil
 }
 
-// render expands parts and returns the name with the byte offset where the
-// first issue key ends: nothing before that offset may be cut or trimmed.
+// parseMapping parses spec, the text after "${issuetype:", of template.
+// Spaces around type names and values are ignored; inside a type name they
+// are kept ("New Feature").
+func parseMapping(template, spec string) (*typeMap, error) {
+	variable := quote("${" + mappingPrefix + spec + "}")
+	bad := func(format string, args ...any) error {
+		return fb.Errorf(fb.EInvalid, "branch name template %s: the mapping %s "+format,
+			append([]any{quote(template), variable}, args...)...)
+	}
+	if strings.TrimSpace(spec) == "" {
+		return nil, bad("maps no issue types; write it as %s", mappingExample)
+	}
+	m := &typeMap{}
+	for pair := range strings.SplitSeq(spec, ",") {
+		if strings.TrimSpace(pair) == "" {
+			return nil, bad(`has an empty pair (a "," at an end or two in a row); write it as %s`, mappingExample)
+		}
+		typ, value, ok := strings.Cut(pair, "=")
+		if !ok {
+			return nil, bad(`has the pair %s without "="; each pair is Type=value, and %s`, quote(pair), reservedHint)
+		}
+		if strings.Contains(value, "=") {
+			return nil, bad(`has the pair %s with more than one "="; %s`, quote(pair), reservedHint)
+		}
+		typ, value = strings.TrimSpace(typ), strings.TrimSpace(value)
+		what := "the issue type " + quote(typ)
+		switch {
+		case typ == "":
+			return nil, bad(`has the pair %s with no issue type before "="`, quote(pair))
+		case typ == "*":
+			what = `the fallback "*"`
+			if m.fallback != "" {
+				return nil, bad(`has more than one fallback "*="`)
+			}
+		default:
+			for _, p := range m.pairs {
+				if strings.EqualFold(p.typ, typ) {
+					return nil, bad("maps %s twice (type names match ignoring case)", what)
+				}
+			}
+		}
+		if value == "" {
+			return nil, bad(`gives %s an empty value; write a value after "=" or leave the pair out`, what)
+		}
+		if slug(value) != value {
+			return nil, bad(`gives %s the value %s; a value may only hold lower-case letters a-z and digits, in words joined by single "-" (like "bug-fix"); put "/" and other separators in the template around the variable`,
+				what, quote(value))
+		}
+		if typ == "*" {
+			m.fallback = value
+		} else {
+			m.pairs = append(m.pairs, typePair{typ: typ, value: value})
+		}
+	}
+	return m, nil
+}
+
+// render expands parts for an issue with key (upper case), summary (a slug)
+// and typ (the type name as the tracker gives it). It returns the name with
+// the byte offset where the first issue key ends: nothing before that offset
+// may be cut or trimmed.
 func render(parts []part, key, summary, typ string) (name string, keyEnd int) {
+	typeSlug := slug(typ)
 	var b strings.Builder
 	keyEnd = -1
 	// afterEmpty: the last variable expanded to nothing, so the separators
@@ -154,7 +283,9 @@ func render(parts []part, key, summary, typ string) (name string, keyEnd int) {
 		case varSummary:
 			s = summary
 		case varIssueType:
-			s = typ
+			s = typeSlug
+		case varTypeMap:
+			s = p.mapping.lookup(typ)
 		}
 		if s == "" {
 			afterEmpty = afterEmpty || p.v != varNone

@@ -10,6 +10,7 @@ import (
 
 func TestSuggest(t *testing.T) {
 	const def = fb.DefaultBranchNameTemplate
+	const typical = "${issuetype:Bug=bugfix,Story=feature,*=task}/${issuekey}-${summary}"
 	long := strings.Repeat(" word", 60) // "PROJ-1" + 60×"-word" = 306 bytes
 	tests := []struct {
 		name     string
@@ -49,6 +50,27 @@ func TestSuggest(t *testing.T) {
 		{"key last", "${summary}-${issuekey}", 0, fb.Issue{Key: "PROJ-12", Summary: "Fix the login page"}, "fix-the-login-page-PROJ-12"},
 		{"key last, empty summary", "${summary}-${issuekey}", 0, fb.Issue{Key: "PROJ-12"}, "PROJ-12"},
 		{"key ending in a separator stays whole", def, 0, fb.Issue{Key: "a-", Summary: "!"}, "A-"},
+
+		{"mapping picks the type's value", typical, 0, fb.Issue{Key: "PROJ-12", Type: "Bug", Summary: "Fix"}, "bugfix/PROJ-12-fix"},
+		{"mapping ignores case", typical, 0, fb.Issue{Key: "PROJ-12", Type: "STORY", Summary: "Fix"}, "feature/PROJ-12-fix"},
+		{"mapping falls back", typical, 0, fb.Issue{Key: "PROJ-12", Type: "Epic", Summary: "Fix"}, "task/PROJ-12-fix"},
+		{"mapping falls back for an unknown type", typical, 0, fb.Issue{Key: "PROJ-12", Summary: "Fix"}, "task/PROJ-12-fix"},
+		{"mapping types with space and hyphen", "${issuetype:New Feature=feature,Sub-task=sub-task}/${issuekey}", 0,
+			fb.Issue{Key: "PROJ-1", Type: "new feature"}, "feature/PROJ-1"},
+		{"mapping type with hyphen, other case", "${issuetype:New Feature=feature,Sub-task=sub-task}/${issuekey}", 0,
+			fb.Issue{Key: "PROJ-1", Type: "Sub-Task"}, "sub-task/PROJ-1"},
+		{"mapping type is not slugged before matching", "${issuetype:New Feature=feature,*=other}/${issuekey}", 0,
+			fb.Issue{Key: "PROJ-1", Type: "new-feature"}, "other/PROJ-1"},
+		{"mapping without match or fallback leaves no leading slash", "${issuetype:Bug=bugfix}/${issuekey}-${summary}", 0,
+			fb.Issue{Key: "PROJ-12", Type: "Story", Summary: "Fix"}, "PROJ-12-fix"},
+		{"mapping without match in the middle", "team/${issuetype:Bug=fix}/${issuekey}", 0, fb.Issue{Key: "PROJ-12", Type: "Task"}, "team/PROJ-12"},
+		{"mapping with spaces around names and values", "${issuetype: Bug = fix , * = task }/${issuekey}", 0,
+			fb.Issue{Key: "PROJ-1", Type: " bug "}, "fix/PROJ-1"},
+		{"mapping with non-ASCII type name", "${issuetype:Fehler=fix,Käfer=bug}/${issuekey}", 0, fb.Issue{Key: "PROJ-1", Type: "KÄFER"}, "bug/PROJ-1"},
+		{"mapping and plain type together", "${issuetype:Bug=fix,*=work}/${issuetype}/${issuekey}", 0,
+			fb.Issue{Key: "PROJ-1", Type: "New Feature"}, "work/new-feature/PROJ-1"},
+		{"mapping after the key, cut", "${issuekey}-${issuetype:Bug=bugfix}-${summary}", 20,
+			fb.Issue{Key: "PROJ-1", Type: "Bug", Summary: "Fix the login page"}, "PROJ-1-bugfix-fix"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -91,7 +113,10 @@ func TestSuggestErrors(t *testing.T) {
 		{"key alone is reserved", fb.DefaultBranchNameTemplate, 0, fb.Issue{Key: "@"}, fb.EInvalid, `branch name "@" is reserved by git`},
 		{"unknown variable", "${issuekey}-${title}", 0, fb.Issue{Key: "PROJ-1"}, fb.EInvalid, `unknown variable "${title}"`},
 		{"template without key", "${summary}", 0, fb.Issue{Key: "PROJ-1"}, fb.EInvalid, "must contain ${issuekey}"},
-		{"type mapping", "${issuetype:Bug=fix,*=task}/${issuekey}", 0, fb.Issue{Key: "PROJ-1"}, fb.ENotSupported, "not supported yet"},
+		{"bad type mapping", "${issuetype:Bug=fix,Bug=bugfix}/${issuekey}", 0, fb.Issue{Key: "PROJ-1", Type: "Bug"}, fb.EInvalid,
+			`maps the issue type "Bug" twice`},
+		{"mapping value makes an invalid name", "${issuekey}.${issuetype:Bug=lock}", 0, fb.Issue{Key: "PROJ-1", Type: "Bug"}, fb.EInvalid,
+			`branch name "PROJ-1.lock" ends with ".lock"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -114,6 +139,14 @@ func TestValidateTemplate(t *testing.T) {
 		"users/jdoe/${issuekey}_${summary}",
 		"${issuekey}/",
 		"$${issuekey}$",
+		"${issuetype:Bug=bugfix,Story=feature,*=task}/${issuekey}-${summary}",
+		"${issuetype:Bug=fix}/${issuekey}",
+		"${issuetype:*=work}/${issuekey}",
+		"${issuetype:New Feature=feature,Sub-task=sub-task,bug=fix-1}/${issuekey}",
+		"${issuekey}-${issuetype: Bug = fix , * = task }",
+		"${issuetype:Fehler=fix,Käfer=bug}/${issuekey}",
+		"${issuekey}.${issuetype:Bug=locked}",
+		"${issuetype:Bug=fix}/${issuetype:*=x}/${issuekey}",
 	}
 	for _, tmpl := range valid {
 		if err := ValidateTemplate(tmpl); err != nil {
@@ -128,11 +161,43 @@ func TestValidateTemplate(t *testing.T) {
 	}{
 		{"", fb.EInvalid, "must contain ${issuekey}"},
 		{"${summary}", fb.EInvalid, "must contain ${issuekey}"},
-		{"${issuekey}-${Summary}", fb.EInvalid, `unknown variable "${Summary}"; the known variables are ${issuekey}, ${summary}, ${issuetype}`},
+		{"${issuekey}-${Summary}", fb.EInvalid,
+			`unknown variable "${Summary}"; the known variables are ${issuekey}, ${summary}, ${issuetype} and ${issuetype:Type=value,…,*=value}`},
 		{"${issuekey}-${}", fb.EInvalid, `unknown variable "${}"`},
 		{"${issuekey", fb.EInvalid, `without its closing "}"`},
 		{"${issuekey}-${summary", fb.EInvalid, `without its closing "}"`},
-		{"${issuetype:Bug=fix,Story=feature,*=task}/${issuekey}", fb.ENotSupported, "mappings are not supported yet"},
+		{"${issuetype:}/${issuekey}", fb.EInvalid,
+			`branch name template "${issuetype:}/${issuekey}": the mapping "${issuetype:}" maps no issue types; write it as ${issuetype:Bug=bugfix,Story=feature,*=task}`},
+		{"${issuetype: }/${issuekey}", fb.EInvalid, "maps no issue types"},
+		{"${issuetype:Bug=fix,,*=task}/${issuekey}", fb.EInvalid, `has an empty pair (a "," at an end or two in a row)`},
+		{"${issuetype:Bug=fix,}/${issuekey}", fb.EInvalid, "has an empty pair"},
+		{"${issuetype:,Bug=fix}/${issuekey}", fb.EInvalid, "has an empty pair"},
+		{"${issuetype:Bug}/${issuekey}", fb.EInvalid,
+			`the mapping "${issuetype:Bug}" has the pair "Bug" without "="; each pair is Type=value, and issue type names and values cannot contain ",", "=" or "}"`},
+		{"${issuetype:Bug}fix=x,*=task}/${issuekey}", fb.EInvalid, `has the pair "Bug" without "="`},
+		{"${issuetype:Bug=fix=now}/${issuekey}", fb.EInvalid, `has the pair "Bug=fix=now" with more than one "="; issue type names and values cannot contain`},
+		{"${issuetype:=fix}/${issuekey}", fb.EInvalid, `has the pair "=fix" with no issue type before "="`},
+		{"${issuetype: =fix}/${issuekey}", fb.EInvalid, `with no issue type before "="`},
+		{"${issuetype:Bug=fix,bug=bugfix}/${issuekey}", fb.EInvalid, `maps the issue type "bug" twice (type names match ignoring case)`},
+		{"${issuetype:*=a,Bug=b,*=c}/${issuekey}", fb.EInvalid, `has more than one fallback "*="`},
+		{"${issuetype:Bug=}/${issuekey}", fb.EInvalid, `gives the issue type "Bug" an empty value; write a value after "=" or leave the pair out`},
+		{"${issuetype:*= }/${issuekey}", fb.EInvalid, `gives the fallback "*" an empty value`},
+		{"${issuetype:Bug=bug/fix}/${issuekey}", fb.EInvalid,
+			`gives the issue type "Bug" the value "bug/fix"; a value may only hold lower-case letters a-z and digits, in words joined by single "-" (like "bug-fix"); put "/" and other separators in the template around the variable`},
+		{"${issuetype:Bug=Fix}/${issuekey}", fb.EInvalid, `the value "Fix"; a value may only hold lower-case letters`},
+		{"${issuetype:Bug=-fix}/${issuekey}", fb.EInvalid, `the value "-fix"`},
+		{"${issuetype:Bug=fix-}/${issuekey}", fb.EInvalid, `the value "fix-"`},
+		{"${issuetype:Bug=fix--it}/${issuekey}", fb.EInvalid, `the value "fix--it"`},
+		{"${issuetype:Bug=fix it}/${issuekey}", fb.EInvalid, `the value "fix it"`},
+		{"${issuetype:*=wörk}/${issuekey}", fb.EInvalid, `gives the fallback "*" the value "wörk"`},
+		{"${issuetype:Bug=fix", fb.EInvalid, `without its closing "}"`},
+		{"${issuetype:Bug=fix}", fb.EInvalid, "must contain ${issuekey}"},
+		{"${issuekey}-${summary:Bug=fix}", fb.EInvalid, `unknown variable "${summary:Bug=fix}"`},
+		{"${IssueType:Bug=fix}/${issuekey}", fb.EInvalid, `unknown variable "${IssueType:Bug=fix}"`},
+		{"${issuetype :Bug=fix}/${issuekey}", fb.EInvalid, `unknown variable "${issuetype :Bug=fix}"`},
+		{"${issuekey}.${issuetype:Story=feature,Bug=lock}", fb.EInvalid,
+			`for issue ABC-1 of type "Bug" it gives "ABC-1.lock", which ends with ".lock"`},
+		{"${issuekey}.${issuetype:Bug=fix,*=lock}", fb.EInvalid, `for issue ABC-1 of a type no pair names it gives "ABC-1.lock"`},
 		{"${issuekey} ${summary}", fb.EInvalid, `gives "ABC-1 summary", which contains a space`},
 		{"${issuekey}\t", fb.EInvalid, `contains the control character '\t'`},
 		{"feature..${issuekey}", fb.EInvalid, `contains ".."`},
@@ -146,6 +211,8 @@ func TestValidateTemplate(t *testing.T) {
 		{"refs:${issuekey}", fb.EInvalid, `contains ":"`},
 		{"${issuekey}~${summary}", fb.EInvalid, `contains "~"`},
 		{"what?${issuekey}", fb.EInvalid, `contains "?"`},
+		{"${issuetype}.lock/${issuekey}", fb.EInvalid, `for issue ABC-1 of type "bug" it gives "bug.lock/ABC-1", which has a part "bug.lock"`},
+		{"${issuekey}.${issuetype}lock", fb.EInvalid, `for issue ABC-1 without a type it gives "ABC-1.lock"`},
 	}
 	for _, tt := range invalid {
 		err := ValidateTemplate(tt.template)
@@ -183,6 +250,12 @@ func FuzzSuggest(f *testing.F) {
 	f.Add("${summary}-${issuekey}", "K-1", "a b c d e f", "", 9)
 	f.Add("${issuekey}.${summary}", "K.", "", "", 0)
 	f.Add("${issuekey}", "@", "", "", 0)
+	f.Add("${issuetype:Bug=bugfix,Story=feature,*=task}/${issuekey}-${summary}", "PROJ-7", "Crash on save", "Bug", 0)
+	f.Add("${issuetype:Bug=bugfix,Story=feature,*=task}/${issuekey}-${summary}", "PROJ-7", "Crash on save", "epic", 14)
+	f.Add("team/${issuetype:New Feature=feature,Sub-task=sub}/${issuekey}", "P-1", "x", "sub-TASK", 0)
+	f.Add("${issuetype:Bug=fix}-${issuekey}.${issuetype:*=lock}", "P-2", "", "Story", 0)
+	f.Add("${issuetype:Bug=fix,,=x}/${issuekey}", "P-3", "", "Bug", 0)
+	f.Add("${issuekey}/${issuetype: Bug = a-b , * = c }/${summary}", "P-4", "a b", " bug ", 8)
 	f.Fuzz(func(t *testing.T, template, key, summary, typ string, maxLen int) {
 		issue := fb.Issue{Key: key, Summary: summary, Type: typ}
 		name, err := Suggest(template, maxLen, issue)
