@@ -40,6 +40,9 @@ type Config struct {
 	// so a change in Jira takes effect within it; DefaultCacheTTL when zero,
 	// no caching when negative.
 	CacheTTL time.Duration
+	// OAuth is forgebridge's OAuth 2.0 client in Jira, for "Sign in with
+	// Jira"; nil when not configured.
+	OAuth *OAuthConfig
 	// HTTPClient, when set, is used for every call (tests); otherwise a client
 	// with timeouts and the environment's proxy is built. Redirects to another
 	// host are refused either way, so the tokens only ever reach Jira.
@@ -53,6 +56,7 @@ type Tracker struct {
 	token      fb.Credential // the service token; redacted when printed
 	adminGroup string
 	client     *http.Client
+	oauth      *OAuthConfig // nil: "Sign in with Jira" is not configured
 	retryWaits []time.Duration
 	now        func() time.Time
 
@@ -80,8 +84,13 @@ func New(cfg Config) (*Tracker, error) {
 	if cfg.ServiceToken == "" {
 		return nil, fb.Errorf(fb.EInvalid, "The Jira service account's personal access token is not set (FORGEBRIDGE_JIRA_TOKEN).")
 	}
+	oauth, err := newOAuth(cfg.OAuth)
+	if err != nil {
+		return nil, err
+	}
 	t := &Tracker{
 		base:       strings.TrimRight(u.String(), "/"),
+		oauth:      oauth,
 		token:      fb.Credential{Token: cfg.ServiceToken},
 		adminGroup: cfg.AdminGroup,
 		retryWaits: defaultRetryWaits,

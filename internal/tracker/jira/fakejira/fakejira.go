@@ -1,10 +1,11 @@
 // Package fakejira is an in-memory Jira Data Center REST API v2 for tests:
 // the endpoints forgebridge uses (myself, user, issue, project, permission
-// search, remote links, server info), answered with Jira's payload shapes,
-// status codes, headers and error bodies.
+// search, remote links, server info) and its OAuth 2.0 provider (authorize
+// and token with PKCE), answered with Jira's payload shapes, status codes,
+// headers and error bodies.
 //
-// It checks what Jira checks: Bearer personal access tokens (a bad one gets
-// 401 with X-Seraph-LoginReason), the caller's own permissions (an issue the
+// It checks what Jira checks: Bearer personal access tokens and OAuth access
+// tokens (a bad one gets 401 with X-Seraph-LoginReason), the caller's own permissions (an issue the
 // caller may not browse is 404, as in Jira), and the permission search matches
 // users by prefix like Jira's, so a client must pick the exact user itself.
 package fakejira
@@ -18,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // User is a Jira user.
@@ -87,6 +89,14 @@ type Server struct {
 	links       map[string][]*RemoteLinkRecord        // issue key → links
 	calls       []Call
 	nextID      int
+	now         func() time.Time
+
+	// OAuth 2.0 provider (oauth.go)
+	oauthClients  map[string]*oauthClient // by client id
+	oauthUser     string                  // who signs in at the authorization endpoint
+	codes         map[string]*authCode
+	accessTokens  map[string]*oauthGrant
+	refreshTokens map[string]*oauthGrant
 }
 
 // New starts a fake Jira. Close it when done.
@@ -98,6 +108,12 @@ func New() *Server {
 		grants:   map[string]map[string]map[string]bool{},
 		links:    map[string][]*RemoteLinkRecord{},
 		nextID:   10000,
+		now:      time.Now,
+
+		oauthClients:  map[string]*oauthClient{},
+		codes:         map[string]*authCode{},
+		accessTokens:  map[string]*oauthGrant{},
+		refreshTokens: map[string]*oauthGrant{},
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
@@ -269,6 +285,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	// The OAuth endpoints authenticate the client themselves, not a user.
+	switch r.URL.Path {
+	case authorizePath:
+		s.serveAuthorize(w, r)
+		return
+	case tokenPath:
+		s.serveToken(w, r)
+		return
+	}
+
 	caller, ok := s.authenticate(w, r)
 	if !ok {
 		return
@@ -319,9 +345,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// authenticate resolves the Bearer token. No Authorization header is an
-// anonymous request (nil, true); a token Jira does not accept, or one of a
-// deactivated user, is answered 401 with X-Seraph-LoginReason.
+// authenticate resolves the Bearer token: a personal access token or an
+// OAuth 2.0 access token. No Authorization header is an anonymous request
+// (nil, true); a token Jira does not accept, or one of a deactivated user, is
+// answered 401 with X-Seraph-LoginReason.
 func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*User, bool) {
 	h := r.Header.Get("Authorization")
 	if h == "" {
@@ -334,6 +361,10 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*User, bo
 				w.Header().Set("X-Seraph-LoginReason", "OK")
 				return u, true
 			}
+		}
+		if u := s.oauthUserFor(token); u != nil {
+			w.Header().Set("X-Seraph-LoginReason", "OK")
+			return u, true
 		}
 	}
 	w.Header().Set("X-Seraph-LoginReason", "AUTHENTICATED_FAILED")
