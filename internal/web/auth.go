@@ -4,11 +4,28 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	fb "github.com/forgebridge/forgebridge"
 )
 
+// loginData is what the sign-in page shows.
 type loginData struct {
 	Name string
 	Next string
+	// JiraOAuth offers "Sign in with Jira"; JiraToken offers signing in
+	// with a Jira personal access token. At most one is set.
+	JiraOAuth bool
+	JiraToken bool
+}
+
+// loginView is the sign-in page with the ways of signing in this server offers.
+func (s *Server) loginView(next, name, errText string) view {
+	d := loginData{Name: name, Next: next}
+	if s.Jira != nil {
+		d.JiraOAuth = s.Jira.OAuthConfigured()
+		d.JiraToken = !d.JiraOAuth
+	}
+	return view{Title: "Sign in", Error: errText, Data: d}
 }
 
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
@@ -17,25 +34,29 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}
-	s.render(w, r, http.StatusOK, "login", view{Title: "Sign in", Data: loginData{Next: localPath(r.URL.Query().Get("next"))}})
+	s.render(w, r, http.StatusOK, "login", s.loginView(localPath(r.URL.Query().Get("next")), "", ""))
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	setPageHeaders(w)
 	if err := parseForm(w, r); err != nil {
-		s.render(w, r, statusOf(err), "login", view{Title: "Sign in", Error: s.errorText(r, err)})
+		s.render(w, r, statusOf(err), "login", s.loginView("", "", s.errorText(r, err)))
 		return
 	}
 	name := strings.TrimSpace(r.PostForm.Get("name"))
 	next := localPath(r.PostForm.Get("next"))
 	u, err := s.App.SignIn(r.Context(), name, r.PostForm.Get("password"))
 	if err != nil {
-		s.render(w, r, statusOf(err), "login", view{Title: "Sign in", Error: s.errorText(r, err),
-			Data: loginData{Name: name, Next: next}})
+		s.render(w, r, statusOf(err), "login", s.loginView(next, name, s.errorText(r, err)))
 		return
 	}
+	s.startSession(w, r, u, next)
+}
+
+// startSession signs u in and sends them on to next, a path on this site.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u fb.User, next string) {
 	s.writeSession(w, session{UserKey: u.Key, Name: u.Name, Expires: time.Now().Add(sessionTTL).Unix()})
-	if next == "" {
+	if next = localPath(next); next == "" {
 		next = "/"
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)

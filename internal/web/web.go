@@ -34,6 +34,12 @@ type Server struct {
 	Cipher fb.Cipher
 	// Secure marks cookies Secure (the UI is served over TLS).
 	Secure bool
+	// Jira, when set, offers signing in with Jira; nil with the local tracker.
+	Jira JiraSignIn
+	// PublicURL is the address people reach forgebridge at (for the OAuth
+	// redirect URI), e.g. "https://fb.example.com"; when empty it is derived
+	// from the request.
+	PublicURL string
 
 	pages map[string]*template.Template
 }
@@ -54,6 +60,9 @@ func (s *Server) Handler(api http.Handler) http.Handler {
 	mux.HandleFunc("GET /login", s.loginPage)
 	mux.HandleFunc("POST /login", s.login)
 	mux.HandleFunc("POST /logout", s.logout)
+	mux.HandleFunc("GET /login/jira", s.loginWithJira)
+	mux.HandleFunc("GET "+callbackPath, s.jiraCallback)
+	mux.HandleFunc("POST /login/jira-token", s.loginWithJiraToken)
 	mux.Handle("GET /{$}", s.page(func(w http.ResponseWriter, r *http.Request, u fb.User) error {
 		http.Redirect(w, r, "/repositories", http.StatusSeeOther)
 		return nil
