@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	fb "github.com/forgebridge/forgebridge"
 	"golang.org/x/oauth2"
@@ -133,7 +134,7 @@ func (t *Tracker) exchangeError(err error, code, verifier string) error {
 	}
 	status := re.Response.StatusCode
 	cause := fmt.Errorf("jira: token endpoint answered HTTP %d, error %q: %s", status, re.ErrorCode,
-		scrub(truncate(re.ErrorDescription, 200), t.oauth.ClientSecret, code, verifier))
+		truncate(scrub(re.ErrorDescription, t.oauth.ClientSecret, code, verifier), 200))
 	switch {
 	case status == http.StatusTooManyRequests || status >= 500:
 		e := fb.AsError(unavailable(status, re.Response.Header))
@@ -160,9 +161,13 @@ func scrub(s string, secrets ...string) string {
 	return s
 }
 
+// truncate shortens s to at most n bytes, on a rune boundary.
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n] + "…"
 }
