@@ -55,7 +55,10 @@ type Store interface {
 	// IntegrationUserTokens lists every person's token for one integration.
 	IntegrationUserTokens(ctx context.Context, integrationID string) ([]UserToken, error)
 	DeleteUserToken(ctx context.Context, userKey, integrationID string) error
-	SetUserTokenStatus(ctx context.Context, userKey, integrationID string, status TokenStatus, checkedAt time.Time) error
+	// RecordTokenCheck records a check's result (login, scopes, expiry, status,
+	// checked time) if the row still holds the token checked (same UpdatedAt);
+	// else ENotFound.
+	RecordTokenCheck(ctx context.Context, t *UserToken) error
 
 	AddAudit(ctx context.Context, e *AuditEntry) error
 	Audit(ctx context.Context, q AuditQuery) (entries []AuditEntry, next string, err error)

@@ -51,7 +51,12 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	closeStore := true
+	defer func() {
+		if closeStore {
+			st.Close()
+		}
+	}()
 	svc := service(st)
 	api := &httpapi.Server{App: svc, Logger: log, Ready: st.Ping}
 	if *tracker == "jira" {
@@ -59,9 +64,10 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		if err != nil {
 			return err
 		}
-		svc.Tracker = withLocalAccounts{Tracker: jt, local: st}
+		accounts := withLocalAccounts{jira: jt, local: st}
+		svc.Tracker = accounts
 		svc.Linker = jiraLinker{jt}
-		api.Tracker, api.JiraSession = jt.Ping, jt.UserForToken
+		api.Tracker, api.JiraSession = jt.Ping, accounts.UserForToken
 	}
 
 	ln, err := net.Listen("tcp", *addr)
@@ -99,7 +105,12 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdown); err != nil {
+		// Requests still running after the grace period are cut off; they
+		// may still write, so the store stays open until the process exits.
 		srv.Close()
+		closeStore = false
+		log.Warn("forgebridge stopped with requests still running", "err", err)
+		return nil
 	}
 	log.Info("forgebridge stopped")
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {

@@ -46,20 +46,73 @@ func openJira(ctx context.Context, getenv func(string) string, baseURL string) (
 	return jt, nil
 }
 
+// jiraKeyPrefix marks the keys of Jira users inside forgebridge. Local
+// accounts (made with `users add`, names without ':') and Jira users then
+// never share a key, so a Jira user named like a local administrator is not
+// that administrator, and their saved tokens stay apart.
+const jiraKeyPrefix = "jira:"
+
 // withLocalAccounts is the Jira tracker plus the accounts made with
-// `users add` (administrators who need no Jira account): a user key known
-// locally is that local account, any other is Jira's.
+// `users add` (administrators who need no Jira account). It translates Jira
+// user keys to and from their prefixed form; local accounts hold no Jira
+// permission.
 type withLocalAccounts struct {
-	*jira.Tracker
+	jira  *jira.Tracker
 	local fb.Store
 }
 
-func (t withLocalAccounts) User(ctx context.Context, key string) (fb.User, error) {
-	u, err := t.local.User(ctx, key)
-	if fb.ErrorCode(err) == fb.ENotFound {
-		return t.Tracker.User(ctx, key)
+func tagged(u fb.User, err error) (fb.User, error) {
+	if u.Key != "" {
+		u.Key = jiraKeyPrefix + u.Key
 	}
 	return u, err
+}
+
+// jiraUser returns the Jira user behind a forgebridge user, if it is one.
+func jiraUser(u fb.User) (fb.User, bool) {
+	k, ok := strings.CutPrefix(u.Key, jiraKeyPrefix)
+	u.Key = k
+	return u, ok
+}
+
+func (t withLocalAccounts) User(ctx context.Context, key string) (fb.User, error) {
+	if k, ok := strings.CutPrefix(key, jiraKeyPrefix); ok {
+		return tagged(t.jira.User(ctx, k))
+	}
+	return t.local.User(ctx, key)
+}
+
+func (t withLocalAccounts) Issue(ctx context.Context, key string) (fb.Issue, error) {
+	return t.jira.Issue(ctx, key)
+}
+
+func (t withLocalAccounts) Permissions(ctx context.Context, u fb.User, projectKey string) (map[string]bool, error) {
+	if ju, ok := jiraUser(u); ok {
+		return t.jira.Permissions(ctx, ju, projectKey)
+	}
+	return map[string]bool{}, nil
+}
+
+func (t withLocalAccounts) BrowsableProjects(ctx context.Context, u fb.User) ([]string, error) {
+	if ju, ok := jiraUser(u); ok {
+		return t.jira.BrowsableProjects(ctx, ju)
+	}
+	return nil, nil
+}
+
+// UserForToken checks a person's Jira token and returns them as a forgebridge user.
+func (t withLocalAccounts) UserForToken(ctx context.Context, token string) (fb.User, error) {
+	return tagged(t.jira.UserForToken(ctx, token))
+}
+
+func (t withLocalAccounts) OAuthConfigured() bool { return t.jira.OAuthConfigured() }
+
+func (t withLocalAccounts) AuthorizeURL(state, codeChallenge, redirectURI string) string {
+	return t.jira.AuthorizeURL(state, codeChallenge, redirectURI)
+}
+
+func (t withLocalAccounts) ExchangeCode(ctx context.Context, code, codeVerifier, redirectURI string) (string, error) {
+	return t.jira.ExchangeCode(ctx, code, codeVerifier, redirectURI)
 }
 
 // jiraLinker writes links to created branches and pull requests as Jira remote links.

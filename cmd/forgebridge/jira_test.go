@@ -18,6 +18,7 @@ func TestProgramJira(t *testing.T) {
 	jr.AddUser(fakejira.User{Name: "alice", DisplayName: "Alice", Active: true, Token: "jira-alice-token"})
 	jr.AddUser(fakejira.User{Name: "al", DisplayName: "Al", Active: true, Token: "jira-al-token"})
 	jr.AddUser(fakejira.User{Name: "root", DisplayName: "Jira Admin", Active: true, Groups: []string{"jira-administrators"}, Token: "jira-root-token"})
+	jr.AddUser(fakejira.User{Name: "ops", DisplayName: "Ops in Jira", Active: true, Token: "jira-ops-token"})
 	jr.AddProject("PROJ", "Project")
 	jr.AddIssue("PROJ-7", "Make checkout faster", "Story")
 	jr.Grant("svc", "PROJ", "BROWSE_PROJECTS", "LINK_ISSUES")
@@ -30,6 +31,11 @@ func TestProgramJira(t *testing.T) {
 	gh.AddRepo("acme/shop", "main")
 
 	p := newProgram(t, map[string]string{"FORGEBRIDGE_JIRA_TOKEN": "jira-svc-token"})
+	// A local administrator account, named like an ordinary Jira user.
+	localOps, err := p.cli("", "users", "add", "ops", "--admin")
+	if err != nil {
+		t.Fatal(err)
+	}
 	p.serve("--tracker", "jira", "--jira-url", jr.URL())
 	defer p.shutdown()
 	if strings.Contains(p.stderr.String(), "jira-svc-token") {
@@ -51,6 +57,13 @@ func TestProgramJira(t *testing.T) {
 	root, alice, al := session("jira-root-token"), session("jira-alice-token"), session("jira-al-token")
 	if me := p.must(p.call("GET", "/api/v1/me", root, nil), 200, "me"); me.body["admin"] != true || me.str("name") != "root" {
 		t.Fatalf("Jira administrator: %s", me.raw)
+	}
+	// The Jira user ops is not the local administrator ops.
+	if me := p.must(p.call("GET", "/api/v1/me", session("jira-ops-token"), nil), 200, "Jira ops"); me.body["admin"] != false {
+		t.Fatalf("the Jira user ops became an administrator: %s", me.raw)
+	}
+	if me := p.must(p.call("GET", "/api/v1/me", strings.TrimSpace(localOps), nil), 200, "local ops"); me.body["admin"] != true {
+		t.Fatalf("local administrator: %s", me.raw)
 	}
 	in := p.must(p.call("POST", "/api/v1/integrations", root, map[string]any{"name": "GH", "kind": "github", "baseUrl": gh.URL(),
 		"credential": map[string]any{"token": "ghp_svc"}}), 201, "integration")

@@ -156,11 +156,16 @@ func (s *Service) credential(ctx context.Context, u fb.User, t target, tok OneOf
 // it, and turns the error into one that tells the person what to do.
 func (s *Service) afterProviderError(ctx context.Context, u fb.User, t target, choice CredentialChoice, err error) error {
 	if fb.ErrorCode(err) == fb.ETokenRejected && choice.Source == SourceSaved {
-		if serr := s.Store.SetUserTokenStatus(context.WithoutCancel(ctx), u.Key, t.integ.ID, fb.TokenInvalid, s.now()); serr != nil {
+		tok := *choice.Token
+		now := s.now()
+		tok.Status, tok.CheckedAt = fb.TokenInvalid, &now
+		switch serr := s.Store.RecordTokenCheck(context.WithoutCancel(ctx), &tok); {
+		case serr == nil:
+			s.audit(ctx, fb.AuditEntry{User: u.Name, Action: fb.AuditTokenInvalidated, IntegrationID: t.integ.ID,
+				RepositoryID: t.repo.ID, Issue: t.issue.Key, Actor: choice.Actor()}, nil)
+		case fb.ErrorCode(serr) != fb.ENotFound: // ENotFound: replaced or removed meanwhile
 			s.log().Error("token status not saved", "user", u.Name, "integration", t.integ.ID, "err", serr)
 		}
-		s.audit(ctx, fb.AuditEntry{User: u.Name, Action: fb.AuditTokenInvalidated, IntegrationID: t.integ.ID,
-			RepositoryID: t.repo.ID, Issue: t.issue.Key, Actor: choice.Actor()}, nil)
 	}
 	return explainTokenError(err, t.integ, choice.Source)
 }

@@ -168,6 +168,14 @@ func (s *Service) Authenticate(ctx context.Context, token string) (fb.User, erro
 // SignIn checks a local user's web sign-in password.
 func (s *Service) SignIn(ctx context.Context, name, password string) (fb.User, error) {
 	bad := fb.Errorf(fb.EUnauthenticated, "The user name or password is wrong.")
+	// Each check takes 64 MiB: bound how many run at once, so a flood of
+	// sign-ins queues instead of exhausting memory.
+	select {
+	case passwordChecks <- struct{}{}:
+		defer func() { <-passwordChecks }()
+	case <-ctx.Done():
+		return fb.User{}, ctx.Err()
+	}
 	hash, err := s.Store.PasswordHash(ctx, name)
 	if fb.ErrorCode(err) == fb.ENotFound {
 		CheckPassword(dummyHash(), password) // spend the same time as for a known user
@@ -187,6 +195,9 @@ func (s *Service) SignIn(ctx context.Context, name, password string) (fb.User, e
 	}
 	return u, nil
 }
+
+// passwordChecks bounds the argon2id checks running at once.
+var passwordChecks = make(chan struct{}, 2)
 
 // dummyHash is checked for unknown user names so that timing does not tell
 // which names exist.

@@ -32,7 +32,9 @@ func (s *Service) Discover(ctx context.Context, integrationID string) (int, erro
 	if err != nil {
 		return 0, err
 	}
-	repos, err := p.Repositories(ctx, i.Credential)
+	dctx, cancel := context.WithTimeout(ctx, DiscoveryTimeout)
+	defer cancel()
+	repos, err := p.Repositories(dctx, i.Credential)
 	if err != nil {
 		return 0, explainTokenError(err, i, SourceService)
 	}
@@ -63,27 +65,40 @@ func (s *Service) RevalidateTokens(ctx context.Context, integrationID string) (c
 	for _, t := range tokens {
 		info, verr := p.Validate(ctx, t.Credential)
 		now := s.now()
+		was := t.Status
+		t.CheckedAt = &now
 		switch code := fb.ErrorCode(verr); code {
 		case "":
-			t.Login, t.Scopes, t.ExpiresAt, t.Status, t.CheckedAt = info.Login, info.Scopes, info.ExpiresAt, fb.TokenValid, &now
-			err = s.Store.PutUserToken(ctx, &t)
+			t.Login, t.Scopes, t.ExpiresAt, t.Status = info.Login, info.Scopes, info.ExpiresAt, fb.TokenValid
 		case fb.ETokenRejected:
-			invalidated++
-			if err = s.Store.SetUserTokenStatus(ctx, t.UserKey, t.IntegrationID, fb.TokenInvalid, now); err == nil && t.Status != fb.TokenInvalid {
-				s.audit(ctx, fb.AuditEntry{User: t.UserKey, Action: fb.AuditTokenInvalidated, IntegrationID: t.IntegrationID,
-					Actor: fb.Actor{Type: fb.ActorUser, Login: t.Login}}, nil)
-			}
+			t.Status = fb.TokenInvalid
 		case fb.ERateLimited, fb.EProviderUnavailable:
 			return checked, invalidated, verr
 		default:
 			// Denied or refused for another reason: the provider still knows
 			// the token, so its status stands.
-			err = s.Store.SetUserTokenStatus(ctx, t.UserKey, t.IntegrationID, t.Status, now)
 		}
-		if err != nil {
+		err = s.Store.RecordTokenCheck(ctx, &t)
+		if fb.ErrorCode(err) == fb.ENotFound {
+			continue // the person replaced or removed it meanwhile
+		} else if err != nil {
 			return checked, invalidated, err
 		}
 		checked++
+		if t.Status == fb.TokenInvalid && was != fb.TokenInvalid {
+			invalidated++
+			s.audit(ctx, fb.AuditEntry{User: s.userName(ctx, t.UserKey), Action: fb.AuditTokenInvalidated,
+				IntegrationID: t.IntegrationID, Actor: fb.Actor{Type: fb.ActorUser, Login: t.Login}}, nil)
+		}
 	}
 	return checked, invalidated, nil
+}
+
+// userName is the name of the person with that key, for the audit log; the
+// key itself when the tracker cannot say.
+func (s *Service) userName(ctx context.Context, key string) string {
+	if u, err := s.Tracker.User(ctx, key); err == nil && u.Name != "" {
+		return u.Name
+	}
+	return key
 }

@@ -32,6 +32,9 @@ type CredentialChoice struct {
 	// saved token's or the service account's. A one-off token's is learnt when
 	// it is validated.
 	Login string
+	// Token is the saved token used (SourceSaved), so a rejection marks
+	// exactly that token invalid and not one saved since.
+	Token *fb.UserToken
 }
 
 // Actor returns the audit actor of the choice.
@@ -62,7 +65,7 @@ func ChooseCredential(r CredentialRequest) (CredentialChoice, error) {
 			Message: "Your personal access token for " + in.Name + " is no longer valid (rejected, expired or revoked). " +
 				"Replace it under My tokens, or type a new one into this dialog, and try again."}
 	case r.Saved != nil:
-		return CredentialChoice{Source: SourceSaved, Credential: r.Saved.Credential, Login: r.Saved.Login}, nil
+		return CredentialChoice{Source: SourceSaved, Credential: r.Saved.Credential, Login: r.Saved.Login, Token: r.Saved}, nil
 	case RequiresUserToken(in, r.RequireEverywhere):
 		return CredentialChoice{}, &fb.Error{Code: fb.EPATRequired, IntegrationID: in.ID,
 			Message: in.Name + " requires your own personal access token for this action. " +

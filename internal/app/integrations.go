@@ -2,8 +2,10 @@ package app
 
 import (
 	"context"
+	"net/url"
 	"regexp"
 	"strings"
+	"time"
 
 	fb "github.com/forgebridge/forgebridge"
 	"github.com/forgebridge/forgebridge/internal/provider"
@@ -94,9 +96,16 @@ func validateIntegration(i fb.Integration) error {
 			return fb.Errorf(fb.EInvalid, "region is required for codecommit, as an AWS region name such as eu-west-1.")
 		}
 	}
-	if i.BaseURL != "" {
-		if _, err := provider.HostOf(i.BaseURL); err != nil {
-			return fb.Errorf(fb.EInvalid, "baseUrl: %s", fb.ErrorMessage(err))
+	for field, raw := range map[string]string{"baseUrl": i.BaseURL, "proxyUrl": i.ProxyURL} {
+		if raw == "" {
+			continue
+		}
+		// Credentials belong in the credential, which is encrypted; a URL is
+		// stored and shown in clear.
+		if u, err := url.Parse(raw); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+			return fb.Errorf(fb.EInvalid, "%s must be an http(s) URL.", field)
+		} else if u.User != nil {
+			return fb.Errorf(fb.EInvalid, "%s must not hold a user name or password.", field)
 		}
 	}
 	if i.ServerVersion != "" {
@@ -128,6 +137,10 @@ func validateIntegration(i fb.Integration) error {
 	return nil
 }
 
+// DiscoveryTimeout bounds one discovery of an integration's repositories, so
+// that a request waiting for it is answered before the server's write timeout.
+const DiscoveryTimeout = 50 * time.Second
+
 // connect validates the service credential and discovers the repositories of
 // an integration that is not saved yet.
 func (s *Service) connect(ctx context.Context, i *fb.Integration) ([]fb.Repository, error) {
@@ -141,6 +154,8 @@ func (s *Service) connect(ctx context.Context, i *fb.Integration) ([]fb.Reposito
 		return nil, explainTokenError(err, *i, SourceService)
 	}
 	i.CredentialLogin = info.Login
+	ctx, cancel := context.WithTimeout(ctx, DiscoveryTimeout)
+	defer cancel()
 	repos, err := p.Repositories(ctx, i.Credential)
 	if err != nil {
 		return nil, explainTokenError(err, *i, SourceService)
@@ -215,9 +230,17 @@ func (s *Service) updateIntegration(ctx context.Context, id string, in Integrati
 	if err := validateIntegration(i); err != nil {
 		return fb.Integration{}, err
 	}
-	reconnect := i.BaseURL != before.BaseURL || i.Region != before.Region || i.ServerVersion != before.ServerVersion ||
-		i.APIPath != before.APIPath || i.RepositoryFilter != before.RepositoryFilter || i.ProxyURL != before.ProxyURL ||
-		i.CABundle != before.CABundle || i.InsecureSkipTLSVerify != before.InsecureSkipTLSVerify || i.Credential != before.Credential
+	// A credential is only ever sent where it was given for: a new address
+	// needs the service credential given again, and people's saved tokens,
+	// given for the old address, are removed.
+	moved := i.BaseURL != before.BaseURL || i.Region != before.Region || i.ProxyURL != before.ProxyURL ||
+		i.CABundle != before.CABundle || i.InsecureSkipTLSVerify != before.InsecureSkipTLSVerify
+	if moved && (in.Credential == nil || in.Credential.IsZero()) {
+		return fb.Integration{}, fb.Errorf(fb.EInvalid,
+			"credential: give the service credential again when baseUrl, region, proxyUrl or the TLS settings change.")
+	}
+	reconnect := moved || i.ServerVersion != before.ServerVersion || i.APIPath != before.APIPath ||
+		i.RepositoryFilter != before.RepositoryFilter || i.Credential != before.Credential
 	var repos []fb.Repository
 	if reconnect {
 		if repos, err = s.connect(ctx, &i); err != nil {
@@ -229,6 +252,11 @@ func (s *Service) updateIntegration(ctx context.Context, id string, in Integrati
 		return fb.Integration{}, err
 	}
 	s.forget(i.ID)
+	if moved {
+		if err := s.dropUserTokens(ctx, i); err != nil {
+			return fb.Integration{}, err
+		}
+	}
 	if reconnect {
 		now := s.now()
 		if err := s.Store.ReplaceRepositories(ctx, i.ID, repos, now); err != nil {
@@ -275,4 +303,22 @@ func (s *Service) Integrations(ctx context.Context, u fb.User) ([]fb.Integration
 		return nil, err
 	}
 	return s.Store.Integrations(ctx)
+}
+
+// dropUserTokens removes every person's saved token for an integration whose
+// address changed: they were given for the old one.
+func (s *Service) dropUserTokens(ctx context.Context, in fb.Integration) error {
+	tokens, err := s.Store.IntegrationUserTokens(ctx, in.ID)
+	if err != nil {
+		return err
+	}
+	for _, t := range tokens {
+		err := s.Store.DeleteUserToken(ctx, t.UserKey, t.IntegrationID)
+		if err != nil && fb.ErrorCode(err) != fb.ENotFound {
+			return err
+		}
+		s.audit(ctx, fb.AuditEntry{User: s.userName(ctx, t.UserKey), Action: fb.AuditTokenDelete, IntegrationID: in.ID,
+			Target: "the integration's address changed"}, nil)
+	}
+	return nil
 }

@@ -70,26 +70,31 @@ type measured struct {
 }
 
 func (x measured) Validate(ctx context.Context, c fb.Credential) (info fb.TokenInfo, err error) {
-	defer x.m.observe(x.kind, "validate", time.Now(), err)
+	start := time.Now()
+	defer func() { x.m.observe(x.kind, "validate", start, err) }()
 	return x.p.Validate(ctx, c)
 }
 
 func (x measured) Repositories(ctx context.Context, c fb.Credential) (r []fb.Repository, err error) {
-	defer x.m.observe(x.kind, "repositories", time.Now(), err)
+	start := time.Now()
+	defer func() { x.m.observe(x.kind, "repositories", start, err) }()
 	return x.p.Repositories(ctx, c)
 }
 
 func (x measured) Branches(ctx context.Context, c fb.Credential, repo fb.Repository) (b []fb.Branch, err error) {
-	defer x.m.observe(x.kind, "branches", time.Now(), err)
+	start := time.Now()
+	defer func() { x.m.observe(x.kind, "branches", start, err) }()
 	return x.p.Branches(ctx, c, repo)
 }
 
 func (x measured) CreateBranch(ctx context.Context, c fb.Credential, repo fb.Repository, name, base string) (b fb.Branch, err error) {
-	defer x.m.observe(x.kind, "create_branch", time.Now(), err)
+	start := time.Now()
+	defer func() { x.m.observe(x.kind, "create_branch", start, err) }()
 	return x.p.CreateBranch(ctx, c, repo, name, base)
 }
 
 func (x measured) CreatePullRequest(ctx context.Context, c fb.Credential, repo fb.Repository, pr fb.NewPullRequest) (out fb.PullRequest, err error) {
-	defer x.m.observe(x.kind, "create_pull_request", time.Now(), err)
+	start := time.Now()
+	defer func() { x.m.observe(x.kind, "create_pull_request", start, err) }()
 	return x.p.CreatePullRequest(ctx, c, repo, pr)
 }

@@ -97,32 +97,55 @@ func (s *Service) views(ctx context.Context, u fb.User, ins []fb.Integration, re
 
 // Branches lists a repository's branches from the provider with the
 // integration's service credential, filtered by text and paged by offset.
+// The person must hold View Development Tools on a project the repository's
+// integration serves.
 func (s *Service) Branches(ctx context.Context, u fb.User, repositoryID, text string, page fb.Page) ([]fb.Branch, string, error) {
 	repo, err := s.Store.Repository(ctx, repositoryID)
 	if err != nil {
 		return nil, "", err
 	}
-	ins, err := s.visibleIntegrations(ctx, u, "")
+	in, err := s.Store.Integration(ctx, repo.IntegrationID)
 	if err != nil {
 		return nil, "", err
 	}
-	i := slices.IndexFunc(ins, func(in fb.Integration) bool { return in.ID == repo.IntegrationID })
-	if i < 0 {
-		return nil, "", fb.Errorf(fb.ENotFound, "Repository %s not found.", repositoryID)
+	if err := s.requireDevTools(ctx, u, in); err != nil {
+		return nil, "", err
 	}
-	p, err := s.provider(ins[i])
+	p, err := s.provider(in)
 	if err != nil {
 		return nil, "", err
 	}
-	all, err := p.Branches(ctx, ins[i].Credential, repo)
+	all, err := p.Branches(ctx, in.Credential, repo)
 	if err != nil {
-		return nil, "", explainTokenError(err, ins[i], SourceService)
+		return nil, "", explainTokenError(err, in, SourceService)
 	}
 	if text != "" {
 		text = strings.ToLower(text)
 		all = slices.DeleteFunc(all, func(b fb.Branch) bool { return !strings.Contains(strings.ToLower(b.Name), text) })
 	}
 	return pageOf(all, page)
+}
+
+// requireDevTools refuses unless the person holds Browse and View
+// Development Tools on a project the integration serves.
+func (s *Service) requireDevTools(ctx context.Context, u fb.User, in fb.Integration) error {
+	browsable, err := s.Tracker.BrowsableProjects(ctx, u)
+	if err != nil {
+		return err
+	}
+	for _, project := range browsable {
+		if !in.ServesProject(project) {
+			continue
+		}
+		perms, err := s.Tracker.Permissions(ctx, u, project)
+		if err != nil {
+			return err
+		}
+		if perms[fb.PermViewDevTools] {
+			return nil
+		}
+	}
+	return fb.Errorf(fb.EForbidden, "You need the View Development Tools permission on a project of %s to list its branches.", in.Name)
 }
 
 // pageOf cuts a slice into pages with an opaque offset cursor.

@@ -46,6 +46,8 @@ func (s *Service) SaveToken(ctx context.Context, u fb.User, integrationID string
 	if err != nil {
 		return TokenEntry{}, err
 	}
+	c.Token = strings.TrimSpace(c.Token)
+	c.AccessKeyID, c.SecretAccessKey = strings.TrimSpace(c.AccessKeyID), strings.TrimSpace(c.SecretAccessKey)
 	if c.IsZero() {
 		if err := s.DeleteToken(ctx, u, integrationID); err != nil {
 			return TokenEntry{}, err
@@ -62,8 +64,6 @@ func (s *Service) SaveToken(ctx context.Context, u fb.User, integrationID string
 }
 
 func (s *Service) saveToken(ctx context.Context, u fb.User, in fb.Integration, c fb.Credential, entry *fb.AuditEntry) error {
-	c.Token = strings.TrimSpace(c.Token)
-	c.AccessKeyID, c.SecretAccessKey = strings.TrimSpace(c.AccessKeyID), strings.TrimSpace(c.SecretAccessKey)
 	if err := checkCredentialShape(in.Kind, c); err != nil {
 		return err
 	}

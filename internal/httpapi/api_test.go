@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/forgebridge/forgebridge/internal/provider/github/fakegithub"
 )
 
 // TestErrors checks that each error of API.md's table is produced where it
@@ -36,6 +38,11 @@ func TestErrors(t *testing.T) {
 		{"limit too large", "GET", "/api/v1/repositories?limit=1001", e.aliceTok, nil, nil, 400, "invalid_request"},
 		{"bad cursor", "GET", "/api/v1/repositories?cursor=bm90LWEtY3Vyc29y", e.aliceTok, nil, nil, 400, "invalid_request"},
 		{"not an admin", "GET", "/api/v1/integrations", e.aliceTok, nil, nil, 403, "forbidden"},
+		{"branches without View Development Tools", "GET", "/api/v1/repositories/" + e.repoID + "/branches", e.bobTok, nil, nil, 403, "forbidden"},
+		{"new address without the credential again", "PATCH", "/api/v1/integrations/" + e.integrationID, e.adminTok,
+			`{"baseUrl":"https://elsewhere.example"}`, nil, 400, "invalid_request"},
+		{"proxy URL with a password", "PATCH", "/api/v1/integrations/" + e.integrationID, e.adminTok,
+			`{"proxyUrl":"http://u:secret@proxy:3128","credential":{"token":"x"}}`, nil, 400, "invalid_request"},
 		{"no View Development Tools", "POST", "/api/v1/issues/PROJ-1/branches", e.bobTok, branch(""), nil, 403, "forbidden"},
 		{"repository not of the project", "POST", "/api/v1/issues/OTHER-1/branches", e.aliceTok, branch(""), nil, 403, "forbidden"},
 		{"no such issue", "POST", "/api/v1/issues/PROJ-99/branches", e.aliceTok, branch(""), nil, 404, "not_found"},
@@ -109,5 +116,45 @@ func TestProviderErrorsReachThePerson(t *testing.T) {
 	e.gh.SetFailing(true)
 	if r := post(); r.status != 502 || r.code() != "provider_unavailable" {
 		t.Fatalf("GitHub failing: %d %s", r.status, r.body)
+	}
+}
+
+// TestMovedIntegrationDropsUserTokens checks that people's tokens never
+// follow an integration to a new address.
+func TestMovedIntegrationDropsUserTokens(t *testing.T) {
+	e := newEnv(t)
+	if r := e.do("PUT", "/api/v1/me/tokens/"+e.integrationID, e.alice, fmt.Sprintf(`{"token":%q}`, aliceToken),
+		"Content-Type", "application/json"); r.status != 200 {
+		t.Fatalf("save token: %d %s", r.status, r.body)
+	}
+	other := fakegithub.New()
+	defer other.Close()
+	other.AddToken("ghp_other_service", fakegithub.Token{Login: "other-bot", Scopes: []string{"repo"}})
+	other.AddToken(aliceToken, fakegithub.Token{Login: "alice-gh", Scopes: []string{"repo"}})
+	other.AddRepo("acme/app", "main")
+	r := e.do("PATCH", "/api/v1/integrations/"+e.integrationID, e.admin,
+		fmt.Sprintf(`{"baseUrl":%q,"credential":{"token":"ghp_other_service"}}`, other.URL()), "Content-Type", "application/json")
+	if r.status != 200 {
+		t.Fatalf("move: %d %s", r.status, r.body)
+	}
+	if r := e.do("GET", "/api/v1/me/tokens", e.alice, nil); !strings.Contains(string(r.body), `"configured":false`) {
+		t.Fatalf("alice's token after the move: %s", r.body)
+	}
+	for _, c := range other.Calls() {
+		if c.Token == aliceToken {
+			t.Fatalf("alice's token reached the new address: %s %s", c.Method, c.Path)
+		}
+	}
+}
+
+// TestProviderMetricsCountFailures checks the provider metrics label each
+// call with its outcome.
+func TestProviderMetricsCountFailures(t *testing.T) {
+	e := newEnv(t)
+	e.gh.SetRateLimited(true)
+	e.do("POST", "/api/v1/issues/PROJ-1/branches", e.alice, fmt.Sprintf(`{"repositoryId":%q}`, e.repoID), "Content-Type", "application/json")
+	m := e.do("GET", "/metrics", "", nil)
+	if !strings.Contains(string(m.body), `forgebridge_provider_calls_total{code="rate_limited",kind="github",op="create_branch"} 1`) {
+		t.Fatalf("metrics lack the rate-limited create: %s", m.body)
 	}
 }

@@ -95,10 +95,10 @@ func (in integrationInput) app() app.IntegrationInput {
 }
 
 type userTokenJSON struct {
-	Configured bool           `json:"configured"`
-	Status     fb.TokenStatus `json:"status,omitempty"`
-	Login      string         `json:"login,omitempty"`
-	ExpiresAt  *time.Time     `json:"expiresAt"`
+	Configured bool            `json:"configured"`
+	Status     *fb.TokenStatus `json:"status"` // null when not configured
+	Login      *string         `json:"login"`
+	ExpiresAt  *time.Time      `json:"expiresAt"`
 }
 
 type repositoryJSON struct {
@@ -121,7 +121,7 @@ func toRepository(v app.RepositoryView) repositoryJSON {
 		Kind: v.Integration.Kind, Name: v.Name, FullName: v.FullName, DefaultBranch: v.DefaultBranch, WebURL: v.WebURL,
 		CanCreateBranch: v.CanCreateBranch, CanCreatePullRequest: v.CanCreatePullRequest, RequireUserPAT: v.RequireUserPAT}
 	if t := v.Token; t != nil {
-		out.UserToken = userTokenJSON{Configured: true, Status: t.Status, Login: t.Login, ExpiresAt: utc(t.ExpiresAt)}
+		out.UserToken = userTokenJSON{Configured: true, Status: &t.Status, Login: &t.Login, ExpiresAt: utc(t.ExpiresAt)}
 	}
 	return out
 }
@@ -135,17 +135,17 @@ func toRepositories(vs []app.RepositoryView) []repositoryJSON {
 }
 
 type tokenEntryJSON struct {
-	IntegrationID   string         `json:"integrationId"`
-	IntegrationName string         `json:"integrationName"`
-	Kind            fb.Kind        `json:"kind"`
-	Required        bool           `json:"required"`
-	Configured      bool           `json:"configured"`
-	Status          fb.TokenStatus `json:"status,omitempty"`
-	Login           string         `json:"login,omitempty"`
-	Scopes          []string       `json:"scopes"`
-	ExpiresAt       *time.Time     `json:"expiresAt"`
-	UpdatedAt       *time.Time     `json:"updatedAt"`
-	CheckedAt       *time.Time     `json:"checkedAt"`
+	IntegrationID   string          `json:"integrationId"`
+	IntegrationName string          `json:"integrationName"`
+	Kind            fb.Kind         `json:"kind"`
+	Required        bool            `json:"required"`
+	Configured      bool            `json:"configured"`
+	Status          *fb.TokenStatus `json:"status"` // null when not configured
+	Login           *string         `json:"login"`
+	Scopes          []string        `json:"scopes"`
+	ExpiresAt       *time.Time      `json:"expiresAt"`
+	UpdatedAt       *time.Time      `json:"updatedAt"`
+	CheckedAt       *time.Time      `json:"checkedAt"`
 }
 
 func toTokenEntry(e app.TokenEntry) tokenEntryJSON {
@@ -154,7 +154,7 @@ func toTokenEntry(e app.TokenEntry) tokenEntryJSON {
 	if t := e.Token; t != nil {
 		updated := t.UpdatedAt.UTC()
 		out.Configured, out.Status, out.Login, out.ExpiresAt, out.UpdatedAt, out.CheckedAt =
-			true, t.Status, t.Login, utc(t.ExpiresAt), &updated, utc(t.CheckedAt)
+			true, &t.Status, &t.Login, utc(t.ExpiresAt), &updated, utc(t.CheckedAt)
 		if t.Scopes != nil {
 			out.Scopes = t.Scopes
 		}
@@ -202,20 +202,21 @@ type auditJSON struct {
 	Time          time.Time `json:"time"`
 	User          string    `json:"user"`
 	Action        string    `json:"action"`
-	IntegrationID string    `json:"integrationId,omitempty"`
-	RepositoryID  string    `json:"repositoryId,omitempty"`
-	Issue         string    `json:"issue,omitempty"`
-	Target        string    `json:"target,omitempty"`
+	IntegrationID *string   `json:"integrationId"` // null where the action concerns none
+	RepositoryID  *string   `json:"repositoryId"`
+	Issue         *string   `json:"issue"`
+	Target        *string   `json:"target"`
 	Actor         *fb.Actor `json:"actor"`
 	Outcome       string    `json:"outcome"`
-	Code          string    `json:"code,omitempty"`
+	Code          *string   `json:"code"`
 }
 
 func toAudit(es []fb.AuditEntry) []auditJSON {
 	out := make([]auditJSON, 0, len(es))
 	for _, e := range es {
-		a := auditJSON{Time: e.Time.UTC(), User: e.User, Action: e.Action, IntegrationID: e.IntegrationID,
-			RepositoryID: e.RepositoryID, Issue: e.Issue, Target: e.Target, Outcome: e.Outcome, Code: e.Code}
+		a := auditJSON{Time: e.Time.UTC(), User: e.User, Action: e.Action, IntegrationID: orNull(e.IntegrationID),
+			RepositoryID: orNull(e.RepositoryID), Issue: orNull(e.Issue), Target: orNull(e.Target), Outcome: e.Outcome,
+			Code: orNull(e.Code)}
 		if e.Actor.Type != "" {
 			actor := e.Actor
 			a.Actor = &actor
@@ -231,4 +232,12 @@ func utc(t *time.Time) *time.Time {
 	}
 	u := t.UTC()
 	return &u
+}
+
+// orNull is nil for "", so absent values answer null rather than "".
+func orNull(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }

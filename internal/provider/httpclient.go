@@ -39,7 +39,7 @@ func NewHTTPClient(in fb.Integration, opts Options, allowedHosts ...string) (*ht
 		if in.ProxyURL != "" {
 			u, err := url.Parse(in.ProxyURL)
 			if err != nil || u.Host == "" {
-				return nil, fb.Errorf(fb.EInvalid, "The proxy URL %q is not a valid URL.", in.ProxyURL)
+				return nil, fb.Errorf(fb.EInvalid, "The integration's proxy URL is not a valid URL.")
 			}
 			t.Proxy = http.ProxyURL(u)
 		}

@@ -440,13 +440,24 @@ func testUserTokens(t *testing.T, s *store.Store, _ *storetest.Cipher) {
 		t.Errorf("UserTokens of a user without any: %v", list)
 	}
 
-	must(t, s.SetUserTokenStatus(ctx, "alice", a.ID, fb.TokenInvalid, at(20)))
+	checkedAt := at(20)
+	check := replaced
+	check.Status, check.CheckedAt, check.Scopes = fb.TokenInvalid, &checkedAt, []string{"repo"}
+	must(t, s.RecordTokenCheck(ctx, &check))
 	got, err = s.UserToken(ctx, "alice", a.ID)
 	must(t, err)
-	if got.Status != fb.TokenInvalid || got.CheckedAt == nil || !got.CheckedAt.Equal(at(20)) {
-		t.Errorf("after SetUserTokenStatus: status %q, checked %v", got.Status, got.CheckedAt)
+	if got.Status != fb.TokenInvalid || got.CheckedAt == nil || !got.CheckedAt.Equal(at(20)) || len(got.Scopes) != 1 ||
+		got.Credential != replaced.Credential || !got.UpdatedAt.Equal(replaced.UpdatedAt) {
+		t.Errorf("after RecordTokenCheck: %+v", got)
 	}
-	wantCode(t, s.SetUserTokenStatus(ctx, "carol", a.ID, fb.TokenValid, at(20)), fb.ENotFound)
+	// A check of a token that was replaced meanwhile changes nothing.
+	stale := tok
+	stale.Status = fb.TokenValid
+	wantCode(t, s.RecordTokenCheck(ctx, &stale), fb.ENotFound)
+	if got, _ := s.UserToken(ctx, "alice", a.ID); got.Status != fb.TokenInvalid {
+		t.Errorf("a stale check overwrote the status: %q", got.Status)
+	}
+	wantCode(t, s.RecordTokenCheck(ctx, &fb.UserToken{UserKey: "carol", IntegrationID: a.ID, Status: fb.TokenValid}), fb.ENotFound)
 
 	must(t, s.DeleteUserToken(ctx, "alice", a.ID))
 	_, err = s.UserToken(ctx, "alice", a.ID)

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"time"
 
 	fb "github.com/forgebridge/forgebridge"
 )
@@ -100,12 +99,22 @@ func (s *Store) DeleteUserToken(ctx context.Context, userKey, integrationID stri
 	return expectOne(res, err, tokenNotFound(userKey, integrationID))
 }
 
-// SetUserTokenStatus records what the provider last said of the token.
-func (s *Store) SetUserTokenStatus(ctx context.Context, userKey, integrationID string, status fb.TokenStatus, checkedAt time.Time) (err error) {
-	defer wrap(&err, "SetUserTokenStatus(%q, %q)", userKey, integrationID)
-	res, err := s.conn().exec(ctx, `UPDATE user_tokens SET status = ?, checked_at = ? WHERE user_key = ? AND integration_id = ?`,
-		string(status), micros(checkedAt), userKey, integrationID)
-	return expectOne(res, err, tokenNotFound(userKey, integrationID))
+// RecordTokenCheck records what the provider said of a token: its login,
+// scopes, expiry, status and when it was checked. It writes only if the row
+// still holds the token that was checked (same UpdatedAt), so a token the
+// person replaced or removed meanwhile is left alone: then it answers
+// ENotFound.
+func (s *Store) RecordTokenCheck(ctx context.Context, t *fb.UserToken) (err error) {
+	defer wrap(&err, "RecordTokenCheck(%q, %q)", t.UserKey, t.IntegrationID)
+	scopes, err := marshalList(t.Scopes)
+	if err != nil {
+		return err
+	}
+	res, err := s.conn().exec(ctx, `UPDATE user_tokens SET login = ?, scopes = ?, expires_at = ?, status = ?, checked_at = ?
+		WHERE user_key = ? AND integration_id = ? AND updated_at = ?`,
+		t.Login, scopes, nullMicros(t.ExpiresAt), string(t.Status), nullMicros(t.CheckedAt),
+		t.UserKey, t.IntegrationID, micros(t.UpdatedAt))
+	return expectOne(res, err, fb.Errorf(fb.ENotFound, "the token of %s for integration %s changed since it was checked", t.UserKey, t.IntegrationID))
 }
 
 func tokenNotFound(userKey, integrationID string) error {
