@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -187,8 +188,6 @@ func TestBrowserScenario(t *testing.T) {
 	p := newPage(t, srv.URL)
 
 	// The admin adds an integration that requires people's own tokens, through the form.
-	p.open("/login", "#name")
-	p.screenshot("sign-in")
 	p.signIn("admin")
 	p.open("/admin/integrations", "main h1")
 	p.run("open the add form", chromedp.Click(chromedp.CSS(`a[href="/admin/integrations/new"]`)),
@@ -332,4 +331,54 @@ func TestBrowserScenario(t *testing.T) {
 	p.open("/admin/audit", "table.audit")
 	mustHave(t, "audit", p.text("table.audit"), "token.invalidated", "pullrequest.create", "branch.create", "integration.create")
 	p.screenshot("audit")
+}
+
+// oauthSwitch turns the OAuth client of a JiraSignIn off while the server runs.
+type oauthSwitch struct {
+	JiraSignIn
+	off atomic.Bool
+}
+
+func (s *oauthSwitch) OAuthConfigured() bool { return !s.off.Load() && s.JiraSignIn.OAuthConfigured() }
+
+// TestBrowserSignInWithJira signs in through the fake Jira's OAuth 2.0
+// provider, served from another host than forgebridge (127.0.0.1 against
+// localhost) as a real Jira is, then with a Jira personal access token where
+// no OAuth client is set.
+func TestBrowserSignInWithJira(t *testing.T) {
+	chromium(t)
+	e, fj := withRealJira(t, true, "")
+	jiraOAuth := &oauthSwitch{JiraSignIn: e.web.Jira}
+	e.web.Jira = jiraOAuth
+	srv := httptest.NewServer(e.handler)
+	t.Cleanup(srv.Close)
+	base := strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)
+	fj.AddOAuthClient(jiraClientID, jiraClientSecret, base+"/login/jira/callback")
+	p := newPage(t, base)
+
+	p.open("/repositories", "[data-jira-signin]")
+	p.screenshot("sign-in")
+	p.run("sign in with Jira", chromedp.Click(chromedp.CSS("[data-jira-signin]")), chromedp.WaitVisible(chromedp.CSS("form.signout")))
+	mustHave(t, "signed in", p.text(".who"), "Alice Liddell")
+	if path := eval[string](p, `location.pathname`); path != "/repositories" {
+		t.Fatalf("after signing in with Jira the browser is at %s, want /repositories", path)
+	}
+	if c := eval[string](p, `document.cookie`); c != "" {
+		t.Fatalf("scripts can read cookies: %q", c)
+	}
+	p.signOut()
+
+	// Without an OAuth client: the personal access token form.
+	jiraOAuth.off.Store(true)
+	p.open("/login", "#jira-token")
+	if n := eval[int](p, `document.querySelectorAll('[data-jira-signin]').length`); n != 0 {
+		t.Fatal("Sign in with Jira is offered without an OAuth client")
+	}
+	p.run("sign in with a Jira token", chromedp.SendKeys(chromedp.CSS("#jira-token"), jiraAlicePAT),
+		chromedp.Click(chromedp.CSS(`form[action="/login/jira-token"] button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS("form.signout")))
+	mustHave(t, "signed in with a token", p.text(".who"), "Alice Liddell")
+	if html := eval[string](p, `document.documentElement.outerHTML`); strings.Contains(html, jiraAlicePAT) {
+		t.Fatal("the page after signing in shows the Jira token")
+	}
 }
