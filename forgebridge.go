@@ -317,6 +317,7 @@ type APIToken struct {
 	UserKey   string
 	UserName  string
 	CreatedAt time.Time
+	ExpiresAt *time.Time // nil: does not expire
 }
 
 // Cipher encrypts and authenticates secrets at rest. associatedData binds a

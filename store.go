@@ -84,6 +84,7 @@ type Store interface {
 
 	CreateAPIToken(ctx context.Context, t APIToken) error
 	APIToken(ctx context.Context, hash string) (APIToken, error)
+	DeleteAPIToken(ctx context.Context, hash string) error
 
 	// CheckSecrets decrypts every stored secret and reports how many it read;
 	// it fails if any cannot be decrypted with the store's Cipher.

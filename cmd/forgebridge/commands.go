@@ -59,6 +59,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	}()
 	svc := service(st)
 	api := &httpapi.Server{App: svc, Logger: log, Ready: st.Ping}
+	var signIn web.JiraSignIn
 	if *tracker == "jira" {
 		jt, err := openJira(ctx, getenv, *jiraURL)
 		if err != nil {
@@ -68,6 +69,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		svc.Tracker = accounts
 		svc.Linker = jiraLinker{jt}
 		api.Tracker, api.JiraSession = jt.Ping, accounts.UserForToken
+		signIn = accounts
 	}
 
 	ln, err := net.Listen("tcp", *addr)
@@ -89,7 +91,8 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		svc.IssueURL = func(key string) string { return jiraBase + "/browse/" + key }
 	}
 	api.Gatherer, api.Registerer = reg, reg
-	ui := &web.Server{App: svc, Logger: log, Cipher: ks, Secure: strings.HasPrefix(base, "https://")}
+	ui := &web.Server{App: svc, Logger: log, Cipher: ks, Secure: strings.HasPrefix(base, "https://"),
+		Jira: signIn, PublicURL: strings.TrimRight(*publicURL, "/")}
 	srv := &http.Server{Handler: ui.Handler(api.Handler()), ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
@@ -195,7 +198,7 @@ func cmdTokensIssue(ctx context.Context, args []string, getenv func(string) stri
 		if err != nil {
 			return err
 		}
-		token, err := service(st).IssueAPIToken(ctx, u)
+		token, err := service(st).IssueAPIToken(ctx, u, 0)
 		if err == nil {
 			fmt.Fprintln(stdout, token)
 		}

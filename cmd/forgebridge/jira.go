@@ -36,7 +36,11 @@ func openJira(ctx context.Context, getenv func(string) string, baseURL string) (
 	if err != nil {
 		return nil, err
 	}
-	jt, err := jira.New(jira.Config{BaseURL: baseURL, ServiceToken: token, AdminGroup: getenv("FORGEBRIDGE_JIRA_ADMIN_GROUP")})
+	cfg := jira.Config{BaseURL: baseURL, ServiceToken: token, AdminGroup: getenv("FORGEBRIDGE_JIRA_ADMIN_GROUP")}
+	if id := getenv("FORGEBRIDGE_JIRA_OAUTH_CLIENT_ID"); id != "" {
+		cfg.OAuth = &jira.OAuthConfig{ClientID: id, ClientSecret: getenv("FORGEBRIDGE_JIRA_OAUTH_CLIENT_SECRET")}
+	}
+	jt, err := jira.New(cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 
@@ -30,7 +31,8 @@ func TestProgramJira(t *testing.T) {
 	gh.AddToken("ghp_svc", fakegithub.Token{Login: "acme-bot", Scopes: []string{"repo"}})
 	gh.AddRepo("acme/shop", "main")
 
-	p := newProgram(t, map[string]string{"FORGEBRIDGE_JIRA_TOKEN": "jira-svc-token"})
+	p := newProgram(t, map[string]string{"FORGEBRIDGE_JIRA_TOKEN": "jira-svc-token",
+		"FORGEBRIDGE_JIRA_OAUTH_CLIENT_ID": "fb-client", "FORGEBRIDGE_JIRA_OAUTH_CLIENT_SECRET": "fb-secret"})
 	// A local administrator account, named like an ordinary Jira user.
 	localOps, err := p.cli("", "users", "add", "ops", "--admin")
 	if err != nil {
@@ -44,6 +46,21 @@ func TestProgramJira(t *testing.T) {
 	ready := p.must(p.call("GET", "/readyz", "", nil), 200, "readyz")
 	if ready.str("jira") != "ok" {
 		t.Fatalf("readyz: %s", ready.raw)
+	}
+
+	// The web UI offers "Sign in with Jira", which goes to Jira's OAuth 2.0 authorize endpoint.
+	if login := p.must(p.call("GET", "/login", "", nil), 200, "sign-in page"); !strings.Contains(login.raw, "/login/jira") {
+		t.Fatalf("the sign-in page does not offer Jira: %.300s", login.raw)
+	}
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.Get(p.base + "/login/jira")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusFound && resp.StatusCode != http.StatusSeeOther ||
+		!strings.HasPrefix(loc, jr.URL()+"/rest/oauth2/latest/authorize?") || !strings.Contains(loc, "code_challenge_method=S256") {
+		t.Fatalf("sign in with Jira: %d %s", resp.StatusCode, loc)
 	}
 
 	p.mustErr(p.call("POST", "/api/v1/session/jira", "", map[string]any{"token": "wrong"}), 401, "unauthenticated", "bad Jira token")

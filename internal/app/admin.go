@@ -95,7 +95,7 @@ func (s *Service) AddUser(ctx context.Context, nu fb.User) (fb.User, string, err
 		}
 		return fb.User{}, "", err
 	}
-	token, err := s.IssueAPIToken(ctx, nu)
+	token, err := s.IssueAPIToken(ctx, nu, 0)
 	return nu, token, err
 }
 

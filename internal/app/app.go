@@ -131,14 +131,28 @@ func HashAPIToken(token string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// IssueAPIToken creates and stores a new API token for a user and returns it.
-func (s *Service) IssueAPIToken(ctx context.Context, u fb.User) (string, error) {
+// IssueAPIToken creates and stores a new API token for a user and returns
+// it. A ttl above zero makes it expire after that long.
+func (s *Service) IssueAPIToken(ctx context.Context, u fb.User, ttl time.Duration) (string, error) {
 	token, hash := NewAPIToken()
-	err := s.Store.CreateAPIToken(ctx, fb.APIToken{Hash: hash, UserKey: u.Key, UserName: u.Name, CreatedAt: s.now()})
-	if err != nil {
+	t := fb.APIToken{Hash: hash, UserKey: u.Key, UserName: u.Name, CreatedAt: s.now()}
+	if ttl > 0 {
+		expires := t.CreatedAt.Add(ttl)
+		t.ExpiresAt = &expires
+	}
+	if err := s.Store.CreateAPIToken(ctx, t); err != nil {
 		return "", err
 	}
 	return token, nil
+}
+
+// RevokeAPIToken removes an API token, as signing out does.
+func (s *Service) RevokeAPIToken(ctx context.Context, token string) error {
+	err := s.Store.DeleteAPIToken(ctx, HashAPIToken(token))
+	if fb.ErrorCode(err) == fb.ENotFound {
+		return nil
+	}
+	return err
 }
 
 // Authenticate returns the person an API token belongs to.
@@ -152,6 +166,9 @@ func (s *Service) Authenticate(ctx context.Context, token string) (fb.User, erro
 		return fb.User{}, unauth
 	} else if err != nil {
 		return fb.User{}, err
+	}
+	if t.ExpiresAt != nil && !s.now().Before(*t.ExpiresAt) {
+		return fb.User{}, fb.Errorf(fb.EUnauthenticated, "The API token has expired; sign in again.")
 	}
 	u, err := s.Tracker.User(ctx, t.UserKey)
 	if fb.ErrorCode(err) == fb.ENotFound {

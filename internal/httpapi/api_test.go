@@ -158,3 +158,16 @@ func TestProviderMetricsCountFailures(t *testing.T) {
 		t.Fatalf("metrics lack the rate-limited create: %s", m.body)
 	}
 }
+
+func TestEndSessionRevokesTheToken(t *testing.T) {
+	e := newEnv(t)
+	if r := e.do("DELETE", "/api/v1/session", e.alice, nil); r.status != http.StatusNoContent {
+		t.Fatalf("end session: %d %s", r.status, r.body)
+	}
+	if r := e.do("GET", "/api/v1/me", e.alice, nil); r.status != http.StatusUnauthorized {
+		t.Fatalf("the revoked token still works: %d %s", r.status, r.body)
+	}
+	if r := e.do("GET", "/api/v1/me", e.bob, nil); r.status != http.StatusOK {
+		t.Fatalf("another person's token stopped working: %d", r.status)
+	}
+}

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"strings"
 	"time"
 
 	fb "github.com/forgebridge/forgebridge"
@@ -33,6 +34,23 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, body)
 }
 
+// JiraSessionTTL is how long an API token got from a Jira token lasts; the
+// person exchanges their Jira token again after that.
+const JiraSessionTTL = 30 * 24 * time.Hour
+
+// endSession revokes the API token the request presents (signing out).
+func (s *Server) endSession(w http.ResponseWriter, r *http.Request, u fb.User) error {
+	_, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	if token = strings.TrimSpace(token); token == "" {
+		return fb.Errorf(fb.EInvalid, "Only an API token can be revoked this way; sign out of the web UI instead.")
+	}
+	if err := s.App.RevokeAPIToken(r.Context(), token); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
 // jiraSession exchanges a Jira personal access token (checked, never
 // stored) for a forgebridge API token of that Jira user.
 func (s *Server) jiraSession(w http.ResponseWriter, r *http.Request) {
@@ -53,7 +71,7 @@ func (s *Server) jiraSession(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return err
 		}
-		token, err := s.App.IssueAPIToken(r.Context(), u)
+		token, err := s.App.IssueAPIToken(r.Context(), u, JiraSessionTTL)
 		if err != nil {
 			return err
 		}

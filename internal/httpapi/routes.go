@@ -21,6 +21,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	})
 
 	mux.HandleFunc("POST /api/v1/session/jira", s.jiraSession)
+	mux.Handle("DELETE /api/v1/session", s.authed(s.endSession))
 
 	mux.Handle("POST /api/v1/directory/users", s.authed(s.createUser))
 	mux.Handle("POST /api/v1/directory/projects", s.authed(s.createProject))

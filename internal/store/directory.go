@@ -165,8 +165,8 @@ func (s *Store) Issue(ctx context.Context, key string) (_ fb.Issue, err error) {
 // CreateAPIToken stores an API token by its hash.
 func (s *Store) CreateAPIToken(ctx context.Context, t fb.APIToken) (err error) {
 	defer wrap(&err, "CreateAPIToken(%q)", t.UserKey)
-	_, err = s.conn().exec(ctx, `INSERT INTO api_tokens (hash, user_key, user_name, created_at) VALUES (?, ?, ?, ?)`,
-		t.Hash, t.UserKey, t.UserName, micros(normalizeTime(t.CreatedAt)))
+	_, err = s.conn().exec(ctx, `INSERT INTO api_tokens (hash, user_key, user_name, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
+		t.Hash, t.UserKey, t.UserName, micros(normalizeTime(t.CreatedAt)), nullMicros(t.ExpiresAt))
 	if isUniqueViolation(err) {
 		return fb.Errorf(fb.EAlreadyExists, "the API token already exists")
 	}
@@ -178,14 +178,22 @@ func (s *Store) APIToken(ctx context.Context, hash string) (_ fb.APIToken, err e
 	defer wrap(&err, "APIToken")
 	var t fb.APIToken
 	var at int64
-	err = s.conn().queryRow(ctx, `SELECT hash, user_key, user_name, created_at FROM api_tokens WHERE hash = ?`, hash).
-		Scan(&t.Hash, &t.UserKey, &t.UserName, &at)
+	var expires sql.NullInt64
+	err = s.conn().queryRow(ctx, `SELECT hash, user_key, user_name, created_at, expires_at FROM api_tokens WHERE hash = ?`, hash).
+		Scan(&t.Hash, &t.UserKey, &t.UserName, &at, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fb.APIToken{}, fb.Errorf(fb.ENotFound, "API token not found")
 	}
 	if err != nil {
 		return fb.APIToken{}, err
 	}
-	t.CreatedAt = fromMicros(at)
+	t.CreatedAt, t.ExpiresAt = fromMicros(at), timePtr(expires)
 	return t, nil
+}
+
+// DeleteAPIToken removes the API token whose hash is hash.
+func (s *Store) DeleteAPIToken(ctx context.Context, hash string) (err error) {
+	defer wrap(&err, "DeleteAPIToken")
+	res, err := s.conn().exec(ctx, `DELETE FROM api_tokens WHERE hash = ?`, hash)
+	return expectOne(res, err, fb.Errorf(fb.ENotFound, "API token not found"))
 }

@@ -777,6 +777,18 @@ func testAPITokens(t *testing.T, s *store.Store, _ *storetest.Cipher) {
 	deepEqual(t, "APIToken", got, tok)
 	_, err = s.APIToken(ctx, strings.Repeat("cd", 32))
 	wantCode(t, err, fb.ENotFound)
+
+	expires := at(3600)
+	short := fb.APIToken{Hash: strings.Repeat("ef", 32), UserKey: "u1", UserName: "alice", CreatedAt: at(0), ExpiresAt: &expires}
+	must(t, s.CreateAPIToken(ctx, short))
+	got, err = s.APIToken(ctx, short.Hash)
+	must(t, err)
+	deepEqual(t, "APIToken with expiry", got, short)
+
+	must(t, s.DeleteAPIToken(ctx, short.Hash))
+	_, err = s.APIToken(ctx, short.Hash)
+	wantCode(t, err, fb.ENotFound)
+	wantCode(t, s.DeleteAPIToken(ctx, short.Hash), fb.ENotFound)
 }
 
 // testConcurrentWrites writes from many goroutines at once, as the HTTP

@@ -147,7 +147,8 @@ CREATE TABLE api_tokens (
     hash TEXT NOT NULL PRIMARY KEY, -- hex SHA-256 of the token
     user_key TEXT NOT NULL,
     user_name TEXT NOT NULL,
-    created_at BIGINT NOT NULL
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT -- NULL: does not expire
 );
 CREATE INDEX api_tokens_user ON api_tokens (user_key);
 
