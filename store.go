@@ -85,6 +85,9 @@ type Store interface {
 	CreateAPIToken(ctx context.Context, t APIToken) error
 	APIToken(ctx context.Context, hash string) (APIToken, error)
 	DeleteAPIToken(ctx context.Context, hash string) error
+	// DeleteExpiringAPITokens removes a user's API tokens that have an expiry
+	// (web sessions, tokens got from Jira) and says how many.
+	DeleteExpiringAPITokens(ctx context.Context, userKey string) (int, error)
 
 	// CheckSecrets decrypts every stored secret and reports how many it read;
 	// it fails if any cannot be decrypted with the store's Cipher.

@@ -68,5 +68,10 @@ func (s *Service) SetPassword(ctx context.Context, userName, password string) er
 	if err != nil {
 		return err
 	}
-	return s.Store.SetPasswordHash(ctx, userName, hash)
+	if err := s.Store.SetPasswordHash(ctx, userName, hash); err != nil {
+		return err
+	}
+	// A new password ends the person's sessions everywhere.
+	_, err = s.Store.DeleteExpiringAPITokens(ctx, userName)
+	return err
 }

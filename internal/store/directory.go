@@ -191,6 +191,18 @@ func (s *Store) APIToken(ctx context.Context, hash string) (_ fb.APIToken, err e
 	return t, nil
 }
 
+// DeleteExpiringAPITokens removes a user's API tokens that have an expiry
+// (web sessions, tokens got from Jira), keeping the long-lived ones.
+func (s *Store) DeleteExpiringAPITokens(ctx context.Context, userKey string) (n int, err error) {
+	defer wrap(&err, "DeleteExpiringAPITokens(%q)", userKey)
+	res, err := s.conn().exec(ctx, `DELETE FROM api_tokens WHERE user_key = ? AND expires_at IS NOT NULL`, userKey)
+	if err != nil {
+		return 0, err
+	}
+	rows, err := res.RowsAffected()
+	return int(rows), err
+}
+
 // DeleteAPIToken removes the API token whose hash is hash.
 func (s *Store) DeleteAPIToken(ctx context.Context, hash string) (err error) {
 	defer wrap(&err, "DeleteAPIToken")

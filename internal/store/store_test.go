@@ -789,6 +789,16 @@ func testAPITokens(t *testing.T, s *store.Store, _ *storetest.Cipher) {
 	_, err = s.APIToken(ctx, short.Hash)
 	wantCode(t, err, fb.ENotFound)
 	wantCode(t, s.DeleteAPIToken(ctx, short.Hash), fb.ENotFound)
+
+	must(t, s.CreateAPIToken(ctx, short))
+	n, err := s.DeleteExpiringAPITokens(ctx, "u1")
+	must(t, err)
+	if n != 1 {
+		t.Errorf("DeleteExpiringAPITokens removed %d, want 1", n)
+	}
+	if _, err := s.APIToken(ctx, tok.Hash); err != nil {
+		t.Errorf("the long-lived token went too: %v", err)
+	}
 }
 
 // testConcurrentWrites writes from many goroutines at once, as the HTTP
