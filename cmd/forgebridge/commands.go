@@ -16,6 +16,7 @@ import (
 	fb "github.com/forgebridge/forgebridge"
 	"github.com/forgebridge/forgebridge/internal/app"
 	"github.com/forgebridge/forgebridge/internal/httpapi"
+	"github.com/forgebridge/forgebridge/internal/jobs"
 	"github.com/forgebridge/forgebridge/internal/provider"
 	"github.com/forgebridge/forgebridge/internal/provider/drivers"
 	"github.com/forgebridge/forgebridge/internal/store"
@@ -37,10 +38,19 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	tracker := fs.String("tracker", envOr(getenv, "FORGEBRIDGE_TRACKER", "local"), "tracker: local or jira")
 	jiraURL := fs.String("jira-url", getenv("FORGEBRIDGE_JIRA_URL"), "Jira's base URL (with --tracker jira)")
 	publicURL := fs.String("public-url", getenv("FORGEBRIDGE_PUBLIC_URL"), "the address people reach forgebridge at (default http://ADDR)")
+	rediscover := fs.Duration("rediscover", envDuration(getenv, "FORGEBRIDGE_REDISCOVER", jobs.DefaultRediscover), "how often repositories are discovered again (negative: never)")
+	revalidate := fs.Duration("revalidate", envDuration(getenv, "FORGEBRIDGE_REVALIDATE", jobs.DefaultRevalidate), "how often saved user tokens are checked with their provider (negative: never)")
 	if pos, err := parse(fs, args); err != nil {
 		return err
 	} else if len(pos) > 0 {
 		return fmt.Errorf("serve takes no arguments, got %q", pos)
+	}
+	for _, key := range []string{"FORGEBRIDGE_REDISCOVER", "FORGEBRIDGE_REVALIDATE"} {
+		if v := getenv(key); v != "" {
+			if _, err := time.ParseDuration(v); err != nil {
+				return fmt.Errorf("%s=%q is not a duration such as 1h or 30m", key, v)
+			}
+		}
 	}
 	if *tracker != "local" && *tracker != "jira" {
 		return fmt.Errorf("--tracker must be local or jira, not %q", *tracker)
@@ -71,6 +81,23 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		api.Tracker, api.JiraSession = jt.Ping, accounts.UserForToken
 		signIn = accounts
 	}
+
+	queue, err := jobs.Open(ctx, jobs.Config{DB: st.DB(), Dialect: st.Dialect(), App: svc, Logger: log,
+		Rediscover: *rediscover, Revalidate: *revalidate})
+	if err != nil {
+		return fmt.Errorf("cannot open the job queue: %w", err)
+	}
+	svc.Queue = queue
+	if err := queue.Start(ctx); err != nil {
+		return fmt.Errorf("cannot start the job queue: %w", err)
+	}
+	defer func() {
+		stop, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := queue.Stop(stop); err != nil {
+			log.Warn("job queue stopped with jobs still running; they run again later", "err", err)
+		}
+	}()
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -133,6 +160,9 @@ func cmdMigrate(ctx context.Context, args []string, getenv func(string) string, 
 		return err
 	}
 	defer st.Close()
+	if _, err := jobs.Open(ctx, jobs.Config{DB: st.DB(), Dialect: st.Dialect(), App: service(st)}); err != nil {
+		return fmt.Errorf("cannot migrate the job queue: %w", err)
+	}
 	fmt.Fprintf(stdout, "database migrated (%s)\n", st.Dialect())
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/forgebridge/forgebridge/internal/secret"
 	"github.com/forgebridge/forgebridge/internal/store"
@@ -32,6 +33,14 @@ func newFlags(name string, getenv func(string) string, stderr io.Writer, c *conf
 func envOr(getenv func(string) string, key, def string) string {
 	if v := getenv(key); v != "" {
 		return v
+	}
+	return def
+}
+
+// envDuration reads a duration from the environment, else def.
+func envDuration(getenv func(string) string, key string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(getenv(key)); err == nil {
+		return d
 	}
 	return def
 }

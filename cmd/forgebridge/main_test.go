@@ -474,6 +474,7 @@ func TestCLIUsage(t *testing.T) {
 		{[]string{"users", "passwd", "ghost"}, "longenough\n", "not found"},
 		{[]string{"tokens", "issue", "ghost"}, "", "not found"},
 		{[]string{"serve", "--tracker", "jira"}, "", "needs --jira-url"},
+		{[]string{"serve", "--revalidate", "often"}, "", "invalid value"},
 		{[]string{"serve", "--tracker", "jira", "--jira-url", "http://127.0.0.1:1"}, "", "FORGEBRIDGE_JIRA_TOKEN"},
 	}
 	for _, tt := range tests {
