@@ -54,15 +54,35 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 }
 
 // startSession signs u in and sends them on to next, a path on this site.
+// The session is an expiring API token, so the server can end it; if none
+// can be issued, the sign-in page says why.
 func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u fb.User, next string) {
-	s.writeSession(w, session{UserKey: u.Key, Name: u.Name, Expires: time.Now().Add(sessionTTL).Unix()})
-	if next = localPath(next); next == "" {
+	next = localPath(next)
+	token, err := s.App.IssueAPIToken(r.Context(), u, sessionTTL)
+	if err != nil {
+		s.render(w, r, statusOf(err), "login", s.loginView(next, "", s.errorText(r, err)))
+		return
+	}
+	s.writeSession(w, session{Token: token, Expires: time.Now().Add(sessionTTL).Unix()})
+	if next == "" {
 		next = "/"
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
+// logout ends the session on the server, then in this browser. When the
+// server cannot end it, the cookie goes all the same and the person is told
+// that copies of it stay usable until it expires.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	sess, ok := s.readSession(r)
 	s.clearSession(w)
+	if ok {
+		if err := s.App.RevokeAPIToken(r.Context(), sess.Token); err != nil {
+			setPageHeaders(w)
+			s.renderError(w, r, nil, &fb.Error{Code: fb.ErrorCode(err), Err: err, Message: "You are signed out in this browser, " +
+				"but forgebridge could not end the session, so it stays usable until it expires. " + fb.ErrorMessage(err)})
+			return
+		}
+	}
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }

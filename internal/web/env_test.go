@@ -30,21 +30,33 @@ const (
 // Passwords of the test people.
 var passwords = map[string]string{"admin": "admin-password", "alice": "alice-password", "bob": "bob-password"}
 
-// deactivating is the local tracker with people who can be deactivated.
+// deactivating is the local tracker with people who can be deactivated,
+// and whose user lookups can be made to fail.
 type deactivating struct {
 	*local.Tracker
 	mu       sync.Mutex
 	inactive map[string]bool
+	fail     error
 }
 
 func (d *deactivating) User(ctx context.Context, key string) (fb.User, error) {
 	u, err := d.Tracker.User(ctx, key)
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.fail != nil {
+		return fb.User{}, d.fail
+	}
 	if d.inactive[key] {
 		u.Active = false
 	}
 	return u, err
+}
+
+// failLookups makes every user lookup answer err.
+func (d *deactivating) failLookups(err error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.fail = err
 }
 
 func (d *deactivating) deactivate(key string) {
@@ -154,6 +166,19 @@ func (e *env) signedIn(name string) *browser {
 		e.t.Fatalf("sign in as %s: status %d: %s", name, res.Code, res.Body.String())
 	}
 	return b
+}
+
+// sealSession is a session cookie's value sealed by w for a real session
+// of the local user name, with the given cookie expiry.
+func (e *env) sealSession(w *Server, name string, expires time.Time) string {
+	e.t.Helper()
+	token, err := e.app.IssueAPIToken(context.Background(), fb.User{Key: name, Name: name}, sessionTTL)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	w.writeSession(rec, session{Token: token, Expires: expires.Unix()})
+	return rec.Result().Cookies()[0].Value
 }
 
 type response struct {

@@ -247,9 +247,7 @@ func TestJiraCallbackRefusals(t *testing.T) {
 		}, http.StatusBadRequest, "took longer than 10 minutes"},
 		{"a session cookie passed off as the state", func(t *testing.T, e *env, f *fakeJira, b *browser) url.Values {
 			back := f.approve(t, startJira(t, b, ""), aliceAccess)
-			rec := newRecorder()
-			e.web.writeSession(rec, session{UserKey: "admin", Name: "admin", Expires: time.Now().Add(time.Hour).Unix()})
-			b.cookies[oauthCookie] = &http.Cookie{Name: oauthCookie, Value: rec.Result().Cookies()[0].Value}
+			b.cookies[oauthCookie] = &http.Cookie{Name: oauthCookie, Value: e.sealSession(e.web, "admin", time.Now().Add(time.Hour))}
 			return back
 		}, http.StatusBadRequest, "took longer than 10 minutes"},
 		{"person refused on Jira", func(t *testing.T, e *env, f *fakeJira, b *browser) url.Values {

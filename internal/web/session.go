@@ -16,12 +16,13 @@ const (
 // ciphertext made with the same keys can pass for a session.
 var sessionAD = []byte("forgebridge/session/v1")
 
-// session is what the encrypted cookie holds: who signed in and until when,
-// and a message for the next page. Never a password or a token.
+// session is what the encrypted cookie holds: the API token issued at
+// sign-in, until when it is good, and a message for the next page. The token
+// is the session's server-side record: revoking it (signing out, a new
+// password) ends the session even where a copy of the cookie survives.
 type session struct {
-	UserKey string `json:"k"`
-	Name    string `json:"n"`
-	Expires int64  `json:"e"` // Unix seconds
+	Token   string `json:"t"`
+	Expires int64  `json:"e"` // Unix seconds, as the token's own expiry
 	Flash   *flash `json:"f,omitempty"`
 }
 
@@ -47,7 +48,7 @@ func (s *Server) readSession(r *http.Request) (session, bool) {
 		return session{}, false
 	}
 	var sess session
-	if json.Unmarshal(plain, &sess) != nil || sess.UserKey == "" || time.Now().Unix() >= sess.Expires {
+	if json.Unmarshal(plain, &sess) != nil || sess.Token == "" || time.Now().Unix() >= sess.Expires {
 		return session{}, false
 	}
 	return sess, true

@@ -7,6 +7,7 @@ package web
 import (
 	"context"
 	"embed"
+	"encoding/json"
 	"errors"
 	"html/template"
 	"io/fs"
@@ -114,9 +115,15 @@ func (s *Server) apiForBrowser(api http.Handler) http.Handler {
 			return
 		}
 		u, _, err := s.sessionUser(w, r)
-		if err != nil {
+		if fb.ErrorCode(err) == fb.EUnauthenticated {
 			// No usable session: the API answers 401 in its own format.
 			api.ServeHTTP(w, r)
+			return
+		}
+		if err != nil {
+			// Who this is could not be checked (Jira down, say): that is
+			// the answer, not a 401 that would send the page to sign in.
+			s.writeAPIError(w, r, err)
 			return
 		}
 		api.ServeHTTP(w, r.WithContext(httpapi.WithUser(r.Context(), u)))
@@ -157,16 +164,17 @@ func (s *Server) page(h pageFunc) http.Handler {
 	})
 }
 
-// sessionUser reads the session cookie and loads its person again, so a
-// deactivated or removed account is signed out at once.
+// sessionUser reads the session cookie and checks its token again on every
+// request, so a revoked session, or a deactivated or removed account, is
+// signed out at once.
 func (s *Server) sessionUser(w http.ResponseWriter, r *http.Request) (fb.User, session, error) {
 	signedOut := fb.Errorf(fb.EUnauthenticated, "Sign in to continue.")
 	sess, ok := s.readSession(r)
 	if !ok {
 		return fb.User{}, session{}, signedOut
 	}
-	u, err := s.App.Tracker.User(r.Context(), sess.UserKey)
-	if fb.ErrorCode(err) == fb.ENotFound || (err == nil && !u.Active) {
+	u, err := s.App.Authenticate(r.Context(), sess.Token)
+	if fb.ErrorCode(err) == fb.EUnauthenticated {
 		s.clearSession(w)
 		return fb.User{}, session{}, signedOut
 	}
@@ -174,6 +182,25 @@ func (s *Server) sessionUser(w http.ResponseWriter, r *http.Request) (fb.User, s
 		return fb.User{}, session{}, err
 	}
 	return u, sess, nil
+}
+
+// writeAPIError answers an /api/ request with an error in the REST API's
+// format: {"error":{"code":…,"message":…}} and the API's status for the code.
+func (s *Server) writeAPIError(w http.ResponseWriter, r *http.Request, err error) {
+	type apiError struct {
+		Code    fb.Code `json:"code"`
+		Message string  `json:"message"`
+	}
+	body, jerr := json.Marshal(struct {
+		Error apiError `json:"error"`
+	}{apiError{Code: fb.ErrorCode(err), Message: s.errorText(r, err)}})
+	if jerr != nil {
+		panic(jerr) // two strings always marshal
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(statusOf(err))
+	_, _ = w.Write(append(body, '\n'))
 }
 
 func setPageHeaders(w http.ResponseWriter) {

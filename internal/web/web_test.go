@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -111,16 +112,12 @@ func TestSessionCookieIsChecked(t *testing.T) {
 	for name, value := range map[string]string{
 		"tampered": good[:len(good)-4] + "AAAA",
 		"garbage":  "not-a-session",
-		"other key": func() string {
-			other := &Server{Cipher: e.web.Cipher}
-			other.Cipher = newTestCipher()
+		// A real session of admin's, sealed with a key this server does not have.
+		"other key": e.sealSession(&Server{Cipher: newTestCipher()}, "admin", time.Now().Add(time.Hour)),
+		"expired":   e.sealSession(e.web, "alice", time.Now().Add(-time.Second)),
+		"unknown token": func() string {
 			rec := newRecorder()
-			other.writeSession(rec, session{UserKey: "admin", Name: "admin", Expires: time.Now().Add(time.Hour).Unix()})
-			return rec.Result().Cookies()[0].Value
-		}(),
-		"expired": func() string {
-			rec := newRecorder()
-			e.web.writeSession(rec, session{UserKey: "alice", Name: "alice", Expires: time.Now().Add(-time.Second).Unix()})
+			e.web.writeSession(rec, session{Token: "fbt_0123456789abcdef0123456789abcdef", Expires: time.Now().Add(time.Hour).Unix()})
 			return rec.Result().Cookies()[0].Value
 		}(),
 	} {
@@ -154,6 +151,119 @@ func TestDeactivatedPersonIsSignedOut(t *testing.T) {
 	bad := e.browser().post("/login", url.Values{"name": {"alice"}, "password": {passwords["alice"]}})
 	mustStatus(t, "deactivated sign in", bad, http.StatusUnauthorized)
 	mustContain(t, "deactivated sign in", bad.body(), "deactivated")
+}
+
+// mustBeSignedOut checks that b's next page sends it to sign in and drops
+// the dead session's cookie.
+func mustBeSignedOut(t *testing.T, what string, b *browser) {
+	t.Helper()
+	if r := b.get("/repositories"); r.Code != http.StatusSeeOther || !strings.HasPrefix(r.Header().Get("Location"), "/login") {
+		t.Fatalf("%s: page answered %d to %q, want a redirect to /login", what, r.Code, r.Header().Get("Location"))
+	}
+	if _, still := b.cookies[sessionCookie]; still {
+		t.Fatalf("%s: the dead session's cookie was kept", what)
+	}
+}
+
+func TestSignOutEndsCopiesOfTheSession(t *testing.T) {
+	e := newEnv(t)
+	b := e.signedIn("alice")
+	copied := *b.cookies[sessionCookie]
+	mustStatus(t, "sign out", b.post("/logout", nil), http.StatusSeeOther)
+
+	thief := e.browser()
+	thief.cookies[sessionCookie] = &copied
+	mustBeSignedOut(t, "the copied cookie after sign out", thief)
+	thief.cookies[sessionCookie] = &copied
+	if r := thief.get("/api/v1/me"); r.Code != http.StatusUnauthorized {
+		t.Fatalf("the API with the copied cookie after sign out: %d %s", r.Code, r.body())
+	}
+}
+
+func TestSignOutWhenTheSessionCannotBeEnded(t *testing.T) {
+	e := newEnv(t)
+	b := e.signedIn("alice")
+	if err := e.app.Store.Close(); err != nil { // every store call fails from now on
+		t.Fatal(err)
+	}
+	r := b.post("/logout", nil)
+	mustStatus(t, "sign out", r, http.StatusInternalServerError)
+	mustContain(t, "sign out", r.body(), "You are signed out in this browser, but forgebridge could not end the session")
+	if _, still := b.cookies[sessionCookie]; still {
+		t.Fatal("a failed sign-out kept the session cookie in this browser")
+	}
+}
+
+func TestNewPasswordEndsSessions(t *testing.T) {
+	e := newEnv(t)
+	alice, otherAlice, bob := e.signedIn("alice"), e.signedIn("alice"), e.signedIn("bob")
+	if err := e.app.SetPassword(context.Background(), "alice", "a-new-password-for-alice"); err != nil {
+		t.Fatal(err)
+	}
+	mustBeSignedOut(t, "alice after her new password", alice)
+	mustBeSignedOut(t, "alice's other browser after her new password", otherAlice)
+	mustStatus(t, "bob after alice's new password", bob.get("/repositories"), http.StatusOK)
+	again := e.browser().post("/login", url.Values{"name": {"alice"}, "password": {"a-new-password-for-alice"}})
+	mustStatus(t, "sign in with the new password", again, http.StatusSeeOther)
+}
+
+func TestSessionThatCannotBeChecked(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		fail    error
+		status  int
+		code    fb.Code
+		message string
+	}{
+		{"tracker down", fb.Errorf(fb.ETrackerUnavailable, "Jira cannot be reached; try again in a moment."),
+			http.StatusBadGateway, fb.ETrackerUnavailable, "Jira cannot be reached; try again in a moment."},
+		{"internal failure", errors.New("disk on fire at /var/lib/x"),
+			http.StatusInternalServerError, fb.EInternal, "An internal error occurred."},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			b := e.signedIn("alice")
+			e.tracker.failLookups(tc.fail)
+
+			// The API says what went wrong, not that the person is signed out.
+			r := b.get("/api/v1/me")
+			mustStatus(t, "API", r, tc.status)
+			var body struct {
+				Error struct {
+					Code    fb.Code
+					Message string
+				}
+			}
+			if err := json.Unmarshal(r.Body.Bytes(), &body); err != nil || r.Header().Get("Content-Type") != "application/json" {
+				t.Fatalf("API answer is not the API's JSON error (%v): %s", err, r.body())
+			}
+			if body.Error.Code != tc.code || body.Error.Message != tc.message {
+				t.Fatalf("API error %+v, want %s %q", body.Error, tc.code, tc.message)
+			}
+			p := b.get("/repositories")
+			mustStatus(t, "page", p, tc.status)
+			mustContain(t, "page", p.body(), tc.message)
+
+			// The session outlives the outage.
+			if b.cookies[sessionCookie] == nil {
+				t.Fatal("the session cookie was dropped while it could not be checked")
+			}
+			e.tracker.failLookups(nil)
+			mustStatus(t, "API after the outage", b.get("/api/v1/me"), http.StatusOK)
+		})
+	}
+}
+
+func TestSessionWhileFakeJiraIsDown(t *testing.T) {
+	e, fj := withRealJira(t, false, "")
+	b := e.browser()
+	mustStatus(t, "sign in", b.post("/login/jira-token", url.Values{"token": {jiraAlicePAT}}), http.StatusSeeOther)
+	fj.SetDown(true)
+	r := b.get("/api/v1/me")
+	mustStatus(t, "API with Jira down", r, http.StatusBadGateway)
+	mustContain(t, "API with Jira down", r.body(), `"code":"tracker_unavailable"`)
+	fj.SetDown(false)
+	mustStatus(t, "API with Jira back", b.get("/api/v1/me"), http.StatusOK)
 }
 
 func TestSignedOutIsSentToSignIn(t *testing.T) {
