@@ -281,6 +281,23 @@ type IssuePullRequest struct {
 	CreatedAt time.Time
 }
 
+// TrackerLink is a link to a branch or pull request written back to the
+// tracker's issue, and whether the tracker has taken it.
+type TrackerLink struct {
+	GlobalID  string
+	IssueKey  string
+	URL       string
+	Status    string // TrackerLinkLinked, TrackerLinkPending or TrackerLinkFailed
+	UpdatedAt time.Time
+}
+
+// Tracker link states.
+const (
+	TrackerLinkLinked  = "linked"
+	TrackerLinkPending = "pending" // refused or unreachable; retried later
+	TrackerLinkFailed  = "failed"  // given up on
+)
+
 // Audit actions (API.md).
 const (
 	AuditBranchCreate      = "branch.create"

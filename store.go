@@ -68,6 +68,8 @@ type Store interface {
 	AddIssuePullRequest(ctx context.Context, pr IssuePullRequest) error
 	IssueBranches(ctx context.Context, issueKey string) ([]IssueBranch, error)
 	IssuePullRequests(ctx context.Context, issueKey string) ([]IssuePullRequest, error)
+	PutTrackerLink(ctx context.Context, l TrackerLink) error
+	TrackerLinks(ctx context.Context, issueKey string) ([]TrackerLink, error)
 
 	// The local tracker's directory.
 	CreateUser(ctx context.Context, u User) error
@@ -85,6 +87,8 @@ type Store interface {
 	CreateAPIToken(ctx context.Context, t APIToken) error
 	APIToken(ctx context.Context, hash string) (APIToken, error)
 	DeleteAPIToken(ctx context.Context, hash string) error
+	// DeleteExpiredAPITokens removes every API token that expired before now.
+	DeleteExpiredAPITokens(ctx context.Context, now time.Time) (int, error)
 	// DeleteExpiringAPITokens removes a user's API tokens that have an expiry
 	// (web sessions, tokens got from Jira) and says how many.
 	DeleteExpiringAPITokens(ctx context.Context, userKey string) (int, error)

@@ -102,6 +102,11 @@ func TestProgramJira(t *testing.T) {
 		t.Fatalf("remote links on PROJ-7: %+v", links)
 	}
 
+	issue := p.must(p.call("GET", "/api/v1/issues/PROJ-7", alice, nil), 200, "issue")
+	if got := issue.body["branches"].([]any)[0].(map[string]any)["trackerLink"]; got != "linked" {
+		t.Fatalf("trackerLink of the branch = %v, want linked: %s", got, issue.raw)
+	}
+
 	jr.SetDown(true)
 	before = gh.CallCount()
 	p.mustErr(p.call("POST", "/api/v1/issues/PROJ-7/branches", alice, map[string]any{"repositoryId": repoID, "name": "PROJ-7-x"}), 502, "tracker_unavailable", "Jira down")

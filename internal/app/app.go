@@ -139,6 +139,10 @@ func (s *Service) IssueAPIToken(ctx context.Context, u fb.User, ttl time.Duratio
 	if ttl > 0 {
 		expires := t.CreatedAt.Add(ttl)
 		t.ExpiresAt = &expires
+		// Expiring tokens (sessions) are made often: clear out the dead ones.
+		if _, err := s.Store.DeleteExpiredAPITokens(ctx, t.CreatedAt); err != nil {
+			s.log().Warn("expired API tokens not removed", "err", err)
+		}
 	}
 	if err := s.Store.CreateAPIToken(ctx, t); err != nil {
 		return "", err

@@ -18,7 +18,11 @@ func (s *Service) WriteLink(ctx context.Context, issueKey string, l IssueLink) e
 	if s.Linker == nil {
 		return nil
 	}
-	return s.Linker.LinkIssue(ctx, issueKey, l)
+	if err := s.Linker.LinkIssue(ctx, issueKey, l); err != nil {
+		return err
+	}
+	s.recordLink(ctx, issueKey, l, fb.TrackerLinkLinked)
+	return nil
 }
 
 // Discover lists an integration's repositories with its service credential

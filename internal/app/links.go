@@ -28,23 +28,44 @@ type Linker interface {
 // AuditRemoteLink records a link written back to the tracker (an addition to API.md's actions).
 const AuditRemoteLink = "remotelink.create"
 
-// link writes an issue link; a failure is logged and audited, never returned:
-// the branch or pull request stands whatever the tracker says.
+// link writes an issue link; a failure is logged, audited and queued for a
+// retry, never returned: the branch or pull request stands whatever the
+// tracker says. The link's state is kept for the issue page.
 func (s *Service) link(ctx context.Context, u fb.User, t target, l IssueLink) {
 	if s.Linker == nil {
 		return
 	}
-	err := s.Linker.LinkIssue(context.WithoutCancel(ctx), t.issue.Key, l)
+	ctx = context.WithoutCancel(ctx)
+	err := s.Linker.LinkIssue(ctx, t.issue.Key, l)
+	status := fb.TrackerLinkLinked
 	if err != nil {
 		s.log().Warn("link not written to the tracker's issue", "issue", t.issue.Key, "url", l.URL, "err", err)
+		status = fb.TrackerLinkFailed
 		if s.Queue != nil {
-			if qerr := s.Queue.RetryLink(context.WithoutCancel(ctx), t.issue.Key, l); qerr != nil {
+			if qerr := s.Queue.RetryLink(ctx, t.issue.Key, l); qerr != nil {
 				s.log().Error("link retry not queued", "issue", t.issue.Key, "url", l.URL, "err", qerr)
+			} else {
+				status = fb.TrackerLinkPending
 			}
 		}
 	}
+	s.recordLink(ctx, t.issue.Key, l, status)
 	s.audit(ctx, fb.AuditEntry{User: u.Name, Action: AuditRemoteLink, IntegrationID: t.integ.ID,
 		RepositoryID: t.repo.ID, Issue: t.issue.Key, Target: l.URL}, err)
+}
+
+// recordLink keeps the state of a link for the issue page.
+func (s *Service) recordLink(ctx context.Context, issueKey string, l IssueLink, status string) {
+	err := s.Store.PutTrackerLink(ctx, fb.TrackerLink{GlobalID: l.GlobalID, IssueKey: issueKey, URL: l.URL,
+		Status: status, UpdatedAt: s.now()})
+	if err != nil {
+		s.log().Error("tracker link state not recorded", "issue", issueKey, "url", l.URL, "err", err)
+	}
+}
+
+// AbandonLink records that a link was given up on after every retry.
+func (s *Service) AbandonLink(ctx context.Context, issueKey string, l IssueLink) {
+	s.recordLink(ctx, issueKey, l, fb.TrackerLinkFailed)
 }
 
 func branchLink(t target, b fb.Branch) IssueLink {

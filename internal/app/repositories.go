@@ -177,6 +177,8 @@ type IssueView struct {
 	Repositories         []RepositoryView
 	Branches             []fb.IssueBranch
 	PullRequests         []fb.IssuePullRequest
+	// TrackerLinks is the state of each link written back to the tracker, by URL.
+	TrackerLinks map[string]string
 }
 
 // Issue returns an issue for its page and API answer. People without View
@@ -219,6 +221,14 @@ func (s *Service) Issue(ctx context.Context, u fb.User, key string) (IssueView, 
 	}
 	if v.PullRequests, err = s.Store.IssuePullRequests(ctx, issue.Key); err != nil {
 		return IssueView{}, err
+	}
+	links, err := s.Store.TrackerLinks(ctx, issue.Key)
+	if err != nil {
+		return IssueView{}, err
+	}
+	v.TrackerLinks = make(map[string]string, len(links))
+	for _, l := range links {
+		v.TrackerLinks[l.URL] = l.Status
 	}
 	return v, nil
 }

@@ -166,11 +166,15 @@ type issueBranchJSON struct {
 	Name         string `json:"name"`
 	WebURL       string `json:"webUrl"`
 	RepositoryID string `json:"repositoryId"`
+	// TrackerLink is the state of its link on the Jira issue: linked,
+	// pending (retrying) or failed; null with the local tracker.
+	TrackerLink *string `json:"trackerLink"`
 }
 
 type issuePullRequestJSON struct {
 	fb.PullRequest
-	RepositoryID string `json:"repositoryId"`
+	RepositoryID string  `json:"repositoryId"`
+	TrackerLink  *string `json:"trackerLink"`
 }
 
 type issueJSON struct {
@@ -190,10 +194,12 @@ func toIssue(v app.IssueView) issueJSON {
 		CanUseDevTools: v.CanUseDevTools, BranchNameSuggestion: v.BranchNameSuggestion,
 		Repositories: toRepositories(v.Repositories), Branches: []issueBranchJSON{}, PullRequests: []issuePullRequestJSON{}}
 	for _, b := range v.Branches {
-		out.Branches = append(out.Branches, issueBranchJSON{Name: b.Name, WebURL: b.WebURL, RepositoryID: b.RepositoryID})
+		out.Branches = append(out.Branches, issueBranchJSON{Name: b.Name, WebURL: b.WebURL, RepositoryID: b.RepositoryID,
+			TrackerLink: orNull(v.TrackerLinks[b.WebURL])})
 	}
 	for _, pr := range v.PullRequests {
-		out.PullRequests = append(out.PullRequests, issuePullRequestJSON{PullRequest: pr.PullRequest, RepositoryID: pr.RepositoryID})
+		out.PullRequests = append(out.PullRequests, issuePullRequestJSON{PullRequest: pr.PullRequest, RepositoryID: pr.RepositoryID,
+			TrackerLink: orNull(v.TrackerLinks[pr.WebURL])})
 	}
 	return out
 }

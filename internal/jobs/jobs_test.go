@@ -232,10 +232,11 @@ func TestRemoteLink(t *testing.T) {
 				wantState   rivertype.JobState
 				wantCalls   int
 				wantLog     string
+				wantLink    string // the link's recorded state afterwards ("": none recorded)
 			}{
 				{name: "retried until written", issue: "FB-1",
 					errs:      []error{errors.New("connection reset"), fb.Errorf(fb.ETrackerUnavailable, "Jira is down")},
-					wantState: rivertype.JobStateCompleted, wantCalls: 3},
+					wantState: rivertype.JobStateCompleted, wantCalls: 3, wantLink: fb.TrackerLinkLinked},
 				{name: "issue gone is cancelled", issue: "FB-2",
 					errs:      []error{fb.Errorf(fb.ENotFound, "issue FB-2 not found")},
 					wantState: rivertype.JobStateCancelled, wantCalls: 1},
@@ -244,7 +245,7 @@ func TestRemoteLink(t *testing.T) {
 					wantState: rivertype.JobStateCompleted, wantCalls: 2},
 				{name: "gives up after its attempts", issue: "FB-4", maxAttempts: 2,
 					errs:      []error{errors.New("boom"), errors.New("boom"), errors.New("boom")},
-					wantState: rivertype.JobStateDiscarded, wantCalls: 2, wantLog: "gave up writing a link"},
+					wantState: rivertype.JobStateDiscarded, wantCalls: 2, wantLog: "gave up writing a link", wantLink: fb.TrackerLinkFailed},
 			}
 			for _, c := range cases {
 				t.Run(c.name, func(t *testing.T) {
@@ -271,6 +272,12 @@ func TestRemoteLink(t *testing.T) {
 					}
 					if c.wantLog != "" && !strings.Contains(e.logs.String(), c.wantLog) {
 						t.Errorf("log lacks %q:\n%s", c.wantLog, e.logs.String())
+					}
+					if c.wantLink != "" {
+						links, err := e.svc.Store.TrackerLinks(ctx, c.issue)
+						if err != nil || len(links) != 1 || links[0].Status != c.wantLink {
+							t.Errorf("recorded link state %+v %v, want %s", links, err, c.wantLink)
+						}
 					}
 				})
 			}

@@ -185,6 +185,7 @@ func (w *remoteLinkWorker) Work(ctx context.Context, job *river.Job[remoteLinkAr
 	if err != nil && !isCancelOrSnooze(err) && job.Attempt >= job.MaxAttempts {
 		w.q.log.Error("gave up writing a link to the tracker's issue", "issue", a.IssueKey, "url", a.Link.URL,
 			"attempts", job.Attempt, "err", err)
+		w.q.app.AbandonLink(context.WithoutCancel(ctx), a.IssueKey, a.issueLink())
 	}
 	return err
 }

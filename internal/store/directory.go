@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"slices"
+	"time"
 
 	fb "github.com/forgebridge/forgebridge"
 )
@@ -196,6 +197,17 @@ func (s *Store) APIToken(ctx context.Context, hash string) (_ fb.APIToken, err e
 func (s *Store) DeleteExpiringAPITokens(ctx context.Context, userKey string) (n int, err error) {
 	defer wrap(&err, "DeleteExpiringAPITokens(%q)", userKey)
 	res, err := s.conn().exec(ctx, `DELETE FROM api_tokens WHERE user_key = ? AND expires_at IS NOT NULL`, userKey)
+	if err != nil {
+		return 0, err
+	}
+	rows, err := res.RowsAffected()
+	return int(rows), err
+}
+
+// DeleteExpiredAPITokens removes every API token that expired before now.
+func (s *Store) DeleteExpiredAPITokens(ctx context.Context, now time.Time) (n int, err error) {
+	defer wrap(&err, "DeleteExpiredAPITokens")
+	res, err := s.conn().exec(ctx, `DELETE FROM api_tokens WHERE expires_at IS NOT NULL AND expires_at <= ?`, micros(now))
 	if err != nil {
 		return 0, err
 	}

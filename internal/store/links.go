@@ -75,3 +75,35 @@ func (s *Store) IssuePullRequests(ctx context.Context, issueKey string) (_ []fb.
 	}
 	return out, rows.Err()
 }
+
+// PutTrackerLink records the state of a link written back to the tracker.
+func (s *Store) PutTrackerLink(ctx context.Context, l fb.TrackerLink) (err error) {
+	defer wrap(&err, "PutTrackerLink(%q)", l.GlobalID)
+	_, err = s.conn().exec(ctx, `INSERT INTO tracker_links (global_id, issue_key, url, status, updated_at)
+		VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (issue_key, global_id) DO UPDATE SET url = excluded.url, status = excluded.status, updated_at = excluded.updated_at`,
+		l.GlobalID, l.IssueKey, l.URL, l.Status, micros(normalizeTime(l.UpdatedAt)))
+	return err
+}
+
+// TrackerLinks returns the links written back to the issue.
+func (s *Store) TrackerLinks(ctx context.Context, issueKey string) (_ []fb.TrackerLink, err error) {
+	defer wrap(&err, "TrackerLinks(%q)", issueKey)
+	rows, err := s.conn().query(ctx, `SELECT global_id, issue_key, url, status, updated_at
+		FROM tracker_links WHERE issue_key = ? ORDER BY global_id`, issueKey)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []fb.TrackerLink
+	for rows.Next() {
+		var l fb.TrackerLink
+		var at int64
+		if err := rows.Scan(&l.GlobalID, &l.IssueKey, &l.URL, &l.Status, &at); err != nil {
+			return nil, err
+		}
+		l.UpdatedAt = fromMicros(at)
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}

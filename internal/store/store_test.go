@@ -685,6 +685,17 @@ func testIssueLinks(t *testing.T, s *store.Store, _ *storetest.Cipher) {
 		must(t, err)
 		deepEqual(t, "IssuePullRequests("+issue+")", got, want)
 	}
+
+	// Tracker links: recorded, then updated in place by global id.
+	l := fb.TrackerLink{GlobalID: "forgebridge:r1:branch:PROJ-1-x", IssueKey: "PROJ-1", URL: "https://example.com/b",
+		Status: fb.TrackerLinkPending, UpdatedAt: at(1)}
+	must(t, s.PutTrackerLink(ctx, l))
+	l.Status, l.UpdatedAt = fb.TrackerLinkLinked, at(2)
+	must(t, s.PutTrackerLink(ctx, l))
+	must(t, s.PutTrackerLink(ctx, fb.TrackerLink{GlobalID: "other", IssueKey: "PROJ-2", URL: "u", Status: fb.TrackerLinkFailed, UpdatedAt: at(3)}))
+	links, err := s.TrackerLinks(ctx, "PROJ-1")
+	must(t, err)
+	deepEqual(t, "TrackerLinks", links, []fb.TrackerLink{l})
 }
 
 func testDirectory(t *testing.T, s *store.Store, _ *storetest.Cipher) {
@@ -798,6 +809,21 @@ func testAPITokens(t *testing.T, s *store.Store, _ *storetest.Cipher) {
 	}
 	if _, err := s.APIToken(ctx, tok.Hash); err != nil {
 		t.Errorf("the long-lived token went too: %v", err)
+	}
+
+	must(t, s.CreateAPIToken(ctx, short)) // expires at(3600)
+	for _, c := range []struct {
+		now  time.Time
+		want int
+	}{{at(3599), 0}, {at(3600), 1}, {at(7200), 0}} {
+		n, err := s.DeleteExpiredAPITokens(ctx, c.now)
+		must(t, err)
+		if n != c.want {
+			t.Errorf("DeleteExpiredAPITokens(%v) removed %d, want %d", c.now, n, c.want)
+		}
+	}
+	if _, err := s.APIToken(ctx, tok.Hash); err != nil {
+		t.Errorf("a token without expiry was removed: %v", err)
 	}
 }
 

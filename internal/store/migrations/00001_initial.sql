@@ -98,6 +98,17 @@ CREATE TABLE issue_branches (
     PRIMARY KEY (issue_key, repository_id, name)
 );
 
+-- Links written back to the tracker's issue (Jira remote links) and whether
+-- the tracker has taken them yet.
+CREATE TABLE tracker_links (
+    issue_key TEXT NOT NULL,
+    global_id TEXT NOT NULL,
+    url TEXT NOT NULL,
+    status TEXT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    PRIMARY KEY (issue_key, global_id)
+);
+
 -- A pull request may mention several issues, so the key includes the issue.
 CREATE TABLE issue_pull_requests (
     issue_key TEXT NOT NULL,
@@ -158,6 +169,7 @@ DROP TABLE issues;
 DROP TABLE permissions;
 DROP TABLE projects;
 DROP TABLE users;
+DROP TABLE tracker_links;
 DROP TABLE issue_pull_requests;
 DROP TABLE issue_branches;
 DROP TABLE audit;
