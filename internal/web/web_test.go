@@ -723,3 +723,30 @@ func TestStaticAssetsAndHeaders(t *testing.T) {
 	}
 	mustStatus(t, "unknown page", e.signedIn("alice").get("/nowhere"), http.StatusNotFound)
 }
+
+// TestIssuePageShowsTrackerLinkState checks that a branch whose link on the
+// Jira issue is still being retried, or was given up on, says so.
+func TestIssuePageShowsTrackerLinkState(t *testing.T) {
+	e := newEnv(t)
+	e.addIntegration(false)
+	ctx := context.Background()
+	repos, _, err := e.app.Store.Repositories(ctx, fb.RepositoryQuery{Page: fb.Page{Limit: 10}})
+	if err != nil || len(repos) == 0 {
+		t.Fatalf("repositories: %v %v", repos, err)
+	}
+	for _, b := range []struct{ name, status string }{{"PROJ-1-a", fb.TrackerLinkPending}, {"PROJ-1-b", fb.TrackerLinkFailed}, {"PROJ-1-c", fb.TrackerLinkLinked}} {
+		u := "https://example.test/tree/" + b.name
+		if err := e.app.Store.AddIssueBranch(ctx, fb.IssueBranch{IssueKey: "PROJ-1", RepositoryID: repos[0].ID, Name: b.name, WebURL: u, CreatedAt: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.app.Store.PutTrackerLink(ctx, fb.TrackerLink{GlobalID: b.name, IssueKey: "PROJ-1", URL: u, Status: b.status, UpdatedAt: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	page := e.signedIn("alice").get("/browse/PROJ-1")
+	mustStatus(t, "issue", page, http.StatusOK)
+	body := page.body()
+	if strings.Count(body, "Not yet linked in Jira") != 1 || strings.Count(body, "Not linked in Jira<") != 1 {
+		t.Fatalf("the issue page does not show each link's state once:\n%s", body)
+	}
+}
