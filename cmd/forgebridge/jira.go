@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	fb "github.com/forgebridge/forgebridge"
 	"github.com/forgebridge/forgebridge/internal/app"
@@ -37,6 +38,16 @@ func openJira(ctx context.Context, getenv func(string) string, baseURL string) (
 		return nil, err
 	}
 	cfg := jira.Config{BaseURL: baseURL, ServiceToken: token, AdminGroup: getenv("FORGEBRIDGE_JIRA_ADMIN_GROUP")}
+	if v := getenv("FORGEBRIDGE_JIRA_CACHE_TTL"); v != "" {
+		ttl, err := time.ParseDuration(v)
+		if err != nil || ttl > time.Hour {
+			return nil, fmt.Errorf("FORGEBRIDGE_JIRA_CACHE_TTL=%q must be a duration of at most 1h (0s: no caching)", v)
+		}
+		cfg.CacheTTL = ttl
+		if ttl == 0 {
+			cfg.CacheTTL = -1 // the tracker reads 0 as its default
+		}
+	}
 	if id := getenv("FORGEBRIDGE_JIRA_OAUTH_CLIENT_ID"); id != "" {
 		cfg.OAuth = &jira.OAuthConfig{ClientID: id, ClientSecret: getenv("FORGEBRIDGE_JIRA_OAUTH_CLIENT_SECRET")}
 	}
@@ -124,5 +135,5 @@ type jiraLinker struct{ t *jira.Tracker }
 
 func (l jiraLinker) LinkIssue(ctx context.Context, issueKey string, in app.IssueLink) error {
 	return l.t.AddRemoteLink(ctx, issueKey, jira.RemoteLink{GlobalID: in.GlobalID, URL: in.URL, Title: in.Title,
-		Summary: in.Summary, Resolved: in.Resolved})
+		Summary: in.Summary, IconURL: in.IconURL, IconTitle: in.IconTitle, Resolved: in.Resolved})
 }

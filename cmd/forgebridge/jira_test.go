@@ -31,6 +31,13 @@ func TestProgramJira(t *testing.T) {
 	gh.AddToken("ghp_svc", fakegithub.Token{Login: "acme-bot", Scopes: []string{"repo"}})
 	gh.AddRepo("acme/shop", "main")
 
+	// A service token Jira rejects stops the start, saying so.
+	bad := newProgram(t, map[string]string{"FORGEBRIDGE_JIRA_TOKEN": "wrong-token"})
+	if _, err := bad.cli("", "serve", "--addr", freeAddr(t), "--tracker", "jira", "--jira-url", jr.URL()); err == nil ||
+		!strings.Contains(message(err)+err.Error(), "rejected") || strings.Contains(err.Error(), "wrong-token") {
+		t.Fatalf("serve with a rejected Jira token: %v", err)
+	}
+
 	p := newProgram(t, map[string]string{"FORGEBRIDGE_JIRA_TOKEN": "jira-svc-token",
 		"FORGEBRIDGE_JIRA_OAUTH_CLIENT_ID": "fb-client", "FORGEBRIDGE_JIRA_OAUTH_CLIENT_SECRET": "fb-secret"})
 	// A local administrator account, named like an ordinary Jira user.
@@ -98,7 +105,8 @@ func TestProgramJira(t *testing.T) {
 	}
 	p.mustErr(p.call("POST", "/api/v1/issues/PROJ-7/branches", alice, map[string]any{"repositoryId": repoID}), 409, "already_exists", "retried request")
 	links := jr.RemoteLinks("PROJ-7")
-	if len(links) != 1 || links[0].URL != b.str("webUrl") || !strings.HasPrefix(links[0].GlobalID, "forgebridge:") {
+	if len(links) != 1 || links[0].URL != b.str("webUrl") || !strings.HasPrefix(links[0].GlobalID, "forgebridge:") ||
+		links[0].IconURL != gh.URL()+"/favicon.ico" || links[0].IconTitle != "GitHub" {
 		t.Fatalf("remote links on PROJ-7: %+v", links)
 	}
 

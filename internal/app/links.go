@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"net/url"
 
 	fb "github.com/forgebridge/forgebridge"
 )
@@ -16,7 +17,10 @@ type IssueLink struct {
 	URL      string
 	Title    string
 	Summary  string
-	Resolved bool
+	// IconURL and IconTitle show which hosting service the link points to.
+	IconURL   string
+	IconTitle string
+	Resolved  bool
 }
 
 // Linker writes issue links to the tracker. Nil when the tracker keeps none
@@ -69,12 +73,28 @@ func (s *Service) AbandonLink(ctx context.Context, issueKey string, l IssueLink)
 }
 
 func branchLink(t target, b fb.Branch) IssueLink {
-	return IssueLink{GlobalID: fmt.Sprintf("forgebridge:%s:branch:%s", t.repo.ID, b.Name), URL: b.WebURL,
-		Title: fmt.Sprintf("Branch %s in %s", b.Name, t.repo.FullName), Summary: string(t.integ.Kind)}
+	l := IssueLink{GlobalID: fmt.Sprintf("forgebridge:%s:branch:%s", t.repo.ID, b.Name), URL: b.WebURL,
+		Title: fmt.Sprintf("Branch %s in %s", b.Name, t.repo.FullName), Summary: "Created from forgebridge"}
+	l.IconURL, l.IconTitle = serviceIcon(t.integ.Kind, b.WebURL)
+	return l
 }
 
 func pullRequestLink(t target, pr fb.PullRequest) IssueLink {
-	return IssueLink{GlobalID: fmt.Sprintf("forgebridge:%s:pr:%s", t.repo.ID, pr.ID), URL: pr.WebURL,
+	l := IssueLink{GlobalID: fmt.Sprintf("forgebridge:%s:pr:%s", t.repo.ID, pr.ID), URL: pr.WebURL,
 		Title:   fmt.Sprintf("Pull request #%d: %s", pr.Number, pr.Title),
-		Summary: fmt.Sprintf("%s → %s in %s", pr.SourceBranch, pr.TargetBranch, t.repo.FullName)}
+		Summary: fmt.Sprintf("Open: %s → %s in %s", pr.SourceBranch, pr.TargetBranch, t.repo.FullName)}
+	l.IconURL, l.IconTitle = serviceIcon(t.integ.Kind, pr.WebURL)
+	return l
+}
+
+// serviceIcon is the favicon of the host a link points to, and the service's name.
+func serviceIcon(kind fb.Kind, webURL string) (iconURL, title string) {
+	names := map[fb.Kind]string{fb.KindGitHub: "GitHub", fb.KindGitHubEnterprise: "GitHub Enterprise",
+		fb.KindGitLab: "GitLab", fb.KindGitLabSelfManaged: "GitLab", fb.KindAzureDevOps: "Azure DevOps",
+		fb.KindVSTS: "Azure DevOps", fb.KindTFS: "Azure DevOps Server", fb.KindCodeCommit: "AWS CodeCommit"}
+	u, err := url.Parse(webURL)
+	if err != nil || u.Host == "" {
+		return "", names[kind]
+	}
+	return (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: "/favicon.ico"}).String(), names[kind]
 }
