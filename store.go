@@ -37,6 +37,11 @@ type Store interface {
 	Integration(ctx context.Context, id string) (Integration, error)
 	Integrations(ctx context.Context) ([]Integration, error)
 	UpdateIntegration(ctx context.Context, in *Integration) error
+	// CreateIntegrationWithRepositories and UpdateIntegrationWithRepositories
+	// save the integration and make repos its repositories in one
+	// transaction, as ReplaceRepositories does: both or neither.
+	CreateIntegrationWithRepositories(ctx context.Context, in *Integration, repos []Repository, at time.Time) error
+	UpdateIntegrationWithRepositories(ctx context.Context, in *Integration, repos []Repository, at time.Time) error
 	// DeleteIntegration removes the integration with its repositories and user tokens.
 	DeleteIntegration(ctx context.Context, id string) error
 

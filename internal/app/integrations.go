@@ -190,15 +190,7 @@ func (s *Service) createIntegration(ctx context.Context, i *fb.Integration) erro
 	if err != nil {
 		return err
 	}
-	if err := s.Store.CreateIntegration(ctx, i); err != nil {
-		return err
-	}
-	now := s.now()
-	if err := s.Store.ReplaceRepositories(ctx, i.ID, repos, now); err != nil {
-		return err
-	}
-	i.RepositoryCount, i.DiscoveredAt = len(repos), &now
-	return nil
+	return s.Store.CreateIntegrationWithRepositories(ctx, i, repos, s.now())
 }
 
 // UpdateIntegration merges a patch into an integration. A new credential or
@@ -248,18 +240,24 @@ func (s *Service) updateIntegration(ctx context.Context, id string, in Integrati
 		}
 	}
 	entry.Actor = fb.Actor{Type: fb.ActorIntegration, Login: i.CredentialLogin}
-	if err := s.Store.UpdateIntegration(ctx, &i); err != nil {
-		return fb.Integration{}, err
-	}
-	s.forget(i.ID)
 	if moved {
+		// Before the new address is saved, so no action sends an old token there.
 		if err := s.dropUserTokens(ctx, i); err != nil {
 			return fb.Integration{}, err
 		}
 	}
 	if reconnect {
-		now := s.now()
-		if err := s.Store.ReplaceRepositories(ctx, i.ID, repos, now); err != nil {
+		err = s.Store.UpdateIntegrationWithRepositories(ctx, &i, repos, s.now())
+	} else {
+		err = s.Store.UpdateIntegration(ctx, &i)
+	}
+	s.forget(i.ID)
+	if err != nil {
+		return fb.Integration{}, err
+	}
+	if moved {
+		// And after: a token saved meanwhile was validated at the old address.
+		if err := s.dropUserTokens(ctx, i); err != nil {
 			return fb.Integration{}, err
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	fb "github.com/forgebridge/forgebridge"
 )
@@ -18,6 +19,48 @@ const integrationColumns = `id, name, kind, base_url, region, server_version, ap
 // CreateIntegration stores a new integration, assigning in.ID, CreatedAt and UpdatedAt.
 func (s *Store) CreateIntegration(ctx context.Context, in *fb.Integration) (err error) {
 	defer wrap(&err, "CreateIntegration(%q)", in.Name)
+	return s.createIntegration(ctx, s.conn(), in)
+}
+
+// CreateIntegrationWithRepositories stores a new integration and its
+// repositories in one transaction: both or neither.
+func (s *Store) CreateIntegrationWithRepositories(ctx context.Context, in *fb.Integration, repos []fb.Repository, at time.Time) (err error) {
+	defer wrap(&err, "CreateIntegrationWithRepositories(%q)", in.Name)
+	created := *in
+	err = s.inTx(ctx, func(c conn) error {
+		if err := s.createIntegration(ctx, c, &created); err != nil {
+			return err
+		}
+		return c.replaceRepositories(ctx, created.ID, repos, at)
+	})
+	if err != nil {
+		return err
+	}
+	created.RepositoryCount, created.DiscoveredAt = len(repos), &at
+	*in = created
+	return nil
+}
+
+// UpdateIntegrationWithRepositories updates the integration and makes repos
+// its repositories in one transaction: both or neither.
+func (s *Store) UpdateIntegrationWithRepositories(ctx context.Context, in *fb.Integration, repos []fb.Repository, at time.Time) (err error) {
+	defer wrap(&err, "UpdateIntegrationWithRepositories(%q)", in.ID)
+	updated := *in
+	err = s.inTx(ctx, func(c conn) error {
+		if err := s.updateIntegration(ctx, c, &updated); err != nil {
+			return err
+		}
+		return c.replaceRepositories(ctx, updated.ID, repos, at)
+	})
+	if err != nil {
+		return err
+	}
+	updated.RepositoryCount, updated.DiscoveredAt = len(repos), &at
+	*in = updated
+	return nil
+}
+
+func (s *Store) createIntegration(ctx context.Context, c conn, in *fb.Integration) error {
 	id := newID()
 	cred, err := s.seal(in.Credential, integrationCredentialAD(id))
 	if err != nil {
@@ -28,7 +71,7 @@ func (s *Store) CreateIntegration(ctx context.Context, in *fb.Integration) (err 
 		return err
 	}
 	t := now()
-	_, err = s.conn().exec(ctx, `INSERT INTO integrations (`+integrationColumns+`)
+	_, err = c.exec(ctx, `INSERT INTO integrations (`+integrationColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		id, in.Name, string(in.Kind), in.BaseURL, in.Region, in.ServerVersion, in.APIPath, in.RepositoryFilter,
 		projects, in.Settings.CreateBranch, in.Settings.CreatePullRequest, in.Settings.RequireUserPAT, in.ProxyURL, in.CABundle,
@@ -78,6 +121,10 @@ func (s *Store) Integrations(ctx context.Context) (_ []fb.Integration, err error
 // count, discovery time and creation time are the store's: it fills them in.
 func (s *Store) UpdateIntegration(ctx context.Context, in *fb.Integration) (err error) {
 	defer wrap(&err, "UpdateIntegration(%q)", in.ID)
+	return s.updateIntegration(ctx, s.conn(), in)
+}
+
+func (s *Store) updateIntegration(ctx context.Context, c conn, in *fb.Integration) error {
 	cred, err := s.seal(in.Credential, integrationCredentialAD(in.ID))
 	if err != nil {
 		return err
@@ -89,7 +136,7 @@ func (s *Store) UpdateIntegration(ctx context.Context, in *fb.Integration) (err 
 	t := now()
 	var discovered sql.NullInt64
 	var created int64
-	err = s.conn().queryRow(ctx, `UPDATE integrations SET name = ?, kind = ?, base_url = ?, region = ?, server_version = ?,
+	err = c.queryRow(ctx, `UPDATE integrations SET name = ?, kind = ?, base_url = ?, region = ?, server_version = ?,
 			api_path = ?, repository_filter = ?, projects = ?, create_branch = ?, create_pull_request = ?,
 			require_user_pat = ?, proxy_url = ?, ca_bundle = ?, insecure_skip_tls_verify = ?, credential = ?,
 			credential_login = ?, updated_at = ?

@@ -20,7 +20,11 @@ const repositoryColumns = `id, integration_id, external_id, name, full_name, def
 // and discovery time at. It sets the ID of each element of repos.
 func (s *Store) ReplaceRepositories(ctx context.Context, integrationID string, repos []fb.Repository, at time.Time) (err error) {
 	defer wrap(&err, "ReplaceRepositories(%q)", integrationID)
-	return s.inTx(ctx, func(c conn) error {
+	return s.inTx(ctx, func(c conn) error { return c.replaceRepositories(ctx, integrationID, repos, at) })
+}
+
+func (c conn) replaceRepositories(ctx context.Context, integrationID string, repos []fb.Repository, at time.Time) error {
+	{
 		known, err := c.existingRepositories(ctx, integrationID)
 		if err != nil {
 			return err
@@ -74,7 +78,7 @@ func (s *Store) ReplaceRepositories(ctx context.Context, integrationID string, r
 		_, err = c.exec(ctx, `UPDATE integrations SET repository_count = ?, discovered_at = ? WHERE id = ?`,
 			len(listed), micros(at), integrationID)
 		return err
-	})
+	}
 }
 
 // existingRepositories locks the integration's row (PostgreSQL: concurrent

@@ -27,6 +27,7 @@ func TestStore(t *testing.T) {
 		{"Migrate", testMigrate},
 		{"Settings", testSettings},
 		{"Integrations", testIntegrations},
+		{"IntegrationWithRepositories", testIntegrationWithRepositories},
 		{"DeleteIntegrationCascades", testDeleteIntegrationCascades},
 		{"ReplaceRepositories", testReplaceRepositories},
 		{"RepositoriesPaging", testRepositoriesPaging},
@@ -115,6 +116,37 @@ func testSettings(t *testing.T, s *store.Store, _ *storetest.Cipher) {
 		got, err := s.Settings(ctx)
 		must(t, err)
 		deepEqual(t, "settings after update", got, want)
+	}
+}
+
+func testIntegrationWithRepositories(t *testing.T, s *store.Store, _ *storetest.Cipher) {
+	ctx := t.Context()
+	repos := []fb.Repository{{ExternalID: "1", Name: "a", FullName: "acme/a", DefaultBranch: "main", WebURL: "https://x/acme/a"},
+		{ExternalID: "2", Name: "b", FullName: "acme/b", DefaultBranch: "main", WebURL: "https://x/acme/b"}}
+	in := fb.Integration{Name: "GH", Kind: fb.KindGitHub, Credential: fb.Credential{Token: "t"}, Settings: fb.DefaultIntegrationSettings}
+	must(t, s.CreateIntegrationWithRepositories(ctx, &in, repos, at(5)))
+	if in.ID == "" || in.RepositoryCount != 2 || in.DiscoveredAt == nil || !in.DiscoveredAt.Equal(at(5)) {
+		t.Fatalf("created %+v", in)
+	}
+	got, _, err := s.Repositories(ctx, fb.RepositoryQuery{Page: fb.Page{Limit: 10}, IntegrationIDs: []string{in.ID}})
+	must(t, err)
+	if len(got) != 2 || got[0].ID != repos[0].ID {
+		t.Fatalf("repositories after create: %+v", got)
+	}
+
+	in.BaseURL = "https://github.example.com"
+	must(t, s.UpdateIntegrationWithRepositories(ctx, &in, repos[1:], at(6)))
+	stored, err := s.Integration(ctx, in.ID)
+	must(t, err)
+	if stored.BaseURL != in.BaseURL || stored.RepositoryCount != 1 || !stored.DiscoveredAt.Equal(at(6)) || in.RepositoryCount != 1 {
+		t.Fatalf("after update: stored %+v, returned %+v", stored, in)
+	}
+
+	// An update of an integration that is gone writes nothing.
+	missing := fb.Integration{ID: "nope", Name: "x", Kind: fb.KindGitHub, Credential: fb.Credential{Token: "t"}}
+	wantCode(t, s.UpdateIntegrationWithRepositories(ctx, &missing, repos, at(7)), fb.ENotFound)
+	if _, err := s.Repository(ctx, repos[0].ID); fb.ErrorCode(err) != fb.ENotFound {
+		t.Errorf("a repository of the failed update exists: %v", err)
 	}
 }
 
