@@ -115,10 +115,11 @@ func (e *env) driver() riverdriver.Driver[*sql.Tx] {
 // it, then succeeds; an issue scripted with a nil error blocks until the
 // call's context ends.
 type scriptedLinker struct {
-	mu      sync.Mutex
-	script  map[string][]error
-	calls   map[string][]app.IssueLink
-	blocked chan struct{} // receives when a call starts blocking
+	mu       sync.Mutex
+	script   map[string][]error
+	calls    map[string][]app.IssueLink
+	blocked  chan struct{} // receives when a call starts blocking
+	released chan error    // if set, receives the context's error when a blocked call ends
 }
 
 func (l *scriptedLinker) set(issue string, errs ...error) {
@@ -137,6 +138,9 @@ func (l *scriptedLinker) LinkIssue(ctx context.Context, issue string, link app.I
 			l.mu.Unlock()
 			l.blocked <- struct{}{}
 			<-ctx.Done()
+			if l.released != nil {
+				l.released <- ctx.Err()
+			}
 			return ctx.Err()
 		}
 	}
@@ -535,7 +539,7 @@ func TestStop(t *testing.T) {
 			e := newEnv(t, b)
 			t.Run("idle", func(t *testing.T) {
 				q := e.start(t)
-				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // hang guard only
 				defer cancel()
 				if err := q.Stop(ctx); err != nil {
 					t.Errorf("Stop: %v", err)
@@ -544,24 +548,40 @@ func TestStop(t *testing.T) {
 			t.Run("job running past the deadline", func(t *testing.T) {
 				q := e.start(t)
 				e.linker.blocked = make(chan struct{}, 1)
+				e.linker.released = make(chan error, 1)
 				e.linker.set("FB-STOP", nil) // blocks until cancelled
 				if err := q.RetryLink(context.Background(), "FB-STOP", app.IssueLink{GlobalID: "g", URL: "u"}); err != nil {
 					t.Fatal(err)
 				}
+				// Hang guard only: the job never ends on its own, so a Stop that
+				// waited for it would never return.
+				guard, cancelGuard := context.WithTimeout(context.Background(), 30*time.Second)
+				defer cancelGuard()
 				select {
 				case <-e.linker.blocked:
-				case <-time.After(20 * time.Second):
-					t.Fatal("the link job never ran")
+				case <-guard.Done():
+					t.Fatalf("the link job never ran: %v", guard.Err())
 				}
 				ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 				defer cancel()
-				start := time.Now()
-				err := q.Stop(ctx)
-				if !errors.Is(err, context.DeadlineExceeded) {
-					t.Errorf("Stop = %v, want the deadline's error", err)
+				stopped := make(chan error, 1)
+				go func() { stopped <- q.Stop(ctx) }()
+				select {
+				case err := <-stopped:
+					if !errors.Is(err, context.DeadlineExceeded) {
+						t.Errorf("Stop = %v, want the deadline's error", err)
+					}
+				case <-guard.Done():
+					t.Fatalf("Stop waited for the running job past its deadline: %v", guard.Err())
 				}
-				if d := time.Since(start); d > 2*time.Second {
-					t.Errorf("Stop took %s with a 300ms deadline", d)
+				// Stop gave up on the job by cancelling its context.
+				select {
+				case err := <-e.linker.released:
+					if !errors.Is(err, context.Canceled) {
+						t.Errorf("the running job's context ended with %v, want it cancelled", err)
+					}
+				case <-guard.Done():
+					t.Fatalf("the running job's context was never cancelled: %v", guard.Err())
 				}
 			})
 		})
