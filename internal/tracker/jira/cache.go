@@ -57,7 +57,10 @@ func (c *ttlCache[K, V]) put(k K, v V, now time.Time) {
 	c.m[k] = cacheEntry[V]{v: v, expires: now.Add(c.ttl)}
 }
 
-// decisionKey names one permission decision.
+// decisionKey names one permission decision: a user's permission on a
+// project or on one issue, never confused with each other.
 type decisionKey struct {
-	userKey, userName, project, perm string
+	userKey, userName string
+	scope             scope
+	perm              string
 }

@@ -62,6 +62,7 @@ type request struct {
 type statusError struct {
 	status   int
 	messages []string
+	whose    whose // the credential of the request, for describe's wording
 }
 
 func (e *statusError) Error() string {
@@ -173,7 +174,7 @@ func interpret(r request, status int, header http.Header, body []byte, out any) 
 	case status == http.StatusTooManyRequests || status >= 500:
 		return unavailable(status, header)
 	default:
-		return &statusError{status: status, messages: errorMessages(body)}
+		return &statusError{status: status, messages: errorMessages(body), whose: r.whose}
 	}
 }
 
@@ -191,7 +192,7 @@ func rejected(w whose, reason string) error {
 		}
 		return &fb.Error{Code: code, Message: msg, Err: fmt.Errorf("jira: HTTP 401, X-Seraph-LoginReason %q", reason)}
 	}
-	msg := "Jira rejected the personal access token: it is unknown, expired or revoked, or the account is deactivated."
+	msg := "Jira did not accept your token: it is unknown, expired or revoked, or your account is deactivated."
 	if reason == "AUTHENTICATION_DENIED" {
 		msg = "Jira refused to authenticate this account because it requires a CAPTCHA after failed logins; sign in to Jira in a browser once, or ask a Jira administrator to reset the failed login count."
 	}

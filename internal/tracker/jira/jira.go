@@ -198,7 +198,7 @@ func (t *Tracker) UserForToken(ctx context.Context, personalToken string) (fb.Us
 	q := url.Values{"expand": {"groups"}}
 	err := t.call(ctx, request{method: http.MethodGet, path: "/rest/api/2/myself", query: q, token: personalToken, whose: person}, &ju)
 	if err != nil {
-		return fb.User{}, describe(err, "checking a personal access token")
+		return fb.User{}, describe(err, "signing you in")
 	}
 	if !ju.Active {
 		return fb.User{}, fb.Errorf(fb.EUnauthenticated, "The Jira account %s is deactivated.", ju.Name)
@@ -260,14 +260,42 @@ func (t *Tracker) Issue(ctx context.Context, key string) (fb.Issue, error) {
 	return fb.Issue{Key: ji.Key, Summary: ji.Fields.Summary, Type: ji.Fields.IssueType.Name, Project: ji.Fields.Project.Key}, nil
 }
 
-// gatingPermissions are the permissions Permissions reports.
+// gatingPermissions are the permissions Permissions and IssuePermissions report.
 var gatingPermissions = []string{fb.PermBrowseProjects, fb.PermViewDevTools}
+
+// scope is what a permission is checked on: a project, or one issue, whose
+// security level can narrow what its project grants.
+type scope struct {
+	param string // the permission search's parameter: "projectKey" or "issueKey"
+	key   string
+}
+
+func projectScope(key string) scope { return scope{param: "projectKey", key: key} }
+func issueScope(key string) scope   { return scope{param: "issueKey", key: key} }
 
 // Permissions returns whether the user holds Browse Projects and View
 // Development Tools on the project, as Jira answers the service account's
 // permission search. Decisions are cached for the configured TTL; failures
 // are not.
 func (t *Tracker) Permissions(ctx context.Context, u fb.User, projectKey string) (map[string]bool, error) {
+	return t.permissions(ctx, u, projectScope(projectKey))
+}
+
+// IssuePermissions returns which of BROWSE_PROJECTS and VIEW_DEV_TOOLS the user holds on the issue itself, which an issue security level can narrow below the project's.
+//
+// Jira answers the permission search for the issue, so a user left out of
+// the issue's security level holds neither, whatever the project grants.
+// Decisions are cached per issue for the configured TTL, apart from the
+// project's; failures are not. ENotFound when the issue does not exist.
+func (t *Tracker) IssuePermissions(ctx context.Context, u fb.User, issue fb.Issue) (map[string]bool, error) {
+	if issue.Key == "" {
+		return nil, fb.Errorf(fb.ENotFound, "An issue key is required.")
+	}
+	return t.permissions(ctx, u, issueScope(issue.Key))
+}
+
+// permissions answers every gating permission on the scope, concurrently.
+func (t *Tracker) permissions(ctx context.Context, u fb.User, sc scope) (map[string]bool, error) {
 	out := make(map[string]bool, len(gatingPermissions))
 	var (
 		wg       sync.WaitGroup
@@ -276,7 +304,7 @@ func (t *Tracker) Permissions(ctx context.Context, u fb.User, projectKey string)
 	)
 	for _, perm := range gatingPermissions {
 		wg.Go(func() {
-			ok, err := t.holds(ctx, u, projectKey, perm)
+			ok, err := t.holds(ctx, u, sc, perm)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -296,12 +324,12 @@ func (t *Tracker) Permissions(ctx context.Context, u fb.User, projectKey string)
 }
 
 // holds answers one permission decision, from the cache when fresh.
-func (t *Tracker) holds(ctx context.Context, u fb.User, projectKey, perm string) (bool, error) {
-	k := decisionKey{userKey: u.Key, userName: u.Name, project: projectKey, perm: perm}
+func (t *Tracker) holds(ctx context.Context, u fb.User, sc scope, perm string) (bool, error) {
+	k := decisionKey{userKey: u.Key, userName: u.Name, scope: sc, perm: perm}
 	if ok, hit := t.decisions.get(k, t.now()); hit {
 		return ok, nil
 	}
-	ok, err := t.search(ctx, u, projectKey, perm)
+	ok, err := t.search(ctx, u, sc, perm)
 	if err != nil {
 		return false, err
 	}
@@ -312,11 +340,11 @@ func (t *Tracker) holds(ctx context.Context, u fb.User, projectKey, perm string)
 // permissionPage is how many users one permission search asks for (Jira's maximum).
 const permissionPage = 1000
 
-// search asks Jira whether the user holds one permission on the project.
-// The search matches user names, display names and e-mail addresses by
-// prefix and lists only active users, so the answer is searched for the very
-// user (by key, else by name), page after full page.
-func (t *Tracker) search(ctx context.Context, u fb.User, projectKey, perm string) (bool, error) {
+// search asks Jira whether the user holds one permission on the project or
+// issue. The search matches user names, display names and e-mail addresses
+// by prefix and lists only active users, so the answer is searched for the
+// very user (by key, else by name), page after full page.
+func (t *Tracker) search(ctx context.Context, u fb.User, sc scope, perm string) (bool, error) {
 	if u.Name == "" {
 		return false, fb.Errorf(fb.EInternal, "A Jira permission check needs the user's name.")
 	}
@@ -324,14 +352,17 @@ func (t *Tracker) search(ctx context.Context, u fb.User, projectKey, perm string
 		q := url.Values{
 			"username":    {u.Name},
 			"permissions": {perm},
-			"projectKey":  {projectKey},
+			sc.param:      {sc.key},
 			"startAt":     {strconv.Itoa(start)},
 			"maxResults":  {strconv.Itoa(permissionPage)},
 		}
 		var users []jiraUser
 		err := t.call(ctx, request{method: http.MethodGet, path: "/rest/api/2/user/permission/search", query: q, token: t.token.Token, whose: service}, &users)
 		if statusOf(err) == http.StatusNotFound {
-			return false, fb.Errorf(fb.ENotFound, "Project %s does not exist in Jira.", projectKey)
+			if sc.param == "issueKey" {
+				return false, fb.Errorf(fb.ENotFound, "Issue %s does not exist in Jira.", sc.key)
+			}
+			return false, fb.Errorf(fb.ENotFound, "Project %s does not exist in Jira.", sc.key)
 		}
 		if err != nil {
 			return false, describe(err, "checking permissions")
@@ -377,7 +408,7 @@ func (t *Tracker) BrowsableProjects(ctx context.Context, u fb.User) ([]string, e
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			allowed[i], errs[i] = t.holds(ctx, u, p.Key, fb.PermBrowseProjects)
+			allowed[i], errs[i] = t.holds(ctx, u, projectScope(p.Key), fb.PermBrowseProjects)
 		})
 	}
 	wg.Wait()
@@ -479,11 +510,17 @@ func describe(err error, doing string) error {
 	if !errors.As(err, &se) {
 		return err
 	}
-	switch se.status {
-	case http.StatusForbidden:
+	switch {
+	case se.whose == person && se.status == http.StatusForbidden:
+		// The person's own token was turned down: theirs to fix, not the
+		// service account's, and no outage. (A 401 never gets here: call
+		// reports it through rejected, with the same code.)
+		return &fb.Error{Code: fb.EUnauthenticated, Err: se, Message: fmt.Sprintf(
+			"Jira did not accept your token while %s: sign in to Jira in a browser to check that your account may use Jira, then try again with a valid token.", doing)}
+	case se.status == http.StatusForbidden:
 		return &fb.Error{Code: fb.ETrackerUnavailable, Err: se, Message: fmt.Sprintf(
 			"Jira refused forgebridge's service account while %s; a Jira administrator must grant it the permission (Browse users, Administer Jira or Administer project).", doing)}
-	case http.StatusBadRequest:
+	case se.status == http.StatusBadRequest:
 		msg := fmt.Sprintf("Jira refused the request while %s.", doing)
 		if len(se.messages) > 0 {
 			msg = fmt.Sprintf("Jira refused the request while %s: %s", doing, strings.Join(se.messages, " "))

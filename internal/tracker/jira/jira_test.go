@@ -255,9 +255,9 @@ func TestAuthenticationAnswers(t *testing.T) {
 		{name: "CAPTCHA required", reason: "AUTHENTICATION_DENIED", status: 401,
 			body: `{"errorMessages":["CAPTCHA"],"errors":{}}`, wantCode: fb.EUnauthenticated, wantMsg: "CAPTCHA"},
 		{name: "failed login answered anonymously", reason: "AUTHENTICATED_FAILED", status: 200,
-			body: `{"key":"anon","name":"anon","active":true}`, wantCode: fb.EUnauthenticated, wantMsg: "rejected the personal access token"},
+			body: `{"key":"anon","name":"anon","active":true}`, wantCode: fb.EUnauthenticated, wantMsg: "Jira did not accept your token"},
 		{name: "HTML 401 without a reason", status: 401, body: `<html>Unauthorized</html>`,
-			wantCode: fb.EUnauthenticated, wantMsg: "rejected the personal access token"},
+			wantCode: fb.EUnauthenticated, wantMsg: "Jira did not accept your token"},
 		{name: "inactive account", reason: "OK", status: 200,
 			body: `{"key":"JIRAUSER1","name":"carol","active":false}`, wantCode: fb.EUnauthenticated, wantMsg: "deactivated"},
 		{name: "sign-in page instead of JSON", reason: "OK", status: 200, body: `<html>Log in</html>`,
@@ -733,5 +733,232 @@ func TestUserCache(t *testing.T) {
 		if u.Active != st.wantActive {
 			t.Errorf("%s: Active = %v, want %v", st.name, u.Active, st.wantActive)
 		}
+	}
+}
+
+// TestIssuePermissions checks that an issue security level narrows what the
+// project grants: Permissions answers for the project, IssuePermissions for
+// the issue.
+func TestIssuePermissions(t *testing.T) {
+	both := map[string]bool{fb.PermBrowseProjects: true, fb.PermViewDevTools: true}
+	none := map[string]bool{fb.PermBrowseProjects: false, fb.PermViewDevTools: false}
+	browseOnly := map[string]bool{fb.PermBrowseProjects: true, fb.PermViewDevTools: false}
+	tests := []struct {
+		name        string
+		setup       func(f *fakejira.Server)
+		user        func(e *env) fb.User
+		issue       string
+		want        map[string]bool // IssuePermissions
+		wantProject map[string]bool // Permissions on PROJ
+	}{
+		{name: "project Browse, left out of the security level",
+			setup: func(f *fakejira.Server) { f.RestrictIssue("PROJ-1", "alice") },
+			user:  func(e *env) fb.User { return e.al }, issue: "PROJ-1", want: none, wantProject: both},
+		{name: "let in by the security level",
+			setup: func(f *fakejira.Server) { f.RestrictIssue("PROJ-1", "alice") },
+			user:  func(e *env) fb.User { return e.alice }, issue: "PROJ-1", want: both, wantProject: both},
+		// al's name is a prefix of alice's: the search for al lists alice,
+		// who must not be taken for him.
+		{name: "a user whose name extends the user's is let in, not the user",
+			setup: func(f *fakejira.Server) { f.RestrictIssue("PROJ-1", "alice") },
+			user:  func(e *env) fb.User { return fb.User{Name: "al"} }, issue: "PROJ-1", want: none, wantProject: both},
+		{name: "no security level: the project's permissions",
+			user: func(e *env) fb.User { return e.al }, issue: "PROJ-1", want: both, wantProject: both},
+		{name: "let in, without Development Tools on the project",
+			setup: func(f *fakejira.Server) {
+				f.Revoke("al", "PROJ", "VIEW_DEV_TOOLS")
+				f.RestrictIssue("PROJ-1", "al")
+			},
+			user: func(e *env) fb.User { return e.al }, issue: "PROJ-1", want: browseOnly, wantProject: browseOnly},
+		{name: "let in by the level, without Browse on the project",
+			setup: func(f *fakejira.Server) {
+				f.Revoke("al", "PROJ", "BROWSE_PROJECTS", "VIEW_DEV_TOOLS")
+				f.RestrictIssue("PROJ-1", "al")
+			},
+			user: func(e *env) fb.User { return e.al }, issue: "PROJ-1", want: none, wantProject: none},
+		{name: "another issue of the project is not restricted",
+			setup: func(f *fakejira.Server) { f.RestrictIssue("PROJ-1", "alice") },
+			user:  func(e *env) fb.User { return e.al }, issue: "PROJ-2", want: both, wantProject: both},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.fake.AddIssue("PROJ-2", "Another", "Task")
+			for _, name := range []string{"al", "alice"} {
+				e.fake.Grant(name, "PROJ", "BROWSE_PROJECTS", "VIEW_DEV_TOOLS")
+			}
+			if tt.setup != nil {
+				tt.setup(e.fake)
+			}
+			u := tt.user(e)
+			got, err := e.tr.IssuePermissions(context.Background(), u, fb.Issue{Key: tt.issue, Project: "PROJ"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Errorf("IssuePermissions(%s, %s) = %v, want %v", u.Name, tt.issue, got, tt.want)
+			}
+			got, err = e.tr.Permissions(context.Background(), u, "PROJ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tt.wantProject) {
+				t.Errorf("Permissions(%s, PROJ) = %v, want %v", u.Name, got, tt.wantProject)
+			}
+		})
+	}
+}
+
+func TestIssuePermissionsAsksForTheIssue(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.tr.IssuePermissions(context.Background(), e.al, fb.Issue{Key: "PROJ-1", Project: "PROJ"}); err != nil {
+		t.Fatal(err)
+	}
+	var perms []string
+	for _, c := range e.fake.Calls() {
+		q, err := url.ParseQuery(c.Query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if q.Get("issueKey") != "PROJ-1" || q.Has("projectKey") || q.Get("username") != "al" {
+			t.Errorf("permission search %s, want issueKey=PROJ-1 for al without projectKey", c.Query)
+		}
+		perms = append(perms, q.Get("permissions"))
+	}
+	slices.Sort(perms)
+	if want := []string{fb.PermBrowseProjects, fb.PermViewDevTools}; !slices.Equal(perms, want) {
+		t.Errorf("searched for %v, want %v", perms, want)
+	}
+}
+
+func TestIssuePermissionsErrors(t *testing.T) {
+	tests := []struct {
+		name     string
+		setup    func(e *env)
+		issue    string
+		wantCode fb.Code
+		wantMsg  string
+	}{
+		{name: "unknown issue", issue: "PROJ-404", wantCode: fb.ENotFound, wantMsg: "Issue PROJ-404 does not exist"},
+		{name: "no issue key", issue: "", wantCode: fb.ENotFound},
+		{name: "Jira down", issue: "PROJ-1", setup: func(e *env) { e.fake.SetDown(true) },
+			wantCode: fb.ETrackerUnavailable, wantMsg: "Jira could not be reached or failed"},
+		{name: "connection refused", issue: "PROJ-1", setup: func(e *env) { e.fake.Close() }, wantCode: fb.ETrackerUnavailable},
+		{name: "service account may not search", issue: "PROJ-1",
+			setup: func(e *env) {
+				e.fake.AddUser(fakejira.User{Key: "svc", Name: "forgebridge-svc", Active: true, Token: svcToken})
+			}, wantCode: fb.ETrackerUnavailable, wantMsg: "Jira refused forgebridge's service account"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			if tt.setup != nil {
+				tt.setup(e)
+			}
+			_, err := e.tr.IssuePermissions(context.Background(), e.alice, fb.Issue{Key: tt.issue, Project: "PROJ"})
+			assertCode(t, err, tt.wantCode)
+			if !strings.Contains(fb.ErrorMessage(err), tt.wantMsg) {
+				t.Errorf("message %q does not say %q", fb.ErrorMessage(err), tt.wantMsg)
+			}
+		})
+	}
+}
+
+// TestIssuePermissionsCache checks that issue decisions are cached per issue,
+// apart from the project's, for the TTL, and that failures are not cached.
+func TestIssuePermissionsCache(t *testing.T) {
+	const search = "/rest/api/2/user/permission/search"
+	e := newEnv(t)
+	ctx := context.Background()
+	e.fake.AddIssue("PROJ-2", "Another", "Task")
+	e.fake.Grant("al", "PROJ", "BROWSE_PROJECTS", "VIEW_DEV_TOOLS")
+	onIssue := func(key string) func() (map[string]bool, error) {
+		return func() (map[string]bool, error) {
+			return e.tr.IssuePermissions(ctx, e.al, fb.Issue{Key: key, Project: "PROJ"})
+		}
+	}
+	onProject := func() (map[string]bool, error) { return e.tr.Permissions(ctx, e.al, "PROJ") }
+	steps := []struct {
+		name      string
+		do        func()
+		ask       func() (map[string]bool, error)
+		wantBoth  bool
+		wantCalls int // permission searches made by this step; -1: Jira is down
+	}{
+		{name: "first call asks Jira, once per permission", ask: onIssue("PROJ-1"), wantBoth: true, wantCalls: 2},
+		{name: "restricted in Jira: still cached until the TTL ends",
+			do:  func() { e.clock.Advance(30 * time.Second); e.fake.RestrictIssue("PROJ-1", "alice") },
+			ask: onIssue("PROJ-1"), wantBoth: true, wantCalls: 0},
+		{name: "another issue: its own decisions", ask: onIssue("PROJ-2"), wantBoth: true, wantCalls: 2},
+		{name: "the project: its own decisions, not the issue's", ask: onProject, wantBoth: true, wantCalls: 2},
+		{name: "after the TTL: asks again and sees the security level",
+			do: func() { e.clock.Advance(30 * time.Second) }, ask: onIssue("PROJ-1"), wantBoth: false, wantCalls: 2},
+		{name: "Jira down: an error",
+			do:  func() { e.clock.Advance(time.Minute); e.fake.SetDown(true) },
+			ask: onIssue("PROJ-1"), wantCalls: -1},
+		{name: "Jira back: the failure was not cached",
+			do:  func() { e.fake.SetDown(false); e.fake.RestrictIssue("PROJ-1", "alice", "al") },
+			ask: onIssue("PROJ-1"), wantBoth: true, wantCalls: 2},
+	}
+	for _, st := range steps {
+		if st.do != nil {
+			st.do()
+		}
+		e.fake.ResetCalls()
+		got, err := st.ask()
+		if st.wantCalls < 0 {
+			assertCode(t, err, fb.ETrackerUnavailable)
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		if got[fb.PermBrowseProjects] != st.wantBoth || got[fb.PermViewDevTools] != st.wantBoth {
+			t.Errorf("%s: %v, want both %v", st.name, got, st.wantBoth)
+		}
+		if n := e.calls(search); n != st.wantCalls {
+			t.Errorf("%s: %d permission searches, want %d", st.name, n, st.wantCalls)
+		}
+	}
+}
+
+// TestForbiddenWording checks that a 403 is put to the one whose token it
+// was: a person is told about their own token, an administrator about the
+// service account.
+func TestForbiddenWording(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Seraph-LoginReason", "OK")
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusForbidden)
+		fmt.Fprint(w, `{"errorMessages":["Forbidden"],"errors":{}}`)
+	}))
+	defer srv.Close()
+	tr, err := New(Config{BaseURL: srv.URL, ServiceToken: svcToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name      string
+		call      func() error
+		wantCode  fb.Code
+		wantMsg   string
+		wantNoMsg string
+	}{
+		{name: "a person's token", call: func() error { _, err := tr.UserForToken(context.Background(), aliceToken); return err },
+			wantCode: fb.EUnauthenticated, wantMsg: "Jira did not accept your token while signing you in", wantNoMsg: "service account"},
+		{name: "the service token", call: func() error { _, err := tr.User(context.Background(), "JIRAUSER10100"); return err },
+			wantCode: fb.ETrackerUnavailable, wantMsg: "Jira refused forgebridge's service account while looking up a user", wantNoMsg: "your token"},
+		{name: "the service token at start-up", call: func() error { _, err := tr.Check(context.Background()); return err },
+			wantCode: fb.ETrackerUnavailable, wantMsg: "Jira refused forgebridge's service account while checking the service account", wantNoMsg: "your token"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.call()
+			assertCode(t, err, tt.wantCode)
+			msg := fb.ErrorMessage(err)
+			if !strings.Contains(msg, tt.wantMsg) || strings.Contains(msg, tt.wantNoMsg) {
+				t.Errorf("message %q: want %q, not %q", msg, tt.wantMsg, tt.wantNoMsg)
+			}
+		})
 	}
 }

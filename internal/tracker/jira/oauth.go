@@ -75,8 +75,9 @@ func (t *Tracker) oauthConfig(redirectURI string) *oauth2.Config {
 // AuthorizeURL returns the address to send the browser to: Jira's
 // authorization page for forgebridge's client, with the scope READ. state is
 // an opaque anti-CSRF value; codeChallenge is BASE64URL(SHA256(verifier))
-// without padding (see NewPKCE); redirectURI is forgebridge's callback and
-// must equal the link's redirect URL. Empty when OAuth is not configured.
+// without padding (oauth2.S256ChallengeFromVerifier); redirectURI is
+// forgebridge's callback and must equal the link's redirect URL. Empty when
+// OAuth is not configured.
 func (t *Tracker) AuthorizeURL(state, codeChallenge, redirectURI string) string {
 	if t.oauth == nil {
 		return ""
@@ -170,12 +171,4 @@ func truncate(s string, n int) string {
 		n--
 	}
 	return s[:n] + "…"
-}
-
-// NewPKCE returns a random code verifier (43 characters of the unreserved
-// set, from 32 random bytes as RFC 7636 recommends) and its S256 challenge,
-// BASE64URL(SHA256(verifier)) without padding.
-func NewPKCE() (verifier, challenge string) {
-	verifier = oauth2.GenerateVerifier()
-	return verifier, oauth2.S256ChallengeFromVerifier(verifier)
 }

@@ -5,8 +5,9 @@
 // headers and error bodies.
 //
 // It checks what Jira checks: Bearer personal access tokens and OAuth access
-// tokens (a bad one gets 401 with X-Seraph-LoginReason), the caller's own permissions (an issue the
-// caller may not browse is 404, as in Jira), and the permission search matches
+// tokens (a bad one gets 401 with X-Seraph-LoginReason), the caller's own
+// permissions and issue security levels (an issue the caller may not browse
+// is 404, as in Jira), and the permission search matches
 // users by prefix like Jira's, so a client must pick the exact user itself.
 package fakejira
 
@@ -72,6 +73,9 @@ type issue struct {
 	Summary   string
 	IssueType string
 	Project   string
+	// security, when not nil, is the issue's security level: the lower-case
+	// names of the users it lets see the issue, besides Jira's administrators.
+	security map[string]bool
 }
 
 // Server is the fake Jira. Its methods are safe for concurrent use.
@@ -172,6 +176,25 @@ func (s *Server) AddIssue(key, summary, issueType string) {
 	s.issues[key] = &issue{ID: s.nextID, Key: key, Summary: summary, IssueType: issueType, Project: proj}
 }
 
+// RestrictIssue gives the issue a security level that lets only the named
+// users (and Jira's administrators, whom the level is taken to list too, so
+// the service account keeps seeing every issue) see it. Others holding
+// Browse Projects on its project get 404 for it, and the permission search
+// for the issue lists only users the level lets in. Calling it again
+// replaces the level.
+func (s *Server) RestrictIssue(issueKey string, allowedUsers ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	is := s.issues[issueKey]
+	if is == nil {
+		panic("fakejira: RestrictIssue of an issue never added: " + issueKey)
+	}
+	is.security = map[string]bool{}
+	for _, name := range allowedUsers {
+		is.security[strings.ToLower(name)] = true
+	}
+}
+
 // Grant gives the user (by name) project permissions such as
 // BROWSE_PROJECTS, VIEW_DEV_TOOLS, LINK_ISSUES or ADMINISTER_PROJECTS.
 func (s *Server) Grant(userName, projectKey string, perms ...string) {
@@ -262,6 +285,16 @@ func (s *Server) userByName(name string) *User {
 // has reports whether the user holds perm on the project. s.mu is held.
 func (s *Server) has(u *User, projectKey, perm string) bool {
 	return u != nil && u.Active && s.grants[projectKey][strings.ToLower(u.Name)][perm]
+}
+
+// hasOnIssue reports whether the user holds perm on the issue: on its
+// project, and let in by its security level if it has one (as in Jira, a
+// user who may not see an issue holds no permission on it). s.mu is held.
+func (s *Server) hasOnIssue(u *User, is *issue, perm string) bool {
+	if !s.has(u, is.Project, perm) {
+		return false
+	}
+	return is.security == nil || isAdmin(u) || is.security[strings.ToLower(u.Name)]
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
@@ -422,13 +455,14 @@ func (s *Server) servePermissionSearch(w http.ResponseWriter, r *http.Request, c
 		return
 	}
 	projectKey := q.Get("projectKey")
+	var onIssue *issue // the issue searched on; nil for a project
 	if ik := q.Get("issueKey"); ik != "" {
 		is := s.issues[ik]
 		if is == nil {
 			writeError(w, http.StatusNotFound, fmt.Sprintf("Issue with key '%s' does not exist.", ik))
 			return
 		}
-		projectKey = is.Project
+		projectKey, onIssue = is.Project, is
 	} else if projectKey == "" {
 		writeError(w, http.StatusBadRequest, "Either the 'issueKey' or the 'projectKey' query parameters need to be provided")
 		return
@@ -452,7 +486,11 @@ func (s *Server) servePermissionSearch(w http.ResponseWriter, r *http.Request, c
 		}
 		holdsAll := true
 		for _, p := range perms {
-			holdsAll = holdsAll && s.has(u, projectKey, p)
+			if onIssue != nil {
+				holdsAll = holdsAll && s.hasOnIssue(u, onIssue, p)
+			} else {
+				holdsAll = holdsAll && s.has(u, projectKey, p)
+			}
 		}
 		if holdsAll {
 			matched = append(matched, u)
@@ -504,11 +542,12 @@ func (s *Server) serveProjects(w http.ResponseWriter, caller *User) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// visibleIssue returns the issue if the caller may browse its project; Jira
-// answers 404 alike for a missing issue and one the caller cannot see.
+// visibleIssue returns the issue if the caller may browse it (its project,
+// and its security level if any); Jira answers 404 alike for a missing issue
+// and one the caller cannot see.
 func (s *Server) visibleIssue(w http.ResponseWriter, caller *User, key string) *issue {
 	is := s.issues[key]
-	if is == nil || !s.has(caller, is.Project, "BROWSE_PROJECTS") {
+	if is == nil || !s.hasOnIssue(caller, is, "BROWSE_PROJECTS") {
 		writeError(w, http.StatusNotFound, "Issue Does Not Exist")
 		return nil
 	}

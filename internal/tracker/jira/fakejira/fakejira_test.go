@@ -149,3 +149,61 @@ func TestRemoteLinkGlobalIDUpdates(t *testing.T) {
 		t.Errorf("GET by global id: %d %s", resp.StatusCode, body)
 	}
 }
+
+// TestRestrictIssue checks the issue security level: people left out get 404
+// for the issue and are not listed by the permission search for it, though
+// they still hold the project's permissions; administrators still see it.
+func TestRestrictIssue(t *testing.T) {
+	s := newServer(t)
+	s.AddUser(User{Key: "JIRAUSER4", Name: "carol", Active: true, Token: "carol-pat"})
+	for _, u := range []string{"alice", "al", "carol"} {
+		s.Grant(u, "PROJ", "BROWSE_PROJECTS", "VIEW_DEV_TOOLS")
+	}
+	s.AddIssue("PROJ-2", "Open to the project", "Task")
+	s.RestrictIssue("PROJ-1", "Alice", "al")
+
+	views := []struct {
+		token, issue string
+		wantStatus   int
+	}{
+		{"alice-pat", "PROJ-1", 200},
+		{"carol-pat", "PROJ-1", 404},
+		{"carol-pat", "PROJ-2", 200},
+		{"admin-pat", "PROJ-1", 200},
+	}
+	for _, v := range views {
+		for _, path := range []string{"/rest/api/2/issue/" + v.issue, "/rest/api/2/issue/" + v.issue + "/remotelink"} {
+			if resp, body := do(t, s, "GET", path, v.token, ""); resp.StatusCode != v.wantStatus {
+				t.Errorf("GET %s with %s: status %d, want %d: %s", path, v.token, resp.StatusCode, v.wantStatus, body)
+			}
+		}
+	}
+
+	searches := []struct {
+		query string
+		want  []string
+	}{
+		// Administrators are let in by the level; admin lacks VIEW_DEV_TOOLS on PROJ.
+		{"issueKey=PROJ-1&permissions=BROWSE_PROJECTS", []string{"admin", "al", "alice"}},
+		{"issueKey=PROJ-1&permissions=VIEW_DEV_TOOLS", []string{"al", "alice"}},
+		{"issueKey=PROJ-2&permissions=BROWSE_PROJECTS", []string{"admin", "al", "alice", "carol"}},
+		{"projectKey=PROJ&permissions=BROWSE_PROJECTS", []string{"admin", "al", "alice", "carol"}},
+	}
+	for _, tt := range searches {
+		resp, body := do(t, s, "GET", "/rest/api/2/user/permission/search?"+tt.query, "admin-pat", "")
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: status %d: %s", tt.query, resp.StatusCode, body)
+		}
+		var users []struct{ Name string }
+		if err := json.Unmarshal([]byte(body), &users); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, u := range users {
+			got = append(got, u.Name)
+		}
+		if strings.Join(got, ",") != strings.Join(tt.want, ",") {
+			t.Errorf("%s: users %v, want %v", tt.query, got, tt.want)
+		}
+	}
+}
