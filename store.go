@@ -36,6 +36,9 @@ type Store interface {
 	CreateIntegration(ctx context.Context, in *Integration) error
 	Integration(ctx context.Context, id string) (Integration, error)
 	Integrations(ctx context.Context) ([]Integration, error)
+	// UpdateIntegration writes the integration; when its address changes (base
+	// URL, region, proxy, CA bundle, TLS verification) the people's tokens for
+	// it are removed in the same transaction.
 	UpdateIntegration(ctx context.Context, in *Integration) error
 	// CreateIntegrationWithRepositories and UpdateIntegrationWithRepositories
 	// save the integration and make repos its repositories in one
@@ -49,6 +52,9 @@ type Store interface {
 	// id of a repository already known by ExternalID, adds new ones, removes the
 	// ones no longer listed, and records the count and discovery time.
 	ReplaceRepositories(ctx context.Context, integrationID string, repos []Repository, at time.Time) error
+	// ReplaceDiscoveredRepositories replaces them only if the integration is
+	// still the version in (same UpdatedAt); else ENotFound, nothing written.
+	ReplaceDiscoveredRepositories(ctx context.Context, in Integration, repos []Repository, at time.Time) error
 	Repository(ctx context.Context, id string) (Repository, error)
 	// Repositories lists in order of full name then id; next is "" on the last page.
 	Repositories(ctx context.Context, q RepositoryQuery) (repos []Repository, next string, err error)

@@ -13,6 +13,10 @@ type Queue interface {
 	RetryLink(ctx context.Context, issueKey string, l IssueLink) error
 }
 
+// BackgroundUser names forgebridge itself in the audit log, for work done by
+// the job queue rather than for a person.
+const BackgroundUser = "(forgebridge)"
+
 // WriteLink writes an issue link to the tracker now (the queue's worker).
 func (s *Service) WriteLink(ctx context.Context, issueKey string, l IssueLink) error {
 	if s.Linker == nil {
@@ -22,11 +26,13 @@ func (s *Service) WriteLink(ctx context.Context, issueKey string, l IssueLink) e
 		return err
 	}
 	s.recordLink(ctx, issueKey, l, fb.TrackerLinkLinked)
+	s.audit(ctx, fb.AuditEntry{User: BackgroundUser, Action: AuditRemoteLink, Issue: issueKey, Target: l.URL}, nil)
 	return nil
 }
 
 // Discover lists an integration's repositories with its service credential
-// and records them (the periodic rediscovery and the admin's sync).
+// and records them, unless the integration was changed meanwhile (the
+// periodic rediscovery and the admin's sync). It takes as long as ctx allows.
 func (s *Service) Discover(ctx context.Context, integrationID string) (int, error) {
 	i, err := s.Store.Integration(ctx, integrationID)
 	if err != nil {
@@ -36,13 +42,11 @@ func (s *Service) Discover(ctx context.Context, integrationID string) (int, erro
 	if err != nil {
 		return 0, err
 	}
-	dctx, cancel := context.WithTimeout(ctx, DiscoveryTimeout)
-	defer cancel()
-	repos, err := p.Repositories(dctx, i.Credential)
+	repos, err := p.Repositories(ctx, i.Credential)
 	if err != nil {
 		return 0, explainTokenError(err, i, SourceService)
 	}
-	if err := s.Store.ReplaceRepositories(ctx, i.ID, repos, s.now()); err != nil {
+	if err := s.Store.ReplaceDiscoveredRepositories(ctx, i, repos, s.now()); err != nil {
 		return 0, err
 	}
 	return len(repos), nil

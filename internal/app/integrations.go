@@ -225,8 +225,7 @@ func (s *Service) updateIntegration(ctx context.Context, id string, in Integrati
 	// A credential is only ever sent where it was given for: a new address
 	// needs the service credential given again, and people's saved tokens,
 	// given for the old address, are removed.
-	moved := i.BaseURL != before.BaseURL || i.Region != before.Region || i.ProxyURL != before.ProxyURL ||
-		i.CABundle != before.CABundle || i.InsecureSkipTLSVerify != before.InsecureSkipTLSVerify
+	moved := !sameAddress(i, before)
 	if moved && (in.Credential == nil || in.Credential.IsZero()) {
 		return fb.Integration{}, fb.Errorf(fb.EInvalid,
 			"credential: give the service credential again when baseUrl, region, proxyUrl or the TLS settings change.")
@@ -240,9 +239,10 @@ func (s *Service) updateIntegration(ctx context.Context, id string, in Integrati
 		}
 	}
 	entry.Actor = fb.Actor{Type: fb.ActorIntegration, Login: i.CredentialLogin}
+	var dropped []fb.UserToken
 	if moved {
-		// Before the new address is saved, so no action sends an old token there.
-		if err := s.dropUserTokens(ctx, i); err != nil {
+		// The store removes them with the update; listed here for the audit log.
+		if dropped, err = s.Store.IntegrationUserTokens(ctx, i.ID); err != nil {
 			return fb.Integration{}, err
 		}
 	}
@@ -255,11 +255,9 @@ func (s *Service) updateIntegration(ctx context.Context, id string, in Integrati
 	if err != nil {
 		return fb.Integration{}, err
 	}
-	if moved {
-		// And after: a token saved meanwhile was validated at the old address.
-		if err := s.dropUserTokens(ctx, i); err != nil {
-			return fb.Integration{}, err
-		}
+	for _, t := range dropped {
+		s.audit(ctx, fb.AuditEntry{User: s.userName(ctx, t.UserKey), Action: fb.AuditTokenDelete, IntegrationID: i.ID,
+			Target: "the integration's address changed"}, nil)
 	}
 	return s.Store.Integration(ctx, i.ID)
 }
@@ -284,6 +282,8 @@ func (s *Service) SyncIntegration(ctx context.Context, u fb.User, id string) (in
 	if err := requireAdmin(u); err != nil {
 		return 0, err
 	}
+	ctx, cancel := context.WithTimeout(ctx, DiscoveryTimeout)
+	defer cancel()
 	return s.Discover(ctx, id)
 }
 
@@ -301,22 +301,4 @@ func (s *Service) Integrations(ctx context.Context, u fb.User) ([]fb.Integration
 		return nil, err
 	}
 	return s.Store.Integrations(ctx)
-}
-
-// dropUserTokens removes every person's saved token for an integration whose
-// address changed: they were given for the old one.
-func (s *Service) dropUserTokens(ctx context.Context, in fb.Integration) error {
-	tokens, err := s.Store.IntegrationUserTokens(ctx, in.ID)
-	if err != nil {
-		return err
-	}
-	for _, t := range tokens {
-		err := s.Store.DeleteUserToken(ctx, t.UserKey, t.IntegrationID)
-		if err != nil && fb.ErrorCode(err) != fb.ENotFound {
-			return err
-		}
-		s.audit(ctx, fb.AuditEntry{User: s.userName(ctx, t.UserKey), Action: fb.AuditTokenDelete, IntegrationID: in.ID,
-			Target: "the integration's address changed"}, nil)
-	}
-	return nil
 }

@@ -41,19 +41,22 @@ func (s *Service) link(ctx context.Context, u fb.User, t target, l IssueLink) {
 	}
 	ctx = context.WithoutCancel(ctx)
 	err := s.Linker.LinkIssue(ctx, t.issue.Key, l)
-	status := fb.TrackerLinkLinked
-	if err != nil {
+	switch {
+	case err == nil:
+		s.recordLink(ctx, t.issue.Key, l, fb.TrackerLinkLinked)
+	case s.Queue == nil:
 		s.log().Warn("link not written to the tracker's issue", "issue", t.issue.Key, "url", l.URL, "err", err)
-		status = fb.TrackerLinkFailed
-		if s.Queue != nil {
-			if qerr := s.Queue.RetryLink(ctx, t.issue.Key, l); qerr != nil {
-				s.log().Error("link retry not queued", "issue", t.issue.Key, "url", l.URL, "err", qerr)
-			} else {
-				status = fb.TrackerLinkPending
-			}
+		s.recordLink(ctx, t.issue.Key, l, fb.TrackerLinkFailed)
+	default:
+		s.log().Warn("link not written to the tracker's issue; retrying later", "issue", t.issue.Key, "url", l.URL, "err", err)
+		// Pending first: the queue may write the link (and record it linked)
+		// before RetryLink returns.
+		s.recordLink(ctx, t.issue.Key, l, fb.TrackerLinkPending)
+		if qerr := s.Queue.RetryLink(ctx, t.issue.Key, l); qerr != nil {
+			s.log().Error("link retry not queued", "issue", t.issue.Key, "url", l.URL, "err", qerr)
+			s.recordLink(ctx, t.issue.Key, l, fb.TrackerLinkFailed)
 		}
 	}
-	s.recordLink(ctx, t.issue.Key, l, status)
 	s.audit(ctx, fb.AuditEntry{User: u.Name, Action: AuditRemoteLink, IntegrationID: t.integ.ID,
 		RepositoryID: t.repo.ID, Issue: t.issue.Key, Target: l.URL}, err)
 }

@@ -77,8 +77,28 @@ func (s *Service) saveToken(ctx context.Context, u fb.User, in fb.Integration, c
 	}
 	entry.Actor = fb.Actor{Type: fb.ActorUser, Login: info.Login}
 	now := s.now()
-	return s.Store.PutUserToken(ctx, &fb.UserToken{UserKey: u.Key, IntegrationID: in.ID, Credential: c,
-		Login: info.Login, Scopes: info.Scopes, ExpiresAt: info.ExpiresAt, Status: fb.TokenValid, CheckedAt: &now})
+	if err := s.Store.PutUserToken(ctx, &fb.UserToken{UserKey: u.Key, IntegrationID: in.ID, Credential: c,
+		Login: info.Login, Scopes: info.Scopes, ExpiresAt: info.ExpiresAt, Status: fb.TokenValid, CheckedAt: &now}); err != nil {
+		return err
+	}
+	// The token was checked at the address the integration had then; if an
+	// administrator changed it meanwhile, the token is not kept for the new one.
+	if cur, err := s.Store.Integration(ctx, in.ID); err != nil || !sameAddress(cur, in) {
+		if derr := s.Store.DeleteUserToken(context.WithoutCancel(ctx), u.Key, in.ID); derr != nil && fb.ErrorCode(derr) != fb.ENotFound {
+			s.log().Error("token checked at an old address not removed", "user", u.Name, "integration", in.ID, "err", derr)
+		}
+		if err != nil {
+			return err
+		}
+		return fb.Errorf(fb.EInvalid, "The address of %s changed while your token was being checked; save it again.", in.Name)
+	}
+	return nil
+}
+
+// sameAddress reports whether two versions of an integration reach the same service the same way.
+func sameAddress(a, b fb.Integration) bool {
+	return a.BaseURL == b.BaseURL && a.Region == b.Region && a.ProxyURL == b.ProxyURL &&
+		a.CABundle == b.CABundle && a.InsecureSkipTLSVerify == b.InsecureSkipTLSVerify
 }
 
 // DeleteToken removes the person's token for an integration, if any.

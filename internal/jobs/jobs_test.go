@@ -227,7 +227,8 @@ func TestRemoteLink(t *testing.T) {
 			e := newEnv(t, b)
 			q := e.start(t)
 			ctx := context.Background()
-			link := app.IssueLink{GlobalID: "forgebridge:r1:branch:FB-1-x", URL: "https://example.test/b", Title: "Branch FB-1-x", Summary: "github"}
+			link := app.IssueLink{GlobalID: "forgebridge:r1:branch:FB-1-x", URL: "https://example.test/b", Title: "Branch FB-1-x",
+				Summary: "github", IconURL: "https://example.test/favicon.ico", IconTitle: "GitHub"}
 			cases := []struct {
 				name        string
 				issue       string
@@ -243,7 +244,10 @@ func TestRemoteLink(t *testing.T) {
 					wantState: rivertype.JobStateCompleted, wantCalls: 3, wantLink: fb.TrackerLinkLinked},
 				{name: "issue gone is cancelled", issue: "FB-2",
 					errs:      []error{fb.Errorf(fb.ENotFound, "issue FB-2 not found")},
-					wantState: rivertype.JobStateCancelled, wantCalls: 1},
+					wantState: rivertype.JobStateCancelled, wantCalls: 1, wantLink: fb.TrackerLinkFailed},
+				{name: "no permission to link is cancelled", issue: "FB-5",
+					errs:      []error{fb.Errorf(fb.EForbidden, "the service account may not link issues")},
+					wantState: rivertype.JobStateCancelled, wantCalls: 1, wantLink: fb.TrackerLinkFailed},
 				{name: "rate limit is waited out", issue: "FB-3",
 					errs:      []error{&fb.Error{Code: fb.ERateLimited, Message: "slow down", RetryAfter: 1}},
 					wantState: rivertype.JobStateCompleted, wantCalls: 2},

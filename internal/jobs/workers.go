@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	fb "github.com/forgebridge/forgebridge"
@@ -46,22 +47,20 @@ type remoteLinkArgs struct {
 }
 
 type linkArgs struct {
-	GlobalID string `json:"globalId"`
-	URL      string `json:"url"`
-	Title    string `json:"title,omitempty"`
-	Summary  string `json:"summary,omitempty"`
-	Resolved bool   `json:"resolved,omitempty"`
+	GlobalID  string `json:"globalId"`
+	URL       string `json:"url"`
+	Title     string `json:"title,omitempty"`
+	Summary   string `json:"summary,omitempty"`
+	IconURL   string `json:"iconUrl,omitempty"`
+	IconTitle string `json:"iconTitle,omitempty"`
+	Resolved  bool   `json:"resolved,omitempty"`
 }
 
 func newRemoteLinkArgs(issueKey string, l app.IssueLink) remoteLinkArgs {
-	return remoteLinkArgs{IssueKey: issueKey, Link: linkArgs{GlobalID: l.GlobalID, URL: l.URL,
-		Title: l.Title, Summary: l.Summary, Resolved: l.Resolved}}
+	return remoteLinkArgs{IssueKey: issueKey, Link: linkArgs(l)}
 }
 
-func (a remoteLinkArgs) issueLink() app.IssueLink {
-	return app.IssueLink{GlobalID: a.Link.GlobalID, URL: a.Link.URL, Title: a.Link.Title,
-		Summary: a.Link.Summary, Resolved: a.Link.Resolved}
-}
+func (a remoteLinkArgs) issueLink() app.IssueLink { return app.IssueLink(a.Link) }
 
 func (remoteLinkArgs) Kind() string { return kindRemoteLink }
 
@@ -182,7 +181,8 @@ type remoteLinkWorker struct {
 func (w *remoteLinkWorker) Work(ctx context.Context, job *river.Job[remoteLinkArgs]) error {
 	a := job.Args
 	err := outcome(w.q.app.WriteLink(ctx, a.IssueKey, a.issueLink()))
-	if err != nil && !isCancelOrSnooze(err) && job.Attempt >= job.MaxAttempts {
+	var cancelled *river.JobCancelError
+	if errors.As(err, &cancelled) || err != nil && !isCancelOrSnooze(err) && job.Attempt >= job.MaxAttempts {
 		w.q.log.Error("gave up writing a link to the tracker's issue", "issue", a.IssueKey, "url", a.Link.URL,
 			"attempts", job.Attempt, "err", err)
 		w.q.app.AbandonLink(context.WithoutCancel(ctx), a.IssueKey, a.issueLink())
@@ -231,7 +231,9 @@ func outcome(err error) error {
 	switch {
 	case err == nil || e == nil:
 		return err
-	case e.Code == fb.ENotFound:
+	case e.Code == fb.ENotFound, e.Code == fb.EForbidden, e.Code == fb.EInvalid:
+		// Gone, or a fault of configuration (e.g. the service account may not
+		// link issues): trying again changes nothing.
 		return river.JobCancel(err)
 	case e.Code == fb.ERateLimited:
 		wait := time.Duration(e.RetryAfter) * time.Second

@@ -31,7 +31,7 @@ func (s *Store) CreateIntegrationWithRepositories(ctx context.Context, in *fb.In
 		if err := s.createIntegration(ctx, c, &created); err != nil {
 			return err
 		}
-		return c.replaceRepositories(ctx, created.ID, repos, at)
+		return c.replaceRepositories(ctx, created.ID, nil, repos, at)
 	})
 	if err != nil {
 		return err
@@ -50,7 +50,7 @@ func (s *Store) UpdateIntegrationWithRepositories(ctx context.Context, in *fb.In
 		if err := s.updateIntegration(ctx, c, &updated); err != nil {
 			return err
 		}
-		return c.replaceRepositories(ctx, updated.ID, repos, at)
+		return c.replaceRepositories(ctx, updated.ID, nil, repos, at)
 	})
 	if err != nil {
 		return err
@@ -121,10 +121,33 @@ func (s *Store) Integrations(ctx context.Context) (_ []fb.Integration, err error
 // count, discovery time and creation time are the store's: it fills them in.
 func (s *Store) UpdateIntegration(ctx context.Context, in *fb.Integration) (err error) {
 	defer wrap(&err, "UpdateIntegration(%q)", in.ID)
-	return s.updateIntegration(ctx, s.conn(), in)
+	updated := *in
+	if err := s.inTx(ctx, func(c conn) error { return s.updateIntegration(ctx, c, &updated) }); err != nil {
+		return err
+	}
+	*in = updated
+	return nil
 }
 
+// updateIntegration writes the integration. When its address changes (base
+// URL, region, proxy, CA bundle, TLS verification) it removes the people's
+// tokens for it in the same transaction: they were given for the old address
+// and must never be sent to the new one.
 func (s *Store) updateIntegration(ctx context.Context, c conn, in *fb.Integration) error {
+	var baseURL, region, proxyURL, caBundle string
+	var insecure bool
+	err := c.queryRow(ctx, `SELECT base_url, region, proxy_url, ca_bundle, insecure_skip_tls_verify FROM integrations WHERE id = ?`,
+		in.ID).Scan(&baseURL, &region, &proxyURL, &caBundle, &insecure)
+	if errors.Is(err, sql.ErrNoRows) {
+		return integrationNotFound(in.ID)
+	} else if err != nil {
+		return err
+	}
+	if baseURL != in.BaseURL || region != in.Region || proxyURL != in.ProxyURL || caBundle != in.CABundle || insecure != in.InsecureSkipTLSVerify {
+		if _, err := c.exec(ctx, `DELETE FROM user_tokens WHERE integration_id = ?`, in.ID); err != nil {
+			return fmt.Errorf("removing the tokens given for the old address: %w", err)
+		}
+	}
 	cred, err := s.seal(in.Credential, integrationCredentialAD(in.ID))
 	if err != nil {
 		return err

@@ -20,12 +20,22 @@ const repositoryColumns = `id, integration_id, external_id, name, full_name, def
 // and discovery time at. It sets the ID of each element of repos.
 func (s *Store) ReplaceRepositories(ctx context.Context, integrationID string, repos []fb.Repository, at time.Time) (err error) {
 	defer wrap(&err, "ReplaceRepositories(%q)", integrationID)
-	return s.inTx(ctx, func(c conn) error { return c.replaceRepositories(ctx, integrationID, repos, at) })
+	return s.inTx(ctx, func(c conn) error { return c.replaceRepositories(ctx, integrationID, nil, repos, at) })
 }
 
-func (c conn) replaceRepositories(ctx context.Context, integrationID string, repos []fb.Repository, at time.Time) error {
+// ReplaceDiscoveredRepositories is ReplaceRepositories for a discovery made
+// with the integration as it was (in): if the integration was changed since
+// (another address or credential), the discovery is stale and nothing is
+// written: it answers ENotFound.
+func (s *Store) ReplaceDiscoveredRepositories(ctx context.Context, in fb.Integration, repos []fb.Repository, at time.Time) (err error) {
+	defer wrap(&err, "ReplaceDiscoveredRepositories(%q)", in.ID)
+	version := in.UpdatedAt
+	return s.inTx(ctx, func(c conn) error { return c.replaceRepositories(ctx, in.ID, &version, repos, at) })
+}
+
+func (c conn) replaceRepositories(ctx context.Context, integrationID string, ifUpdatedAt *time.Time, repos []fb.Repository, at time.Time) error {
 	{
-		known, err := c.existingRepositories(ctx, integrationID)
+		known, err := c.existingRepositories(ctx, integrationID, ifUpdatedAt)
 		if err != nil {
 			return err
 		}
@@ -84,13 +94,19 @@ func (c conn) replaceRepositories(ctx context.Context, integrationID string, rep
 // existingRepositories locks the integration's row (PostgreSQL: concurrent
 // replacements of one integration take turns; SQLite's transactions already
 // do) and returns its repositories' ids by external id.
-func (c conn) existingRepositories(ctx context.Context, integrationID string) (map[string]string, error) {
-	res, err := c.exec(ctx, `UPDATE integrations SET repository_count = repository_count WHERE id = ?`, integrationID)
+func (c conn) existingRepositories(ctx context.Context, integrationID string, ifUpdatedAt *time.Time) (map[string]string, error) {
+	query, args := `UPDATE integrations SET repository_count = repository_count WHERE id = ?`, []any{integrationID}
+	if ifUpdatedAt != nil {
+		query, args = query+` AND updated_at = ?`, append(args, micros(*ifUpdatedAt))
+	}
+	res, err := c.exec(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	if n, err := res.RowsAffected(); err != nil {
 		return nil, err
+	} else if n == 0 && ifUpdatedAt != nil {
+		return nil, fb.Errorf(fb.ENotFound, "integration %s was changed or removed during discovery; this discovery is discarded", integrationID)
 	} else if n == 0 {
 		return nil, integrationNotFound(integrationID)
 	}

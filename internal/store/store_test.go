@@ -142,6 +142,25 @@ func testIntegrationWithRepositories(t *testing.T, s *store.Store, _ *storetest.
 		t.Fatalf("after update: stored %+v, returned %+v", stored, in)
 	}
 
+	// People's tokens stay through a rename, and go when the address changes.
+	putToken(t, s, "alice", in.ID, "ghp_alice")
+	in.Name = "GitHub"
+	must(t, s.UpdateIntegration(ctx, &in))
+	if _, err := s.UserToken(ctx, "alice", in.ID); err != nil {
+		t.Fatalf("a rename removed the token: %v", err)
+	}
+	for _, move := range []func(*fb.Integration){
+		func(i *fb.Integration) { i.BaseURL = "https://elsewhere.example" },
+		func(i *fb.Integration) { i.ProxyURL = "http://proxy.example:3128" },
+		func(i *fb.Integration) { i.InsecureSkipTLSVerify = true },
+	} {
+		putToken(t, s, "alice", in.ID, "ghp_alice")
+		move(&in)
+		must(t, s.UpdateIntegration(ctx, &in))
+		_, err := s.UserToken(ctx, "alice", in.ID)
+		wantCode(t, err, fb.ENotFound)
+	}
+
 	// An update of an integration that is gone writes nothing.
 	missing := fb.Integration{ID: "nope", Name: "x", Kind: fb.KindGitHub, Credential: fb.Credential{Token: "t"}}
 	wantCode(t, s.UpdateIntegrationWithRepositories(ctx, &missing, repos, at(7)), fb.ENotFound)
