@@ -257,8 +257,11 @@ type Tracker interface {
 	User(ctx context.Context, key string) (User, error)
 	// Issue returns the issue; ENotFound when there is none.
 	Issue(ctx context.Context, key string) (Issue, error)
-	// Permissions returns which of the named permissions user holds on project.
+	// Permissions returns which of the gating permissions user holds on project.
 	Permissions(ctx context.Context, user User, projectKey string) (map[string]bool, error)
+	// IssuePermissions returns which of them user holds on the issue itself,
+	// which an issue security level can narrow below the project's.
+	IssuePermissions(ctx context.Context, user User, issue Issue) (map[string]bool, error)
 	// BrowsableProjects returns the keys of the projects user may browse.
 	BrowsableProjects(ctx context.Context, user User) ([]string, error)
 }

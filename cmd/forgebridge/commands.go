@@ -82,27 +82,12 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		signIn = accounts
 	}
 
-	queue, err := jobs.Open(ctx, jobs.Config{DB: st.DB(), Dialect: st.Dialect(), App: svc, Logger: log,
-		Rediscover: *rediscover, Revalidate: *revalidate})
-	if err != nil {
-		return fmt.Errorf("cannot open the job queue: %w", err)
-	}
-	svc.Queue = queue
-	if err := queue.Start(ctx); err != nil {
-		return fmt.Errorf("cannot start the job queue: %w", err)
-	}
-	defer func() {
-		stop, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := queue.Stop(stop); err != nil {
-			log.Warn("job queue stopped with jobs still running; they run again later", "err", err)
-		}
-	}()
-
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
 	}
+	defer ln.Close()
+
 	base := strings.TrimRight(*publicURL, "/")
 	if base == "" {
 		base = "http://" + ln.Addr().String()
@@ -118,6 +103,18 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		svc.IssueURL = func(key string) string { return jiraBase + "/browse/" + key }
 	}
 	api.Gatherer, api.Registerer = reg, reg
+
+	// The queue starts once the port is ours, so an instance that cannot
+	// serve does not take the lead of the background work on its way out.
+	queue, err := jobs.Open(ctx, jobs.Config{DB: st.DB(), Dialect: st.Dialect(), App: svc, Logger: log,
+		Rediscover: *rediscover, Revalidate: *revalidate})
+	if err != nil {
+		return fmt.Errorf("cannot open the job queue: %w", err)
+	}
+	svc.Queue = queue
+	if err := queue.Start(ctx); err != nil {
+		return fmt.Errorf("cannot start the job queue: %w", err)
+	}
 	ui := &web.Server{App: svc, Logger: log, Cipher: ks, Secure: strings.HasPrefix(base, "https://"),
 		Jira: signIn, PublicURL: strings.TrimRight(*publicURL, "/")}
 	srv := &http.Server{Handler: ui.Handler(api.Handler()), ReadHeaderTimeout: 10 * time.Second,
@@ -129,23 +126,31 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	log.Info("forgebridge serving", "addr", ln.Addr().String(), "database", st.Dialect(), "tracker", *tracker)
 	select {
 	case err := <-errc:
+		stop, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if qerr := queue.Stop(stop); qerr != nil {
+			closeStore = false
+		}
 		return err
 	case <-ctx.Done():
 	}
+	// One grace period for the requests and the jobs: API.md promises a stop
+	// within a few seconds of SIGTERM.
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdown); err != nil {
-		// Requests still running after the grace period are cut off; they
-		// may still write, so the store stays open until the process exits.
 		srv.Close()
+		log.Warn("requests still running at the end of the grace period were cut off", "err", err)
+		// They may still write: the store stays open until the process exits.
 		closeStore = false
-		log.Warn("forgebridge stopped with requests still running", "err", err)
-		return nil
+	} else if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		log.Error("the HTTP server failed while stopping", "err", err)
+	}
+	if err := queue.Stop(shutdown); err != nil {
+		log.Warn("jobs still running at the end of the grace period run again later", "err", err)
+		closeStore = false
 	}
 	log.Info("forgebridge stopped")
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
 	return nil
 }
 

@@ -108,6 +108,13 @@ func (t withLocalAccounts) Permissions(ctx context.Context, u fb.User, projectKe
 	return map[string]bool{}, nil
 }
 
+func (t withLocalAccounts) IssuePermissions(ctx context.Context, u fb.User, issue fb.Issue) (map[string]bool, error) {
+	if ju, ok := jiraUser(u); ok {
+		return t.jira.IssuePermissions(ctx, ju, issue)
+	}
+	return map[string]bool{}, nil
+}
+
 func (t withLocalAccounts) BrowsableProjects(ctx context.Context, u fb.User) ([]string, error) {
 	if ju, ok := jiraUser(u); ok {
 		return t.jira.BrowsableProjects(ctx, ju)

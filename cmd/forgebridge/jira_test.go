@@ -22,6 +22,8 @@ func TestProgramJira(t *testing.T) {
 	jr.AddUser(fakejira.User{Name: "ops", DisplayName: "Ops in Jira", Active: true, Token: "jira-ops-token"})
 	jr.AddProject("PROJ", "Project")
 	jr.AddIssue("PROJ-7", "Make checkout faster", "Story")
+	jr.AddIssue("PROJ-8", "Security fix", "Bug")
+	jr.RestrictIssue("PROJ-8", "root") // an issue security level alice is not in
 	jr.Grant("svc", "PROJ", "BROWSE_PROJECTS", "LINK_ISSUES")
 	jr.Grant("alice", "PROJ", "BROWSE_PROJECTS", "VIEW_DEV_TOOLS")
 	jr.Grant("al", "PROJ", "BROWSE_PROJECTS")
@@ -33,7 +35,7 @@ func TestProgramJira(t *testing.T) {
 
 	// A service token Jira rejects stops the start, saying so.
 	bad := newProgram(t, map[string]string{"FORGEBRIDGE_JIRA_TOKEN": "wrong-token"})
-	if _, err := bad.cli("", "serve", "--addr", freeAddr(t), "--tracker", "jira", "--jira-url", jr.URL()); err == nil ||
+	if _, err := bad.cli("", "serve", "--addr", "127.0.0.1:0", "--tracker", "jira", "--jira-url", jr.URL()); err == nil ||
 		!strings.Contains(message(err)+err.Error(), "rejected") || strings.Contains(err.Error(), "wrong-token") {
 		t.Fatalf("serve with a rejected Jira token: %v", err)
 	}
@@ -96,6 +98,11 @@ func TestProgramJira(t *testing.T) {
 
 	before := gh.CallCount()
 	p.mustErr(p.call("POST", "/api/v1/issues/PROJ-7/branches", al, map[string]any{"repositoryId": repoID}), 403, "forbidden", "al lacks View Development Tools")
+	if gh.CallCount() != before {
+		t.Fatal("a refused action called GitHub")
+	}
+	p.mustErr(p.call("POST", "/api/v1/issues/PROJ-8/branches", alice, map[string]any{"repositoryId": repoID}), 403, "forbidden", "restricted issue")
+	p.mustErr(p.call("GET", "/api/v1/issues/PROJ-8", alice, nil), 403, "forbidden", "restricted issue page")
 	if gh.CallCount() != before {
 		t.Fatal("a refused action called GitHub")
 	}

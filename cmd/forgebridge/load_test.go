@@ -47,21 +47,24 @@ func TestLoad(t *testing.T) {
 		return strings.TrimSpace(string(out))
 	}
 	admin := cli("users", "add", "admin", "--admin")
-	addr := freeAddr(t)
-	srv := exec.Command(bin, "serve", "--addr", addr)
+	srv := exec.Command(bin, "serve", "--addr", "127.0.0.1:0")
 	srv.Env = env
+	logs := &syncBuffer{}
+	srv.Stderr = logs
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Process.Kill()
-	p := &program{t: t, base: "http://" + addr}
+	p := &program{t: t}
 	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if resp, err := p.client().Get(p.base + "/healthz"); err == nil {
-			resp.Body.Close()
-			break
+		if p.base = servingAddr(logs.String()); p.base != "" {
+			if resp, err := p.client().Get(p.base + "/healthz"); err == nil {
+				resp.Body.Close()
+				break
+			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("server did not start")
+			t.Fatalf("server did not start:\n%s", logs.String())
 		}
 	}
 	p.must(p.call("POST", "/api/v1/directory/projects", admin, map[string]any{"key": "PROJ"}), 201, "project")

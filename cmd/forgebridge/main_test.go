@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -58,33 +57,27 @@ func (p *program) cli(stdin string, args ...string) (string, error) {
 	return out.String(), nil
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-// serve starts `forgebridge serve` and waits until /healthz answers.
+// serve starts `forgebridge serve` on a port the system picks, learns the
+// address from its "forgebridge serving" log line, and waits until /healthz
+// answers.
 func (p *program) serve(args ...string) {
 	t := p.t
-	addr := freeAddr(t)
-	p.base = "http://" + addr
 	ctx, cancel := context.WithCancel(context.Background())
 	p.stop, p.done, p.stderr = cancel, make(chan error, 1), &syncBuffer{}
 	go func() {
-		p.done <- run(ctx, append([]string{"serve", "--addr", addr}, args...), p.getenv, strings.NewReader(""), io.Discard, p.stderr)
+		p.done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...), p.getenv, strings.NewReader(""), io.Discard, p.stderr)
 	}()
 	deadline := time.Now().Add(15 * time.Second)
-	for {
-		resp, err := http.Get(p.base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
+	for p.base = ""; ; time.Sleep(20 * time.Millisecond) {
+		if p.base == "" {
+			p.base = servingAddr(p.stderr.String())
+		}
+		if p.base != "" {
+			if resp, err := http.Get(p.base + "/healthz"); err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					return
+				}
 			}
 		}
 		select {
@@ -93,10 +86,20 @@ func (p *program) serve(args ...string) {
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("serve did not become healthy: %v\n%s", err, p.stderr.String())
+			t.Fatalf("serve did not become healthy:\n%s", p.stderr.String())
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// servingAddr finds the base URL in the JSON log line "forgebridge serving".
+func servingAddr(log string) string {
+	for _, line := range strings.Split(log, "\n") {
+		var rec struct{ Msg, Addr string }
+		if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "forgebridge serving" && rec.Addr != "" {
+			return "http://" + rec.Addr
+		}
+	}
+	return ""
 }
 
 // shutdown stops the server as SIGTERM would and waits for it.
@@ -198,7 +201,10 @@ func (p *program) mustErr(a answer, status int, code, what string) answer {
 
 func newProgram(t *testing.T, extraEnv map[string]string) *program {
 	dir := t.TempDir()
-	env := map[string]string{"FORGEBRIDGE_DATA": filepath.Join(dir, "data")}
+	// The periodic jobs (rediscovery, token checks) would call the fake
+	// providers at moments of their own, and the tests count those calls.
+	env := map[string]string{"FORGEBRIDGE_DATA": filepath.Join(dir, "data"),
+		"FORGEBRIDGE_REDISCOVER": "-1s", "FORGEBRIDGE_REVALIDATE": "-1s"}
 	for k, v := range extraEnv {
 		env[k] = v
 	}
@@ -433,7 +439,7 @@ func TestProgramGitHubScenario(t *testing.T) {
 
 	// A keyset that cannot decrypt the stored credentials stops the start.
 	var out bytes.Buffer
-	err = run(context.Background(), []string{"serve", "--addr", freeAddr(t), "--keyset", filepath.Join(t.TempDir(), "other.json")},
+	err = run(context.Background(), []string{"serve", "--addr", "127.0.0.1:0", "--keyset", filepath.Join(t.TempDir(), "other.json")},
 		p.getenv, strings.NewReader(""), io.Discard, &out)
 	if err == nil || !strings.Contains(err.Error(), "cannot decrypt") {
 		t.Fatalf("serve with another keyset: %v", err)

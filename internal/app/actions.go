@@ -101,12 +101,12 @@ func (s *Service) issueAndPermissions(ctx context.Context, u fb.User, key string
 	if err != nil {
 		return fb.Issue{}, nil, err
 	}
-	perms, err := s.Tracker.Permissions(ctx, u, issue.Project)
+	perms, err := s.Tracker.IssuePermissions(ctx, u, issue)
 	if err != nil {
 		return fb.Issue{}, nil, err
 	}
 	if !perms[fb.PermBrowseProjects] {
-		return fb.Issue{}, nil, fb.Errorf(fb.EForbidden, "You may not browse project %s.", issue.Project)
+		return fb.Issue{}, nil, fb.Errorf(fb.EForbidden, "You may not browse %s (project %s).", issue.Key, issue.Project)
 	}
 	return issue, perms, nil
 }

@@ -45,6 +45,11 @@ func (t *Tracker) Permissions(ctx context.Context, u fb.User, projectKey string)
 	return out, nil
 }
 
+// IssuePermissions are the project's: the local tracker has no issue security.
+func (t *Tracker) IssuePermissions(ctx context.Context, u fb.User, issue fb.Issue) (map[string]bool, error) {
+	return t.Permissions(ctx, u, issue.Project)
+}
+
 // BrowsableProjects returns the projects on which the user holds Browse.
 func (t *Tracker) BrowsableProjects(ctx context.Context, u fb.User) ([]string, error) {
 	projects, err := t.Store.Projects(ctx)
