@@ -26,37 +26,32 @@ func (s *Store) CreateIntegration(ctx context.Context, in *fb.Integration) (err 
 // repositories in one transaction: both or neither.
 func (s *Store) CreateIntegrationWithRepositories(ctx context.Context, in *fb.Integration, repos []fb.Repository, at time.Time) (err error) {
 	defer wrap(&err, "CreateIntegrationWithRepositories(%q)", in.Name)
-	created := *in
-	err = s.inTx(ctx, func(c conn) error {
-		if err := s.createIntegration(ctx, c, &created); err != nil {
-			return err
-		}
-		return c.replaceRepositories(ctx, created.ID, nil, repos, at)
-	})
-	if err != nil {
-		return err
-	}
-	created.RepositoryCount, created.DiscoveredAt = len(repos), &at
-	*in = created
-	return nil
+	return s.withRepositories(ctx, in, repos, at, s.createIntegration)
 }
 
 // UpdateIntegrationWithRepositories updates the integration and makes repos
 // its repositories in one transaction: both or neither.
 func (s *Store) UpdateIntegrationWithRepositories(ctx context.Context, in *fb.Integration, repos []fb.Repository, at time.Time) (err error) {
 	defer wrap(&err, "UpdateIntegrationWithRepositories(%q)", in.ID)
-	updated := *in
-	err = s.inTx(ctx, func(c conn) error {
-		if err := s.updateIntegration(ctx, c, &updated); err != nil {
+	return s.withRepositories(ctx, in, repos, at, s.updateIntegration)
+}
+
+// withRepositories saves the integration with save and replaces its
+// repositories in one transaction; in changes only if both succeed.
+func (s *Store) withRepositories(ctx context.Context, in *fb.Integration, repos []fb.Repository, at time.Time,
+	save func(context.Context, conn, *fb.Integration) error) error {
+	saved := *in
+	err := s.inTx(ctx, func(c conn) error {
+		if err := save(ctx, c, &saved); err != nil {
 			return err
 		}
-		return c.replaceRepositories(ctx, updated.ID, nil, repos, at)
+		return c.replaceRepositories(ctx, saved.ID, nil, repos, at)
 	})
 	if err != nil {
 		return err
 	}
-	updated.RepositoryCount, updated.DiscoveredAt = len(repos), &at
-	*in = updated
+	saved.RepositoryCount, saved.DiscoveredAt = len(repos), &at
+	*in = saved
 	return nil
 }
 
