@@ -53,8 +53,15 @@ Usage:
   forgebridge tokens issue NAME
   forgebridge keys rotate
 
-Every command takes --data, --database and --keyset; each flag also reads
-FORGEBRIDGE_<FLAG> from the environment (FORGEBRIDGE_DATABASE, …).
+Client commands (API token in FORGEBRIDGE_API_TOKEN, server in --server or FORGEBRIDGE_SERVER):
+  forgebridge api METHOD PATH [JSON-BODY]
+  forgebridge repos [--project KEY] [--q TEXT]
+  forgebridge token set INTEGRATION-ID [--access-key]   (the token from standard input; empty removes it)
+  forgebridge branch create ISSUE --repository ID [--name N] [--base B]
+  forgebridge pr create ISSUE --repository ID [--source S] [--target T] [--title T] [--description D] [--draft]
+
+The administrative commands take --data, --database and --keyset; each flag
+also reads FORGEBRIDGE_<FLAG> from the environment (FORGEBRIDGE_DATABASE, …).
 `
 
 // run runs one command line.
@@ -83,6 +90,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "keys":
 		if len(rest) > 0 && rest[0] == "rotate" {
 			return cmdKeysRotate(ctx, rest[1:], getenv, stdout, stderr)
+		}
+	case "api":
+		return cmdAPI(ctx, rest, getenv, stdout, stderr)
+	case "repos":
+		return cmdRepos(ctx, rest, getenv, stdout, stderr)
+	case "token":
+		if len(rest) > 0 && rest[0] == "set" {
+			return cmdTokenSet(ctx, rest[1:], getenv, stdin, stdout, stderr)
+		}
+	case "branch":
+		if len(rest) > 0 && rest[0] == "create" {
+			return cmdBranchCreate(ctx, rest[1:], getenv, stdout, stderr)
+		}
+	case "pr":
+		if len(rest) > 0 && rest[0] == "create" {
+			return cmdPullRequestCreate(ctx, rest[1:], getenv, stdout, stderr)
 		}
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
