@@ -65,6 +65,12 @@ func Open(ctx context.Context, dsn string, cipher fb.Cipher) (_ *Store, err erro
 	if err != nil {
 		return nil, err
 	}
+	// database/sql keeps only 2 idle connections by default: under
+	// concurrent requests every other one is opened and closed again, which
+	// for PostgreSQL means a new server process each time. Keep a pool.
+	s.db.SetMaxOpenConns(maxConns)
+	s.db.SetMaxIdleConns(maxConns)
+	s.db.SetConnMaxIdleTime(5 * time.Minute)
 	if err := s.db.PingContext(ctx); err != nil {
 		s.db.Close()
 		return nil, fmt.Errorf("connecting to the %s database: %w", s.dialect, err)
@@ -75,6 +81,10 @@ func Open(ctx context.Context, dsn string, cipher fb.Cipher) (_ *Store, err erro
 	}
 	return s, nil
 }
+
+// maxConns bounds the connections to the database; requests beyond it wait
+// for one (PostgreSQL's default limit is 100 for all clients).
+const maxConns = 16
 
 // sqliteDSN adds the connection settings forgebridge relies on to an SQLite
 // path or URI: WAL so readers do not block the writer, enforced foreign keys
