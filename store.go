@@ -72,6 +72,9 @@ type Store interface {
 	RecordTokenCheck(ctx context.Context, t *UserToken) error
 
 	AddAudit(ctx context.Context, e *AuditEntry) error
+	// RecordAction writes an action's audit entry and what it created for an
+	// issue (b, pr or neither) in one transaction.
+	RecordAction(ctx context.Context, e *AuditEntry, b *IssueBranch, pr *IssuePullRequest) error
 	Audit(ctx context.Context, q AuditQuery) (entries []AuditEntry, next string, err error)
 
 	// AddIssueBranch and AddIssuePullRequest are idempotent.

@@ -195,16 +195,24 @@ func explainTokenError(err error, in fb.Integration, src Source) error {
 // CreateBranch creates a branch for an issue with the credential the rule picks.
 func (s *Service) CreateBranch(ctx context.Context, u fb.User, issueKey string, in CreateBranchInput) (CreatedBranch, error) {
 	entry := fb.AuditEntry{User: u.Name, Action: fb.AuditBranchCreate, RepositoryID: in.RepositoryID, Issue: issueKey, Target: in.Name}
-	out, err := s.createBranch(ctx, u, issueKey, in, &entry)
-	s.audit(ctx, entry, err)
-	return out, err
+	var t target
+	out, err := s.createBranch(ctx, u, issueKey, in, &entry, &t)
+	if err != nil {
+		s.audit(ctx, entry, err)
+		return out, err
+	}
+	s.record(ctx, entry, nil, &fb.IssueBranch{IssueKey: t.issue.Key, RepositoryID: t.repo.ID,
+		Name: out.Name, SHA: out.SHA, WebURL: out.WebURL, CreatedAt: s.now()}, nil)
+	s.link(ctx, u, t, branchLink(t, out.Branch))
+	return out, nil
 }
 
-func (s *Service) createBranch(ctx context.Context, u fb.User, issueKey string, in CreateBranchInput, entry *fb.AuditEntry) (CreatedBranch, error) {
+func (s *Service) createBranch(ctx context.Context, u fb.User, issueKey string, in CreateBranchInput, entry *fb.AuditEntry, tp *target) (CreatedBranch, error) {
 	t, err := s.resolve(ctx, u, issueKey, in.RepositoryID)
 	if err != nil {
 		return CreatedBranch{}, err
 	}
+	*tp = t
 	entry.IntegrationID, entry.Issue = t.integ.ID, t.issue.Key
 	if !t.integ.Settings.CreateBranch || !t.repo.CanCreateBranch {
 		return CreatedBranch{}, fb.Errorf(fb.EFeatureDisabled, "Branch creation is switched off for %s.", t.repo.FullName)
@@ -237,27 +245,30 @@ func (s *Service) createBranch(ctx context.Context, u fb.User, issueKey string, 
 	if err != nil {
 		return CreatedBranch{}, s.afterProviderError(ctx, u, t, choice, err)
 	}
-	if err := s.Store.AddIssueBranch(context.WithoutCancel(ctx), fb.IssueBranch{IssueKey: t.issue.Key, RepositoryID: t.repo.ID,
-		Name: b.Name, SHA: b.SHA, WebURL: b.WebURL, CreatedAt: s.now()}); err != nil {
-		s.log().Error("created branch not recorded on the issue", "issue", t.issue.Key, "branch", b.Name, "err", err)
-	}
-	s.link(ctx, u, t, branchLink(t, b))
 	return CreatedBranch{Branch: b, RepositoryID: t.repo.ID, Actor: choice.Actor()}, nil
 }
 
 // CreatePullRequest opens a pull request for an issue with the credential the rule picks.
 func (s *Service) CreatePullRequest(ctx context.Context, u fb.User, issueKey string, in CreatePullRequestInput) (CreatedPullRequest, error) {
 	entry := fb.AuditEntry{User: u.Name, Action: fb.AuditPullRequestCreate, RepositoryID: in.RepositoryID, Issue: issueKey}
-	out, err := s.createPullRequest(ctx, u, issueKey, in, &entry)
-	s.audit(ctx, entry, err)
-	return out, err
+	var t target
+	out, err := s.createPullRequest(ctx, u, issueKey, in, &entry, &t)
+	if err != nil {
+		s.audit(ctx, entry, err)
+		return out, err
+	}
+	s.record(ctx, entry, nil, nil, &fb.IssuePullRequest{IssueKey: t.issue.Key, RepositoryID: t.repo.ID,
+		PullRequest: out.PullRequest, CreatedAt: s.now()})
+	s.link(ctx, u, t, pullRequestLink(t, out.PullRequest))
+	return out, nil
 }
 
-func (s *Service) createPullRequest(ctx context.Context, u fb.User, issueKey string, in CreatePullRequestInput, entry *fb.AuditEntry) (CreatedPullRequest, error) {
+func (s *Service) createPullRequest(ctx context.Context, u fb.User, issueKey string, in CreatePullRequestInput, entry *fb.AuditEntry, tp *target) (CreatedPullRequest, error) {
 	t, err := s.resolve(ctx, u, issueKey, in.RepositoryID)
 	if err != nil {
 		return CreatedPullRequest{}, err
 	}
+	*tp = t
 	entry.IntegrationID, entry.Issue = t.integ.ID, t.issue.Key
 	if !t.integ.Settings.CreatePullRequest || !t.repo.CanCreatePullRequest {
 		return CreatedPullRequest{}, fb.Errorf(fb.EFeatureDisabled, "Pull request creation is switched off for %s.", t.repo.FullName)
@@ -299,11 +310,6 @@ func (s *Service) createPullRequest(ctx context.Context, u fb.User, issueKey str
 		return CreatedPullRequest{}, s.afterProviderError(ctx, u, t, choice, err)
 	}
 	entry.Target = out.WebURL
-	if err := s.Store.AddIssuePullRequest(context.WithoutCancel(ctx), fb.IssuePullRequest{IssueKey: t.issue.Key,
-		RepositoryID: t.repo.ID, PullRequest: out, CreatedAt: s.now()}); err != nil {
-		s.log().Error("created pull request not recorded on the issue", "issue", t.issue.Key, "url", out.WebURL, "err", err)
-	}
-	s.link(ctx, u, t, pullRequestLink(t, out))
 	return CreatedPullRequest{PullRequest: out, RepositoryID: t.repo.ID, Actor: choice.Actor()}, nil
 }
 

@@ -13,8 +13,32 @@ const auditColumns = `created_at, user_name, action, integration_id, repository_
 // AddAudit appends e to the audit log and sets e.ID, and e.Time to now when it is zero.
 func (s *Store) AddAudit(ctx context.Context, e *fb.AuditEntry) (err error) {
 	defer wrap(&err, "AddAudit(%q)", e.Action)
+	return s.conn().addAudit(ctx, e)
+}
+
+// RecordAction writes an action's audit entry and what it created for an
+// issue (a branch, a pull request, or neither) in one transaction: one
+// commit per action instead of two.
+func (s *Store) RecordAction(ctx context.Context, e *fb.AuditEntry, b *fb.IssueBranch, pr *fb.IssuePullRequest) (err error) {
+	defer wrap(&err, "RecordAction(%q)", e.Action)
+	return s.inTx(ctx, func(c conn) error {
+		if b != nil {
+			if err := c.addIssueBranch(ctx, *b); err != nil {
+				return err
+			}
+		}
+		if pr != nil {
+			if err := c.addIssuePullRequest(ctx, *pr); err != nil {
+				return err
+			}
+		}
+		return c.addAudit(ctx, e)
+	})
+}
+
+func (c conn) addAudit(ctx context.Context, e *fb.AuditEntry) error {
 	t := normalizeTime(e.Time)
-	err = s.conn().queryRow(ctx, `INSERT INTO audit (`+auditColumns+`)
+	err := c.queryRow(ctx, `INSERT INTO audit (`+auditColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		micros(t), e.User, e.Action, e.IntegrationID, e.RepositoryID, e.Issue, e.Target,
 		string(e.Actor.Type), e.Actor.Login, e.Outcome, e.Code).Scan(&e.ID)

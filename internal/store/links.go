@@ -10,7 +10,11 @@ import (
 // changes nothing: the first record stands.
 func (s *Store) AddIssueBranch(ctx context.Context, b fb.IssueBranch) (err error) {
 	defer wrap(&err, "AddIssueBranch(%q, %q)", b.IssueKey, b.Name)
-	_, err = s.conn().exec(ctx, `INSERT INTO issue_branches (issue_key, repository_id, name, sha, web_url, created_at)
+	return s.conn().addIssueBranch(ctx, b)
+}
+
+func (c conn) addIssueBranch(ctx context.Context, b fb.IssueBranch) error {
+	_, err := c.exec(ctx, `INSERT INTO issue_branches (issue_key, repository_id, name, sha, web_url, created_at)
 		VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (issue_key, repository_id, name) DO NOTHING`,
 		b.IssueKey, b.RepositoryID, b.Name, b.SHA, b.WebURL, micros(normalizeTime(b.CreatedAt)))
@@ -21,7 +25,11 @@ func (s *Store) AddIssueBranch(ctx context.Context, b fb.IssueBranch) (err error
 // it again changes nothing: the first record stands.
 func (s *Store) AddIssuePullRequest(ctx context.Context, pr fb.IssuePullRequest) (err error) {
 	defer wrap(&err, "AddIssuePullRequest(%q, %q)", pr.IssueKey, pr.ID)
-	_, err = s.conn().exec(ctx, `INSERT INTO issue_pull_requests (issue_key, repository_id, pull_request_id, number,
+	return s.conn().addIssuePullRequest(ctx, pr)
+}
+
+func (c conn) addIssuePullRequest(ctx context.Context, pr fb.IssuePullRequest) error {
+	_, err := c.exec(ctx, `INSERT INTO issue_pull_requests (issue_key, repository_id, pull_request_id, number,
 			title, web_url, source_branch, target_branch, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (issue_key, repository_id, pull_request_id) DO NOTHING`,

@@ -737,6 +737,26 @@ func testIssueLinks(t *testing.T, s *store.Store, _ *storetest.Cipher) {
 		deepEqual(t, "IssuePullRequests("+issue+")", got, want)
 	}
 
+	// An action's audit entry and its issue record are written together.
+	e := fb.AuditEntry{Time: at(9), User: "alice", Action: fb.AuditBranchCreate, Issue: "PROJ-9", Outcome: fb.AuditOutcomeSuccess}
+	must(t, s.RecordAction(ctx, &e, &fb.IssueBranch{IssueKey: "PROJ-9", RepositoryID: "r9", Name: "PROJ-9-x", SHA: "abc",
+		WebURL: "https://x/b", CreatedAt: at(9)}, nil))
+	prEntry := fb.AuditEntry{Time: at(10), User: "alice", Action: fb.AuditPullRequestCreate, Issue: "PROJ-9", Outcome: fb.AuditOutcomeSuccess}
+	must(t, s.RecordAction(ctx, &prEntry, nil, &fb.IssuePullRequest{IssueKey: "PROJ-9", RepositoryID: "r9",
+		PullRequest: fb.PullRequest{ID: "77", Number: 7, Title: "t", WebURL: "https://x/pr/7"}, CreatedAt: at(10)}))
+	if e.ID == 0 || prEntry.ID == 0 {
+		t.Errorf("RecordAction did not set the audit ids: %d %d", e.ID, prEntry.ID)
+	}
+	if bs, err := s.IssueBranches(ctx, "PROJ-9"); err != nil || len(bs) != 1 || bs[0].Name != "PROJ-9-x" {
+		t.Errorf("IssueBranches after RecordAction: %+v %v", bs, err)
+	}
+	if prs, err := s.IssuePullRequests(ctx, "PROJ-9"); err != nil || len(prs) != 1 || prs[0].ID != "77" {
+		t.Errorf("IssuePullRequests after RecordAction: %+v %v", prs, err)
+	}
+	if entries, _, err := s.Audit(ctx, fb.AuditQuery{Page: fb.Page{Limit: 10}, User: "alice"}); err != nil || len(entries) < 2 {
+		t.Errorf("audit after RecordAction: %d entries, %v", len(entries), err)
+	}
+
 	// Tracker links: recorded, then updated in place by global id.
 	l := fb.TrackerLink{GlobalID: "forgebridge:r1:branch:PROJ-1-x", IssueKey: "PROJ-1", URL: "https://example.com/b",
 		Status: fb.TrackerLinkPending, UpdatedAt: at(1)}
