@@ -103,7 +103,9 @@ func Open(ctx context.Context, cfg Config) (*Queue, error) {
 	river.AddWorker(w, &scheduleWorker{q: q})
 
 	rc := &river.Config{
-		Logger:       log,
+		// River reports every poll and every failed attempt at INFO; its
+		// warnings and errors are what an operator needs from it.
+		Logger:       slog.New(atLeast{log.Handler(), slog.LevelWarn}),
 		Workers:      w,
 		Queues:       map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: workers}},
 		PeriodicJobs: q.periodicJobs(),
@@ -197,4 +199,21 @@ func (q *Queue) RetryLink(ctx context.Context, issueKey string, l app.IssueLink)
 		return fmt.Errorf("jobs: queueing the link to %s on issue %s: %w", l.URL, issueKey, err)
 	}
 	return nil
+}
+
+// atLeast passes on only the records of level min or above.
+type atLeast struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h atLeast) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+func (h atLeast) WithAttrs(as []slog.Attr) slog.Handler {
+	return atLeast{h.Handler.WithAttrs(as), h.min}
+}
+func (h atLeast) WithGroup(name string) slog.Handler {
+	return atLeast{h.Handler.WithGroup(name), h.min}
 }
