@@ -23,24 +23,33 @@ type RepositoryView struct {
 // visibleIntegrations returns the integrations associated with a project the
 // person may browse (only `project` when it is set).
 func (s *Service) visibleIntegrations(ctx context.Context, u fb.User, project string) ([]fb.Integration, error) {
-	browsable, err := s.Tracker.BrowsableProjects(ctx, u)
-	if err != nil {
-		return nil, err
-	}
+	var browsable []string
 	if project != "" {
+		// One decision for the one project, rather than one per project.
 		project = strings.ToUpper(project)
-		if !slices.Contains(browsable, project) {
-			return nil, nil
+		perms, err := s.Tracker.Permissions(ctx, u, project)
+		if err != nil || !perms[fb.PermBrowseProjects] {
+			return nil, err
 		}
 		browsable = []string{project}
+	} else {
+		var err error
+		if browsable, err = s.Tracker.BrowsableProjects(ctx, u); err != nil {
+			return nil, err
+		}
 	}
+	return s.integrationsServing(ctx, browsable)
+}
+
+// integrationsServing returns the integrations associated with any of the projects.
+func (s *Service) integrationsServing(ctx context.Context, projects []string) ([]fb.Integration, error) {
 	ins, err := s.Store.Integrations(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var out []fb.Integration
 	for _, in := range ins {
-		if slices.ContainsFunc(browsable, in.ServesProject) {
+		if slices.ContainsFunc(projects, in.ServesProject) {
 			out = append(out, in)
 		}
 	}
@@ -199,7 +208,7 @@ func (s *Service) Issue(ctx context.Context, u fb.User, key string) (IssueView, 
 	if !v.CanUseDevTools {
 		return v, nil
 	}
-	ins, err := s.visibleIntegrations(ctx, u, issue.Project)
+	ins, err := s.integrationsServing(ctx, []string{issue.Project}) // Browse on the issue was checked above
 	if err != nil {
 		return IssueView{}, err
 	}
