@@ -344,8 +344,8 @@ func TestRefUpdateStatuses(t *testing.T) {
 	}{
 		{"staleOldObjectId", fb.EAlreadyExists, true, false},
 		{"refNameConflict", fb.EAlreadyExists, true, false},
-		{"createBranchPermissionRequired", fb.EProviderDenied, false, true},
-		{"writePermissionRequired", fb.EProviderDenied, false, true},
+		{"createBranchPermissionRequired", fb.EProviderDenied, false, false},
+		{"writePermissionRequired", fb.EProviderDenied, false, false},
 		{"rejectedByPolicy", fb.EProviderDenied, false, false},
 		{"locked", fb.EProviderDenied, false, false},
 		{"invalidRefName", fb.EProviderRejected, false, false},
@@ -391,7 +391,10 @@ func TestHTTPErrors(t *testing.T) {
 		retryAfter int
 	}{
 		{"401", 401, nil, ``, fb.ETokenRejected, 0},
-		{"403", 403, nil, `{"message":"TF401027: You need the Git 'PullRequestContribute' permission to perform this action.","typeKey":"GitNeedsPermissionException"}`, fb.EProviderDenied, 0},
+		{"401 anonymous", 401, nil, `{"message":"TF400813: The user '00000000-0000-0000-0000-000000000000' is not authorized to access this resource.","typeKey":"UnauthorizedRequestException"}`, fb.ETokenRejected, 0},
+		{"401 scope", 401, nil, `{"$id":"1","innerException":null,"message":"TF400813: The user '6c2f1a70-58d4-4a5e-9b1e-0f3a2d4c5b6e' is not authorized to access this resource.","typeName":"Microsoft.TeamFoundation.Framework.Server.UnauthorizedRequestException, Microsoft.TeamFoundation.Framework.Server","typeKey":"UnauthorizedRequestException","errorCode":0,"eventId":3000}`, fb.EProviderDenied, 0},
+		{"403", 403, nil, `{"message":"TF401027: You need the Git 'PullRequestContribute' permission to perform this action. Details: identity 'Bob', scope 'repository'.","typeKey":"GitNeedsPermissionException"}`, fb.EProviderDenied, 0},
+		{"403 other", 403, nil, `{"message":"Access denied.","typeKey":"AccessCheckException"}`, fb.EProviderDenied, 0},
 		{"404 repository", 404, nil, `{"$id":"1","innerException":null,"message":"TF401019: The Git repository with name or identifier X does not exist or you do not have permissions for the operation you are attempting.","typeName":"Microsoft.TeamFoundation.Git.Server.GitRepositoryNotFoundException, Microsoft.TeamFoundation.Git.Server","typeKey":"GitRepositoryNotFoundException","errorCode":0,"eventId":3000}`, fb.EProviderDenied, 0},
 		{"400 TF401398", 400, nil, `{"message":"TF401398: The pull request cannot be activated because the source and/or the target branch no longer exists, or the requested refs are not branches","typeKey":"GitPullRequestCannotBeActivated"}`, fb.EProviderRejected, 0},
 		{"400 other", 400, nil, `{"message":"TF401028: The reference refs/heads/x has already been updated by another client, so you cannot update it.","typeKey":"GitReferenceStaleException"}`, fb.EProviderRejected, 0},
@@ -424,10 +427,80 @@ func TestHTTPErrors(t *testing.T) {
 			if e.RetryAfter != tt.retryAfter {
 				t.Errorf("retryAfter = %d, want %d", e.RetryAfter, tt.retryAfter)
 			}
-			if tt.status == 403 && (len(e.MissingScopes) != 1 || e.MissingScopes[0] != "vso.code_write") {
-				t.Errorf("missing scopes = %v, want [vso.code_write]", e.MissingScopes)
+			// Only a scope the token lacks is a missing scope; a Git
+			// permission is its user's and is named in the message.
+			wantScopes := tt.name == "401 scope"
+			if wantScopes != (len(e.MissingScopes) == 1 && e.MissingScopes[0] == "vso.code_write") {
+				t.Errorf("missing scopes = %v, want [vso.code_write]: %v", e.MissingScopes, wantScopes)
+			}
+			if tt.name == "403" && !strings.Contains(e.Message, `"PullRequestContribute"`) {
+				t.Errorf("message %q does not name the permission", e.Message)
 			}
 		})
+	}
+}
+
+// TestScopeOrPermission tells a token whose scopes stop at Code (Read) (401
+// TF400813) from a user without the Git permission (403 TF401027), on both
+// writes, against the fake.
+func TestScopeOrPermission(t *testing.T) {
+	const noPermPAT = "no-permission-pat-3e8b1f"
+	w := newWorld(t)
+	w.fake.AddToken(noPermPAT, fakeazure.Token{Account: "erin@example.com", DisplayName: "Erin", NoGitPermission: true})
+	p := newProvider(t, fb.Integration{Kind: fb.KindAzureDevOps, BaseURL: w.fake.URL()})
+	repo := apiRepo(t, p)
+	ctx := context.Background()
+	tests := []struct {
+		name, pat  string
+		pr         bool
+		wantScopes bool
+		wantText   string
+	}{
+		{"branch, scope", readOnlyPAT, false, true, "Code (Read & write)"},
+		{"pull request, scope", readOnlyPAT, true, true, "Code (Read & write)"},
+		{"branch, permission", noPermPAT, false, false, `"CreateBranch"`},
+		{"pull request, permission", noPermPAT, true, false, `"PullRequestContribute"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var err error
+			if tt.pr {
+				_, err = p.CreatePullRequest(ctx, cred(tt.pat), repo,
+					fb.NewPullRequest{SourceBranch: "feature/login", TargetBranch: "main", Title: "x"})
+			} else {
+				_, err = p.CreateBranch(ctx, cred(tt.pat), repo, "PROJ-20", "")
+			}
+			e := fb.AsError(err)
+			if e == nil || e.Code != fb.EProviderDenied {
+				t.Fatalf("err = %v, want %s", err, fb.EProviderDenied)
+			}
+			if tt.wantScopes != (len(e.MissingScopes) == 1 && e.MissingScopes[0] == "vso.code_write") {
+				t.Errorf("missing scopes = %v, want vso.code_write: %v", e.MissingScopes, tt.wantScopes)
+			}
+			if !strings.Contains(e.Message, tt.wantText) {
+				t.Errorf("message %q lacks %s", e.Message, tt.wantText)
+			}
+		})
+	}
+	if _, ok := w.api.Branch("PROJ-20"); ok {
+		t.Error("a refused token created the branch")
+	}
+}
+
+// TestSameBranchPullRequest is refused before any call: Azure compares ref
+// names without case.
+func TestSameBranchPullRequest(t *testing.T) {
+	w := newWorld(t)
+	p := newProvider(t, fb.Integration{Kind: fb.KindAzureDevOps, BaseURL: w.fake.URL()})
+	repo := apiRepo(t, p)
+	w.fake.ResetCalls()
+	_, err := p.CreatePullRequest(context.Background(), cred(goodPAT), repo,
+		fb.NewPullRequest{SourceBranch: "Main", TargetBranch: "main", Title: "x"})
+	if fb.ErrorCode(err) != fb.EProviderRejected {
+		t.Errorf("CreatePullRequest = %v, want %s", err, fb.EProviderRejected)
+	}
+	if n := len(w.fake.Calls()); n != 0 {
+		t.Errorf("%d calls made, want none", n)
 	}
 }
 

@@ -288,10 +288,14 @@ func (p *Provider) refUpdateError(status string, repo fb.Repository, name string
 		e.Message = "A branch named " + name + " (differing at most in upper and lower case) already exists in " + repo.FullName + "."
 		e.Existing = &fb.Existing{Name: name, WebURL: branchWebURL(repo, name)}
 	case "createBranchPermissionRequired", "writePermissionRequired":
+		// A Git permission of the token's user, not a scope of the token.
+		perm := "CreateBranch"
+		if status == "writePermissionRequired" {
+			perm = "GenericContribute"
+		}
 		e.Code = fb.EProviderDenied
-		e.MissingScopes = []string{"vso.code_write"}
-		e.Message = "The token may not create branches in " + repo.FullName +
-			": it needs the Code (Read & write) scope and the Create branch permission on the repository."
+		e.Message = "The token's user may not create branches in " + repo.FullName +
+			": an administrator must grant it the Git \"" + perm + "\" permission on the repository."
 	case "locked", "rejectedByPolicy", "rejectedByPlugin", "forcePushRequired":
 		e.Code = fb.EProviderDenied
 		e.Message = "Azure DevOps refused to create the branch " + name + " in " + repo.FullName +
@@ -330,6 +334,12 @@ func (p *Provider) toPullRequest(repo fb.Repository, pr gitPullRequest) fb.PullR
 // for only where the api-version knows drafts (5.1, Azure DevOps Server
 // 2019 Update 1, and later); older servers open a normal pull request.
 func (p *Provider) CreatePullRequest(ctx context.Context, cred fb.Credential, repo fb.Repository, pr fb.NewPullRequest) (fb.PullRequest, error) {
+	// Azure compares ref names without case. Refused here because no public
+	// record shows which error the service gives equal refs.
+	if strings.EqualFold(pr.SourceBranch, pr.TargetBranch) {
+		return fb.PullRequest{}, &fb.Error{Code: fb.EProviderRejected, IntegrationID: p.integrationID,
+			Message: "A pull request needs two different branches; both are " + pr.SourceBranch + "."}
+	}
 	source, target := "refs/heads/"+pr.SourceBranch, "refs/heads/"+pr.TargetBranch
 	body := func(version string) any {
 		m := map[string]any{"sourceRefName": source, "targetRefName": target,

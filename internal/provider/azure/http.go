@@ -66,6 +66,35 @@ func (e *azError) code() string {
 	return tfCode.FindString(e.Message)
 }
 
+// userInMessage is the identity TF400813 names: "The user '…' is not authorized".
+var userInMessage = regexp.MustCompile(`The user '([^']*)'`)
+
+// namesUser reports whether a 401 is TF400813 about a real user: the token
+// authenticated but its scopes do not reach the resource. A token Azure does
+// not know answers 401 without a body, or names the anonymous all-zero user.
+func (e *azError) namesUser() bool {
+	if e == nil || e.TypeKey != "UnauthorizedRequestException" {
+		return false
+	}
+	m := userInMessage.FindStringSubmatch(e.Message)
+	return m != nil && strings.Trim(m[1], "0-") != ""
+}
+
+// gitPermission reads the permission of TF401027 ("You need the Git
+// 'CreateBranch' permission …").
+var gitPermission = regexp.MustCompile(`the Git '([A-Za-z]+)' permission`)
+
+// permission is the Git permission a GitNeedsPermissionException names, or "".
+func (e *azError) permission() string {
+	if e == nil {
+		return ""
+	}
+	if m := gitPermission.FindStringSubmatch(e.Message); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
 // do sends r with cred and maps any failure to a *forgebridge.Error. An
 // answer with an error status is returned alongside its error, so callers
 // can look at Azure's exception. A TFS that refuses the api-version is asked
@@ -195,6 +224,12 @@ func (p *Provider) check(resp *response, r request) error {
 		e.Message = "Azure DevOps answered with a sign-in page instead of data: the personal access token was not accepted. Check that it is valid and not expired."
 	case s >= 200 && s < 300:
 		return nil
+	case s == http.StatusUnauthorized && resp.apiErr.namesUser():
+		// The token authenticated (TF400813 names its user) but its scopes
+		// do not cover the call.
+		e.Code = fb.EProviderDenied
+		e.MissingScopes = []string{scope}
+		e.Message = withCode(fmt.Sprintf("The personal access token may not %s: it needs the %s scope. Create a token with that scope and save it again", r.what, scopeName))
 	case s == http.StatusUnauthorized:
 		e.Code = fb.ETokenRejected
 		e.Message = "Azure DevOps did not accept the personal access token: it is unknown, expired or revoked. Create a new token and save it again."
@@ -202,10 +237,13 @@ func (p *Provider) check(resp *response, r request) error {
 		e.Code = fb.ERateLimited
 		e.RetryAfter = retryAfter(resp.header)
 		e.Message = fmt.Sprintf("Azure DevOps is throttling requests made with this token. Try again in %d seconds.", e.RetryAfter)
+	case s == http.StatusForbidden && resp.apiErr.permission() != "":
+		e.Code = fb.EProviderDenied
+		e.Message = withCode(fmt.Sprintf("The token's user may not %s: an administrator must grant it the Git %q permission on the repository",
+			r.what, resp.apiErr.permission()))
 	case s == http.StatusForbidden:
 		e.Code = fb.EProviderDenied
-		e.MissingScopes = []string{scope}
-		e.Message = withCode(fmt.Sprintf("The token may not %s: it needs the %s scope and the matching permission on the repository", r.what, scopeName))
+		e.Message = withCode(fmt.Sprintf("Azure DevOps does not let the token's user %s: it needs the matching permission on the project or repository", r.what))
 	case s == http.StatusNotFound && resp.apiErr != nil:
 		e.Code = fb.EProviderDenied
 		e.Message = withCode(fmt.Sprintf("Could not %s: Azure DevOps says the project or repository does not exist or the token cannot see it", r.what))

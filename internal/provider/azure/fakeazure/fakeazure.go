@@ -26,9 +26,14 @@ type Token struct {
 	Account     string // properties.Account of connectionData; empty: not told
 	DisplayName string // providerDisplayName
 	Expired     bool   // answered 401 like a revoked or expired PAT
-	// ReadOnly is a token with the vso.code scope only: branch creation answers
-	// createBranchPermissionRequired and other writes 403.
+	// ReadOnly is a token whose scopes stop at Code (Read) (vso.code): the
+	// writes it tries answer 401 with TF400813 naming its user, as Azure
+	// answers a call the token's scopes do not cover.
 	ReadOnly bool
+	// NoGitPermission is a token with the Code (Read & write) scope whose user
+	// lacks the Git CreateBranch and PullRequestContribute permissions on the
+	// repositories: those writes answer 403 with TF401027 naming the permission.
+	NoGitPermission bool
 }
 
 // Call is one request the fake received. Token is the PAT of its Basic auth.
@@ -348,6 +353,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 				"TF401019: The Git repository with name or identifier %s does not exist or you do not have permissions for the operation you are attempting.", segs[3]))
 			return
 		}
+		write := r.Method == http.MethodPost
+		if write && tok.ReadOnly {
+			// The scope check runs before the call reaches the Git service.
+			writeError(w, http.StatusUnauthorized, "UnauthorizedRequestException", fmt.Sprintf(
+				"TF400813: The user '%s' is not authorized to access this resource.", guid("user", pat)))
+			return
+		}
 		switch {
 		case segs[4] == "refs" && r.Method == http.MethodGet:
 			s.listRefs(w, r, repo)
@@ -556,20 +568,25 @@ func (s *Server) updateRefs(w http.ResponseWriter, body []byte, repo *Repo, tok 
 			"The body of the request must be a list of ref updates.")
 		return
 	}
+	if tok.NoGitPermission {
+		// Creating a branch without the permission fails the whole call with
+		// GitNeedsPermissionException, not a per-ref updateStatus.
+		writeError(w, http.StatusForbidden, "GitNeedsPermissionException", fmt.Sprintf(
+			"TF401027: You need the Git 'CreateBranch' permission to perform this action. Details: identity '%s', scope 'repository'.",
+			tok.identity()))
+		return
+	}
 	known := map[string]bool{}
 	for _, sha := range repo.refs {
 		known[sha] = true
 	}
 	value := []any{}
 	for _, u := range updates {
-		status, msg := "succeeded", ""
+		status := "succeeded"
 		_, exists := repo.refs[u.Name]
 		switch {
 		case !validRefName(u.Name):
 			status = "invalidRefName"
-		case tok.ReadOnly:
-			status = "createBranchPermissionRequired"
-			msg = "TF401027: You need the Git 'CreateBranch' permission to perform this action."
 		case u.OldObjectID != zeroSHA:
 			status = "unprocessed" // the fake only creates refs
 		case exists:
@@ -591,9 +608,6 @@ func (s *Server) updateRefs(w http.ResponseWriter, body []byte, repo *Repo, tok 
 			"updateStatus":  status,
 			"success":       status == "succeeded",
 			"customMessage": nil,
-		}
-		if msg != "" {
-			item["customMessage"] = msg
 		}
 		value = append(value, item)
 	}
@@ -663,9 +677,10 @@ func (s *Server) createPullRequest(w http.ResponseWriter, body []byte, repo *Rep
 		writeError(w, http.StatusBadRequest, "InvalidArgumentValueException", "The body of the request is not a valid pull request.")
 		return
 	}
-	if tok.ReadOnly {
-		writeError(w, http.StatusForbidden, "GitNeedsPermissionException",
-			"TF401027: You need the Git 'PullRequestContribute' permission to perform this action.")
+	if tok.NoGitPermission {
+		writeError(w, http.StatusForbidden, "GitNeedsPermissionException", fmt.Sprintf(
+			"TF401027: You need the Git 'PullRequestContribute' permission to perform this action. Details: identity '%s', scope 'repository'.",
+			tok.identity()))
 		return
 	}
 	if in.Title == "" || in.SourceRefName == "" || in.TargetRefName == "" {
@@ -674,6 +689,8 @@ func (s *Server) createPullRequest(w http.ResponseWriter, body []byte, repo *Rep
 		return
 	}
 	if strings.EqualFold(in.SourceRefName, in.TargetRefName) {
+		// Unconfirmed: no public record of the service's answer to equal refs
+		// was found; this 400 stands in for it.
 		writeError(w, http.StatusBadRequest, "InvalidArgumentValueException",
 			"The source and target ref names of a pull request must be different.")
 		return
@@ -734,13 +751,35 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
+// identity is how TF401027 names the token's user.
+func (t Token) identity() string {
+	if t.DisplayName != "" {
+		return t.DisplayName
+	}
+	return t.Account
+}
+
+// typeNames are the .NET types behind the typeKeys whose assembly is known;
+// others get the server framework's.
+var typeNames = map[string]string{
+	"GitNeedsPermissionException":     "Microsoft.TeamFoundation.Git.Server.GitNeedsPermissionException, Microsoft.TeamFoundation.Git.Server",
+	"GitPullRequestCannotBeActivated": "Microsoft.TeamFoundation.Git.Server.GitPullRequestCannotBeActivated, Microsoft.TeamFoundation.Git.Server",
+	"GitPullRequestExistsException":   "Microsoft.TeamFoundation.Git.Server.GitPullRequestExistsException, Microsoft.TeamFoundation.Git.Server",
+	"GitRepositoryNotFoundException":  "Microsoft.TeamFoundation.Git.Server.GitRepositoryNotFoundException, Microsoft.TeamFoundation.Git.Server",
+	"UnauthorizedRequestException":    "Microsoft.TeamFoundation.Framework.Server.UnauthorizedRequestException, Microsoft.TeamFoundation.Framework.Server",
+}
+
 // writeError answers with the body Azure DevOps gives its exceptions.
 func writeError(w http.ResponseWriter, status int, typeKey, message string) {
+	typeName, ok := typeNames[typeKey]
+	if !ok {
+		typeName = "Microsoft.TeamFoundation.Framework.Server." + typeKey + ", Microsoft.TeamFoundation.Framework.Server"
+	}
 	writeJSON(w, status, map[string]any{
 		"$id":            "1",
 		"innerException": nil,
 		"message":        message,
-		"typeName":       "Microsoft.TeamFoundation." + typeKey + ", Microsoft.TeamFoundation.Server",
+		"typeName":       typeName,
 		"typeKey":        typeKey,
 		"errorCode":      0,
 		"eventId":        3000,
