@@ -228,7 +228,7 @@ func TestErrorMapping(t *testing.T) {
 		wantRetry  int
 	}{
 		{name: "unauthorized", status: 401, body: `{"message":"401 Unauthorized"}`, want: fb.ETokenRejected},
-		{name: "expired", status: 401, body: `{"error":"invalid_token","error_description":"Token has expired."}`,
+		{name: "expired", status: 401, body: `{"error":"invalid_token","error_description":"Token is expired. You can either do re-authorization or token refresh."}`,
 			want: fb.ETokenRejected, wantInMsg: "expired"},
 		{name: "revoked", status: 401, body: `{"error":"invalid_token","error_description":"Token was revoked. You have to re-authorize from the user."}`,
 			want: fb.ETokenRejected, wantInMsg: "revoked"},

@@ -63,7 +63,7 @@ func TestAuthAndScopes(t *testing.T) {
 	}{
 		{"no token", "GET", "/api/v4/user", "", "", 401, `{"message":"401 Unauthorized"}`},
 		{"unknown token", "GET", "/api/v4/user", "nope", "", 401, `{"message":"401 Unauthorized"}`},
-		{"expired", "GET", "/api/v4/user", "expired", "", 401, `"error_description":"Token has expired."`},
+		{"expired", "GET", "/api/v4/user", "expired", "", 401, `"error_description":"Token is expired. You can either do re-authorization or token refresh."`},
 		{"revoked", "GET", "/api/v4/user", "revoked", "", 401, `Token was revoked`},
 		{"user", "GET", "/api/v4/user", "good", "", 200, `"username":"alice"`},
 		{"self", "GET", "/api/v4/personal_access_tokens/self", "ro", "", 200, `"scopes":["read_api"]`},

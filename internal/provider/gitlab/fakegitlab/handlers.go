@@ -135,7 +135,7 @@ func (q *request) authenticate(token string) bool {
 		q.invalidToken("Token was revoked. You have to re-authorize from the user.")
 		return false
 	case t.Expired || (t.ExpiresAt != nil && t.ExpiresAt.Before(time.Now())):
-		q.invalidToken("Token has expired.")
+		q.invalidToken("Token is expired. You can either do re-authorization or token refresh.")
 		return false
 	}
 	q.tok = t
@@ -167,10 +167,10 @@ func (q *request) requireScope(scopes ...string) bool {
 			}
 		}
 	}
+	// GitLab's 403 carries no WWW-Authenticate (rack-oauth2's Bearer::Forbidden
+	// sets none; lib/api/api_guard.rb notes it).
 	const desc = "The request requires higher privileges than provided by the access token."
 	scope := strings.Join(scopes, " ")
-	q.w.Header().Set("WWW-Authenticate",
-		fmt.Sprintf(`Bearer realm="", error="insufficient_scope", error_description=%q, scope=%q`, desc, scope))
 	writeJSON(q.w, http.StatusForbidden, map[string]any{"error": "insufficient_scope", "error_description": desc, "scope": scope})
 	return false
 }
