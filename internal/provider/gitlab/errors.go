@@ -153,7 +153,8 @@ func (d *driver) mapError(cred fb.Credential, o op, base string, resp *gl.Respon
 		// A 2xx whose body could not be read.
 		e.Code = fb.EProviderUnavailable
 		e.Message = fmt.Sprintf("GitLab's answer when asked to %s could not be read.", o)
-		e.Err = fmt.Errorf("gitlab: HTTP %d: %w", status, err)
+		// The client's error quotes the body, which may echo the token.
+		e.Err = fmt.Errorf("gitlab: HTTP %d: %s", status, scrub(err.Error(), cred.Token))
 	}
 	return e
 }

@@ -1,0 +1,105 @@
+package providertest
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	fb "github.com/forgebridge/forgebridge"
+	"github.com/forgebridge/forgebridge/internal/provider"
+)
+
+// knownCodes are the codes a driver may answer with (provider.go).
+var knownCodes = map[fb.Code]bool{fb.ETokenRejected: true, fb.EProviderDenied: true, fb.EProviderRejected: true,
+	fb.EAlreadyExists: true, fb.ERateLimited: true, fb.EProviderUnavailable: true, fb.ENotSupported: true,
+	fb.ENotFound: true, fb.EInvalid: true}
+
+// FuzzAnswers feeds a driver arbitrary answers from its service — any
+// status, content type, Retry-After and body — on every call it makes. The
+// driver must not panic, must answer with a *forgebridge.Error of a known
+// code (or succeed), and must never put the credential into an error. The
+// service's answers are untrusted input: this is the fuzz test of every
+// parser of them.
+//
+// newProvider builds the driver with its service at baseURL; cred is a
+// credential whose parts are long enough to be found if they leak.
+func FuzzAnswers(f *testing.F, newProvider func(baseURL string) (provider.Provider, error), cred fb.Credential) {
+	f.Add(200, "application/json", "", []byte(`{}`))
+	f.Add(200, "application/json", "", []byte(`[]`))
+	f.Add(201, "application/json", "", []byte(`{"id":1,"name":"x","ref":"refs/heads/x","object":{"sha":"abc"}}`))
+	f.Add(203, "text/html", "", []byte(`<html>sign in</html>`))
+	f.Add(401, "application/json", "", []byte(`{"message":"Bad credentials"}`))
+	f.Add(403, "application/json", "30", []byte(`{"message":"secondary rate limit"}`))
+	f.Add(404, "application/json", "", []byte(`{"message":"Not Found"}`))
+	f.Add(409, "application/json", "", []byte(`{"message":["Another open merge request already exists for this source branch: !7"]}`))
+	f.Add(422, "application/json", "", []byte(`{"message":"Validation Failed","errors":[{"resource":"PullRequest","code":"custom","message":"A pull request already exists for a:b."}]}`))
+	f.Add(429, "application/json", "abc", []byte(`{"error":"too many"}`))
+	f.Add(400, "application/x-amz-json-1.1", "", []byte(`{"__type":"BranchNameExistsException","message":"exists"}`))
+	f.Add(400, "application/x-amz-json-1.1", "", []byte(`{"__type":"ThrottlingException"}`))
+	f.Add(500, "text/plain", "", []byte("boom"))
+	f.Add(200, "application/json", "", []byte(`{"value":[{"id":"1","name":"r","project":{"name":"p"},"webUrl":"http://x"}],"count":1}`))
+	f.Add(200, "application/json", "", []byte(`{"authenticatedUser":{"id":"00000000-0000-0000-0000-000000000000"}}`))
+	f.Add(200, "text/xml", "", []byte(`<GetCallerIdentityResponse><GetCallerIdentityResult><Arn>arn:aws:iam::1:user/x</Arn></GetCallerIdentityResult></GetCallerIdentityResponse>`))
+
+	secrets := []string{cred.Token, cred.AccessKeyID, cred.SecretAccessKey}
+	f.Fuzz(func(t *testing.T, status int, contentType, retryAfter string, body []byte) {
+		if status < 100 || status > 599 {
+			return
+		}
+		// A service that echoes what it was sent is the worst case for leaks.
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", contentType)
+			if retryAfter != "" {
+				w.Header().Set("Retry-After", retryAfter)
+			}
+			w.Header().Set("X-Echo", r.Header.Get("Authorization"))
+			w.WriteHeader(status)
+			w.Write(body)
+			w.Write([]byte(r.Header.Get("Authorization") + r.Header.Get("Private-Token")))
+		}))
+		defer srv.Close()
+		p, err := newProvider(srv.URL)
+		if err != nil {
+			t.Fatalf("building the driver: %v", err)
+		}
+		ctx := context.Background()
+		repo := fb.Repository{ID: "r1", IntegrationID: "i1", ExternalID: "1", Name: "app", FullName: "acme/app",
+			DefaultBranch: "main", WebURL: srv.URL + "/acme/app", CanCreateBranch: true, CanCreatePullRequest: true}
+		check := func(op string, err error) {
+			if err == nil {
+				return
+			}
+			var e *fb.Error
+			if !errors.As(err, &e) {
+				t.Fatalf("%s: %T %v is not a *forgebridge.Error", op, err, err)
+			}
+			if !knownCodes[e.Code] {
+				t.Fatalf("%s: unexpected code %q (%v)", op, e.Code, err)
+			}
+			if e.Message == "" {
+				t.Fatalf("%s: %s without a message", op, e.Code)
+			}
+			if e.Code == fb.ERateLimited && e.RetryAfter < 1 {
+				t.Fatalf("%s: rate_limited with retryAfter %d", op, e.RetryAfter)
+			}
+			for _, s := range secrets {
+				if s != "" && (strings.Contains(e.Message, s) || strings.Contains(err.Error(), s)) {
+					t.Fatalf("%s: the error carries a secret: %v", op, err)
+				}
+			}
+		}
+		_, err = p.Validate(ctx, cred)
+		check("Validate", err)
+		_, err = p.Repositories(ctx, cred)
+		check("Repositories", err)
+		_, err = p.Branches(ctx, cred, repo)
+		check("Branches", err)
+		_, err = p.CreateBranch(ctx, cred, repo, "PROJ-1-x", "")
+		check("CreateBranch", err)
+		_, err = p.CreatePullRequest(ctx, cred, repo, fb.NewPullRequest{SourceBranch: "PROJ-1-x", TargetBranch: "main", Title: "t"})
+		check("CreatePullRequest", err)
+	})
+}
