@@ -1,7 +1,6 @@
 package codecommit
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -10,20 +9,15 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
-	"reflect"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	fb "github.com/forgebridge/forgebridge"
 	"github.com/forgebridge/forgebridge/internal/provider"
+	"github.com/forgebridge/forgebridge/internal/provider/providertest"
 )
 
 // The golden tests answer the driver with AWS's own documented example
@@ -57,67 +51,63 @@ type goldenCall struct {
 func TestGolden(t *testing.T) {
 	listRepos := goldenCall{service: "codecommit", op: "ListRepositories", fixture: "list_repositories.json"}
 	demoRepo := map[string]any{"repositoryName": "MyDemoRepo"}
-	tests := []struct {
-		name  string // testdata/<name>.golden holds the expected result
-		calls []goldenCall
-		run   func(ctx context.Context, p provider.Provider, cred fb.Credential) (any, error)
-	}{
+	tests := []providertest.GoldenCase[goldenCall]{
 		{
 			// STS says who the key is; listing repositories proves it may use CodeCommit.
-			name: "get_caller_identity.xml",
-			calls: []goldenCall{
+			Name: "get_caller_identity.xml",
+			Calls: []goldenCall{
 				{service: "sts", op: "GetCallerIdentity", fixture: "get_caller_identity.xml"},
 				listRepos,
 			},
-			run: func(ctx context.Context, p provider.Provider, cred fb.Credential) (any, error) {
+			Run: func(ctx context.Context, p provider.Provider, cred fb.Credential) (any, error) {
 				return p.Validate(ctx, cred)
 			},
 		},
 		{
 			// MyEmptyRepo has no default branch: nothing to branch from yet.
-			name: "batch_get_repositories.json",
-			calls: []goldenCall{
+			Name: "batch_get_repositories.json",
+			Calls: []goldenCall{
 				listRepos,
 				{service: "codecommit", op: "BatchGetRepositories",
 					input:   map[string]any{"repositoryNames": []any{"MyDemoRepo", "MyOtherDemoRepo", "MyEmptyRepo"}},
 					fixture: "batch_get_repositories.json"},
 			},
-			run: func(ctx context.Context, p provider.Provider, cred fb.Credential) (any, error) {
+			Run: func(ctx context.Context, p provider.Provider, cred fb.Credential) (any, error) {
 				return p.Repositories(ctx, cred)
 			},
 		},
 		{
 			// ListBranches gives names only; each head comes from GetBranch.
 			// The default branch is listed first.
-			name: "list_branches.json",
-			calls: []goldenCall{
+			Name: "list_branches.json",
+			Calls: []goldenCall{
 				{service: "codecommit", op: "ListBranches", input: demoRepo, fixture: "list_branches.json"},
 				{service: "codecommit", op: "GetBranch", input: map[string]any{"repositoryName": "MyDemoRepo", "branchName": "main"},
 					fixture: "get_branch_main.json"},
 				{service: "codecommit", op: "GetBranch", input: map[string]any{"repositoryName": "MyDemoRepo", "branchName": "MyNewBranch"},
 					fixture: "get_branch_MyNewBranch.json"},
 			},
-			run: func(ctx context.Context, p provider.Provider, cred fb.Credential) (any, error) {
+			Run: func(ctx context.Context, p provider.Provider, cred fb.Credential) (any, error) {
 				return p.Branches(ctx, cred, goldenRepo)
 			},
 		},
 		{
 			// CreateBranch answers 200 with an empty body.
-			name: "create_branch",
-			calls: []goldenCall{
+			Name: "create_branch",
+			Calls: []goldenCall{
 				{service: "codecommit", op: "GetBranch", input: map[string]any{"repositoryName": "MyDemoRepo", "branchName": "main"},
 					fixture: "get_branch_main.json"},
 				{service: "codecommit", op: "CreateBranch", input: map[string]any{"repositoryName": "MyDemoRepo",
 					"branchName": "jane-branch", "commitId": "5d036259EXAMPLE"}},
 			},
-			run: func(ctx context.Context, p provider.Provider, cred fb.Credential) (any, error) {
+			Run: func(ctx context.Context, p provider.Provider, cred fb.Credential) (any, error) {
 				return p.CreateBranch(ctx, cred, goldenRepo, "jane-branch", "")
 			},
 		},
 		{
 			// No open pull request has the same branches, so one is created.
-			name: "create_pull_request.json",
-			calls: []goldenCall{
+			Name: "create_pull_request.json",
+			Calls: []goldenCall{
 				{service: "codecommit", op: "ListPullRequests", input: map[string]any{"repositoryName": "MyDemoRepo",
 					"pullRequestStatus": "OPEN"}, fixture: "list_pull_requests.json"},
 				{service: "codecommit", op: "CreatePullRequest", input: map[string]any{
@@ -127,60 +117,29 @@ func TestGolden(t *testing.T) {
 						"sourceReference": "jane-branch", "destinationReference": "main"}},
 				}, fixture: "create_pull_request.json"},
 			},
-			run: func(ctx context.Context, p provider.Provider, cred fb.Credential) (any, error) {
+			Run: func(ctx context.Context, p provider.Provider, cred fb.Credential) (any, error) {
 				return p.CreatePullRequest(ctx, cred, goldenRepo, fb.NewPullRequest{SourceBranch: "jane-branch",
 					Title:       "Pronunciation difficulty analyzer",
 					Description: "A code review of the new feature I just added to the service."})
 			},
 		},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			srv := newGoldenServer(t, tt.calls)
-			p, err := New(fb.Integration{ID: "int-golden", Kind: fb.KindCodeCommit, Region: goldenRegion, BaseURL: srv.URL},
-				provider.Options{})
-			if err != nil {
-				t.Fatalf("New: %v", err)
-			}
-			got, err := tt.run(context.Background(), p, goldenKey)
-			if err != nil {
-				t.Fatalf("driver error: %v", err)
-			}
-			srv.checkAllServed(t)
-			checkGolden(t, tt.name, got)
-		})
+	open := func(url string) (provider.Provider, error) {
+		return New(fb.Integration{ID: "int-golden", Kind: fb.KindCodeCommit, Region: goldenRegion, BaseURL: url},
+			provider.Options{})
 	}
+	providertest.RunGolden(t, goldenService{}, open, goldenKey, tests, *update)
 }
 
-// goldenServer plays CodeCommit and STS on one endpoint: it checks what AWS
+// goldenService plays CodeCommit and STS on one endpoint: it checks what AWS
 // checks (the SigV4 signature, its credential scope, the operation and its
-// input) and answers each expected call once with its fixture.
-type goldenServer struct {
-	*httptest.Server
-	t      *testing.T
-	mu     sync.Mutex
-	calls  []goldenCall
-	served []bool
-}
+// input) and answers with the call's fixture.
+type goldenService struct{}
 
-func newGoldenServer(t *testing.T, calls []goldenCall) *goldenServer {
-	s := &goldenServer{t: t, calls: calls, served: make([]bool, len(calls))}
-	s.Server = httptest.NewServer(s)
-	t.Cleanup(s.Close)
-	return s
-}
-
-func (s *goldenServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	fail := func(code, msg string) {
-		s.t.Errorf("%s %s: %s: %s", r.Method, r.URL, code, msg)
-		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-		w.WriteHeader(http.StatusBadRequest)
-		json.NewEncoder(w).Encode(map[string]string{"__type": code, "message": msg})
-	}
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		fail("SerializationException", "unreadable body")
-		return
+func (goldenService) Serve(r *http.Request, body []byte,
+	take providertest.Take[goldenCall]) (providertest.Reply, *providertest.Fault) {
+	refuse := func(code, msg string) (providertest.Reply, *providertest.Fault) {
+		return providertest.Reply{}, &providertest.Fault{Status: http.StatusBadRequest, Code: code, Message: msg}
 	}
 	// CodeCommit speaks JSON 1.1 (the operation in X-Amz-Target); STS the
 	// query protocol (the operation in the form's Action).
@@ -190,67 +149,52 @@ func (s *goldenServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		var ok bool
 		service = "codecommit"
 		if op, ok = strings.CutPrefix(target, "CodeCommit_20150413."); !ok {
-			fail("UnknownOperationException", "unknown target "+target)
-			return
+			return refuse("UnknownOperationException", "unknown target "+target)
 		}
 		if ct := r.Header.Get("Content-Type"); ct != "application/x-amz-json-1.1" {
-			fail("SerializationException", "content type "+ct)
-			return
+			return refuse("SerializationException", "content type "+ct)
 		}
 		if err := json.Unmarshal(body, &input); err != nil {
-			fail("SerializationException", "the body is not JSON")
-			return
+			return refuse("SerializationException", "the body is not JSON")
 		}
 	} else {
 		form, err := url.ParseQuery(string(body))
 		if err != nil || r.Method != http.MethodPost || form.Get("Version") != "2011-06-15" {
-			fail("InvalidAction", "not an STS 2011-06-15 query request")
-			return
+			return refuse("InvalidAction", "not an STS 2011-06-15 query request")
 		}
 		op = form.Get("Action")
 	}
 	if err := goldenVerifySigV4(r, body, service); err != nil {
-		fail("InvalidSignatureException", err.Error())
-		return
+		return refuse("InvalidSignatureException", err.Error())
 	}
-	s.mu.Lock()
-	i := -1
-	for j, c := range s.calls {
-		if !s.served[j] && c.service == service && c.op == op && goldenHas(input, c.input) {
-			i = j
-			s.served[j] = true
-			break
-		}
+	c, ok := take(func(c goldenCall) bool {
+		return c.service == service && c.op == op && providertest.FieldsDiff(input, c.input) == ""
+	})
+	if !ok {
+		return refuse("InvalidRequestException", fmt.Sprintf("no such call expected: %s %s %s", service, op,
+			providertest.JSON(input)))
 	}
-	s.mu.Unlock()
-	if i < 0 {
-		fail("InvalidRequestException", fmt.Sprintf("no such call expected: %s %s %s", service, op, goldenJSON(input)))
-		return
-	}
-	c := s.calls[i]
-	var payload []byte
-	if c.fixture != "" {
-		if payload, err = os.ReadFile(filepath.Join("testdata", c.fixture)); err != nil {
-			fail("InternalFailure", err.Error())
-			return
-		}
-	}
+	reply := providertest.Reply{ContentType: "application/x-amz-json-1.1", Fixture: c.fixture}
 	if service == "sts" {
-		w.Header().Set("Content-Type", "text/xml")
-	} else {
-		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		reply.ContentType = "text/xml"
 	}
-	w.Write(payload)
+	return reply, nil
 }
 
-// goldenHas reports whether input carries every field of want.
-func goldenHas(input, want map[string]any) bool {
-	for k, v := range want {
-		if !reflect.DeepEqual(input[k], v) {
-			return false
-		}
+// Refuse answers as AWS's JSON protocols do; the harness's own faults (a
+// missing fixture) carry no code.
+func (goldenService) Refuse(w http.ResponseWriter, f *providertest.Fault) {
+	code := f.Code
+	if code == "" {
+		code = "InternalFailure"
 	}
-	return true
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	w.WriteHeader(f.Status)
+	json.NewEncoder(w).Encode(map[string]string{"__type": code, "message": f.Message})
+}
+
+func (goldenService) Name(c goldenCall) string {
+	return c.service + ":" + c.op + " " + providertest.JSON(c.input)
 }
 
 // goldenVerifySigV4 checks the request's Signature Version 4 as AWS does: the
@@ -309,46 +253,4 @@ func goldenHMAC(key []byte, data string) []byte {
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte(data))
 	return m.Sum(nil)
-}
-
-// checkAllServed fails the test for every expected call the driver did not make.
-func (s *goldenServer) checkAllServed(t *testing.T) {
-	t.Helper()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i, c := range s.calls {
-		if !s.served[i] {
-			t.Errorf("the driver never called %s:%s %s", c.service, c.op, goldenJSON(c.input))
-		}
-	}
-}
-
-func goldenJSON(v any) string {
-	b, _ := json.Marshal(v)
-	return string(b)
-}
-
-// checkGolden compares got, as indented JSON, with testdata/<name>.golden,
-// or rewrites that file under -update.
-func checkGolden(t *testing.T, name string, got any) {
-	t.Helper()
-	out, err := json.MarshalIndent(got, "", "  ")
-	if err != nil {
-		t.Fatalf("marshal result: %v", err)
-	}
-	out = append(out, '\n')
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, out, 0o644); err != nil {
-			t.Fatalf("write %s: %v", path, err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read %s (run with -update to create it): %v", path, err)
-	}
-	if !bytes.Equal(out, want) {
-		t.Errorf("result differs from %s\ngot:\n%s\nwant:\n%s", path, out, want)
-	}
 }

@@ -1,22 +1,16 @@
 package github
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
-	"reflect"
-	"sync"
 	"testing"
 
 	fb "github.com/forgebridge/forgebridge"
 	"github.com/forgebridge/forgebridge/internal/provider"
+	"github.com/forgebridge/forgebridge/internal/provider/providertest"
 )
 
 // The golden tests answer the driver with GitHub's own documented example
@@ -49,42 +43,38 @@ type goldenCall struct {
 }
 
 func TestGolden(t *testing.T) {
-	tests := []struct {
-		name  string // testdata/<name>.golden holds the expected result
-		calls []goldenCall
-		run   func(ctx context.Context, p provider.Provider, cred fb.Credential) (any, error)
-	}{
+	tests := []providertest.GoldenCase[goldenCall]{
 		{
 			// GitHub tells a classic token's scopes and expiry in headers of any answer.
-			name: "user.json",
-			calls: []goldenCall{{method: "GET", path: "/user", fixture: "user.json", header: map[string]string{
+			Name: "user.json",
+			Calls: []goldenCall{{method: "GET", path: "/user", fixture: "user.json", header: map[string]string{
 				"X-OAuth-Scopes":                         "repo, read:org",
 				"GitHub-Authentication-Token-Expiration": "2026-12-31 00:00:00 UTC",
 			}}},
-			run: func(ctx context.Context, p provider.Provider, cred fb.Credential) (any, error) {
+			Run: func(ctx context.Context, p provider.Provider, cred fb.Credential) (any, error) {
 				return p.Validate(ctx, cred)
 			},
 		},
 		{
-			name: "user_repos.json",
-			calls: []goldenCall{{method: "GET", path: "/user/repos", query: url.Values{"per_page": {"100"}},
+			Name: "user_repos.json",
+			Calls: []goldenCall{{method: "GET", path: "/user/repos", query: url.Values{"per_page": {"100"}},
 				fixture: "user_repos.json"}},
-			run: func(ctx context.Context, p provider.Provider, cred fb.Credential) (any, error) {
+			Run: func(ctx context.Context, p provider.Provider, cred fb.Credential) (any, error) {
 				return p.Repositories(ctx, cred)
 			},
 		},
 		{
-			name: "branches.json",
-			calls: []goldenCall{{method: "GET", path: "/repos/octocat/Hello-World/branches",
+			Name: "branches.json",
+			Calls: []goldenCall{{method: "GET", path: "/repos/octocat/Hello-World/branches",
 				query: url.Values{"per_page": {"100"}}, fixture: "branches.json"}},
-			run: func(ctx context.Context, p provider.Provider, cred fb.Credential) (any, error) {
+			Run: func(ctx context.Context, p provider.Provider, cred fb.Credential) (any, error) {
 				return p.Branches(ctx, cred, goldenRepo)
 			},
 		},
 		{
 			// The new branch starts at the head of the default branch.
-			name: "create_ref.json",
-			calls: []goldenCall{
+			Name: "create_ref.json",
+			Calls: []goldenCall{
 				{method: "GET", path: "/repos/octocat/Hello-World/git/ref/heads/master", fixture: "git_ref.json"},
 				{method: "POST", path: "/repos/octocat/Hello-World/git/refs", status: http.StatusCreated,
 					body: map[string]any{"ref": "refs/heads/featureA", "sha": "aa218f56b14c9653891f9e74264a383fa43fefbd"},
@@ -93,166 +83,64 @@ func TestGolden(t *testing.T) {
 					},
 					fixture: "create_ref.json"},
 			},
-			run: func(ctx context.Context, p provider.Provider, cred fb.Credential) (any, error) {
+			Run: func(ctx context.Context, p provider.Provider, cred fb.Credential) (any, error) {
 				return p.CreateBranch(ctx, cred, goldenRepo, "featureA", "")
 			},
 		},
 		{
-			name: "pull_create.json",
-			calls: []goldenCall{{method: "POST", path: "/repos/octocat/Hello-World/pulls", status: http.StatusCreated,
+			Name: "pull_create.json",
+			Calls: []goldenCall{{method: "POST", path: "/repos/octocat/Hello-World/pulls", status: http.StatusCreated,
 				body: map[string]any{"title": "Amazing new feature", "head": "new-topic", "base": "master",
 					"body": "Please pull these awesome changes in!", "draft": false},
 				fixture: "pull_create.json"}},
-			run: func(ctx context.Context, p provider.Provider, cred fb.Credential) (any, error) {
+			Run: func(ctx context.Context, p provider.Provider, cred fb.Credential) (any, error) {
 				return p.CreatePullRequest(ctx, cred, goldenRepo, fb.NewPullRequest{SourceBranch: "new-topic",
 					Title: "Amazing new feature", Description: "Please pull these awesome changes in!"})
 			},
 		},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			srv := newGoldenServer(t, tt.calls)
-			p, err := New(fb.Integration{ID: "int-golden", Kind: fb.KindGitHub, BaseURL: srv.URL}, provider.Options{})
-			if err != nil {
-				t.Fatalf("New: %v", err)
-			}
-			got, err := tt.run(context.Background(), p, fb.Credential{Token: goldenToken})
-			if err != nil {
-				t.Fatalf("driver error: %v", err)
-			}
-			srv.checkAllServed(t)
-			checkGolden(t, tt.name, got)
-		})
+	open := func(url string) (provider.Provider, error) {
+		return New(fb.Integration{ID: "int-golden", Kind: fb.KindGitHub, BaseURL: url}, provider.Options{})
 	}
+	providertest.RunGolden(t, goldenService{}, open, fb.Credential{Token: goldenToken}, tests, *update)
 }
 
-// goldenServer plays GitHub: it checks what GitHub checks (token, API
-// version, method, path, parameters, body) and answers each expected call
-// once with its fixture.
-type goldenServer struct {
-	*httptest.Server
-	t      *testing.T
-	mu     sync.Mutex
-	calls  []goldenCall
-	served []bool
-}
+// goldenService plays GitHub: it checks what GitHub checks (token, API
+// version, method, path, parameters, body) and answers with the call's fixture.
+type goldenService struct{}
 
-func newGoldenServer(t *testing.T, calls []goldenCall) *goldenServer {
-	s := &goldenServer{t: t, calls: calls, served: make([]bool, len(calls))}
-	s.Server = httptest.NewServer(s)
-	t.Cleanup(s.Close)
-	return s
-}
-
-func (s *goldenServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	fail := func(status int, msg string) {
-		s.t.Errorf("%s %s: %s", r.Method, r.URL, msg)
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		w.WriteHeader(status)
-		json.NewEncoder(w).Encode(map[string]string{"message": msg, "documentation_url": "https://docs.github.com/rest"})
-	}
+func (goldenService) Serve(r *http.Request, body []byte,
+	take providertest.Take[goldenCall]) (providertest.Reply, *providertest.Fault) {
 	if r.Header.Get("Authorization") != "Bearer "+goldenToken {
-		fail(http.StatusUnauthorized, "Bad credentials")
-		return
+		return providertest.Refused(http.StatusUnauthorized, "Bad credentials")
 	}
 	if v := r.Header.Get("X-GitHub-Api-Version"); v != "" && !goldenSupportedVersions[v] {
-		fail(http.StatusBadRequest, "Unsupported 'X-GitHub-Api-Version' header")
-		return
+		return providertest.Refused(http.StatusBadRequest, "Unsupported 'X-GitHub-Api-Version' header")
 	}
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		fail(http.StatusBadRequest, "unreadable body")
-		return
+	c, ok := take(func(c goldenCall) bool { return c.method == r.Method && c.path == r.URL.Path })
+	if !ok {
+		return providertest.Refused(http.StatusNotFound, "Not Found (no such call expected)")
 	}
-	s.mu.Lock()
-	i := -1
-	for j, c := range s.calls {
-		if !s.served[j] && c.method == r.Method && c.path == r.URL.Path {
-			i = j
-			s.served[j] = true
-			break
-		}
-	}
-	s.mu.Unlock()
-	if i < 0 {
-		fail(http.StatusNotFound, "Not Found (no such call expected)")
-		return
-	}
-	c := s.calls[i]
-	for k, want := range c.query {
-		if got := r.URL.Query()[k]; !reflect.DeepEqual(got, want) {
-			fail(http.StatusUnprocessableEntity, "parameter "+k+" is "+goldenJSON(got)+", want "+goldenJSON(want))
-			return
-		}
+	if msg := providertest.QueryDiff(r.URL.Query(), c.query); msg != "" {
+		return providertest.Refused(http.StatusUnprocessableEntity, msg)
 	}
 	if c.body != nil {
 		var got map[string]any
 		if err := json.Unmarshal(body, &got); err != nil {
-			fail(http.StatusBadRequest, "Problems parsing JSON")
-			return
+			return providertest.Refused(http.StatusBadRequest, "Problems parsing JSON")
 		}
-		for k, want := range c.body {
-			if !reflect.DeepEqual(got[k], want) {
-				fail(http.StatusUnprocessableEntity, "field "+k+" is "+goldenJSON(got[k])+", want "+goldenJSON(want))
-				return
-			}
+		if msg := providertest.FieldsDiff(got, c.body); msg != "" {
+			return providertest.Refused(http.StatusUnprocessableEntity, msg)
 		}
 	}
-	payload, err := os.ReadFile(filepath.Join("testdata", c.fixture))
-	if err != nil {
-		fail(http.StatusInternalServerError, err.Error())
-		return
-	}
-	for k, v := range c.header {
-		w.Header().Set(k, v)
-	}
+	return providertest.Reply{Status: c.status, ContentType: "application/json; charset=utf-8", Header: c.header,
+		Fixture: c.fixture}, nil
+}
+
+func (goldenService) Refuse(w http.ResponseWriter, f *providertest.Fault) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	status := c.status
-	if status == 0 {
-		status = http.StatusOK
-	}
-	w.WriteHeader(status)
-	w.Write(payload)
+	w.WriteHeader(f.Status)
+	json.NewEncoder(w).Encode(map[string]string{"message": f.Message, "documentation_url": "https://docs.github.com/rest"})
 }
 
-// checkAllServed fails the test for every expected call the driver did not make.
-func (s *goldenServer) checkAllServed(t *testing.T) {
-	t.Helper()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i, c := range s.calls {
-		if !s.served[i] {
-			t.Errorf("the driver never called %s %s", c.method, c.path)
-		}
-	}
-}
-
-func goldenJSON(v any) string {
-	b, _ := json.Marshal(v)
-	return string(b)
-}
-
-// checkGolden compares got, as indented JSON, with testdata/<name>.golden,
-// or rewrites that file under -update.
-func checkGolden(t *testing.T, name string, got any) {
-	t.Helper()
-	out, err := json.MarshalIndent(got, "", "  ")
-	if err != nil {
-		t.Fatalf("marshal result: %v", err)
-	}
-	out = append(out, '\n')
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, out, 0o644); err != nil {
-			t.Fatalf("write %s: %v", path, err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read %s (run with -update to create it): %v", path, err)
-	}
-	if !bytes.Equal(out, want) {
-		t.Errorf("result differs from %s\ngot:\n%s\nwant:\n%s", path, out, want)
-	}
-}
+func (goldenService) Name(c goldenCall) string { return c.method + " " + c.path }
