@@ -332,14 +332,36 @@ func (s *Service) branchForIssue(ctx context.Context, u fb.User, t target, choic
 }
 
 func firstBranchFor(branches []fb.Branch, key string) (string, bool) {
-	key = strings.ToUpper(key)
 	for _, b := range branches {
-		if strings.Contains(strings.ToUpper(b.Name), key) {
+		if MentionsIssue(b.Name, key) {
 			return b.Name, true
 		}
 	}
 	return "", false
 }
+
+// MentionsIssue reports whether a branch name contains the issue key as a
+// key, in any letter case: PROJ-1 is in "feature/proj-1-x" but not in
+// "PROJ-12-y" nor "XPROJ-1".
+func MentionsIssue(name, key string) bool {
+	name, key = strings.ToUpper(name), strings.ToUpper(key)
+	for i := 0; ; {
+		j := strings.Index(name[i:], key)
+		if j < 0 {
+			return false
+		}
+		start, end := i+j, i+j+len(key)
+		before := start == 0 || !isAlnum(name[start-1])
+		after := end == len(name) || !isDigit(name[end])
+		if before && after {
+			return true
+		}
+		i = start + 1
+	}
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+func isAlnum(c byte) bool { return isDigit(c) || c >= 'A' && c <= 'Z' }
 
 // withIssueLink appends a link back to the issue to a pull request description.
 func withIssueLink(description, key string, issueURL func(string) string) string {

@@ -167,7 +167,7 @@ func (s *Server) openDialog(r *http.Request, u fb.User, d *issueData, failure er
 		}
 		if d.PR.SourceBranch == "" {
 			key := strings.ToUpper(d.View.Issue.Key)
-			if i := slices.IndexFunc(branches, func(b fb.Branch) bool { return strings.Contains(strings.ToUpper(b.Name), key) }); i >= 0 {
+			if i := slices.IndexFunc(branches, func(b fb.Branch) bool { return app.MentionsIssue(b.Name, key) }); i >= 0 {
 				d.PR.SourceBranch = branches[i].Name
 			}
 		}

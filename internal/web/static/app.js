@@ -150,7 +150,10 @@
         if (names.includes(keep)) s.value = keep;
         else if (s.dataset.branches === 'target' && names.includes(opt.dataset.defaultBranch)) s.value = opt.dataset.defaultBranch;
         else if (s.dataset.branches === 'source') {
-          const match = names.find((n) => n.toUpperCase().includes(issueKey.toUpperCase()));
+          // The key as a key: PROJ-1 is not in PROJ-12-x (as app.MentionsIssue).
+          const key = issueKey.toUpperCase().replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+          const mentions = new RegExp('(^|[^A-Z0-9])' + key + '(?![0-9])');
+          const match = names.find((n) => mentions.test(n.toUpperCase()));
           s.value = match || '';
         }
       });
