@@ -49,6 +49,7 @@ func TestErrors(t *testing.T) {
 		{"no such repository", "POST", "/api/v1/issues/PROJ-1/branches", e.aliceTok, `{"repositoryId":"nope"}`, nil, 404, "not_found"},
 		{"no such integration", "GET", "/api/v1/integrations/nope", e.adminTok, nil, nil, 404, "not_found"},
 		{"no such route", "GET", "/api/v1/nothing", e.aliceTok, nil, nil, 404, "not_found"},
+		{"method not allowed", "DELETE", "/api/v1/me", e.aliceTok, nil, nil, 405, "invalid_request"},
 		{"token of the wrong form", "PUT", "/api/v1/me/tokens/" + e.integrationID, e.aliceTok, `{"accessKeyId":"AKIA","secretAccessKey":"x"}`, nil, 400, "invalid_request"},
 		{"token GitHub rejects", "PUT", "/api/v1/me/tokens/" + e.integrationID, e.aliceTok, `{"token":"ghp_wrong"}`, nil, 422, "token_rejected"},
 		{"one-off token GitHub rejects", "POST", "/api/v1/issues/PROJ-1/branches", e.aliceTok, branch(`,"token":"ghp_wrong"`), nil, 422, "token_rejected"},

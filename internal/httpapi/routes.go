@@ -2,7 +2,9 @@ package httpapi
 
 import (
 	_ "embed"
+	"fmt"
 	"net/http"
+	"strings"
 
 	fb "github.com/forgebridge/forgebridge"
 )
@@ -53,6 +55,26 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /api/v1/audit", s.authed(s.listAudit))
 
 	mux.Handle("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if allowed := allowedMethods(mux, r); len(allowed) > 0 {
+			w.Header().Set("Allow", strings.Join(allowed, ", "))
+			writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: errorJSON{Code: fb.EInvalid,
+				Message: fmt.Sprintf("%s is not allowed on %s; use %s.", r.Method, r.URL.Path, strings.Join(allowed, " or "))}})
+			return
+		}
 		writeError(w, r, s.Logger, fb.Errorf(fb.ENotFound, "No such API route: %s %s.", r.Method, r.URL.Path))
 	}))
+}
+
+// allowedMethods lists the methods that have a route for the request's path
+// (the catch-all aside), for a 405 answer.
+func allowedMethods(mux *http.ServeMux, r *http.Request) []string {
+	var out []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := mux.Handler(probe); pattern != "" && pattern != "/api/" {
+			out = append(out, m)
+		}
+	}
+	return out
 }
