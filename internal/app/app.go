@@ -71,7 +71,7 @@ func (s *Service) provider(in fb.Integration) (provider.Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	p = instrument(p, string(in.Kind), s.Metrics)
+	p = instrument(webSafe{p}, string(in.Kind), s.Metrics)
 	if in.ID != "" {
 		if s.providers == nil {
 			s.providers = map[string]cachedProvider{}

@@ -148,7 +148,7 @@ func (s *Service) connect(ctx context.Context, i *fb.Integration) ([]fb.Reposito
 	if err != nil {
 		return nil, err
 	}
-	p = instrument(p, string(i.Kind), s.Metrics)
+	p = instrument(webSafe{p}, string(i.Kind), s.Metrics)
 	info, err := p.Validate(ctx, i.Credential)
 	if err != nil {
 		return nil, explainTokenError(err, *i, SourceService)

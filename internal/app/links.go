@@ -36,7 +36,7 @@ const AuditRemoteLink = "remotelink.create"
 // retry, never returned: the branch or pull request stands whatever the
 // tracker says. The link's state is kept for the issue page.
 func (s *Service) link(ctx context.Context, u fb.User, t target, l IssueLink) {
-	if s.Linker == nil {
+	if s.Linker == nil || l.URL == "" { // no http(s) address to link to
 		return
 	}
 	ctx = context.WithoutCancel(ctx)
