@@ -61,7 +61,9 @@ func (c *client) do(ctx context.Context, method, path string, body any, out io.W
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
 	req.Header.Set("Accept", "application/json")
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -245,4 +247,37 @@ func cmdTokenSet(ctx context.Context, args []string, getenv func(string) string,
 		return err
 	}
 	return c.do(ctx, "PUT", "/api/v1/me/tokens/"+url.PathEscape(integration), body, stdout)
+}
+
+// cmdLoginJira exchanges the person's Jira personal access token, read from
+// the first line of standard input, for a forgebridge API token, printed on
+// standard output (POST /api/v1/session/jira needs no API token).
+func cmdLoginJira(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("login jira", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	server := fs.String("server", envOr(getenv, "FORGEBRIDGE_SERVER", "http://127.0.0.1:8080"), "forgebridge's address")
+	if pos, err := parse(fs, args); err != nil {
+		return err
+	} else if len(pos) > 0 {
+		return fmt.Errorf("login jira takes no arguments; the Jira token is read from standard input")
+	}
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("cannot read standard input: %w", err)
+	}
+	token := strings.TrimSpace(line)
+	if token == "" {
+		return errors.New("give your Jira personal access token on standard input")
+	}
+	c := &client{server: strings.TrimRight(*server, "/"), http: &http.Client{Timeout: 60 * time.Second}}
+	var out bytes.Buffer
+	if err := c.do(ctx, "POST", "/api/v1/session/jira", map[string]string{"token": token}, &out); err != nil {
+		return err
+	}
+	var session struct{ APIToken string }
+	if err := json.Unmarshal(out.Bytes(), &session); err != nil || session.APIToken == "" {
+		return errors.New("forgebridge's answer holds no API token")
+	}
+	fmt.Fprintln(stdout, session.APIToken)
+	return nil
 }

@@ -81,6 +81,14 @@ func TestProgramJira(t *testing.T) {
 		return a.str("apiToken")
 	}
 	root, alice, al := session("jira-root-token"), session("jira-alice-token"), session("jira-al-token")
+	// The CLI's login reads the Jira token from standard input and prints only the API token.
+	cl := &program{t: t, env: map[string]string{"FORGEBRIDGE_SERVER": p.base}}
+	if out, err := cl.cli("jira-alice-token\n", "login", "jira"); err != nil || !strings.HasPrefix(out, "fbt_") || strings.Count(out, "\n") != 1 {
+		t.Fatalf("login jira: %q %v", out, err)
+	}
+	if _, err := cl.cli("wrong\n", "login", "jira"); err == nil || !strings.Contains(err.Error(), "unauthenticated") {
+		t.Fatalf("login jira with a wrong token: %v", err)
+	}
 	if me := p.must(p.call("GET", "/api/v1/me", root, nil), 200, "me"); me.body["admin"] != true || me.str("name") != "root" {
 		t.Fatalf("Jira administrator: %s", me.raw)
 	}

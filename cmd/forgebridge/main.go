@@ -54,6 +54,7 @@ Usage:
   forgebridge keys rotate
 
 Client commands (API token in FORGEBRIDGE_API_TOKEN, server in --server or FORGEBRIDGE_SERVER):
+  forgebridge login jira                  (your Jira token from standard input; prints an API token)
   forgebridge api METHOD PATH [JSON-BODY]
   forgebridge repos [--project KEY] [--q TEXT]
   forgebridge token set INTEGRATION-ID [--access-key]   (the token from standard input; empty removes it)
@@ -90,6 +91,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "keys":
 		if len(rest) > 0 && rest[0] == "rotate" {
 			return cmdKeysRotate(ctx, rest[1:], getenv, stdout, stderr)
+		}
+	case "login":
+		if len(rest) > 0 && rest[0] == "jira" {
+			return cmdLoginJira(ctx, rest[1:], getenv, stdin, stdout, stderr)
 		}
 	case "api":
 		return cmdAPI(ctx, rest, getenv, stdout, stderr)
