@@ -55,9 +55,16 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 
 // startSession signs u in and sends them on to next, a path on this site.
 // The session is an expiring API token, so the server can end it; if none
-// can be issued, the sign-in page says why.
+// can be issued, the sign-in page says why. The session this browser had
+// before is ended, so its token does not stay usable beside the new one.
 func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u fb.User, next string) {
 	next = localPath(next)
+	if old, ok := s.readSession(r); ok {
+		if err := s.App.RevokeAPIToken(r.Context(), old.Token); err != nil {
+			// The old cookie is replaced all the same; its token expires in time.
+			s.log().Warn("previous session not ended at sign-in", "err", err)
+		}
+	}
 	token, err := s.App.IssueAPIToken(r.Context(), u, sessionTTL)
 	if err != nil {
 		s.render(w, r, statusOf(err), "login", s.loginView(next, "", s.errorText(r, err)))

@@ -13,8 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	fb "github.com/forgebridge/forgebridge"
 	"github.com/forgebridge/forgebridge/internal/provider/github/fakegithub"
 )
 
@@ -309,9 +312,14 @@ func TestBrowserScenario(t *testing.T) {
 		t.Fatal("the checkmark is still shown for a revoked token")
 	}
 
-	// A narrow window: nothing runs off the side, and the dialog fits.
+	// A narrow window: nothing runs off the side, not even a summary of one
+	// 300-character word, and the dialog fits.
+	if _, err := e.app.CreateIssue(context.Background(), fb.User{Key: "admin", Name: "admin", Admin: true, Active: true},
+		fb.Issue{Key: "PROJ-2", Summary: strings.Repeat("Unbroken", 300/len("Unbroken")+1)[:300], Type: "Task"}); err != nil {
+		t.Fatal(err)
+	}
 	p.run("narrow window", chromedp.EmulateViewport(390, 800))
-	for _, path := range []string{"/browse/PROJ-1", "/repositories", "/tokens"} {
+	for _, path := range []string{"/browse/PROJ-1", "/browse/PROJ-2", "/repositories", "/tokens"} {
 		p.open(path, "main h1")
 		if w := eval[int](p, `document.documentElement.scrollWidth`); w > 390 {
 			t.Errorf("%s is %dpx wide in a 390px window", path, w)
@@ -381,4 +389,132 @@ func TestBrowserSignInWithJira(t *testing.T) {
 	if html := eval[string](p, `document.documentElement.outerHTML`); strings.Contains(html, jiraAlicePAT) {
 		t.Fatal("the page after signing in shows the Jira token")
 	}
+}
+
+// setRepo chooses a repository in a dialog's list as a person would.
+func (p *page) setRepo(sel, repositoryID string) {
+	p.t.Helper()
+	if !eval[bool](p, fmt.Sprintf(`(s => { s.value = %q; s.dispatchEvent(new Event('change', {bubbles: true})); return s.value === %q })(document.querySelector(%q))`,
+		repositoryID, repositoryID, sel)) {
+		p.t.Fatalf("could not choose %s in %s", repositoryID, sel)
+	}
+}
+
+// TestBrowserDialogLinksAndBranchLists checks the dialogs' script: a branch
+// list that failed to load is loaded again, a list cut short says so, and an
+// address that is not http(s) never becomes a link.
+func TestBrowserDialogLinksAndBranchLists(t *testing.T) {
+	chromium(t)
+	e := newEnv(t)
+	e.addIntegration(false)
+	docs := e.gh.Repo("acme/docs")
+	for i := range maxDialogBranches {
+		docs.AddBranch(fmt.Sprintf("topic-%04d", i)) // with trunk, one more than is listed
+	}
+	appID, docsID := e.repoID("acme/app"), e.repoID("acme/docs")
+	srv := httptest.NewServer(e.handler)
+	t.Cleanup(srv.Close)
+	p := newPage(t, srv.URL)
+	p.signIn("alice")
+	p.open("/browse/PROJ-1", ".dev-panel")
+
+	// GitHub is down when the dialog opens; once it is back, opening the dialog again loads the branches.
+	e.gh.SetFailing(true)
+	p.run("open Create branch while GitHub is down", chromedp.Click(chromedp.CSS(`[data-open-dialog="branch-dialog"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#branch-dialog [data-error]`)))
+	p.run("close", chromedp.KeyEvent("\x1b"), chromedp.WaitNotVisible(chromedp.CSS("#branch-dialog")))
+	e.gh.SetFailing(false)
+	p.run("open Create branch again", chromedp.Click(chromedp.CSS(`[data-open-dialog="branch-dialog"]`)),
+		chromedp.WaitReady(chromedp.CSS(`#b-base option[value="PROJ-1-existing-work"]`)),
+		chromedp.WaitNotVisible(chromedp.CSS(`#branch-dialog [data-error]`)))
+
+	// More branches than the list holds.
+	if !eval[bool](p, `document.querySelector('#branch-dialog [data-branches-cut]').hidden`) {
+		t.Fatal("a whole branch list says it is cut")
+	}
+	p.setRepo("#b-repo", docsID)
+	p.run("docs' branches", chromedp.WaitReady(chromedp.CSS(`#b-base option[value="topic-0000"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#branch-dialog [data-branches-cut]`)))
+	mustHave(t, "cut list", p.text(`#branch-dialog [data-branches-cut]`), "Showing the first 1000 branches")
+	if n := eval[int](p, `document.querySelector('#b-base').options.length`); n != maxDialogBranches+1 {
+		t.Fatalf("%d options, want the default and %d branches", n, maxDialogBranches)
+	}
+	p.setRepo("#b-repo", appID)
+	p.run("app's branches", chromedp.WaitReady(chromedp.CSS(`#b-base option[value="PROJ-1-existing-work"]`)),
+		chromedp.WaitNotVisible(chromedp.CSS(`#branch-dialog [data-branches-cut]`)))
+
+	// A real conflict links to what exists.
+	p.run("create a branch that exists", chromedp.SetValue(chromedp.CSS("#b-name"), "PROJ-1-existing-work"),
+		chromedp.Click(chromedp.CSS(`#branch-dialog [data-submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#branch-dialog [data-error] a`)))
+	if href := eval[string](p, `document.querySelector('#branch-dialog [data-error] a').href`); !strings.HasPrefix(href, e.gh.URL()+"/") {
+		t.Fatalf("the existing branch's link is %q", href)
+	}
+
+	// Answers whose addresses are not http(s): forgebridge no longer passes
+	// such an address on, so the API's answers are stood in for here.
+	eval[bool](p, `(real => { window.fetch = (path, opts) => window.fakeAnswer && opts.method === 'POST'
+		? Promise.resolve(new Response(JSON.stringify(window.fakeAnswer.body), {status: window.fakeAnswer.status, headers: {'Content-Type': 'application/json'}}))
+		: real(path, opts); return true })(window.fetch)`)
+	eval[bool](p, `window.fakeAnswer = {status: 409, body: {error: {code: 'already_exists', message: 'The branch exists.',
+		existing: {name: 'PROJ-1-x', webUrl: 'javascript:alert(document.domain)'}}}}; true`)
+	p.run("a conflict with a javascript: address", chromedp.Click(chromedp.CSS(`#branch-dialog [data-submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#branch-dialog [data-error]`)))
+	mustHave(t, "conflict", p.text(`#branch-dialog [data-error]`), "The branch exists.")
+	if n := eval[int](p, `document.querySelectorAll('#branch-dialog [data-error] a').length`); n != 0 {
+		t.Fatal("a javascript: address became a link in the error")
+	}
+	eval[bool](p, `window.fakeAnswer = {status: 201, body: {name: 'PROJ-1-x', repositoryId: 'r', webUrl: 'javascript:alert(document.domain)',
+		actor: {type: 'integration', login: 'acme-bot'}}}; true`)
+	p.run("a created branch with a javascript: address", chromedp.Click(chromedp.CSS(`#branch-dialog [data-submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#branch-dialog [data-success]`)))
+	mustHave(t, "created", p.text(`#branch-dialog [data-success]`), "Branch PROJ-1-x created in acme/app")
+	if n := eval[int](p, `document.querySelectorAll('#branch-dialog [data-success] a').length`); n != 0 {
+		t.Fatal("a javascript: address became a link in the success message")
+	}
+}
+
+// TestBrowserWithoutJavaScript drives the dialogs as a browser without
+// scripts does: Load branches after choosing another repository, Enter
+// creating rather than reloading, and the token page returning to the
+// dialog with what was typed.
+func TestBrowserWithoutJavaScript(t *testing.T) {
+	chromium(t)
+	e := newEnv(t)
+	e.addIntegration(true)
+	docsID := e.repoID("acme/docs")
+	srv := httptest.NewServer(e.handler)
+	t.Cleanup(srv.Close)
+	p := newPage(t, srv.URL)
+	p.signIn("alice")
+	p.run("switch scripts off", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
+		return err
+	}))
+
+	p.open("/browse/PROJ-1?dialog=branch", `#branch-dialog button[value="reload"]`)
+	p.run("choose docs and type a name", chromedp.SetValue(chromedp.CSS("#b-repo"), docsID),
+		chromedp.SetValue(chromedp.CSS("#b-name"), "PROJ-1-no-script"),
+		chromedp.Click(chromedp.CSS(`#branch-dialog button[value="reload"]`)),
+		chromedp.WaitReady(chromedp.CSS(`#b-base option[value="trunk"]`)))
+	if name := eval[string](p, `document.querySelector('#b-name').value`); name != "PROJ-1-no-script" {
+		t.Fatalf("Load branches lost the name typed: %q", name)
+	}
+
+	// Enter in the name field creates: refused for want of a token.
+	p.run("press Enter", chromedp.SendKeys(chromedp.CSS("#b-name"), "\r"),
+		chromedp.WaitVisible(chromedp.CSS(`#branch-dialog [data-error]`)))
+	mustHave(t, "create without a token", p.text(`#branch-dialog [data-error]`), "requires your own personal access token")
+
+	p.run("set up the token", chromedp.Click(chromedp.CSS(`#branch-dialog [data-setup-link]`)),
+		chromedp.WaitVisible(chromedp.CSS("#token")),
+		chromedp.SendKeys(chromedp.CSS("#token"), aliceToken),
+		chromedp.Click(chromedp.CSS(`main button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#branch-dialog[open] #b-name`)))
+	back := eval[[]string](p, `[document.querySelector('#b-repo').value, document.querySelector('#b-name').value]`)
+	if back[0] != docsID || back[1] != "PROJ-1-no-script" {
+		t.Fatalf("back from the token page: repository %q, name %q", back[0], back[1])
+	}
+	p.run("create", chromedp.Click(chromedp.CSS(`#branch-dialog [data-submit]`)), chromedp.WaitVisible(chromedp.CSS("[data-branches-list] a")))
+	mustHave(t, "created", p.text(".flash"), "Branch created in acme/docs by alice-gh")
 }

@@ -31,12 +31,30 @@ const (
 var passwords = map[string]string{"admin": "admin-password", "alice": "alice-password", "bob": "bob-password"}
 
 // deactivating is the local tracker with people who can be deactivated,
-// and whose user lookups can be made to fail.
+// and whose user and issue lookups can be made to fail.
 type deactivating struct {
 	*local.Tracker
-	mu       sync.Mutex
-	inactive map[string]bool
-	fail     error
+	mu        sync.Mutex
+	inactive  map[string]bool
+	fail      error
+	failIssue error
+}
+
+func (d *deactivating) Issue(ctx context.Context, key string) (fb.Issue, error) {
+	d.mu.Lock()
+	err := d.failIssue
+	d.mu.Unlock()
+	if err != nil {
+		return fb.Issue{}, err
+	}
+	return d.Tracker.Issue(ctx, key)
+}
+
+// failIssues makes every issue lookup answer err (nil: work again).
+func (d *deactivating) failIssues(err error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.failIssue = err
 }
 
 func (d *deactivating) User(ctx context.Context, key string) (fb.User, error) {

@@ -66,7 +66,15 @@ type issueData struct {
 	// Branches are the chosen repository's branches, for the dialog drawn open.
 	Branches      []fb.Branch
 	BranchesError string
+	// BranchesCut: the repository has more branches than maxDialogBranches.
+	BranchesCut bool
+	// Unavailable says why the issue could not be loaded: the dialog is then
+	// drawn from the posted form alone, so nothing typed is lost.
+	Unavailable string
 }
+
+// maxDialogBranches is how many branches a dialog lists, here and in app.js.
+const maxDialogBranches = 1000
 
 // gotoIssue answers the header's "go to issue" box.
 func (s *Server) gotoIssue(w http.ResponseWriter, r *http.Request, u fb.User) error {
@@ -108,11 +116,20 @@ func (s *Server) issue(w http.ResponseWriter, r *http.Request, u fb.User) error 
 	}
 	q := r.URL.Query()
 	if d.View.CanUseDevTools {
+		// The fields come back in the query from the token page (dialogState).
 		switch q.Get("dialog") {
 		case dialogBranch:
-			d.Dialog, d.Branch.RepositoryID = dialogBranch, q.Get("repositoryId")
+			d.Dialog, d.Branch.RepositoryID, d.Branch.BaseBranch = dialogBranch, q.Get("repositoryId"), q.Get("baseBranch")
+			if q.Has("name") {
+				d.Branch.Name = q.Get("name")
+			}
 		case dialogPullRequest:
 			d.Dialog, d.PR.RepositoryID = dialogPullRequest, q.Get("repositoryId")
+			d.PR.SourceBranch, d.PR.TargetBranch = q.Get("sourceBranch"), q.Get("targetBranch")
+			d.PR.Description, d.PR.Draft = q.Get("description"), q.Get("draft") != ""
+			if q.Has("title") {
+				d.PR.Title = q.Get("title")
+			}
 		}
 		s.openDialog(r, u, d, nil)
 	}
@@ -149,18 +166,31 @@ func (s *Server) openDialog(r *http.Request, u fb.User, d *issueData, failure er
 	if o.SetupRequired {
 		d.Setup = o
 	}
-	if e := fb.AsError(failure); e != nil && e.IntegrationID != "" {
+	if e := fb.AsError(failure); e != nil && e.IntegrationID != "" && o.Integration.ID != "" {
 		switch e.Code {
 		case fb.EPATRequired, fb.EPATInvalid, fb.ETokenRejected:
 			d.Setup = o
 		}
 	}
-	branches, _, err := s.App.Branches(r.Context(), u, o.ID, "", fb.Page{Limit: 1000})
+	branches, next, err := s.App.Branches(r.Context(), u, o.ID, "", fb.Page{Limit: maxDialogBranches})
 	if err != nil {
+		// The branches chosen stay offered, so the form can be sent again as it was.
 		d.BranchesError = s.errorText(r, err)
+		for _, name := range []string{d.Branch.BaseBranch, d.PR.SourceBranch, d.PR.TargetBranch} {
+			if name != "" && !slices.ContainsFunc(d.Branches, func(b fb.Branch) bool { return b.Name == name }) {
+				d.Branches = append(d.Branches, fb.Branch{Name: name})
+			}
+		}
 		return
 	}
-	d.Branches = branches
+	d.Branches, d.BranchesCut = branches, next != ""
+	// A choice the repository does not have (another repository was chosen)
+	// falls back to the default.
+	for _, name := range []*string{&d.Branch.BaseBranch, &d.PR.SourceBranch, &d.PR.TargetBranch} {
+		if !slices.ContainsFunc(branches, func(b fb.Branch) bool { return b.Name == *name }) {
+			*name = ""
+		}
+	}
 	if d.Dialog == dialogPullRequest {
 		if d.PR.TargetBranch == "" {
 			d.PR.TargetBranch = o.DefaultBranch
@@ -190,25 +220,19 @@ func (s *Server) createBranch(w http.ResponseWriter, r *http.Request, u fb.User)
 	in := branchForm{RepositoryID: f.Get("repositoryId"), BaseBranch: f.Get("baseBranch"), Name: f.Get("name"),
 		Remember: f.Get("rememberToken") != "", AccessKeyID: f.Get("accessKeyId")}
 	key := r.PathValue("key")
+	set := func(d *issueData) { d.Branch = in }
+	if f.Get("action") == actionReload {
+		return s.drawDialog(w, r, u, key, dialogBranch, in.RepositoryID, nil, set)
+	}
 	b, err := s.App.CreateBranch(r.Context(), u, key, app.CreateBranchInput{RepositoryID: in.RepositoryID,
 		BaseBranch: in.BaseBranch, Name: in.Name, Token: app.OneOffToken{Credential: formCredential(r), Remember: in.Remember}})
-	if err == nil {
-		d, lerr := s.issueData(r, u, key)
-		if lerr != nil {
-			return lerr
-		}
-		s.redirect(w, r, "/browse/"+url.PathEscape(d.View.Issue.Key), &flash{
-			Message: fmt.Sprintf("Branch created in %s %s.", d.RepoNames[b.RepositoryID], actorText(b.Actor)),
-			Link:    b.WebURL, LinkText: b.Name})
-		return nil
+	if err != nil {
+		return s.drawDialog(w, r, u, key, dialogBranch, in.RepositoryID, err, set)
 	}
-	d, lerr := s.issueData(r, u, key)
-	if lerr != nil {
-		return lerr
-	}
-	d.Dialog, d.Branch, d.DialogError = dialogBranch, in, s.errorText(r, err)
-	s.openDialog(r, u, d, err)
-	s.renderIssue(w, r, u, statusOf(err), d)
+	issueKey, repoName := s.createdIn(r, u, key, b.RepositoryID)
+	s.redirect(w, r, "/browse/"+url.PathEscape(issueKey), &flash{
+		Message: fmt.Sprintf("Branch created in %s %s.", repoName, actorText(b.Actor)),
+		Link:    b.WebURL, LinkText: b.Name})
 	return nil
 }
 
@@ -221,27 +245,83 @@ func (s *Server) createPullRequest(w http.ResponseWriter, r *http.Request, u fb.
 		Title: f.Get("title"), Description: f.Get("description"), Draft: f.Get("draft") != "",
 		Remember: f.Get("rememberToken") != "", AccessKeyID: f.Get("accessKeyId")}
 	key := r.PathValue("key")
+	set := func(d *issueData) { d.PR = in }
+	if f.Get("action") == actionReload {
+		return s.drawDialog(w, r, u, key, dialogPullRequest, in.RepositoryID, nil, set)
+	}
 	pr, err := s.App.CreatePullRequest(r.Context(), u, key, app.CreatePullRequestInput{RepositoryID: in.RepositoryID,
 		SourceBranch: in.SourceBranch, TargetBranch: in.TargetBranch, Title: in.Title, Description: in.Description,
 		Draft: in.Draft, Token: app.OneOffToken{Credential: formCredential(r), Remember: in.Remember}})
-	if err == nil {
-		d, lerr := s.issueData(r, u, key)
-		if lerr != nil {
-			return lerr
-		}
-		s.redirect(w, r, "/browse/"+url.PathEscape(d.View.Issue.Key), &flash{
-			Message: fmt.Sprintf("Pull request #%d opened in %s %s.", pr.Number, d.RepoNames[pr.RepositoryID], actorText(pr.Actor)),
-			Link:    pr.WebURL, LinkText: pr.Title})
-		return nil
+	if err != nil {
+		return s.drawDialog(w, r, u, key, dialogPullRequest, in.RepositoryID, err, set)
 	}
-	d, lerr := s.issueData(r, u, key)
-	if lerr != nil {
-		return lerr
-	}
-	d.Dialog, d.PR, d.DialogError = dialogPullRequest, in, s.errorText(r, err)
-	s.openDialog(r, u, d, err)
-	s.renderIssue(w, r, u, statusOf(err), d)
+	issueKey, repoName := s.createdIn(r, u, key, pr.RepositoryID)
+	s.redirect(w, r, "/browse/"+url.PathEscape(issueKey), &flash{
+		Message: fmt.Sprintf("Pull request #%d opened in %s %s.", pr.Number, repoName, actorText(pr.Actor)),
+		Link:    pr.WebURL, LinkText: pr.Title})
 	return nil
+}
+
+// actionReload is the no-script "Load branches" button: draw the dialog
+// again with the chosen repository's branches instead of creating.
+const actionReload = "reload"
+
+// createdIn names the issue and the repository for the message after a
+// create. The create has happened: when the issue cannot be looked up again
+// (the tracker down, say), the key as typed and the repository's id do.
+func (s *Server) createdIn(r *http.Request, u fb.User, key, repositoryID string) (issueKey, repoName string) {
+	d, err := s.issueData(r, u, key)
+	if err != nil {
+		s.log().Warn("issue not reloaded after a create", "issue", key, "err", err)
+		return strings.ToUpper(key), repositoryID
+	}
+	if name := d.RepoNames[repositoryID]; name != "" {
+		return d.View.Issue.Key, name
+	}
+	return d.View.Issue.Key, repositoryID
+}
+
+// drawDialog answers a create form with its dialog drawn again, holding what
+// was typed: after a failed create (failure set) or to load the branches of
+// another repository. set puts the form into the dialog's data.
+func (s *Server) drawDialog(w http.ResponseWriter, r *http.Request, u fb.User, key, dialog, repositoryID string,
+	failure error, set func(*issueData)) error {
+	status := http.StatusOK
+	d, err := s.issueData(r, u, key)
+	if err != nil {
+		// Not found or not allowed is the answer; anything else (the tracker
+		// down, say) must not cost the person what they typed.
+		if c := fb.ErrorCode(err); c == fb.ENotFound || c == fb.EForbidden {
+			return err
+		}
+		d, status = formIssueData(key, dialog, repositoryID, s.errorText(r, err)), statusOf(err)
+	}
+	d.Dialog = dialog
+	set(d)
+	if failure != nil {
+		d.DialogError, status = s.errorText(r, failure), statusOf(failure)
+	}
+	s.openDialog(r, u, d, failure)
+	s.renderIssue(w, r, u, status, d)
+	return nil
+}
+
+// formIssueData is the least a dialog can be drawn from when the issue
+// cannot be loaded: its key and the repository the form named.
+func formIssueData(key, dialog, repositoryID, why string) *issueData {
+	d := &issueData{View: app.IssueView{Issue: fb.Issue{Key: strings.ToUpper(key)}, CanUseDevTools: true},
+		RepoNames: map[string]string{}, Unavailable: why}
+	if repositoryID == "" {
+		return d
+	}
+	o := repoOption{RepositoryView: app.RepositoryView{Repository: fb.Repository{ID: repositoryID, FullName: repositoryID}},
+		TokenState: tokenState(nil)}
+	if dialog == dialogBranch {
+		d.BranchRepos = []repoOption{o}
+	} else {
+		d.PRRepos = []repoOption{o}
+	}
+	return d
 }
 
 // dialogNotices is what a create dialog shows above its fields.
@@ -249,6 +329,9 @@ type dialogNotices struct {
 	Error  string
 	Setup  *repoOption
 	Return string // where the token page returns to without JavaScript
+	// BranchesError and BranchesCut are about the branch lists of the dialog.
+	BranchesError string
+	BranchesCut   bool
 }
 
 // dialogState returns the notices of one dialog: only the dialog drawn open has any.
@@ -256,9 +339,29 @@ func dialogState(d *issueData, dialog string) dialogNotices {
 	if d.Dialog != dialog {
 		return dialogNotices{}
 	}
-	n := dialogNotices{Error: d.DialogError, Setup: d.Setup}
+	n := dialogNotices{Error: d.DialogError, Setup: d.Setup, BranchesError: d.BranchesError, BranchesCut: d.BranchesCut}
 	if d.Setup != nil {
-		n.Return = "/browse/" + d.View.Issue.Key + "?" + url.Values{"dialog": {dialog}, "repositoryId": {d.Setup.ID}}.Encode()
+		// What was typed goes along (never a token), for issue to draw it back.
+		q := url.Values{"dialog": {dialog}, "repositoryId": {d.Setup.ID}}
+		add := func(name, value string) {
+			if value != "" {
+				q.Set(name, value)
+			}
+		}
+		switch dialog {
+		case dialogBranch:
+			q.Set("name", d.Branch.Name)
+			add("baseBranch", d.Branch.BaseBranch)
+		case dialogPullRequest:
+			q.Set("title", d.PR.Title)
+			add("sourceBranch", d.PR.SourceBranch)
+			add("targetBranch", d.PR.TargetBranch)
+			add("description", d.PR.Description)
+			if d.PR.Draft {
+				q.Set("draft", "true")
+			}
+		}
+		n.Return = "/browse/" + d.View.Issue.Key + "?" + q.Encode()
 	}
 	return n
 }

@@ -25,6 +25,7 @@ func parsePages() map[string]*template.Template {
 		"kindName":    kindName,
 		"list":        func(v ...string) []string { return v },
 		"dialogState": dialogState,
+		"branchLimit": func() int { return maxDialogBranches },
 		"repoOpt": func(o repoOption, selected string) any {
 			return struct {
 				Repo     repoOption
@@ -80,8 +81,10 @@ type tokenView struct {
 	Expires string
 	// Warn is set when the token expires within 7 days or has expired.
 	Warn bool
-	// Usable means the token can be used: the checkmark.
+	// Usable means the token can be used: it is not known to be bad.
 	Usable bool
+	// Check means configured and valid: the checkmark.
+	Check bool
 }
 
 // expiryWarning is how long before expiry a token is flagged.
@@ -103,7 +106,7 @@ func tokenState(t *fb.UserToken) tokenView {
 	case t.Status == fb.TokenUnverified:
 		v.State, v.Label, v.Usable = "unverified", "Not verified yet", true
 	default:
-		v.State, v.Label, v.Usable = "valid", "Valid", true
+		v.State, v.Label, v.Usable, v.Check = "valid", "Valid", true, true
 	}
 	return v
 }
@@ -114,21 +117,37 @@ type help struct {
 	Scopes string
 }
 
+// tokenHelp's URL is "" where the page is not known (no base URL): no link
+// rather than a wrong or relative one.
 func tokenHelp(in fb.Integration) help {
 	base := strings.TrimRight(in.BaseURL, "/")
+	// link is base+path, or "" without a base.
+	link := func(path string) string {
+		if base == "" {
+			return ""
+		}
+		return base + path
+	}
 	switch in.Kind {
 	case fb.KindGitHub, fb.KindGitHubEnterprise:
-		if base == "" {
+		if base == "" && in.Kind == fb.KindGitHub {
 			base = "https://github.com"
 		}
-		return help{URL: strings.TrimSuffix(base, "/api/v3") + "/settings/tokens", Scopes: "the repo scope"}
+		base = strings.TrimSuffix(base, "/api/v3")
+		return help{URL: link("/settings/tokens"), Scopes: "the repo scope"}
 	case fb.KindGitLab, fb.KindGitLabSelfManaged:
-		if base == "" {
+		if base == "" && in.Kind == fb.KindGitLab {
 			base = "https://gitlab.com"
 		}
-		return help{URL: base + "/-/user_settings/personal_access_tokens", Scopes: "the api scope"}
+		base = strings.TrimSuffix(base, "/api/v4")
+		return help{URL: link("/-/user_settings/personal_access_tokens"), Scopes: "the api scope"}
 	case fb.KindAzureDevOps, fb.KindVSTS, fb.KindTFS:
-		return help{URL: base + "/_usersSettings/tokens", Scopes: "the Code (Read & write) scope"}
+		h := help{URL: link("/_usersSettings/tokens"), Scopes: "the Code (Read & write) scope"}
+		if in.Kind == fb.KindTFS && (in.ServerVersion == "2017" || in.ServerVersion == "2018") {
+			// Before Azure DevOps Server 2019 the page lived under the profile's security details.
+			h.URL = link("/_details/security/tokens")
+		}
+		return h
 	case fb.KindCodeCommit:
 		return help{URL: "https://console.aws.amazon.com/iam/home#/security_credentials",
 			Scopes: "an IAM access key whose policy allows codecommit:ListRepositories, codecommit:GetRepository, " +

@@ -480,7 +480,7 @@ func TestRepositoryBrowserAndTokens(t *testing.T) {
 	mustStatus(t, "repositories", repos, http.StatusOK)
 	mustContain(t, "repositories", repos.body(), "Acme GitHub", "acme/app", "acme/docs", "Personal access token required",
 		`data-token-state="none"`, `data-token-dialog="`+in.ID+`"`, `href="/tokens/`+in.ID+`?return=/repositories"`, "Not set")
-	mustNotContain(t, "repositories", repos.body(), "Token configured and valid")
+	mustNotContain(t, "repositories", repos.body(), `class="check"`)
 	filtered := alice.get("/repositories?q=docs").body()
 	mustContain(t, "search", filtered, "acme/docs")
 	mustNotContain(t, "search", filtered, "acme/app")
@@ -519,7 +519,7 @@ func TestRepositoryBrowserAndTokens(t *testing.T) {
 	}
 	after := alice.follow(saved)
 	mustContain(t, "repositories with a token", after.body(), "Your token for Acme GitHub is saved; GitHub says it belongs to alice-gh.",
-		`data-token-state="valid"`, `aria-label="Token configured and valid"`, "✓")
+		`data-token-state="valid"`, `class="check" role="img" aria-label="Valid"`, "✓")
 	mustNotContain(t, "repositories with a token", after.body(), aliceToken)
 
 	// A token that expires within 7 days is flagged.
@@ -539,34 +539,47 @@ func TestTokenStateAndHelp(t *testing.T) {
 		token  *fb.UserToken
 		state  string
 		usable bool
+		check  bool
 		warn   bool
 	}{
-		{"none", nil, "none", false, false},
-		{"valid", &fb.UserToken{Status: fb.TokenValid, ExpiresAt: &later}, "valid", true, false},
-		{"valid, expiring soon", &fb.UserToken{Status: fb.TokenValid, ExpiresAt: &soon}, "valid", true, true},
-		{"expired", &fb.UserToken{Status: fb.TokenValid, ExpiresAt: &past}, "expired", false, true},
-		{"invalid", &fb.UserToken{Status: fb.TokenInvalid}, "invalid", false, false},
-		{"unverified", &fb.UserToken{Status: fb.TokenUnverified}, "unverified", true, false},
+		{"none", nil, "none", false, false, false},
+		{"valid", &fb.UserToken{Status: fb.TokenValid, ExpiresAt: &later}, "valid", true, true, false},
+		{"valid, expiring soon", &fb.UserToken{Status: fb.TokenValid, ExpiresAt: &soon}, "valid", true, true, true},
+		{"expired", &fb.UserToken{Status: fb.TokenValid, ExpiresAt: &past}, "expired", false, false, true},
+		{"invalid", &fb.UserToken{Status: fb.TokenInvalid}, "invalid", false, false, false},
+		// Usable, but not known to be valid: no checkmark.
+		{"unverified", &fb.UserToken{Status: fb.TokenUnverified}, "unverified", true, false, false},
 	} {
 		v := tokenState(tc.token)
-		if v.State != tc.state || v.Usable != tc.usable || v.Warn != tc.warn || v.Configured != (tc.token != nil) {
+		if v.State != tc.state || v.Usable != tc.usable || v.Check != tc.check || v.Warn != tc.warn || v.Configured != (tc.token != nil) {
 			t.Errorf("%s: %+v", tc.name, v)
 		}
 	}
 	for _, tc := range []struct {
+		name        string
 		in          fb.Integration
 		url, scopes string
 	}{
-		{fb.Integration{Kind: fb.KindGitHub}, "https://github.com/settings/tokens", "repo"},
-		{fb.Integration{Kind: fb.KindGitHubEnterprise, BaseURL: "https://ghe.example.com/api/v3"}, "https://ghe.example.com/settings/tokens", "repo"},
-		{fb.Integration{Kind: fb.KindGitLab}, "https://gitlab.com/-/user_settings/personal_access_tokens", "api"},
-		{fb.Integration{Kind: fb.KindGitLabSelfManaged, BaseURL: "https://git.example.com"}, "https://git.example.com/-/user_settings/personal_access_tokens", "api"},
-		{fb.Integration{Kind: fb.KindAzureDevOps, BaseURL: "https://dev.azure.com/acme"}, "https://dev.azure.com/acme/_usersSettings/tokens", "Code (Read & write)"},
-		{fb.Integration{Kind: fb.KindCodeCommit, Region: "eu-west-1"}, "https://console.aws.amazon.com/iam/", "codecommit:CreateBranch"},
+		{"github", fb.Integration{Kind: fb.KindGitHub}, "https://github.com/settings/tokens", "repo"},
+		{"github enterprise api", fb.Integration{Kind: fb.KindGitHubEnterprise, BaseURL: "https://ghe.example.com/api/v3"}, "https://ghe.example.com/settings/tokens", "repo"},
+		{"github enterprise no base", fb.Integration{Kind: fb.KindGitHubEnterprise}, "", "repo"},
+		{"gitlab", fb.Integration{Kind: fb.KindGitLab}, "https://gitlab.com/-/user_settings/personal_access_tokens", "api"},
+		{"gitlab self-managed", fb.Integration{Kind: fb.KindGitLabSelfManaged, BaseURL: "https://git.example.com"}, "https://git.example.com/-/user_settings/personal_access_tokens", "api"},
+		{"gitlab self-managed api", fb.Integration{Kind: fb.KindGitLabSelfManaged, BaseURL: "https://git.example.com/gitlab/api/v4/"}, "https://git.example.com/gitlab/-/user_settings/personal_access_tokens", "api"},
+		{"gitlab self-managed no base", fb.Integration{Kind: fb.KindGitLabSelfManaged}, "", "api"},
+		{"azure", fb.Integration{Kind: fb.KindAzureDevOps, BaseURL: "https://dev.azure.com/acme"}, "https://dev.azure.com/acme/_usersSettings/tokens", "Code (Read & write)"},
+		{"azure no base", fb.Integration{Kind: fb.KindAzureDevOps}, "", "Code (Read & write)"},
+		{"vsts", fb.Integration{Kind: fb.KindVSTS, BaseURL: "https://acme.visualstudio.com/"}, "https://acme.visualstudio.com/_usersSettings/tokens", "Code"},
+		{"tfs 2017", fb.Integration{Kind: fb.KindTFS, BaseURL: "https://tfs.example.com/tfs/DefaultCollection", ServerVersion: "2017"}, "https://tfs.example.com/tfs/DefaultCollection/_details/security/tokens", "Code"},
+		{"tfs 2018", fb.Integration{Kind: fb.KindTFS, BaseURL: "https://tfs.example.com/tfs/DefaultCollection", ServerVersion: "2018"}, "https://tfs.example.com/tfs/DefaultCollection/_details/security/tokens", "Code"},
+		{"tfs 2019", fb.Integration{Kind: fb.KindTFS, BaseURL: "https://tfs.example.com/tfs/DefaultCollection", ServerVersion: "2019"}, "https://tfs.example.com/tfs/DefaultCollection/_usersSettings/tokens", "Code"},
+		{"tfs learnt version", fb.Integration{Kind: fb.KindTFS, BaseURL: "https://tfs.example.com/tfs/DefaultCollection"}, "https://tfs.example.com/tfs/DefaultCollection/_usersSettings/tokens", "Code"},
+		{"tfs no base", fb.Integration{Kind: fb.KindTFS, ServerVersion: "2018"}, "", "Code"},
+		{"codecommit", fb.Integration{Kind: fb.KindCodeCommit, Region: "eu-west-1"}, "https://console.aws.amazon.com/iam/home#/security_credentials", "codecommit:CreateBranch"},
 	} {
 		h := tokenHelp(tc.in)
-		if !strings.HasPrefix(h.URL, tc.url) || !strings.Contains(h.Scopes, tc.scopes) {
-			t.Errorf("%s: %+v", tc.in.Kind, h)
+		if h.URL != tc.url || !strings.Contains(h.Scopes, tc.scopes) {
+			t.Errorf("%s: %+v, want URL %q", tc.name, h, tc.url)
 		}
 	}
 }
@@ -604,8 +617,8 @@ func TestIssuePageAndCreateForms(t *testing.T) {
 	repoID := repos[0].ID
 	open := alice.get("/browse/PROJ-1?dialog=branch&repositoryId=" + repoID)
 	mustContain(t, "open dialog", open.body(), `data-issue="PROJ-1" open`, `class="setup" data-setup>`, "Acme GitHub requires your own personal access token",
-		`href="/tokens/`+in.ID+`?return=%2fbrowse%2fPROJ-1%3fdialog%3dbranch%26repositoryId%3d`+repoID+`"`,
-		`<option value="PROJ-1-existing-work"`, `<option value="main"`)
+		`href="/tokens/`+in.ID+`?return=%2fbrowse%2fPROJ-1%3fdialog%3dbranch%26name%3dPROJ-1-fix-the-login-page%26repositoryId%3d`+repoID+`"`,
+		`<option value="PROJ-1-existing-work"`, `<option value="main"`, `data-branches-cut hidden`)
 
 	// Creating without a token: refused, nothing typed lost, setup asked for.
 	calls := e.gh.CallCount()
@@ -720,6 +733,9 @@ func TestStaticAssetsAndHeaders(t *testing.T) {
 	r := b.get("/login")
 	if csp := r.Header().Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") || !strings.Contains(csp, "frame-ancestors 'none'") {
 		t.Fatalf("CSP %q", csp)
+	}
+	if xfo := r.Header().Get("X-Frame-Options"); xfo != "DENY" {
+		t.Fatalf("X-Frame-Options %q, want DENY", xfo)
 	}
 	mustStatus(t, "unknown page", e.signedIn("alice").get("/nowhere"), http.StatusNotFound)
 }

@@ -27,14 +27,30 @@
     return { ok: false, error };
   }
 
+  // safeHref returns u as an absolute http(s) address, or null: an address
+  // from a provider never becomes a javascript: (or other) link.
+  function safeHref(u) {
+    if (!u) return null;
+    try {
+      const url = new URL(u, location.href);
+      return url.protocol === 'http:' || url.protocol === 'https:' ? url.href : null;
+    } catch (e) {
+      return null;
+    }
+  }
+  // linkTo is a link to u opening in a new tab, or the text alone when u is not http(s).
+  function linkTo(u, text) {
+    const href = safeHref(u);
+    if (!href) return document.createTextNode(text);
+    const a = document.createElement('a');
+    a.href = href; a.target = '_blank'; a.rel = 'noopener'; a.textContent = text;
+    return a;
+  }
+
   function showError(root, message, link) {
     const box = $('[data-error]', root);
     box.textContent = message;
-    if (link) {
-      const a = document.createElement('a');
-      a.href = link; a.target = '_blank'; a.rel = 'noopener'; a.textContent = 'Open it';
-      box.append(' ', a);
-    }
+    if (safeHref(link)) box.append(' ', linkTo(link, 'Open it'));
     box.hidden = false;
   }
   function hideError(root) { $('[data-error]', root).hidden = true; }
@@ -65,7 +81,11 @@
     tokenTarget = { id: trigger.dataset.tokenDialog, kind: trigger.dataset.kind, onSaved };
     $('[data-field="name"]', tokenDialog).textContent = trigger.dataset.name;
     $('[data-field="scopes"]', tokenDialog).textContent = trigger.dataset.scopes;
-    $('[data-field="help"]', tokenDialog).href = trigger.dataset.helpUrl;
+    // No known token page: the words stay, without a link.
+    const help = $('[data-field="help"]', tokenDialog);
+    const helpUrl = safeHref(trigger.dataset.helpUrl);
+    if (helpUrl) help.href = helpUrl;
+    else help.removeAttribute('href');
     showCredentialFields(tokenDialog, trigger.dataset.kind);
     tokenDialog.showModal();
     const first = $$('input', tokenDialog).find((i) => !i.closest('[hidden]'));
@@ -125,6 +145,8 @@
     const repo = $('[data-repo]', form);
     const submit = $('[data-submit]', form);
     const success = $('[data-success]', dialog);
+    const cut = $('[data-branches-cut]', dialog);
+    const limit = form.dataset.branchLimit;
     const issueKey = dialog.dataset.issue;
     const isBranch = dialog.dataset.kind === 'branch';
     let loadedFor = dialog.open ? repo.value : null; // the server drew the open dialog's branches
@@ -136,10 +158,14 @@
       const opt = chosen();
       if (!opt || loadedFor === opt.value) return;
       loadedFor = opt.value;
+      hideError(dialog); // a failure of an earlier load is no longer the news
       const selects = $$('[data-branches]', form);
       selects.forEach((s) => { s.disabled = true; });
-      const res = await api('GET', '/api/v1/repositories/' + encodeURIComponent(opt.value) + '/branches?limit=1000');
+      cut.hidden = true;
+      const res = await api('GET', '/api/v1/repositories/' + encodeURIComponent(opt.value) + '/branches?limit=' + limit);
       if (loadedFor !== opt.value) return; // another repository was chosen meanwhile
+      if (!res.ok) loadedFor = null; // tried again when the dialog is next opened or the repository chosen
+      else cut.hidden = !res.data.next;
       selects.forEach((s) => {
         const keep = s.value;
         s.disabled = false;
@@ -237,9 +263,7 @@
       const by = d.actor.type === 'integration'
         ? ' by the integration\'s service account ' + d.actor.login + '.'
         : ' by ' + d.actor.login + ' with your personal access token.';
-      const a = document.createElement('a');
-      a.href = d.webUrl; a.target = '_blank'; a.rel = 'noopener';
-      a.textContent = isBranch ? d.name : '#' + d.number + ' ' + d.title;
+      const a = linkTo(d.webUrl, isBranch ? d.name : '#' + d.number + ' ' + d.title);
       success.replaceChildren(isBranch ? 'Branch ' : 'Pull request ', a, (isBranch ? ' created in ' : ' opened in ') +
         opt.textContent.split(' · ')[0] + by);
       success.hidden = false;
