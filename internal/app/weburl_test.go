@@ -10,7 +10,9 @@ import (
 // hostile answers with whatever web addresses it is given.
 type hostile struct{ url string }
 
-func (h hostile) Validate(context.Context, fb.Credential) (fb.TokenInfo, error) { return fb.TokenInfo{}, nil }
+func (h hostile) Validate(context.Context, fb.Credential) (fb.TokenInfo, error) {
+	return fb.TokenInfo{}, nil
+}
 func (h hostile) Repositories(context.Context, fb.Credential) ([]fb.Repository, error) {
 	return []fb.Repository{{FullName: "a/b", WebURL: h.url}}, nil
 }
