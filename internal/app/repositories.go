@@ -94,11 +94,7 @@ func (s *Service) views(ctx context.Context, u fb.User, ins []fb.Integration, re
 		v := RepositoryView{Repository: r, Integration: in, RequireUserPAT: RequiresUserToken(in, settings.RequireUserPATEverywhere)}
 		v.CanCreateBranch = r.CanCreateBranch && in.Settings.CreateBranch
 		v.CanCreatePullRequest = r.CanCreatePullRequest && in.Settings.CreatePullRequest
-		if i := slices.IndexFunc(tokens, func(t fb.UserToken) bool { return t.IntegrationID == in.ID }); i >= 0 {
-			t := tokens[i]
-			t.Credential = fb.Credential{}
-			v.Token = &t
-		}
+		v.Token = shownToken(tokens, in.ID)
 		out = append(out, v)
 	}
 	return out, nil

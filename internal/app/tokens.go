@@ -148,12 +148,20 @@ func (s *Service) MyTokens(ctx context.Context, u fb.User) ([]TokenEntry, error)
 	out := make([]TokenEntry, 0, len(ins))
 	for _, in := range ins {
 		e := TokenEntry{Integration: in, Required: RequiresUserToken(in, settings.RequireUserPATEverywhere)}
-		if i := slices.IndexFunc(tokens, func(t fb.UserToken) bool { return t.IntegrationID == in.ID }); i >= 0 {
-			t := tokens[i]
-			t.Credential = fb.Credential{}
-			e.Token = &t
-		}
+		e.Token = shownToken(tokens, in.ID)
 		out = append(out, e)
 	}
 	return out, nil
+}
+
+// shownToken is the person's token for an integration as it may be shown:
+// a copy without its credential; nil if they have none.
+func shownToken(tokens []fb.UserToken, integrationID string) *fb.UserToken {
+	i := slices.IndexFunc(tokens, func(t fb.UserToken) bool { return t.IntegrationID == integrationID })
+	if i < 0 {
+		return nil
+	}
+	t := tokens[i]
+	t.Credential = fb.Credential{}
+	return &t
 }
