@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -52,9 +51,10 @@ type CreatedPullRequest struct {
 
 // target is what every action on a repository for an issue resolves first.
 type target struct {
-	issue fb.Issue
-	repo  fb.Repository
-	integ fb.Integration
+	issue    fb.Issue
+	repo     fb.Repository
+	integ    fb.Integration
+	settings fb.Settings
 }
 
 // resolve loads the issue, the repository and its integration, and refuses
@@ -79,7 +79,11 @@ func (s *Service) resolve(ctx context.Context, u fb.User, issueKey, repositoryID
 	if !integ.ServesProject(issue.Project) {
 		return target{}, fb.Errorf(fb.EForbidden, "The repository %s is not associated with project %s.", repo.FullName, issue.Project)
 	}
-	return target{issue: issue, repo: repo, integ: integ}, nil
+	settings, err := s.Store.Settings(ctx)
+	if err != nil {
+		return target{}, err
+	}
+	return target{issue: issue, repo: repo, integ: integ, settings: settings}, nil
 }
 
 // issueWithDevTools returns the issue if the person may use development tools on it.
@@ -120,11 +124,7 @@ func (s *Service) credential(ctx context.Context, u fb.User, t target, tok OneOf
 		}
 		tok = OneOffToken{}
 	}
-	settings, err := s.Store.Settings(ctx)
-	if err != nil {
-		return CredentialChoice{}, err
-	}
-	req := CredentialRequest{Integration: t.integ, RequireEverywhere: settings.RequireUserPATEverywhere, OneOff: tok.Credential}
+	req := CredentialRequest{Integration: t.integ, RequireEverywhere: t.settings.RequireUserPATEverywhere, OneOff: tok.Credential}
 	if tok.Credential.IsZero() {
 		saved, err := s.Store.UserToken(ctx, u.Key, t.integ.ID)
 		switch {
@@ -219,7 +219,7 @@ func (s *Service) createBranch(ctx context.Context, u fb.User, issueKey string, 
 	}
 	name := strings.TrimSpace(in.Name)
 	if name == "" {
-		if name, err = s.suggestBranch(ctx, t.issue); err != nil {
+		if name, err = branchname.Suggest(t.settings.BranchNameTemplate, t.settings.BranchNameMaxLength, t.issue); err != nil {
 			return CreatedBranch{}, err
 		}
 	}
@@ -377,21 +377,4 @@ func withIssueLink(description, key string, issueURL func(string) string) string
 		return line
 	}
 	return strings.TrimRight(description, "\n") + "\n\n" + line
-}
-
-// suggestBranch applies the branch name template to the issue.
-func (s *Service) suggestBranch(ctx context.Context, issue fb.Issue) (string, error) {
-	settings, err := s.Store.Settings(ctx)
-	if err != nil {
-		return "", err
-	}
-	name, err := branchname.Suggest(settings.BranchNameTemplate, settings.BranchNameMaxLength, issue)
-	if err != nil {
-		var e *fb.Error
-		if errors.As(err, &e) {
-			return "", err
-		}
-		return "", fb.Errorf(fb.EInvalid, "No branch name can be made for %s from the template; type one.", issue.Key)
-	}
-	return name, nil
 }
