@@ -147,7 +147,23 @@ type PullRequest struct {
 	WebURL       string `json:"webUrl"`
 	SourceBranch string `json:"sourceBranch"`
 	TargetBranch string `json:"targetBranch"`
+
+	// Filled in by listings (indexing); a pull request just created is open.
+	Description string    `json:"-"`
+	State       PullState `json:"state,omitempty"`
+	Draft       bool      `json:"draft"`
+	Author      string    `json:"-"` // the provider login of who opened it
+	UpdatedAt   time.Time `json:"-"`
 }
+
+// PullState is where a pull request stands, in the same words for every provider.
+type PullState string
+
+const (
+	PullOpen     PullState = "open"
+	PullMerged   PullState = "merged"
+	PullDeclined PullState = "declined" // closed without merging, abandoned
+)
 
 // NewPullRequest is what a person asks a provider to open.
 type NewPullRequest struct {

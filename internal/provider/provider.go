@@ -6,6 +6,7 @@ package provider
 import (
 	"context"
 	"net/http"
+	"time"
 
 	fb "github.com/forgebridge/forgebridge"
 )
@@ -49,3 +50,58 @@ type Options struct {
 
 // Factory builds the provider for an integration.
 type Factory func(in fb.Integration, opts Options) (Provider, error)
+
+// The capabilities below are optional: a driver has one when its host does.
+// Callers find them with a type assertion and answer ENotSupported otherwise.
+
+// PullRequestLister reads a repository's pull requests, for indexing.
+type PullRequestLister interface {
+	// PullRequests calls fn with each pull request of repo in every state,
+	// every page, with Description, State, Draft, Author and UpdatedAt filled
+	// in. With a non-zero since it may stop early, once the rest were all
+	// last updated before since (where the provider can order by update
+	// time); pull requests updated before since may still be passed.
+	// An error from fn stops the listing and is returned.
+	PullRequests(ctx context.Context, cred fb.Credential, repo fb.Repository, since time.Time, fn func(fb.PullRequest) error) error
+}
+
+// Mirrorer says how git reaches a repository, for keeping a mirror of it.
+type Mirrorer interface {
+	// GitRemote returns the repository's clone URL over HTTPS and the HTTP
+	// header that authenticates git with cred there. The URL's host is the
+	// integration's own git host; a repository whose clone URL points
+	// anywhere else is refused with EInvalid, and the credential goes nowhere.
+	GitRemote(ctx context.Context, cred fb.Credential, repo fb.Repository) (GitRemote, error)
+}
+
+// GitRemote is where and how git fetches a repository. Header holds a
+// secret: it reaches git only through its environment, never its arguments
+// or a file.
+type GitRemote struct {
+	URL    string
+	Header string // one header line, "Authorization: Basic …"
+}
+
+func (r GitRemote) String() string { return r.URL + " [redacted header]" }
+
+// WebhookParser authenticates a webhook delivery with the integration's
+// webhook secret, in its host's own way and in constant time, then reads
+// which repositories it is about. It answers EUnauthenticated when the
+// signature or secret is missing or wrong (before reading the body) and
+// EInvalid for a body that is not the host's JSON. An event it does not act
+// on is a Hook with no repositories. Parsers are pure: they call nothing.
+type WebhookParser func(h http.Header, body []byte, secret string) (Hook, error)
+
+// Hook is what a verified delivery asks for: that these repositories be
+// indexed now. The data itself always comes from the host, never the payload.
+type Hook struct {
+	Event        string // the host's event name, for logs and metrics
+	Repositories []HookRepository
+}
+
+// HookRepository names a repository by the provider's id where the payload
+// has it (ExternalID, as discovery records it), else by full name.
+type HookRepository struct {
+	ExternalID string
+	FullName   string
+}
