@@ -280,6 +280,9 @@ type Tracker interface {
 	IssuePermissions(ctx context.Context, user User, issue Issue) (map[string]bool, error)
 	// BrowsableProjects returns the keys of the projects user may browse.
 	BrowsableProjects(ctx context.Context, user User) ([]string, error)
+	// ProjectKeys returns the key of every project the tracker knows: what
+	// an issue key in git data may start with.
+	ProjectKeys(ctx context.Context) ([]string, error)
 }
 
 // IssueBranch is a branch recorded against an issue.

@@ -123,6 +123,10 @@ func (t withLocalAccounts) BrowsableProjects(ctx context.Context, u fb.User) ([]
 }
 
 // UserForToken checks a person's Jira token and returns them as a forgebridge user.
+func (t withLocalAccounts) ProjectKeys(ctx context.Context) ([]string, error) {
+	return t.jira.ProjectKeys(ctx)
+}
+
 func (t withLocalAccounts) UserForToken(ctx context.Context, token string) (fb.User, error) {
 	return tagged(t.jira.UserForToken(ctx, token))
 }

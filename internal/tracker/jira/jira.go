@@ -393,12 +393,9 @@ func sameUser(u fb.User, ju jiraUser) bool {
 // checked for the user's Browse Projects permission (cached like every
 // decision). Jira has no call answering this for another user at once.
 func (t *Tracker) BrowsableProjects(ctx context.Context, u fb.User) ([]string, error) {
-	var projects []struct {
-		Key string `json:"key"`
-	}
-	err := t.call(ctx, request{method: http.MethodGet, path: "/rest/api/2/project", token: t.token.Token, whose: service}, &projects)
+	projects, err := t.ProjectKeys(ctx)
 	if err != nil {
-		return nil, describe(err, "listing projects")
+		return nil, err
 	}
 	allowed := make([]bool, len(projects))
 	errs := make([]error, len(projects))
@@ -408,7 +405,7 @@ func (t *Tracker) BrowsableProjects(ctx context.Context, u fb.User) ([]string, e
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			allowed[i], errs[i] = t.holds(ctx, u, projectScope(p.Key), fb.PermBrowseProjects)
+			allowed[i], errs[i] = t.holds(ctx, u, projectScope(p), fb.PermBrowseProjects)
 		})
 	}
 	wg.Wait()
@@ -421,10 +418,27 @@ func (t *Tracker) BrowsableProjects(ctx context.Context, u fb.User) ([]string, e
 			return nil, errs[i]
 		}
 		if allowed[i] {
-			out = append(out, p.Key)
+			out = append(out, p)
 		}
 	}
 	return out, nil
+}
+
+// ProjectKeys returns the keys of the projects the service account sees
+// (GET /rest/api/2/project): the prefixes an issue key in git data may have.
+func (t *Tracker) ProjectKeys(ctx context.Context) ([]string, error) {
+	var projects []struct {
+		Key string `json:"key"`
+	}
+	err := t.call(ctx, request{method: http.MethodGet, path: "/rest/api/2/project", token: t.token.Token, whose: service}, &projects)
+	if err != nil {
+		return nil, describe(err, "listing projects")
+	}
+	keys := make([]string, len(projects))
+	for i, p := range projects {
+		keys[i] = p.Key
+	}
+	return keys, nil
 }
 
 // RemoteLink is a link from a Jira issue to a branch or pull request.

@@ -962,3 +962,19 @@ func TestForbiddenWording(t *testing.T) {
 		})
 	}
 }
+
+func TestProjectKeys(t *testing.T) {
+	e := newEnv(t)
+	got, err := e.tr.ProjectKeys(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(got)
+	// HIDDEN exists in Jira, but the service account may not browse it.
+	if want := []string{"OPS", "PROJ", "SEC"}; !slices.Equal(got, want) {
+		t.Errorf("ProjectKeys() = %v, want %v", got, want)
+	}
+	e.fake.SetDown(true)
+	_, err = e.tr.ProjectKeys(context.Background())
+	assertCode(t, err, fb.ETrackerUnavailable)
+}

@@ -68,3 +68,16 @@ func (t *Tracker) BrowsableProjects(ctx context.Context, u fb.User) ([]string, e
 	}
 	return out, nil
 }
+
+// ProjectKeys returns the key of every project of the directory.
+func (t *Tracker) ProjectKeys(ctx context.Context) ([]string, error) {
+	projects, err := t.Store.Projects(ctx)
+	if err != nil {
+		return nil, err
+	}
+	keys := make([]string, len(projects))
+	for i, p := range projects {
+		keys[i] = p.Key
+	}
+	return keys, nil
+}
