@@ -131,3 +131,12 @@ type IndexStore interface {
 	// IssueTags lists the tags containing an issue's commits.
 	IssueTags(ctx context.Context, q IssueDataQuery) ([]IssueTag, error)
 }
+
+// WebhookSecretStore keeps each integration's webhook secret, sealed like
+// every credential and never returned by listings.
+type WebhookSecretStore interface {
+	SetWebhookSecret(ctx context.Context, integrationID, secret string, at time.Time) error
+	// WebhookSecret answers ENotFound when the integration has none.
+	WebhookSecret(ctx context.Context, integrationID string) (string, error)
+	WebhookSecretsConfigured(ctx context.Context) (map[string]bool, error)
+}

@@ -2,22 +2,13 @@ package app
 
 import (
 	"context"
-	"net/url"
 
 	fb "github.com/forgebridge/forgebridge"
 	"github.com/forgebridge/forgebridge/internal/provider"
 )
 
-// safeWebURL keeps a web address from a provider only if it is http(s): the
-// address is shown as a link in pages, API answers and Jira issues, where a
-// javascript: or data: address would run in the reader's browser.
-func safeWebURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return ""
-	}
-	return raw
-}
+// safeWebURL is provider.SafeWebURL: only http(s) addresses are kept.
+var safeWebURL = provider.SafeWebURL
 
 // webSafe wraps a driver so that every web address it returns is checked
 // with safeWebURL, whatever the service answered.

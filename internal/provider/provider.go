@@ -105,3 +105,11 @@ type HookRepository struct {
 	ExternalID string
 	FullName   string
 }
+
+// WebLinker gives the web addresses of a repository's commits, branches and
+// tags on the host, for links from the development panel.
+type WebLinker interface {
+	CommitURL(repo fb.Repository, sha string) string
+	BranchURL(repo fb.Repository, name string) string
+	TagURL(repo fb.Repository, name string) string
+}

@@ -260,7 +260,13 @@ func (k *Keyset) Decrypt(ciphertext, associatedData []byte) ([]byte, error) {
 const (
 	userTokenPurpose             = "forgebridge/user-token/v1\x00"
 	integrationCredentialPurpose = "forgebridge/integration-credential/v1\x00"
+	webhookSecretPurpose         = "forgebridge/webhook-secret/v1\x00"
 )
+
+// WebhookSecretAD is the associated data of an integration's webhook secret.
+func WebhookSecretAD(integrationID string) []byte {
+	return encodeAD(webhookSecretPurpose, integrationID)
+}
 
 // UserTokenAD is the associated data of a user's token for an integration.
 func UserTokenAD(userKey, integrationID string) []byte {

@@ -15,6 +15,7 @@ import (
 var (
 	userTokenAD             = secret.UserTokenAD
 	integrationCredentialAD = secret.IntegrationCredentialAD
+	webhookSecretAD         = secret.WebhookSecretAD
 )
 
 // sealedCredential is the plaintext of a sealed credential.
@@ -59,26 +60,33 @@ func (s *Store) open(ct, ad []byte) (fb.Credential, error) {
 	return fb.Credential{Token: sc.Token, AccessKeyID: sc.AccessKeyID, SecretAccessKey: sc.SecretAccessKey}, nil
 }
 
-// secretRow is one stored secret: an integration credential (userKey empty)
-// or a user token.
+// secretRow is one stored secret: an integration credential (userKey empty),
+// a user token or an integration's webhook secret.
 type secretRow struct {
 	userKey       string
 	integrationID string
 	userToken     bool
+	webhook       bool
 	ciphertext    []byte
 }
 
 func (r secretRow) ad() []byte {
-	if r.userToken {
+	switch {
+	case r.userToken:
 		return userTokenAD(r.userKey, r.integrationID)
+	case r.webhook:
+		return webhookSecretAD(r.integrationID)
 	}
 	return integrationCredentialAD(r.integrationID)
 }
 
 // describe names the row for a person, never its secret.
 func (r secretRow) describe() string {
-	if r.userToken {
+	switch {
+	case r.userToken:
 		return fmt.Sprintf("the token of user %s for integration %s", r.userKey, r.integrationID)
+	case r.webhook:
+		return fmt.Sprintf("the webhook secret of integration %s", r.integrationID)
 	}
 	return fmt.Sprintf("the credential of integration %s", r.integrationID)
 }
@@ -114,10 +122,28 @@ func secretRows(ctx context.Context, c conn) ([]secretRow, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
 	for rows.Next() {
 		r := secretRow{userToken: true}
 		if err := rows.Scan(&r.userKey, &r.integrationID, &r.ciphertext); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows, err = c.query(ctx, "SELECT integration_id, secret FROM webhook_secrets ORDER BY integration_id")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		r := secretRow{webhook: true}
+		if err := rows.Scan(&r.integrationID, &r.ciphertext); err != nil {
 			return nil, err
 		}
 		out = append(out, r)
@@ -191,10 +217,14 @@ func (s *Store) ReencryptSecrets(ctx context.Context) (n int, err error) {
 				return fmt.Errorf("encrypting %s: %w", r.describe(), err)
 			}
 			// Compare-and-set on the old ciphertext: no lost update.
-			if r.userToken {
+			switch {
+			case r.userToken:
 				_, err = c.exec(ctx, "UPDATE user_tokens SET credential = ? WHERE user_key = ? AND integration_id = ? AND credential = ?",
 					ct, r.userKey, r.integrationID, r.ciphertext)
-			} else {
+			case r.webhook:
+				_, err = c.exec(ctx, "UPDATE webhook_secrets SET secret = ? WHERE integration_id = ? AND secret = ?",
+					ct, r.integrationID, r.ciphertext)
+			default:
 				_, err = c.exec(ctx, "UPDATE integrations SET credential = ? WHERE id = ? AND credential = ?",
 					ct, r.integrationID, r.ciphertext)
 			}

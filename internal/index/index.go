@@ -1,0 +1,579 @@
+// Package index reads a repository's git data into the store: commits,
+// branches and tags from a bare mirror kept with git, pull requests from the
+// host's API, each linked to the issue keys it mentions. One Run is one
+// incremental pass over one repository; the job queue decides when.
+package index
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	fb "github.com/forgebridge/forgebridge"
+	"github.com/forgebridge/forgebridge/internal/gitmirror"
+	"github.com/forgebridge/forgebridge/internal/issuekey"
+	"github.com/forgebridge/forgebridge/internal/provider"
+)
+
+// Store is what indexing reads and writes.
+type Store interface {
+	fb.IndexStore
+	Repository(ctx context.Context, id string) (fb.Repository, error)
+	Integration(ctx context.Context, id string) (fb.Integration, error)
+}
+
+// Tuning of a run.
+const (
+	// batchSize is how many linked commits are written at once: large
+	// enough to amortise a transaction, small enough that memory stays flat.
+	batchSize = 1000
+	// progressEvery is how often a running first index reports its count.
+	progressEvery = 2 * time.Second
+	// leaseFor is how long a run's claim on its repository lasts without
+	// being renewed; a crashed instance's claim expires after it.
+	leaseFor = 2 * time.Minute
+	// pullsOverlap re-reads pull requests updated shortly before the last
+	// run began, so clocks that differ a little lose nothing.
+	pullsOverlap = 5 * time.Minute
+)
+
+// ErrBusy is Run's answer when another run holds the repository: the job
+// queue tries again shortly.
+var ErrBusy = errors.New("index: another run is indexing this repository")
+
+// Indexer runs index passes. Its fields are its dependencies.
+type Indexer struct {
+	Store     Store
+	Tracker   fb.Tracker
+	Providers provider.Factory
+	Options   provider.Options
+	Git       *gitmirror.Git
+	// Dir holds the mirrors, one bare repository per repository id.
+	Dir    string
+	Logger *slog.Logger
+	Now    func() time.Time
+	// Linked, when set, is told after a run which issue keys gained or
+	// changed git data, so that the tracker's links can be brought up to date.
+	Linked func(ctx context.Context, keys []string)
+
+	owner string // this process's name on run leases
+}
+
+func (x *Indexer) now() time.Time {
+	if x.Now != nil {
+		return x.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (x *Indexer) log() *slog.Logger {
+	if x.Logger != nil {
+		return x.Logger
+	}
+	return slog.Default()
+}
+
+func (x *Indexer) leaseOwner() string {
+	if x.owner == "" {
+		b := make([]byte, 8)
+		_, _ = rand.Read(b)
+		host, _ := os.Hostname()
+		x.owner = host + "/" + hex.EncodeToString(b)
+	}
+	return x.owner
+}
+
+// MirrorDir is where the mirror of a repository lives.
+func (x *Indexer) MirrorDir(repositoryID string) string {
+	return filepath.Join(x.Dir, "mirrors", safeName(repositoryID)+".git")
+}
+
+// RemoveMirror deletes a repository's mirror, for a repository that left
+// its integration.
+func (x *Indexer) RemoveMirror(repositoryID string) error {
+	if x.Git == nil {
+		return os.RemoveAll(x.MirrorDir(repositoryID))
+	}
+	return x.Git.Mirror(x.MirrorDir(repositoryID)).Remove()
+}
+
+func safeName(id string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
+			return r
+		}
+		return '_'
+	}, id)
+}
+
+// Result is what a run did.
+type Result struct {
+	Commits int64 // commits read in this run
+	Linked  int   // of which mention a key
+	Keys    []string
+}
+
+// Run indexes one repository: fetch, read the commits not seen before,
+// relink branches, tags and pull requests, and record the new tips. With
+// reset it first drops what was indexed and reads everything again.
+//
+// Errors are *fb.Error; the state records them too. A rate limit is
+// ERateLimited with RetryAfter, and the state says when the run resumes.
+// A repository that no longer exists is no error: there is nothing to do.
+func (x *Indexer) Run(ctx context.Context, repositoryID string, reset bool) (res Result, err error) {
+	repo, err := x.Store.Repository(ctx, repositoryID)
+	if fb.ErrorCode(err) == fb.ENotFound {
+		_ = x.RemoveMirror(repositoryID)
+		return res, nil
+	} else if err != nil {
+		return res, err
+	}
+	in, err := x.Store.Integration(ctx, repo.IntegrationID)
+	if fb.ErrorCode(err) == fb.ENotFound {
+		return res, nil
+	} else if err != nil {
+		return res, err
+	}
+	if x.Git == nil {
+		return res, fb.Errorf(fb.ENotSupported, "git is not available on this instance, so repositories cannot be indexed; install git 2.31 or later.")
+	}
+
+	owner := x.leaseOwner()
+	ok, err := x.Store.ClaimIndex(ctx, repositoryID, owner, x.now().Add(leaseFor))
+	if err != nil {
+		return res, err
+	}
+	if !ok {
+		return res, ErrBusy
+	}
+	defer x.Store.ReleaseIndex(context.WithoutCancel(ctx), repositoryID, owner)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go x.keepLease(ctx, cancel, repositoryID, owner)
+
+	states, err := x.Store.IndexStates(ctx, []string{repositoryID})
+	if err != nil {
+		return res, err
+	}
+	st := states[repositoryID]
+	st.RepositoryID = repositoryID
+	if reset {
+		if err := x.Store.ResetIndex(ctx, repositoryID); err != nil {
+			return res, err
+		}
+		if err := x.RemoveMirror(repositoryID); err != nil {
+			return res, fmt.Errorf("removing the mirror of %s: %w", repo.FullName, err)
+		}
+		st = fb.IndexState{RepositoryID: repositoryID}
+	}
+	started := x.now()
+	st.State, st.UpdatedAt = fb.IndexIndexing, started
+	if err := x.Store.PutIndexState(ctx, st); err != nil {
+		return res, err
+	}
+
+	r := &run{x: x, in: in, repo: repo, state: st, started: started}
+	res, err = r.do(ctx)
+	if err != nil {
+		x.fail(context.WithoutCancel(ctx), r.state, err)
+		return res, err
+	}
+	if x.Linked != nil && len(res.Keys) > 0 {
+		x.Linked(context.WithoutCancel(ctx), res.Keys)
+	}
+	return res, nil
+}
+
+// keepLease renews the run's claim until ctx ends; if the claim is lost
+// (the repository was removed, or another instance took over after this
+// one stalled) the run is cancelled.
+func (x *Indexer) keepLease(ctx context.Context, cancel func(), repositoryID, owner string) {
+	t := time.NewTicker(leaseFor / 4)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			ok, err := x.Store.ClaimIndex(ctx, repositoryID, owner, x.now().Add(leaseFor))
+			if ctx.Err() != nil {
+				return
+			}
+			if err == nil && !ok || fb.ErrorCode(err) == fb.ENotFound {
+				x.log().Warn("index run lost its repository; stopping it", "repository", repositoryID)
+				cancel()
+				return
+			}
+		}
+	}
+}
+
+// fail records a failed run. A rate-limited one says when it resumes.
+func (x *Indexer) fail(ctx context.Context, st fb.IndexState, err error) {
+	st.State = fb.IndexFailed
+	st.ErrorCode, st.ErrorMessage = fb.ErrorCode(err), fb.ErrorMessage(err)
+	st.RetryAt = nil
+	if e := fb.AsError(err); e != nil && e.Code == fb.ERateLimited {
+		st.State = fb.IndexQueued
+		at := x.now().Add(time.Duration(max(e.RetryAfter, 1)) * time.Second)
+		st.RetryAt = &at
+	}
+	if errors.Is(err, context.Canceled) {
+		st.ErrorCode, st.ErrorMessage = fb.EInternal, "The run was stopped before it finished; the next run completes it."
+	}
+	st.UpdatedAt = x.now()
+	if werr := x.Store.PutIndexState(ctx, st); werr != nil && fb.ErrorCode(werr) != fb.ENotFound {
+		x.log().Error("index state not recorded", "repository", st.RepositoryID, "err", werr)
+	}
+}
+
+// run is one pass over one repository.
+type run struct {
+	x       *Indexer
+	in      fb.Integration
+	repo    fb.Repository
+	state   fb.IndexState
+	started time.Time
+
+	matcher *issuekey.Matcher
+	links   provider.WebLinker // nil when the driver cannot tell
+	keys    map[string]bool    // every key this run linked something to
+}
+
+func (r *run) do(ctx context.Context) (Result, error) {
+	var res Result
+	p, err := r.x.Providers(r.in, r.x.Options)
+	if err != nil {
+		return res, err
+	}
+	r.links, _ = p.(provider.WebLinker)
+	projects, err := r.x.Tracker.ProjectKeys(ctx)
+	if err != nil {
+		return res, err
+	}
+	r.matcher = issuekey.NewMatcher(projects)
+	r.keys = map[string]bool{}
+
+	mirror, ok := p.(provider.Mirrorer)
+	if !ok {
+		return res, fb.Errorf(fb.ENotSupported, "Integrations of kind %s cannot be indexed yet.", r.in.Kind)
+	}
+	remote, err := mirror.GitRemote(ctx, r.in.Credential, r.repo)
+	if err != nil {
+		return res, err
+	}
+	gr := gitmirror.Remote{URL: remote.URL, Header: remote.Header, ProxyURL: r.in.ProxyURL,
+		InsecureSkipTLSVerify: r.in.InsecureSkipTLSVerify}
+	if r.in.CABundle != "" {
+		if gr.CAFile, err = r.x.caFile(r.in); err != nil {
+			return res, err
+		}
+	}
+	m := r.x.Git.Mirror(r.x.MirrorDir(r.repo.ID))
+	if err := m.Fetch(ctx, gr); err != nil {
+		return res, describe(err, r.repo)
+	}
+	refs, err := m.Refs(ctx)
+	if err != nil {
+		return res, err
+	}
+	oldTips, pullsSince, err := r.x.Store.IndexTips(ctx, r.repo.ID)
+	if err != nil {
+		return res, err
+	}
+
+	if err := r.commits(ctx, m, refs, oldTips, &res); err != nil {
+		return res, err
+	}
+	tags, err := r.tags(ctx, m, refs, oldTips)
+	if err != nil {
+		return res, err
+	}
+	var newSince *time.Time
+	if lister, ok := p.(provider.PullRequestLister); ok {
+		if newSince, err = r.pulls(ctx, lister, pullsSince); err != nil {
+			return res, err
+		}
+	}
+	st := r.state
+	st.State, st.ErrorCode, st.ErrorMessage, st.RetryAt = fb.IndexIndexed, "", "", nil
+	now := r.x.now()
+	st.IndexedAt, st.UpdatedAt = &now, now
+	if err := r.x.Store.FinishIndex(ctx, fb.IndexRun{RepositoryID: r.repo.ID, StartedAt: r.started,
+		Branches: r.branches(refs), Tags: tags, Tips: refs, PullsSince: newSince, State: st}); err != nil {
+		return res, err
+	}
+	r.state = st
+	for k := range r.keys {
+		res.Keys = append(res.Keys, k)
+	}
+	sort.Strings(res.Keys)
+	return res, nil
+}
+
+// commits reads every commit reachable from the refs and not from the tips
+// of the last run, and records those that mention a key, in batches.
+func (r *run) commits(ctx context.Context, m *gitmirror.Mirror, refs, oldTips map[string]string, res *Result) error {
+	include := distinct(refs)
+	exclude := distinct(oldTips)
+	batch := make([]fb.Commit, 0, batchSize)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		err := r.x.Store.AddCommits(ctx, r.repo.ID, batch)
+		batch = batch[:0]
+		return err
+	}
+	lastReport := time.Now()
+	err := m.Log(ctx, include, exclude, func(c gitmirror.Commit) error {
+		res.Commits++
+		r.state.Commits++
+		if keys := r.matcher.Message(c.Message); len(keys) > 0 {
+			res.Linked++
+			for _, k := range keys {
+				r.keys[k] = true
+			}
+			batch = append(batch, fb.Commit{RepositoryID: r.repo.ID, SHA: c.SHA, Message: c.Message,
+				AuthorName: c.AuthorName, AuthorEmail: c.AuthorEmail, AuthoredAt: c.AuthoredAt.UTC(), Keys: keys})
+			if len(batch) == batchSize {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+		if time.Since(lastReport) >= progressEvery {
+			lastReport = time.Now()
+			if err := flush(); err != nil {
+				return err
+			}
+			r.state.UpdatedAt = r.x.now()
+			return r.x.Store.PutIndexState(ctx, r.state)
+		}
+		return nil
+	})
+	if err != nil {
+		return describe(err, r.repo)
+	}
+	return flush()
+}
+
+// branches are the refs/heads whose names mention a key.
+func (r *run) branches(refs map[string]string) []fb.LinkedRef {
+	var out []fb.LinkedRef
+	for ref, sha := range refs {
+		name, ok := strings.CutPrefix(ref, "refs/heads/")
+		if !ok {
+			continue
+		}
+		keys := r.matcher.Branch(name)
+		if len(keys) == 0 {
+			continue
+		}
+		for _, k := range keys {
+			r.keys[k] = true
+		}
+		l := fb.LinkedRef{GitRef: fb.GitRef{Name: name, SHA: sha}, Keys: keys}
+		if r.links != nil {
+			l.WebURL = provider.SafeWebURL(r.links.BranchURL(r.repo, name))
+		}
+		out = append(out, l)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// tags links each tag that is new or moved since the last run to the keys
+// of the commits it contains. A tag's keys are those of the older tags it
+// contains plus those of the commits it adds to them, so each commit is read
+// about once however many tags there are, when tags are taken oldest first.
+func (r *run) tags(ctx context.Context, m *gitmirror.Mirror, refs, oldTips map[string]string) ([]fb.LinkedRef, error) {
+	type tag struct {
+		name, ref, sha string
+		merged         []string // full names of other tags it contains
+	}
+	var todo []*tag
+	done := map[string]bool{} // full tag refs whose links are current
+	for ref, sha := range refs {
+		if !strings.HasPrefix(ref, "refs/tags/") {
+			continue
+		}
+		if oldTips[ref] == sha {
+			done[ref] = true
+			continue
+		}
+		todo = append(todo, &tag{name: strings.TrimPrefix(ref, "refs/tags/"), ref: ref, sha: sha})
+	}
+	for _, t := range todo {
+		merged, err := m.MergedTags(ctx, t.sha)
+		if err != nil {
+			return nil, describe(err, r.repo)
+		}
+		t.merged = slices.DeleteFunc(merged, func(s string) bool { return s == t.ref })
+	}
+	// A tag contains every tag merged into it: fewer merged tags, older.
+	sort.Slice(todo, func(i, j int) bool {
+		if len(todo[i].merged) != len(todo[j].merged) {
+			return len(todo[i].merged) < len(todo[j].merged)
+		}
+		return todo[i].ref < todo[j].ref
+	})
+	var out []fb.LinkedRef
+	keysOf := map[string][]string{} // tags done in this run → keys
+	for _, t := range todo {
+		keys := map[string]bool{}
+		var exclude, older []string
+		for _, mt := range t.merged {
+			if ks, ok := keysOf[mt]; ok {
+				exclude = append(exclude, refs[mt])
+				for _, k := range ks {
+					keys[k] = true
+				}
+			} else if done[mt] {
+				exclude = append(exclude, refs[mt])
+				older = append(older, strings.TrimPrefix(mt, "refs/tags/"))
+			}
+		}
+		if len(older) > 0 {
+			ks, err := r.x.Store.TagKeys(ctx, r.repo.ID, older)
+			if err != nil {
+				return nil, err
+			}
+			for _, k := range ks {
+				keys[k] = true
+			}
+		}
+		err := m.Log(ctx, []string{t.sha}, exclude, func(c gitmirror.Commit) error {
+			for _, k := range r.matcher.Message(c.Message) {
+				keys[k] = true
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, describe(err, r.repo)
+		}
+		l := fb.LinkedRef{GitRef: fb.GitRef{Name: t.name, SHA: t.sha}, Keys: sortedKeys(keys)}
+		if r.links != nil {
+			l.WebURL = provider.SafeWebURL(r.links.TagURL(r.repo, t.name))
+		}
+		for _, k := range l.Keys {
+			r.keys[k] = true
+		}
+		keysOf[t.ref] = l.Keys
+		out = append(out, l)
+	}
+	return out, nil
+}
+
+// pulls reads the pull requests updated since the last run (all of them
+// the first time) and links each to the keys of its title, description and
+// source branch. It returns where the next run may start.
+func (r *run) pulls(ctx context.Context, lister provider.PullRequestLister, since *time.Time) (*time.Time, error) {
+	from := time.Time{}
+	if since != nil {
+		from = since.Add(-pullsOverlap)
+	}
+	started := r.started
+	var batch []fb.IndexedPullRequest
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		err := r.x.Store.PutPullRequests(ctx, r.repo.ID, batch)
+		batch = batch[:0]
+		return err
+	}
+	err := lister.PullRequests(ctx, r.in.Credential, r.repo, from, func(pr fb.PullRequest) error {
+		keys := r.matcher.Message(pr.Title)
+		keys = appendNew(keys, r.matcher.Message(pr.Description)...)
+		keys = appendNew(keys, r.matcher.Branch(pr.SourceBranch)...)
+		for _, k := range keys {
+			r.keys[k] = true
+		}
+		pr.WebURL = provider.SafeWebURL(pr.WebURL)
+		batch = append(batch, fb.IndexedPullRequest{PullRequest: pr, Keys: keys})
+		if len(batch) == batchSize {
+			return flush()
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &started, flush()
+}
+
+// caFile writes the integration's CA bundle where git can read it. It is
+// no secret; the file is named by its content so a change makes a new one.
+func (x *Indexer) caFile(in fb.Integration) (string, error) {
+	sum := sha256.Sum256([]byte(in.CABundle))
+	dir := filepath.Join(x.Dir, "mirrors", "ca")
+	path := filepath.Join(dir, safeName(in.ID)+"-"+hex.EncodeToString(sum[:8])+".pem")
+	if _, err := os.Stat(path); err == nil {
+		return path, nil
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(in.CABundle), 0o600); err != nil {
+		return "", err
+	}
+	return path, os.Rename(tmp, path)
+}
+
+// describe names the repository in a git error that does not already say
+// what went wrong in a person's words.
+func describe(err error, repo fb.Repository) error {
+	e := fb.AsError(err)
+	if e == nil || errors.Is(err, context.Canceled) {
+		return err
+	}
+	if !strings.Contains(e.Message, repo.FullName) {
+		e2 := *e
+		e2.Message = fmt.Sprintf("Fetching %s: %s", repo.FullName, e.Message)
+		return &e2
+	}
+	return err
+}
+
+func distinct(refs map[string]string) []string {
+	seen := make(map[string]bool, len(refs))
+	out := make([]string, 0, len(refs))
+	for _, sha := range refs {
+		if !seen[sha] {
+			seen[sha] = true
+			out = append(out, sha)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func appendNew(keys []string, more ...string) []string {
+	for _, k := range more {
+		if !slices.Contains(keys, k) {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}

@@ -1,0 +1,64 @@
+package store_test
+
+import (
+	"testing"
+	"time"
+
+	fb "github.com/forgebridge/forgebridge"
+	"github.com/forgebridge/forgebridge/internal/store/storetest"
+)
+
+func TestWebhookSecrets(t *testing.T) {
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := t.Context()
+			c := storetest.NewCipher()
+			s := b.Open(t, c)
+			a := createIntegration(t, s, "a", "tok-a")
+			other := createIntegration(t, s, "b", "tok-b")
+			at := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+
+			_, err := s.WebhookSecret(ctx, a.ID)
+			wantCode(t, err, fb.ENotFound)
+			wantCode(t, s.SetWebhookSecret(ctx, "nope", "x", at), fb.ENotFound)
+			wantCode(t, s.SetWebhookSecret(ctx, a.ID, "", at), fb.EInvalid)
+
+			must(t, s.SetWebhookSecret(ctx, a.ID, "first", at))
+			must(t, s.SetWebhookSecret(ctx, a.ID, "second", at))
+			got, err := s.WebhookSecret(ctx, a.ID)
+			must(t, err)
+			if got != "second" {
+				t.Errorf("WebhookSecret = %q, want the replacement", got)
+			}
+			conf, err := s.WebhookSecretsConfigured(ctx)
+			must(t, err)
+			if !conf[a.ID] || conf[other.ID] {
+				t.Errorf("WebhookSecretsConfigured = %v", conf)
+			}
+
+			// Sealed and swept with the other secrets: 2 credentials + 1 webhook secret.
+			n, err := s.CheckSecrets(ctx)
+			must(t, err)
+			if n != 3 {
+				t.Fatalf("CheckSecrets read %d, want 3", n)
+			}
+			c.RotateKey()
+			_, err = s.ReencryptSecrets(ctx)
+			must(t, err)
+			c.RetireOldKeys()
+			if got, err := s.WebhookSecret(ctx, a.ID); err != nil || got != "second" {
+				t.Fatalf("after re-encryption: %q, %v", got, err)
+			}
+
+			// Bound to its integration: moved to another row, it does not open.
+			_, err = s.ExecRaw(ctx, "INSERT INTO webhook_secrets (integration_id, secret, updated_at) SELECT ?, secret, updated_at FROM webhook_secrets WHERE integration_id = ?", other.ID, a.ID)
+			must(t, err)
+			_, err = s.WebhookSecret(ctx, other.ID)
+			wantCode(t, err, fb.EInternal)
+
+			must(t, s.DeleteIntegration(ctx, a.ID))
+			_, err = s.WebhookSecret(ctx, a.ID)
+			wantCode(t, err, fb.ENotFound)
+		})
+	}
+}
