@@ -72,4 +72,5 @@ func (s *Store) WebhookSecretsConfigured(ctx context.Context) (_ map[string]bool
 	}
 	return out, rows.Err()
 }
+
 var _ fb.WebhookSecretStore = (*Store)(nil)
