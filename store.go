@@ -52,6 +52,8 @@ type Store interface {
 	// id of a repository already known by ExternalID, adds new ones, removes the
 	// ones no longer listed, and records the count and discovery time.
 	ReplaceRepositories(ctx context.Context, integrationID string, repos []Repository, at time.Time) error
+	// IntegrationRepositories lists every repository of an integration.
+	IntegrationRepositories(ctx context.Context, integrationID string) ([]Repository, error)
 	// ReplaceDiscoveredRepositories replaces them only if the integration is
 	// still the version in (same UpdatedAt); else ENotFound, nothing written.
 	ReplaceDiscoveredRepositories(ctx context.Context, in Integration, repos []Repository, at time.Time) error

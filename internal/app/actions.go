@@ -204,6 +204,7 @@ func (s *Service) CreateBranch(ctx context.Context, u fb.User, issueKey string, 
 	s.record(ctx, entry, nil, &fb.IssueBranch{IssueKey: t.issue.Key, RepositoryID: t.repo.ID,
 		Name: out.Name, SHA: out.SHA, WebURL: out.WebURL, CreatedAt: s.now()}, nil)
 	s.link(ctx, u, t, branchLink(t, out.Branch))
+	s.indexSoon(ctx, []string{t.repo.ID}, IndexByWebhook)
 	return out, nil
 }
 
@@ -260,6 +261,7 @@ func (s *Service) CreatePullRequest(ctx context.Context, u fb.User, issueKey str
 	s.record(ctx, entry, nil, nil, &fb.IssuePullRequest{IssueKey: t.issue.Key, RepositoryID: t.repo.ID,
 		PullRequest: out.PullRequest, CreatedAt: s.now()})
 	s.link(ctx, u, t, pullRequestLink(t, out.PullRequest))
+	s.indexSoon(ctx, []string{t.repo.ID}, IndexByWebhook)
 	return out, nil
 }
 
@@ -310,6 +312,10 @@ func (s *Service) createPullRequest(ctx context.Context, u fb.User, issueKey str
 		return CreatedPullRequest{}, s.afterProviderError(ctx, u, t, choice, err)
 	}
 	entry.Target = out.WebURL
+	if out.State == "" {
+		out.State = fb.PullOpen
+		out.Draft = pr.Draft
+	}
 	return CreatedPullRequest{PullRequest: out, RepositoryID: t.repo.ID, Actor: choice.Actor()}, nil
 }
 

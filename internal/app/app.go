@@ -33,8 +33,10 @@ type Service struct {
 	IssueURL func(key string) string
 	// Linker writes links to created branches and pull requests back to the issue; may be nil.
 	Linker Linker
-	// Queue retries failed work later; may be nil.
+	// Queue retries failed work later and runs index passes; may be nil.
 	Queue Queue
+	// Index is what indexing needs; its zero value turns indexing off.
+	Index Indexing
 
 	mu        sync.Mutex
 	providers map[string]cachedProvider // by integration id

@@ -11,6 +11,10 @@ import (
 type Queue interface {
 	// RetryLink writes an issue link to the tracker later.
 	RetryLink(ctx context.Context, issueKey string, l IssueLink) error
+	// Index queues an index run of each repository. A repository already
+	// waiting for a run is not queued again (a higher priority raises the
+	// waiting run's); with reset the run first drops what was indexed.
+	Index(ctx context.Context, repositoryIDs []string, by IndexPriority, reset bool) error
 }
 
 // BackgroundUser names forgebridge itself in the audit log, for work done by
@@ -46,9 +50,14 @@ func (s *Service) Discover(ctx context.Context, integrationID string) (int, erro
 	if err != nil {
 		return 0, explainTokenError(err, i, SourceService)
 	}
+	before, err := s.Store.IntegrationRepositories(ctx, i.ID)
+	if err != nil {
+		return 0, err
+	}
 	if err := s.Store.ReplaceDiscoveredRepositories(ctx, i, repos, s.now()); err != nil {
 		return 0, err
 	}
+	s.removeMirrors(ctx, before, repos)
 	return len(repos), nil
 }
 

@@ -29,6 +29,8 @@ type IntegrationInput struct {
 	CreateBranch          *bool
 	CreatePullRequest     *bool
 	RequireUserPAT        *bool
+	// WebhookSecret, when given and not empty, replaces the webhook secret.
+	WebhookSecret *string
 }
 
 var (
@@ -176,10 +178,27 @@ func (s *Service) CreateIntegration(ctx context.Context, u fb.User, in Integrati
 	in.apply(&i)
 	entry := fb.AuditEntry{User: u.Name, Action: fb.AuditIntegrationCreate, Target: i.Name}
 	err := s.createIntegration(ctx, &i)
+	if err == nil {
+		err = s.setWebhookSecret(ctx, i.ID, in.WebhookSecret, true)
+	}
 	entry.IntegrationID = i.ID
 	entry.Actor = fb.Actor{Type: fb.ActorIntegration, Login: i.CredentialLogin}
 	s.audit(ctx, entry, err)
+	if err == nil {
+		s.indexIntegration(ctx, i.ID)
+	}
 	return i, err
+}
+
+// indexIntegration queues the first (or next) index of every repository of
+// an integration that was just created or synced.
+func (s *Service) indexIntegration(ctx context.Context, integrationID string) {
+	ids, err := s.repositoryIDs(ctx, integrationID)
+	if err != nil {
+		s.log().Warn("index runs not queued", "integration", integrationID, "err", err)
+		return
+	}
+	s.indexSoon(ctx, ids, IndexByAdmin)
 }
 
 func (s *Service) createIntegration(ctx context.Context, i *fb.Integration) error {
@@ -246,7 +265,11 @@ func (s *Service) updateIntegration(ctx context.Context, id string, in Integrati
 			return fb.Integration{}, err
 		}
 	}
+	var known []fb.Repository
 	if reconnect {
+		if known, err = s.Store.IntegrationRepositories(ctx, i.ID); err != nil {
+			return fb.Integration{}, err
+		}
 		err = s.Store.UpdateIntegrationWithRepositories(ctx, &i, repos, s.now())
 	} else {
 		err = s.Store.UpdateIntegration(ctx, &i)
@@ -254,6 +277,13 @@ func (s *Service) updateIntegration(ctx context.Context, id string, in Integrati
 	s.forget(i.ID)
 	if err != nil {
 		return fb.Integration{}, err
+	}
+	if err := s.setWebhookSecret(ctx, i.ID, in.WebhookSecret, false); err != nil {
+		return fb.Integration{}, err
+	}
+	if reconnect {
+		s.removeMirrors(ctx, known, repos)
+		s.indexIntegration(ctx, i.ID)
 	}
 	for _, t := range dropped {
 		s.audit(ctx, fb.AuditEntry{User: s.userName(ctx, t.UserKey), Action: fb.AuditTokenDelete, IntegrationID: i.ID,
@@ -271,10 +301,38 @@ func (s *Service) DeleteIntegration(ctx context.Context, u fb.User, id string) e
 	if err != nil {
 		return err
 	}
+	repos, err := s.Store.IntegrationRepositories(ctx, id)
+	if err != nil {
+		return err
+	}
 	err = s.Store.DeleteIntegration(ctx, id)
 	s.forget(id)
 	s.audit(ctx, fb.AuditEntry{User: u.Name, Action: fb.AuditIntegrationDelete, IntegrationID: id, Target: i.Name}, err)
+	if err == nil {
+		s.removeMirrors(ctx, repos, nil)
+	}
 	return err
+}
+
+// removeMirrors deletes the mirrors of the repositories in before that are
+// not in after (matched by id). A queued index run of one finds it gone and
+// does nothing.
+func (s *Service) removeMirrors(ctx context.Context, before, after []fb.Repository) {
+	if s.Index.RemoveMirror == nil {
+		return
+	}
+	kept := make(map[string]bool, len(after))
+	for _, r := range after {
+		kept[r.ID] = true
+	}
+	for _, r := range before {
+		if kept[r.ID] {
+			continue
+		}
+		if err := s.Index.RemoveMirror(r.ID); err != nil {
+			s.log().Warn("mirror not removed", "repository", r.ID, "err", err)
+		}
+	}
 }
 
 // SyncIntegration discovers an integration's repositories again (admins).
@@ -284,7 +342,11 @@ func (s *Service) SyncIntegration(ctx context.Context, u fb.User, id string) (in
 	}
 	ctx, cancel := context.WithTimeout(ctx, DiscoveryTimeout)
 	defer cancel()
-	return s.Discover(ctx, id)
+	n, err := s.Discover(ctx, id)
+	if err == nil {
+		s.indexIntegration(ctx, id)
+	}
+	return n, err
 }
 
 // Integration returns one integration (admins).

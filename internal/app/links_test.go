@@ -44,6 +44,12 @@ type scriptedQueue struct {
 	err     error
 	work    bool
 	retries []app.IssueLink
+	indexed []string // repositories asked to be indexed
+}
+
+func (q *scriptedQueue) Index(ctx context.Context, ids []string, by app.IndexPriority, reset bool) error {
+	q.indexed = append(q.indexed, ids...)
+	return nil
 }
 
 func (q *scriptedQueue) RetryLink(ctx context.Context, issueKey string, l app.IssueLink) error {
@@ -136,6 +142,10 @@ func TestRemoteLinkStates(t *testing.T) {
 type queueThen struct {
 	q      *scriptedQueue
 	before func()
+}
+
+func (q queueThen) Index(ctx context.Context, ids []string, by app.IndexPriority, reset bool) error {
+	return q.q.Index(ctx, ids, by, reset)
 }
 
 func (q queueThen) RetryLink(ctx context.Context, issueKey string, l app.IssueLink) error {

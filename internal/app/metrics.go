@@ -14,6 +14,7 @@ type Metrics struct {
 	actions       *prometheus.CounterVec
 	providerCalls *prometheus.CounterVec
 	providerTime  *prometheus.HistogramVec
+	webhooks      *prometheus.CounterVec
 }
 
 // NewMetrics registers the application's metrics with reg.
@@ -32,14 +33,24 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:    "Duration of provider operations.",
 			Buckets: prometheus.DefBuckets,
 		}, []string{"kind", "op"}),
+		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "forgebridge_webhook_deliveries_total",
+			Help: "Authenticated webhook deliveries by kind and event.",
+		}, []string{"kind", "event"}),
 	}
-	reg.MustRegister(m.actions, m.providerCalls, m.providerTime)
+	reg.MustRegister(m.actions, m.providerCalls, m.providerTime, m.webhooks)
 	return m
 }
 
 func (m *Metrics) action(action, actor, outcome string) {
 	if m != nil {
 		m.actions.WithLabelValues(action, actor, outcome).Inc()
+	}
+}
+
+func (m *Metrics) webhook(kind, event string) {
+	if m != nil {
+		m.webhooks.WithLabelValues(kind, event).Inc()
 	}
 }
 

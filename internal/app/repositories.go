@@ -9,6 +9,7 @@ import (
 
 	fb "github.com/forgebridge/forgebridge"
 	"github.com/forgebridge/forgebridge/internal/branchname"
+	"github.com/forgebridge/forgebridge/internal/provider"
 )
 
 // RepositoryView is a repository as one person sees it.
@@ -18,6 +19,7 @@ type RepositoryView struct {
 	// RequireUserPAT is the effective rule: the integration's or the global setting.
 	RequireUserPAT bool
 	Token          *fb.UserToken // the person's token for the integration, Credential cleared; nil if none
+	Index          fb.IndexState
 }
 
 // visibleIntegrations returns the integrations associated with a project the
@@ -74,6 +76,29 @@ func (s *Service) Repositories(ctx context.Context, u fb.User, project, text str
 	return views, next, err
 }
 
+// Repository returns one repository the person may see: one of an
+// integration serving a project they may browse.
+func (s *Service) Repository(ctx context.Context, u fb.User, id string) (RepositoryView, error) {
+	repo, err := s.Store.Repository(ctx, id)
+	if err != nil {
+		return RepositoryView{}, err
+	}
+	ins, err := s.visibleIntegrations(ctx, u, "")
+	if err != nil {
+		return RepositoryView{}, err
+	}
+	for _, in := range ins {
+		if in.ID == repo.IntegrationID {
+			views, err := s.views(ctx, u, ins, []fb.Repository{repo})
+			if err != nil {
+				return RepositoryView{}, err
+			}
+			return views[0], nil
+		}
+	}
+	return RepositoryView{}, fb.Errorf(fb.ENotFound, "Repository %s does not exist or you may not see it.", id)
+}
+
 // views annotates repositories with their integration and the person's token.
 func (s *Service) views(ctx context.Context, u fb.User, ins []fb.Integration, repos []fb.Repository) ([]RepositoryView, error) {
 	settings, err := s.Store.Settings(ctx)
@@ -88,13 +113,22 @@ func (s *Service) views(ctx context.Context, u fb.User, ins []fb.Integration, re
 	for _, in := range ins {
 		byID[in.ID] = in
 	}
+	ids := make([]string, len(repos))
+	for i, r := range repos {
+		ids[i] = r.ID
+	}
+	states, err := s.IndexStates(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]RepositoryView, 0, len(repos))
-	for _, r := range repos {
+	for i, r := range repos {
 		in := byID[r.IntegrationID]
 		v := RepositoryView{Repository: r, Integration: in, RequireUserPAT: RequiresUserToken(in, settings.RequireUserPATEverywhere)}
 		v.CanCreateBranch = r.CanCreateBranch && in.Settings.CreateBranch
 		v.CanCreatePullRequest = r.CanCreatePullRequest && in.Settings.CreatePullRequest
 		v.Token = shownToken(tokens, in.ID)
+		v.Index = states[i]
 		out = append(out, v)
 	}
 	return out, nil
@@ -184,7 +218,33 @@ type IssueView struct {
 	PullRequests         []fb.IssuePullRequest
 	// TrackerLinks is the state of each link written back to the tracker, by URL.
 	TrackerLinks map[string]string
+
+	// Indexed git data: the newest commits (CommitCount in all, CommitsNext
+	// the cursor of the rest), the tags containing the work, and each
+	// repository's index state by id.
+	Commits     []CommitView
+	CommitCount int
+	CommitsNext string
+	Tags        []TagView
 }
+
+// CommitView is an indexed commit with its address on the host and, when
+// known, the tracker user who wrote it.
+type CommitView struct {
+	fb.Commit
+	WebURL string
+	User   *fb.User
+}
+
+// TagView is a tag containing an issue's work, with its address on the host.
+type TagView struct {
+	fb.IssueTag
+	WebURL string
+}
+
+// issueCommitsShown is how many commits an issue view carries; the rest
+// are a page away.
+const issueCommitsShown = 20
 
 // Issue returns an issue for its page and API answer. People without View
 // Development Tools see the issue but none of its development information.
@@ -235,5 +295,78 @@ func (s *Service) Issue(ctx context.Context, u fb.User, key string) (IssueView, 
 	for _, l := range links {
 		v.TrackerLinks[l.URL] = l.Status
 	}
+	if err := s.indexedData(ctx, &v, ids, repos); err != nil {
+		return IssueView{}, err
+	}
 	return v, nil
+}
+
+// indexedData adds what indexing found to an issue view: a few indexed
+// queries, never a scan.
+func (s *Service) indexedData(ctx context.Context, v *IssueView, integrationIDs []string, repos []fb.Repository) error {
+	if s.Index.Store == nil {
+		return nil
+	}
+	q := fb.IssueDataQuery{Page: fb.Page{Limit: issueCommitsShown}, IssueKey: v.Issue.Key, IntegrationIDs: integrationIDs}
+	commits, count, next, err := s.Index.Store.IssueCommits(ctx, q)
+	if err != nil {
+		return err
+	}
+	tags, err := s.Index.Store.IssueTags(ctx, q)
+	if err != nil {
+		return err
+	}
+	links := s.webLinks(v.Repositories)
+	v.Commits, v.CommitCount, v.CommitsNext = links.commits(commits), count, next
+	for _, t := range tags {
+		v.Tags = append(v.Tags, TagView{IssueTag: t, WebURL: links.url(t.RepositoryID, func(l provider.WebLinker, r fb.Repository) string {
+			return l.TagURL(r, t.Name)
+		})})
+	}
+	return nil
+}
+
+// repoLinks finds the host addresses of commits and tags of repositories.
+type repoLinks map[string]struct {
+	repo  fb.Repository
+	links provider.WebLinker
+}
+
+func (s *Service) webLinks(views []RepositoryView) repoLinks {
+	out := repoLinks{}
+	for _, v := range views {
+		out.add(s, v.Integration, v.Repository)
+	}
+	return out
+}
+
+func (rl repoLinks) add(s *Service, in fb.Integration, repo fb.Repository) {
+	p, err := s.provider(in)
+	if err != nil {
+		return
+	}
+	if l, ok := p.(provider.WebLinker); ok {
+		rl[repo.ID] = struct {
+			repo  fb.Repository
+			links provider.WebLinker
+		}{repo, l}
+	}
+}
+
+func (rl repoLinks) url(repositoryID string, f func(provider.WebLinker, fb.Repository) string) string {
+	e, ok := rl[repositoryID]
+	if !ok {
+		return ""
+	}
+	return provider.SafeWebURL(f(e.links, e.repo))
+}
+
+func (rl repoLinks) commits(cs []fb.Commit) []CommitView {
+	out := make([]CommitView, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, CommitView{Commit: c, WebURL: rl.url(c.RepositoryID, func(l provider.WebLinker, r fb.Repository) string {
+			return l.CommitURL(r, c.SHA)
+		})})
+	}
+	return out
 }

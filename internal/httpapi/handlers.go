@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -197,7 +198,7 @@ func (s *Server) createIntegration(w http.ResponseWriter, r *http.Request, u fb.
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, toIntegration(i))
+	writeJSON(w, http.StatusCreated, s.integrationJSON(r.Context(), i))
 	return nil
 }
 
@@ -206,9 +207,13 @@ func (s *Server) listIntegrations(w http.ResponseWriter, r *http.Request, u fb.U
 	if err != nil {
 		return err
 	}
+	configured, err := s.App.WebhookConfigured(r.Context())
+	if err != nil {
+		return err
+	}
 	out := make([]integrationJSON, 0, len(ins))
 	for _, i := range ins {
-		out = append(out, toIntegration(i))
+		out = append(out, toIntegration(i, webhookJSON{URL: s.webhookURL(i.ID), SecretConfigured: configured[i.ID]}))
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -219,7 +224,7 @@ func (s *Server) getIntegration(w http.ResponseWriter, r *http.Request, u fb.Use
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toIntegration(i))
+	writeJSON(w, http.StatusOK, s.integrationJSON(r.Context(), i))
 	return nil
 }
 
@@ -232,7 +237,7 @@ func (s *Server) patchIntegration(w http.ResponseWriter, r *http.Request, u fb.U
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toIntegration(i))
+	writeJSON(w, http.StatusOK, s.integrationJSON(r.Context(), i))
 	return nil
 }
 
@@ -334,7 +339,15 @@ func (s *Server) getIssue(w http.ResponseWriter, r *http.Request, u fb.User) err
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toIssue(v))
+	if !v.CanUseDevTools {
+		// The whole issue view is development information (API.md).
+		return fb.Errorf(fb.EForbidden, "You need the View Development Tools permission on project %s to see the development information of %s.", v.Issue.Project, v.Issue.Key)
+	}
+	next := ""
+	if v.CommitsNext != "" {
+		next = "/api/v1/issues/" + url.PathEscape(v.Issue.Key) + "/commits?" + url.Values{"cursor": {v.CommitsNext}, "limit": {"20"}}.Encode()
+	}
+	writeJSON(w, http.StatusOK, toIssue(v, next))
 	return nil
 }
 

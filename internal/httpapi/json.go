@@ -31,11 +31,12 @@ type integrationJSON struct {
 	Credential            credentialJSON         `json:"credential"`
 	RepositoryCount       int                    `json:"repositoryCount"`
 	DiscoveredAt          *time.Time             `json:"discoveredAt"`
+	Webhook               webhookJSON            `json:"webhook"`
 	CreatedAt             time.Time              `json:"createdAt"`
 	UpdatedAt             time.Time              `json:"updatedAt"`
 }
 
-func toIntegration(i fb.Integration) integrationJSON {
+func toIntegration(i fb.Integration, webhook webhookJSON) integrationJSON {
 	projects := i.Projects
 	if projects == nil {
 		projects = []string{}
@@ -45,7 +46,8 @@ func toIntegration(i fb.Integration) integrationJSON {
 		Settings: i.Settings, ProxyURL: i.ProxyURL, CABundleConfigured: i.CABundle != "",
 		InsecureSkipTLSVerify: i.InsecureSkipTLSVerify,
 		Credential:            credentialJSON{Configured: !i.Credential.IsZero(), Login: i.CredentialLogin},
-		RepositoryCount:       i.RepositoryCount, DiscoveredAt: utc(i.DiscoveredAt), CreatedAt: i.CreatedAt.UTC(), UpdatedAt: i.UpdatedAt.UTC()}
+		RepositoryCount:       i.RepositoryCount, DiscoveredAt: utc(i.DiscoveredAt), CreatedAt: i.CreatedAt.UTC(), UpdatedAt: i.UpdatedAt.UTC(),
+		Webhook: webhook}
 }
 
 // credentialInput is a credential as clients send it.
@@ -72,6 +74,7 @@ type integrationInput struct {
 	CABundle              *string          `json:"caBundle"`
 	InsecureSkipTLSVerify *bool            `json:"insecureSkipTlsVerify"`
 	Credential            *credentialInput `json:"credential"`
+	WebhookSecret         *string          `json:"webhookSecret"`
 	Settings              *struct {
 		CreateBranch      *bool `json:"createBranch"`
 		CreatePullRequest *bool `json:"createPullRequest"`
@@ -82,7 +85,8 @@ type integrationInput struct {
 func (in integrationInput) app() app.IntegrationInput {
 	out := app.IntegrationInput{Name: in.Name, Kind: in.Kind, BaseURL: in.BaseURL, Region: in.Region,
 		ServerVersion: in.ServerVersion, APIPath: in.APIPath, RepositoryFilter: in.RepositoryFilter,
-		Projects: in.Projects, ProxyURL: in.ProxyURL, CABundle: in.CABundle, InsecureSkipTLSVerify: in.InsecureSkipTLSVerify}
+		Projects: in.Projects, ProxyURL: in.ProxyURL, CABundle: in.CABundle, InsecureSkipTLSVerify: in.InsecureSkipTLSVerify,
+		WebhookSecret: in.WebhookSecret}
 	if in.Credential != nil {
 		c := in.Credential.credential()
 		out.Credential = &c
@@ -114,12 +118,14 @@ type repositoryJSON struct {
 	CanCreatePullRequest bool          `json:"canCreatePullRequest"`
 	RequireUserPAT       bool          `json:"requireUserPat"`
 	UserToken            userTokenJSON `json:"userToken"`
+	Index                indexJSON     `json:"index"`
 }
 
 func toRepository(v app.RepositoryView) repositoryJSON {
 	out := repositoryJSON{ID: v.ID, IntegrationID: v.IntegrationID, IntegrationName: v.Integration.Name,
 		Kind: v.Integration.Kind, Name: v.Name, FullName: v.FullName, DefaultBranch: v.DefaultBranch, WebURL: v.WebURL,
-		CanCreateBranch: v.CanCreateBranch, CanCreatePullRequest: v.CanCreatePullRequest, RequireUserPAT: v.RequireUserPAT}
+		CanCreateBranch: v.CanCreateBranch, CanCreatePullRequest: v.CanCreatePullRequest, RequireUserPAT: v.RequireUserPAT,
+		Index: toIndex(v.Index)}
 	if t := v.Token; t != nil {
 		out.UserToken = userTokenJSON{Configured: true, Status: &t.Status, Login: &t.Login, ExpiresAt: utc(t.ExpiresAt)}
 	}
@@ -166,6 +172,7 @@ type issueBranchJSON struct {
 	Name         string `json:"name"`
 	WebURL       string `json:"webUrl"`
 	RepositoryID string `json:"repositoryId"`
+	SHA          string `json:"sha"`
 	// TrackerLink is the state of its link on the Jira issue: linked,
 	// pending (retrying) or failed; null with the local tracker.
 	TrackerLink *string `json:"trackerLink"`
@@ -173,8 +180,89 @@ type issueBranchJSON struct {
 
 type issuePullRequestJSON struct {
 	fb.PullRequest
-	RepositoryID string  `json:"repositoryId"`
-	TrackerLink  *string `json:"trackerLink"`
+	RepositoryID string     `json:"repositoryId"`
+	Author       loginJSON  `json:"author"`
+	UpdatedAt    *time.Time `json:"updatedAt"`
+	TrackerLink  *string    `json:"trackerLink"`
+}
+
+type loginJSON struct {
+	Login string `json:"login"`
+}
+
+type commitAuthorJSON struct {
+	Name  string    `json:"name"`
+	Email string    `json:"email"`
+	User  *userJSON `json:"user"` // the tracker user with that email; null when none is known
+}
+
+type userJSON struct {
+	Name        string `json:"name"`
+	DisplayName string `json:"displayName"`
+}
+
+type commitJSON struct {
+	SHA          string           `json:"sha"`
+	RepositoryID string           `json:"repositoryId"`
+	Message      string           `json:"message"`
+	Author       commitAuthorJSON `json:"author"`
+	AuthoredAt   time.Time        `json:"authoredAt"`
+	WebURL       string           `json:"webUrl"`
+}
+
+func toCommits(cs []app.CommitView) []commitJSON {
+	out := make([]commitJSON, 0, len(cs))
+	for _, c := range cs {
+		j := commitJSON{SHA: c.SHA, RepositoryID: c.RepositoryID, Message: c.Message,
+			Author: commitAuthorJSON{Name: c.AuthorName, Email: c.AuthorEmail}, AuthoredAt: c.AuthoredAt.UTC(), WebURL: c.WebURL}
+		if c.User != nil {
+			j.Author.User = &userJSON{Name: c.User.Name, DisplayName: c.User.DisplayName}
+		}
+		out = append(out, j)
+	}
+	return out
+}
+
+type commitsJSON struct {
+	Count  int          `json:"count"`
+	Values []commitJSON `json:"values"`
+	Next   string       `json:"next,omitempty"`
+}
+
+type tagJSON struct {
+	Name         string `json:"name"`
+	WebURL       string `json:"webUrl"`
+	RepositoryID string `json:"repositoryId"`
+	SHA          string `json:"sha"`
+}
+
+type indexErrorJSON struct {
+	Code    fb.Code `json:"code"`
+	Message string  `json:"message"`
+}
+
+type indexJSON struct {
+	State     fb.IndexStateName `json:"state"`
+	IndexedAt *time.Time        `json:"indexedAt"`
+	Commits   int64             `json:"commits"`
+	Error     *indexErrorJSON   `json:"error"`
+	RetryAt   *time.Time        `json:"retryAt,omitempty"`
+}
+
+func toIndex(st fb.IndexState) indexJSON {
+	out := indexJSON{State: st.State, IndexedAt: utc(st.IndexedAt), Commits: st.Commits, RetryAt: utc(st.RetryAt)}
+	if out.State == "" {
+		out.State = fb.IndexPending
+	}
+	if st.ErrorCode != "" {
+		out.Error = &indexErrorJSON{Code: st.ErrorCode, Message: st.ErrorMessage}
+	}
+	return out
+}
+
+type webhookJSON struct {
+	URL              string `json:"url"`
+	SecretConfigured bool   `json:"secretConfigured"`
 }
 
 type issueJSON struct {
@@ -187,19 +275,32 @@ type issueJSON struct {
 	Repositories         []repositoryJSON       `json:"repositories"`
 	Branches             []issueBranchJSON      `json:"branches"`
 	PullRequests         []issuePullRequestJSON `json:"pullRequests"`
+	Commits              commitsJSON            `json:"commits"`
+	Tags                 []tagJSON              `json:"tags"`
 }
 
-func toIssue(v app.IssueView) issueJSON {
+func toIssue(v app.IssueView, commitsNext string) issueJSON {
 	out := issueJSON{Key: v.Issue.Key, Summary: v.Issue.Summary, Type: v.Issue.Type, Project: v.Issue.Project,
 		CanUseDevTools: v.CanUseDevTools, BranchNameSuggestion: v.BranchNameSuggestion,
-		Repositories: toRepositories(v.Repositories), Branches: []issueBranchJSON{}, PullRequests: []issuePullRequestJSON{}}
+		Repositories: toRepositories(v.Repositories), Branches: []issueBranchJSON{}, PullRequests: []issuePullRequestJSON{},
+		Commits: commitsJSON{Count: v.CommitCount, Values: toCommits(v.Commits), Next: commitsNext}, Tags: []tagJSON{}}
 	for _, b := range v.Branches {
 		out.Branches = append(out.Branches, issueBranchJSON{Name: b.Name, WebURL: b.WebURL, RepositoryID: b.RepositoryID,
-			TrackerLink: orNull(v.TrackerLinks[b.WebURL])})
+			SHA: b.SHA, TrackerLink: orNull(v.TrackerLinks[b.WebURL])})
 	}
 	for _, pr := range v.PullRequests {
-		out.PullRequests = append(out.PullRequests, issuePullRequestJSON{PullRequest: pr.PullRequest, RepositoryID: pr.RepositoryID,
-			TrackerLink: orNull(v.TrackerLinks[pr.WebURL])})
+		j := issuePullRequestJSON{PullRequest: pr.PullRequest, RepositoryID: pr.RepositoryID,
+			Author: loginJSON{Login: pr.Author}, TrackerLink: orNull(v.TrackerLinks[pr.WebURL])}
+		if j.State == "" {
+			j.State = fb.PullOpen
+		}
+		if !pr.UpdatedAt.IsZero() {
+			j.UpdatedAt = utc(&pr.UpdatedAt)
+		}
+		out.PullRequests = append(out.PullRequests, j)
+	}
+	for _, t := range v.Tags {
+		out.Tags = append(out.Tags, tagJSON{Name: t.Name, WebURL: t.WebURL, RepositoryID: t.RepositoryID, SHA: t.SHA})
 	}
 	return out
 }

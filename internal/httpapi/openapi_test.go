@@ -375,8 +375,8 @@ func TestOpenAPISchemasMatchAnswers(t *testing.T) {
 		value        any
 		full         bool // every property of the schema is filled
 	}{
-		{"integration", "Integration", toIntegration(integ), true},
-		{"new integration", "Integration", toIntegration(fb.Integration{}), false},
+		{"integration", "Integration", toIntegration(integ, webhookJSON{URL: "https://fb.example.com/api/v1/webhooks/i1", SecretConfigured: true}), true},
+		{"new integration", "Integration", toIntegration(fb.Integration{}, webhookJSON{}), false},
 		{"repository with token", "Repository", toRepository(repo), true},
 		{"repository without token", "Repository", toRepository(app.RepositoryView{}), false},
 		{"repository page", "RepositoryPage", paged{Values: toRepositories([]app.RepositoryView{repo}), Next: "/api/v1/repositories?cursor=x"}, true},
@@ -386,8 +386,8 @@ func TestOpenAPISchemasMatchAnswers(t *testing.T) {
 		{"issue", "Issue", toIssue(app.IssueView{Issue: fb.Issue{Key: "PROJ-1", Summary: "x", Type: "Bug", Project: "PROJ"},
 			CanUseDevTools: true, BranchNameSuggestion: "PROJ-1-x", Repositories: []app.RepositoryView{repo},
 			Branches:     []fb.IssueBranch{{RepositoryID: "r1", Name: "PROJ-1-x", WebURL: "https://tfs.example.com/b"}},
-			PullRequests: []fb.IssuePullRequest{{RepositoryID: "r1", PullRequest: pr}}}), true},
-		{"issue without dev tools", "Issue", toIssue(app.IssueView{Issue: fb.Issue{Key: "PROJ-1", Project: "PROJ"}}), false},
+			PullRequests: []fb.IssuePullRequest{{RepositoryID: "r1", PullRequest: pr}}}, ""), true},
+		{"issue without dev tools", "Issue", toIssue(app.IssueView{Issue: fb.Issue{Key: "PROJ-1", Project: "PROJ"}}, ""), false},
 		{"audit page", "AuditPage", paged{Values: toAudit([]fb.AuditEntry{audit}), Next: "/api/v1/audit?cursor=x"}, true},
 		{"audit entry without provider call", "AuditEntry", toAudit([]fb.AuditEntry{{Time: now, User: "bob",
 			Action: fb.AuditSettingsUpdate, Outcome: fb.AuditOutcomeSuccess}})[0], false},

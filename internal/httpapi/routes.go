@@ -39,9 +39,14 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("PATCH /api/v1/integrations/{id}", s.authed(s.patchIntegration))
 	mux.Handle("DELETE /api/v1/integrations/{id}", s.authed(s.deleteIntegration))
 	mux.Handle("POST /api/v1/integrations/{id}/sync", s.authed(s.syncIntegration))
+	mux.Handle("POST /api/v1/integrations/{id}/reindex", s.authed(s.reindexIntegration))
+	mux.Handle("POST /api/v1/integrations/{id}/webhook-secret", s.authed(s.newWebhookSecret))
+	mux.HandleFunc("POST /api/v1/webhooks/{integrationId}", s.webhook)
 
 	mux.Handle("GET /api/v1/repositories", s.authed(s.listRepositories))
+	mux.Handle("GET /api/v1/repositories/{id}", s.authed(s.getRepository))
 	mux.Handle("GET /api/v1/repositories/{id}/branches", s.authed(s.listBranches))
+	mux.Handle("POST /api/v1/repositories/{id}/reindex", s.authed(s.reindexRepository))
 
 	mux.Handle("GET /api/v1/me", s.authed(s.me))
 	mux.Handle("GET /api/v1/me/tokens", s.authed(s.myTokens))
@@ -49,6 +54,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("DELETE /api/v1/me/tokens/{integrationId}", s.authed(s.deleteToken))
 
 	mux.Handle("GET /api/v1/issues/{key}", s.authed(s.getIssue))
+	mux.Handle("GET /api/v1/issues/{key}/commits", s.authed(s.listIssueCommits))
 	mux.Handle("POST /api/v1/issues/{key}/branches", s.authed(s.createBranch))
 	mux.Handle("POST /api/v1/issues/{key}/pull-requests", s.authed(s.createPullRequest))
 

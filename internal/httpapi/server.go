@@ -32,6 +32,8 @@ type Server struct {
 	// JiraSession checks a Jira personal access token and returns its user;
 	// nil unless the tracker is Jira.
 	JiraSession func(ctx context.Context, token string) (fb.User, error)
+	// PublicURL is the address hosts reach forgebridge at, for webhook URLs.
+	PublicURL string
 	// Gatherer and Registerer are the Prometheus registry of /metrics.
 	Gatherer   prometheus.Gatherer
 	Registerer prometheus.Registerer

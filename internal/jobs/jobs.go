@@ -8,10 +8,13 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 	"time"
 
 	fb "github.com/forgebridge/forgebridge"
 	"github.com/forgebridge/forgebridge/internal/app"
+	"github.com/forgebridge/forgebridge/internal/index"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
@@ -48,6 +51,12 @@ type Config struct {
 	// Revalidate is the period of user token re-validation for every
 	// integration; 0 means DefaultRevalidate and a negative period turns it off.
 	Revalidate time.Duration
+	// Reindex is the period of index runs of every repository; 0 means
+	// DefaultReindex and a negative period turns it off.
+	Reindex time.Duration
+	// Indexer runs index passes; nil turns indexing off on this instance
+	// (git missing): its index jobs are left to instances that have one.
+	Indexer *index.Indexer
 
 	// Test knobs: River's retry schedule and how often a poll-only client
 	// looks for jobs. Zero values keep River's defaults.
@@ -58,10 +67,14 @@ type Config struct {
 // Queue is forgebridge's job queue. It implements app.Queue.
 type Queue struct {
 	client     *river.Client[*sql.Tx]
+	db         *sql.DB
+	postgres   bool
 	app        *app.Service
+	indexer    *index.Indexer
 	log        *slog.Logger
 	rediscover time.Duration
 	revalidate time.Duration
+	reindex    time.Duration
 }
 
 var _ app.Queue = (*Queue)(nil)
@@ -88,9 +101,10 @@ func Open(ctx context.Context, cfg Config) (*Queue, error) {
 		log = slog.Default()
 	}
 	log = log.With("component", "jobs")
-	q := &Queue{app: cfg.App, log: log,
+	q := &Queue{app: cfg.App, log: log, db: cfg.DB, postgres: cfg.Dialect == "postgres", indexer: cfg.Indexer,
 		rediscover: period(cfg.Rediscover, DefaultRediscover),
-		revalidate: period(cfg.Revalidate, DefaultRevalidate)}
+		revalidate: period(cfg.Revalidate, DefaultRevalidate),
+		reindex:    period(cfg.Reindex, DefaultReindex)}
 
 	if err := migrate(ctx, cfg.DB, cfg.Dialect, driver, log); err != nil {
 		return nil, err
@@ -101,6 +115,7 @@ func Open(ctx context.Context, cfg Config) (*Queue, error) {
 	river.AddWorker(w, &discoverWorker{q: q})
 	river.AddWorker(w, &revalidateWorker{q: q})
 	river.AddWorker(w, &scheduleWorker{q: q})
+	river.AddWorker(w, &indexWorker{q: q})
 
 	rc := &river.Config{
 		// River reports every poll and every failed attempt at INFO; its
@@ -199,6 +214,25 @@ func (q *Queue) RetryLink(ctx context.Context, issueKey string, l app.IssueLink)
 		return fmt.Errorf("jobs: queueing the link to %s on issue %s: %w", l.URL, issueKey, err)
 	}
 	return nil
+}
+
+// rebind numbers the ? placeholders of a query without string literals
+// holding question marks for PostgreSQL ($1, $2, …).
+func (q *Queue) rebind(query string) string {
+	if !q.postgres {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for _, c := range query {
+		if c == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
 }
 
 // atLeast passes on only the records of level min or above.

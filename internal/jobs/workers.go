@@ -110,7 +110,7 @@ func (q *Queue) periodicJobs() []*river.PeriodicJob {
 	for _, s := range []struct {
 		task  string
 		every time.Duration
-	}{{kindDiscover, q.rediscover}, {kindRevalidate, q.revalidate}} {
+	}{{kindDiscover, q.rediscover}, {kindRevalidate, q.revalidate}, {kindIndex, q.reindex}} {
 		if s.every <= 0 {
 			continue
 		}
@@ -142,6 +142,8 @@ func (q *Queue) enqueueAll(ctx context.Context, task string) (int, error) {
 		every, args = q.rediscover, func(id string) river.JobArgs { return discoverArgs{IntegrationID: id} }
 	case kindRevalidate:
 		every, args = q.revalidate, func(id string) river.JobArgs { return revalidateArgs{IntegrationID: id} }
+	case kindIndex:
+		return q.indexAll(ctx)
 	default:
 		// Written by an instance of a later version: nothing to do here.
 		return 0, river.JobCancel(fb.Errorf(fb.EInvalid, "unknown scheduled task %q", task))
@@ -169,6 +171,27 @@ func (q *Queue) enqueueAll(ctx context.Context, task string) (int, error) {
 		if !r.UniqueSkippedAsDuplicate {
 			n++
 		}
+	}
+	return n, nil
+}
+
+// indexAll queues a scheduled index run of every repository; those already
+// waiting for one are not queued twice.
+func (q *Queue) indexAll(ctx context.Context) (int, error) {
+	if q.reindex <= 0 {
+		return 0, nil
+	}
+	ins, err := q.app.Store.Integrations(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, in := range ins {
+		k, err := q.app.IndexAll(ctx, in.ID)
+		if err != nil {
+			return n, err
+		}
+		n += k
 	}
 	return n, nil
 }

@@ -62,3 +62,30 @@ func TestWebhookSecrets(t *testing.T) {
 		})
 	}
 }
+
+func TestIntegrationRepositories(t *testing.T) {
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := t.Context()
+			s := b.Open(t, nil)
+			a := createIntegration(t, s, "a", "tok-a")
+			other := createIntegration(t, s, "b", "tok-b")
+			at := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+			must(t, s.ReplaceRepositories(ctx, a.ID, []fb.Repository{
+				{ExternalID: "2", Name: "zeta", FullName: "acme/zeta", DefaultBranch: "main"},
+				{ExternalID: "1", Name: "alpha", FullName: "acme/alpha", DefaultBranch: "main"},
+			}, at))
+			must(t, s.ReplaceRepositories(ctx, other.ID, []fb.Repository{{ExternalID: "1", Name: "x", FullName: "o/x", DefaultBranch: "main"}}, at))
+			got, err := s.IntegrationRepositories(ctx, a.ID)
+			must(t, err)
+			if len(got) != 2 || got[0].FullName != "acme/alpha" || got[1].ExternalID != "2" || got[0].IntegrationID != a.ID {
+				t.Fatalf("IntegrationRepositories = %+v", got)
+			}
+			got, err = s.IntegrationRepositories(ctx, "none")
+			must(t, err)
+			if len(got) != 0 {
+				t.Fatalf("unknown integration lists %d", len(got))
+			}
+		})
+	}
+}

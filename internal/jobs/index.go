@@ -1,0 +1,136 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	fb "github.com/forgebridge/forgebridge"
+	"github.com/forgebridge/forgebridge/internal/app"
+	"github.com/forgebridge/forgebridge/internal/index"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+)
+
+const kindIndex = "index"
+
+// DefaultReindex is how often every repository is indexed when no webhook
+// says it changed.
+const DefaultReindex = 5 * time.Minute
+
+// Index runs are limited by the history they read, not by River's minute: a
+// first index of a large repository takes as long as git needs.
+const indexTimeout = 6 * time.Hour
+
+// busySnooze is how long a run waits when another instance is indexing the
+// same repository.
+const busySnooze = 5 * time.Second
+
+// indexArgs is one index run of a repository. Its JSON is the stored job.
+type indexArgs struct {
+	RepositoryID string `json:"repositoryId"`
+	Reset        bool   `json:"reset,omitempty"`
+}
+
+func (indexArgs) Kind() string { return kindIndex }
+
+// waiting are the states of a job that has not started: a request for a
+// repository already waiting merges into it, while a run that is already
+// going gets at most one more after it.
+var waiting = []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending,
+	rivertype.JobStateRetryable, rivertype.JobStateScheduled}
+
+func indexOpts(by app.IndexPriority) *river.InsertOpts {
+	return &river.InsertOpts{Priority: int(by), MaxAttempts: integrationAttempts,
+		UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: waiting}}
+}
+
+// Index queues an index run of each repository (app.Queue). A request that
+// finds a run of the repository already waiting merges into it, raising its
+// priority if this one's is higher.
+func (q *Queue) Index(ctx context.Context, repositoryIDs []string, by app.IndexPriority, reset bool) error {
+	if len(repositoryIDs) == 0 {
+		return nil
+	}
+	params := make([]river.InsertManyParams, len(repositoryIDs))
+	for i, id := range repositoryIDs {
+		params[i] = river.InsertManyParams{Args: indexArgs{RepositoryID: id, Reset: reset}, InsertOpts: indexOpts(by)}
+	}
+	res, err := q.client.InsertMany(ctx, params)
+	if err != nil {
+		return fmt.Errorf("jobs: queueing %d index runs: %w", len(repositoryIDs), err)
+	}
+	for _, r := range res {
+		if r.UniqueSkippedAsDuplicate && r.Job != nil && r.Job.Priority > int(by) {
+			// River has no call to change a job's priority; the row is River's
+			// own table, written the same way in both databases.
+			if _, err := q.db.ExecContext(ctx, q.rebind(`UPDATE river_job SET priority = ? WHERE id = ? AND priority > ? AND state IN ('available', 'scheduled', 'retryable', 'pending')`),
+				int(by), r.Job.ID, int(by)); err != nil {
+				return fmt.Errorf("jobs: raising the priority of index run %d: %w", r.Job.ID, err)
+			}
+		}
+	}
+	q.markQueued(ctx, repositoryIDs)
+	return nil
+}
+
+// markQueued shows a repository as queued unless a run is going.
+func (q *Queue) markQueued(ctx context.Context, ids []string) {
+	st := q.app.Index.Store
+	if st == nil {
+		return
+	}
+	states, err := st.IndexStates(ctx, ids)
+	if err != nil {
+		q.log.Warn("index states not read", "err", err)
+		return
+	}
+	now := time.Now().UTC()
+	for _, id := range ids {
+		s := states[id]
+		if s.State == fb.IndexIndexing || s.State == fb.IndexQueued {
+			continue
+		}
+		s.RepositoryID, s.State, s.UpdatedAt = id, fb.IndexQueued, now
+		if err := st.PutIndexState(ctx, s); err != nil && fb.ErrorCode(err) != fb.ENotFound {
+			q.log.Warn("index state not recorded", "repository", id, "err", err)
+		}
+	}
+}
+
+type indexWorker struct {
+	river.WorkerDefaults[indexArgs]
+	q *Queue
+}
+
+func (w *indexWorker) Timeout(*river.Job[indexArgs]) time.Duration { return indexTimeout }
+
+func (w *indexWorker) Work(ctx context.Context, job *river.Job[indexArgs]) error {
+	if w.q.indexer == nil {
+		return river.JobCancel(fb.Errorf(fb.ENotSupported, "indexing is off on this instance"))
+	}
+	start := time.Now()
+	res, err := w.q.indexer.Run(ctx, job.Args.RepositoryID, job.Args.Reset)
+	if errors.Is(err, index.ErrBusy) {
+		return river.JobSnooze(busySnooze)
+	}
+	if err != nil {
+		w.q.log.Warn("index run failed", "repository", job.Args.RepositoryID, "code", fb.ErrorCode(err), "err", err)
+		return indexOutcome(err)
+	}
+	w.q.log.Info("repository indexed", "repository", job.Args.RepositoryID, "commits", res.Commits,
+		"linked", res.Linked, "keys", len(res.Keys), "took", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// indexOutcome is outcome for index runs: a run whose credential or
+// configuration is refused is not retried (the state says why, and the
+// next schedule or webhook tries again); an outage is retried with backoff.
+func indexOutcome(err error) error {
+	switch fb.ErrorCode(err) {
+	case fb.ETokenRejected, fb.EProviderDenied, fb.ENotSupported, fb.EProviderRejected:
+		return river.JobCancel(err)
+	}
+	return outcome(err)
+}
