@@ -15,7 +15,9 @@ import (
 
 	fb "github.com/forgebridge/forgebridge"
 	"github.com/forgebridge/forgebridge/internal/app"
+	"github.com/forgebridge/forgebridge/internal/gitmirror"
 	"github.com/forgebridge/forgebridge/internal/httpapi"
+	"github.com/forgebridge/forgebridge/internal/index"
 	"github.com/forgebridge/forgebridge/internal/jobs"
 	"github.com/forgebridge/forgebridge/internal/provider"
 	"github.com/forgebridge/forgebridge/internal/provider/drivers"
@@ -28,7 +30,8 @@ import (
 
 // service builds the application over a store, for the administrative commands.
 func service(st *store.Store) *app.Service {
-	return &app.Service{Store: st, Tracker: &local.Tracker{Store: st}, Providers: drivers.New}
+	return &app.Service{Store: st, Tracker: &local.Tracker{Store: st}, Providers: drivers.New,
+		Index: app.Indexing{Store: st, Secrets: st, Webhooks: drivers.Webhook}}
 }
 
 func cmdServe(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
@@ -40,12 +43,13 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	publicURL := fs.String("public-url", getenv("FORGEBRIDGE_PUBLIC_URL"), "the address people reach forgebridge at (default http://ADDR)")
 	rediscover := fs.Duration("rediscover", envDuration(getenv, "FORGEBRIDGE_REDISCOVER", jobs.DefaultRediscover), "how often repositories are discovered again (negative: never)")
 	revalidate := fs.Duration("revalidate", envDuration(getenv, "FORGEBRIDGE_REVALIDATE", jobs.DefaultRevalidate), "how often saved user tokens are checked with their provider (negative: never)")
+	reindex := fs.Duration("reindex", envDuration(getenv, "FORGEBRIDGE_REINDEX", jobs.DefaultReindex), "how often every repository is indexed when no webhook says it changed (negative: never)")
 	if pos, err := parse(fs, args); err != nil {
 		return err
 	} else if len(pos) > 0 {
 		return fmt.Errorf("serve takes no arguments, got %q", pos)
 	}
-	for _, key := range []string{"FORGEBRIDGE_REDISCOVER", "FORGEBRIDGE_REVALIDATE"} {
+	for _, key := range []string{"FORGEBRIDGE_REDISCOVER", "FORGEBRIDGE_REVALIDATE", "FORGEBRIDGE_REINDEX"} {
 		if v := getenv(key); v != "" {
 			if _, err := time.ParseDuration(v); err != nil {
 				return fmt.Errorf("%s=%q is not a duration such as 1h or 30m", key, v)
@@ -103,11 +107,26 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		svc.IssueURL = func(key string) string { return jiraBase + "/browse/" + key }
 	}
 	api.Gatherer, api.Registerer = reg, reg
+	api.PublicURL = base
+
+	// Indexing needs git; without it (or with one too old) the service runs
+	// and says so, and its index jobs wait for an instance that has git.
+	indexer := &index.Indexer{Store: st, Tracker: svc.Tracker, Providers: drivers.New, Options: svc.ProviderOptions,
+		Dir: c.data, Logger: log, Linked: svc.IndexedLinks}
+	svc.Index.RemoveMirror = indexer.RemoveMirror
+	var queueIndexer *index.Indexer
+	if git, err := gitmirror.Find(ctx); err != nil {
+		api.Git = "missing: " + fb.ErrorMessage(err)
+		log.Warn("indexing is off: "+fb.ErrorMessage(err), "reindex", *reindex)
+	} else {
+		indexer.Git, queueIndexer, api.Git = git, indexer, "ok"
+		log.Info("indexing with git", "version", git.Version, "mirrors", indexer.MirrorDir(""))
+	}
 
 	// The queue starts once the port is ours, so an instance that cannot
 	// serve does not take the lead of the background work on its way out.
 	queue, err := jobs.Open(ctx, jobs.Config{DB: st.DB(), Dialect: st.Dialect(), App: svc, Logger: log,
-		Rediscover: *rediscover, Revalidate: *revalidate})
+		Rediscover: *rediscover, Revalidate: *revalidate, Reindex: *reindex, Indexer: queueIndexer})
 	if err != nil {
 		return fmt.Errorf("cannot open the job queue: %w", err)
 	}

@@ -152,3 +152,18 @@ func (q queueThen) RetryLink(ctx context.Context, issueKey string, l app.IssueLi
 	q.before()
 	return q.q.RetryLink(ctx, issueKey, l)
 }
+
+func TestDevelopmentTitle(t *testing.T) {
+	for _, tt := range []struct {
+		c, b, p int
+		want    string
+	}{
+		{3, 1, 1, "3 commits, 1 branch, 1 pull request"},
+		{0, 2, 0, "0 commits, 2 branches, 0 pull requests"},
+		{1, 0, 2, "1 commit, 0 branches, 2 pull requests"},
+	} {
+		if got := app.DevelopmentTitle(tt.c, tt.b, tt.p); got != tt.want {
+			t.Errorf("DevelopmentTitle(%d, %d, %d) = %q, want %q", tt.c, tt.b, tt.p, got, tt.want)
+		}
+	}
+}

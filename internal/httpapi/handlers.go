@@ -24,6 +24,10 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	body := map[string]string{"status": "ready", "database": "ok", "keyset": "ok"}
+	if s.Git != "" {
+		// Indexing needs git; without it the rest of the service still serves.
+		body["git"] = s.Git
+	}
 	if s.Tracker != nil {
 		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 		defer cancel()

@@ -32,6 +32,9 @@ type Server struct {
 	// JiraSession checks a Jira personal access token and returns its user;
 	// nil unless the tracker is Jira.
 	JiraSession func(ctx context.Context, token string) (fb.User, error)
+	// Git is /readyz's word on git for indexing: "ok", or what is wrong
+	// ("missing: git 2.31 or later is required…"); empty leaves it out.
+	Git string
 	// PublicURL is the address hosts reach forgebridge at, for webhook URLs.
 	PublicURL string
 	// Gatherer and Registerer are the Prometheus registry of /metrics.

@@ -64,7 +64,7 @@ type Indexer struct {
 	Now    func() time.Time
 	// Linked, when set, is told after a run which issue keys gained or
 	// changed git data, so that the tracker's links can be brought up to date.
-	Linked func(ctx context.Context, keys []string)
+	Linked func(ctx context.Context, repositoryID string, keys []string)
 
 	owner string // this process's name on run leases
 }
@@ -189,7 +189,7 @@ func (x *Indexer) Run(ctx context.Context, repositoryID string, reset bool) (res
 		return res, err
 	}
 	if x.Linked != nil && len(res.Keys) > 0 {
-		x.Linked(context.WithoutCancel(ctx), res.Keys)
+		x.Linked(context.WithoutCancel(ctx), repositoryID, res.Keys)
 	}
 	return res, nil
 }

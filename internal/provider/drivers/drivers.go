@@ -31,3 +31,18 @@ func New(in fb.Integration, opts provider.Options) (provider.Provider, error) {
 	}
 	return f(in, opts)
 }
+
+var webhooks = map[fb.Kind]provider.WebhookParser{
+	fb.KindGitHub:            github.ParseWebhook,
+	fb.KindGitHubEnterprise:  github.ParseWebhook,
+	fb.KindGitLab:            gitlab.ParseWebhook,
+	fb.KindGitLabSelfManaged: gitlab.ParseWebhook,
+	fb.KindAzureDevOps:       azure.ParseWebhook,
+	fb.KindVSTS:              azure.ParseWebhook,
+	fb.KindTFS:               azure.ParseWebhook,
+	fb.KindCodeCommit:        codecommit.ParseWebhook,
+}
+
+// Webhook returns the parser of a kind's webhook deliveries; nil for a kind
+// that has none.
+func Webhook(kind fb.Kind) provider.WebhookParser { return webhooks[kind] }

@@ -1,0 +1,4 @@
+package app
+
+// DevelopmentTitle is developmentTitle, for tests.
+var DevelopmentTitle = developmentTitle
