@@ -281,3 +281,33 @@ func cmdLoginJira(ctx context.Context, args []string, getenv func(string) string
 	fmt.Fprintln(stdout, session.APIToken)
 	return nil
 }
+
+// cmdReindex asks the server for an index run of one repository or of every
+// repository of an integration (admins); --reset drops what was indexed first.
+func cmdReindex(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("reindex", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	connect := newClient(fs, getenv)
+	repo := fs.String("repository", "", "the repository id")
+	integ := fs.String("integration", "", "the integration id: every repository of it")
+	reset := fs.Bool("reset", false, "drop what was indexed and read everything again")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 || (*repo == "") == (*integ == "") {
+		return errors.New("reindex takes either --repository ID or --integration ID, and optionally --reset")
+	}
+	c, err := connect()
+	if err != nil {
+		return err
+	}
+	path := "/api/v1/repositories/" + url.PathEscape(*repo) + "/reindex"
+	if *integ != "" {
+		path = "/api/v1/integrations/" + url.PathEscape(*integ) + "/reindex"
+	}
+	if *reset {
+		path += "?reset=true"
+	}
+	return c.do(ctx, "POST", path, nil, stdout)
+}

@@ -60,6 +60,7 @@ Client commands (API token in FORGEBRIDGE_API_TOKEN, server in --server or FORGE
   forgebridge token set INTEGRATION-ID [--access-key]   (the token from standard input; empty removes it)
   forgebridge branch create ISSUE --repository ID [--name N] [--base B]
   forgebridge pr create ISSUE --repository ID [--source S] [--target T] [--title T] [--description D] [--draft]
+  forgebridge reindex --repository ID | --integration ID [--reset]   (admins; queues index runs)
 
 The administrative commands take --data, --database and --keyset; each flag
 also reads FORGEBRIDGE_<FLAG> from the environment (FORGEBRIDGE_DATABASE, …).
@@ -112,6 +113,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		if len(rest) > 0 && rest[0] == "create" {
 			return cmdPullRequestCreate(ctx, rest[1:], getenv, stdout, stderr)
 		}
+	case "reindex":
+		return cmdReindex(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
