@@ -46,7 +46,8 @@ func message(err error) string {
 const usage = `forgebridge: a bridge between issue trackers and git hosting services.
 
 Usage:
-  forgebridge serve [--addr A] [--data DIR] [--database DSN] [--keyset FILE] [--tracker local]
+  forgebridge demo [--addr A] [--data NEW-DIR]   (the server with a sample git host and sample data)
+  forgebridge serve [--addr A] [--data DIR] [--database DSN] [--keyset FILE] [--tracker local] [--reindex 5m]
   forgebridge migrate [--data DIR] [--database DSN] [--keyset FILE]
   forgebridge users add NAME [--display-name S] [--admin]
   forgebridge users passwd NAME            (the password is read from standard input)
@@ -76,6 +77,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	switch cmd {
 	case "serve":
 		return cmdServe(ctx, rest, getenv, stderr)
+	case "demo":
+		return cmdDemo(ctx, rest, getenv, stdout, stderr)
 	case "migrate":
 		return cmdMigrate(ctx, rest, getenv, stdout, stderr)
 	case "users":
