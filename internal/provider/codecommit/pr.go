@@ -13,8 +13,8 @@ import (
 	"github.com/forgebridge/forgebridge/internal/provider"
 )
 
-// listPageSize is how many ids a ListPullRequests page asks for (CodeCommit
-// takes at most 100).
+// listPageSize is how many ids a ListPullRequests page asks for. The model
+// documents no maximum; 100 is the common AWS page limit, and the fake's.
 const listPageSize = 100
 
 // clockMargin widens since against the skew between this server's clock
@@ -26,8 +26,10 @@ const clockMargin = 5 * time.Minute
 // (GetPullRequest, a few at once; fn is called one at a time, page by page).
 //
 // ListPullRequests returns bare ids, and botocore's model documents no order
-// for them, so the listing cannot stop early: every id is read. What since
-// saves is the closed pull requests that cannot have changed: CodeCommit
+// for them (nor does GetPullRequest come in batches), so the listing cannot
+// stop early: every id is read, open ones (at most 1,000 a repository, says
+// MaximumOpenPullRequestsExceededException) and closed ones alike. What since
+// saves is passing closed pull requests that cannot have changed: CodeCommit
 // closes a pull request for good (a status only goes from OPEN to CLOSED,
 // and a closed one's title and description cannot be edited), so a closed
 // one whose last activity is before since was already passed closed by an

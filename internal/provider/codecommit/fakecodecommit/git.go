@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -24,8 +25,11 @@ const gitPrefix = "/v1/repos/"
 // is 429 ("Rate Exceeded").
 func (s *Server) serveGit(w http.ResponseWriter, r *http.Request) {
 	escapedName, sub, _ := strings.Cut(strings.TrimPrefix(r.URL.EscapedPath(), gitPrefix), "/")
-	name := strings.TrimPrefix(r.URL.Path, gitPrefix)
-	name, _, _ = strings.Cut(name, "/")
+	name, err := url.PathUnescape(escapedName)
+	if err != nil {
+		http.NotFound(w, r)
+		return
+	}
 	user, password, hasAuth := r.BasicAuth()
 	akid, _, _ := strings.Cut(user, "%")
 
