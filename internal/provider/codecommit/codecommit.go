@@ -1,6 +1,8 @@
-// Package codecommit is the AWS CodeCommit driver: it lists repositories and
-// branches, creates branches and opens pull requests with a person's IAM
-// access key, signing every call with SigV4 through aws-sdk-go-v2.
+// Package codecommit is the AWS CodeCommit driver: it lists repositories,
+// branches and pull requests, creates branches and opens pull requests with
+// an IAM access key, signing every call with SigV4 through aws-sdk-go-v2; it
+// gives git the SigV4-derived password of CodeCommit's git host, and reads
+// CodeCommit's EventBridge events as webhooks.
 package codecommit
 
 import (
@@ -61,6 +63,7 @@ var regionPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`)
 // the right key, and AWS would accept it.
 type driver struct {
 	region  string
+	gitBase string // where git reaches the repositories: scheme://host[:port][/path]
 	ccOpts  codecommit.Options
 	stsOpts sts.Options
 	filter  *jmespath.JMESPath
@@ -86,12 +89,14 @@ func New(in fb.Integration, opts provider.Options) (provider.Provider, error) {
 	// for both services. Either way the HTTP client refuses every other host.
 	ccEndpoint := "https://codecommit." + in.Region + "." + dnsSuffix(in.Region)
 	stsEndpoint := "https://sts." + in.Region + "." + dnsSuffix(in.Region)
+	gitBase := "https://git-codecommit." + in.Region + "." + dnsSuffix(in.Region)
 	if in.BaseURL != "" {
 		if _, err := provider.HostOf(in.BaseURL); err != nil {
 			return nil, err
 		}
 		ccEndpoint = strings.TrimRight(in.BaseURL, "/")
 		stsEndpoint = ccEndpoint
+		gitBase = ccEndpoint // API.md: with a base URL, git goes there too
 	}
 	hosts := make([]string, 0, 2)
 	for _, e := range []string{ccEndpoint, stsEndpoint} {
@@ -115,7 +120,8 @@ func New(in fb.Integration, opts provider.Options) (provider.Provider, error) {
 	// than holding a request to wait out a limit, and never repeats a write:
 	// the clients do not retry at all, and reads opt into readRetryer per call.
 	d := &driver{
-		region: in.Region,
+		region:  in.Region,
+		gitBase: gitBase,
 		ccOpts: codecommit.Options{Region: in.Region, BaseEndpoint: aws.String(ccEndpoint),
 			HTTPClient: httpClient, Retryer: aws.NopRetryer{}, APIOptions: apiOptions},
 		stsOpts: sts.Options{Region: in.Region, BaseEndpoint: aws.String(stsEndpoint),

@@ -228,9 +228,11 @@ func TestBranchesDefaultFirstAndCapped(t *testing.T) {
 	w := newWorld(t)
 	w.fake.SetPageSize(1000)
 	repo := w.repo(t, "app")
-	for i := range maxBranchSHAs + 5 {
-		w.app.AddBranch(fmt.Sprintf("b%03d", i))
+	names := make([]string, maxBranchSHAs+5)
+	for i := range names {
+		names[i] = fmt.Sprintf("b%03d", i)
 	}
+	w.app.AddBranches(names...)
 	w.fake.ResetCalls()
 	branches, err := w.p.Branches(context.Background(), good, repo)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	fb "github.com/forgebridge/forgebridge"
 	"github.com/forgebridge/forgebridge/internal/provider"
@@ -123,12 +124,47 @@ func TestGolden(t *testing.T) {
 					Description: "A code review of the new feature I just added to the service."})
 			},
 		},
+		{
+			// Open pull requests, then closed ones over two pages; each read
+			// with GetPullRequest: 27 is open, 42 closed unmerged, 47 merged.
+			Name: "list_pull_requests_closed.json",
+			Calls: []goldenCall{
+				{service: "codecommit", op: "ListPullRequests", input: map[string]any{"repositoryName": "MyDemoRepo",
+					"pullRequestStatus": "OPEN", "maxResults": float64(100)}, fixture: "list_pull_requests_open.json"},
+				{service: "codecommit", op: "GetPullRequest", input: map[string]any{"pullRequestId": "27"},
+					fixture: "get_pull_request_27.json"},
+				{service: "codecommit", op: "ListPullRequests", input: map[string]any{"repositoryName": "MyDemoRepo",
+					"pullRequestStatus": "CLOSED", "maxResults": float64(100)}, fixture: "list_pull_requests_closed.json"},
+				{service: "codecommit", op: "GetPullRequest", input: map[string]any{"pullRequestId": "42"},
+					fixture: "get_pull_request_42.json"},
+				{service: "codecommit", op: "ListPullRequests", input: map[string]any{"repositoryName": "MyDemoRepo",
+					"pullRequestStatus": "CLOSED", "nextToken": "EXAMPLE2kpR1yBRjZPtbtOgi"}, fixture: "list_pull_requests_closed_2.json"},
+				{service: "codecommit", op: "GetPullRequest", input: map[string]any{"pullRequestId": "47"},
+					fixture: "get_pull_request_47.json"},
+			},
+			Run: func(ctx context.Context, p provider.Provider, cred fb.Credential) (any, error) {
+				var got []listedPR
+				err := p.(provider.PullRequestLister).PullRequests(ctx, cred, goldenRepo, time.Time{}, func(pr fb.PullRequest) error {
+					got = append(got, listedPR{pr, pr.Description, pr.Author, pr.UpdatedAt})
+					return nil
+				})
+				return got, err
+			},
+		},
 	}
 	open := func(url string) (provider.Provider, error) {
 		return New(fb.Integration{ID: "int-golden", Kind: fb.KindCodeCommit, Region: goldenRegion, BaseURL: url},
 			provider.Options{})
 	}
 	providertest.RunGolden(t, goldenService{}, open, goldenKey, tests, *update)
+}
+
+// listedPR shows the fields of a listed pull request that its JSON leaves out.
+type listedPR struct {
+	fb.PullRequest
+	Description string    `json:"description"`
+	Author      string    `json:"author"`
+	UpdatedAt   time.Time `json:"updatedAt"`
 }
 
 // goldenService plays CodeCommit and STS on one endpoint: it checks what AWS

@@ -12,7 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/codecommit"
 	"github.com/aws/aws-sdk-go-v2/service/codecommit/types"
-	"golang.org/x/sync/errgroup"
 
 	fb "github.com/forgebridge/forgebridge"
 )
@@ -140,20 +139,8 @@ func (d *driver) findOpenPullRequest(ctx context.Context, cc *codecommit.Client,
 		}
 		ids := page.PullRequestIds[:min(len(page.PullRequestIds), maxOpenPullRequestsScanned-scanned)]
 		scanned += len(ids)
-		prs := make([]*types.PullRequest, len(ids))
-		g, gctx := errgroup.WithContext(ctx)
-		g.SetLimit(lookupConcurrency)
-		for i, id := range ids {
-			g.Go(func() error {
-				out, err := cc.GetPullRequest(gctx, &codecommit.GetPullRequestInput{PullRequestId: aws.String(id)}, d.read)
-				if err != nil {
-					return mapError(err, cred, "codecommit:GetPullRequest", repoName)
-				}
-				prs[i] = out.PullRequest
-				return nil
-			})
-		}
-		if err := g.Wait(); err != nil {
+		prs, err := d.getPullRequests(ctx, cc, cred, repoName, ids)
+		if err != nil {
 			return nil, err
 		}
 		for _, pr := range prs {

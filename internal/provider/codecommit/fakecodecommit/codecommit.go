@@ -5,12 +5,15 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/forgebridge/forgebridge/internal/provider/fakegit"
 )
 
 // writeJSON writes a CodeCommit answer in the JSON 1.1 protocol: the output
@@ -52,15 +55,19 @@ type (
 		DestinationReference string `json:"destinationReference,omitempty"`
 	}
 	wirePullRequestTarget struct {
-		RepositoryName       string `json:"repositoryName"`
-		SourceReference      string `json:"sourceReference"`
-		DestinationReference string `json:"destinationReference"`
-		SourceCommit         string `json:"sourceCommit"`
-		DestinationCommit    string `json:"destinationCommit"`
-		MergeBase            string `json:"mergeBase"`
-		MergeMetadata        struct {
-			IsMerged bool `json:"isMerged"`
-		} `json:"mergeMetadata"`
+		RepositoryName       string            `json:"repositoryName"`
+		SourceReference      string            `json:"sourceReference"`
+		DestinationReference string            `json:"destinationReference"`
+		SourceCommit         string            `json:"sourceCommit"`
+		DestinationCommit    string            `json:"destinationCommit"`
+		MergeBase            string            `json:"mergeBase"`
+		MergeMetadata        wireMergeMetadata `json:"mergeMetadata"`
+	}
+	wireMergeMetadata struct {
+		IsMerged      bool   `json:"isMerged"`
+		MergedBy      string `json:"mergedBy,omitempty"`
+		MergeCommitID string `json:"mergeCommitId,omitempty"`
+		MergeOption   string `json:"mergeOption,omitempty"`
 	}
 	wirePullRequest struct {
 		PullRequestID      string                  `json:"pullRequestId"`
@@ -137,7 +144,7 @@ func (s *Server) codecommit(op string, body []byte, k keyEntry) (any, *apiError)
 		if !ok {
 			return nil, errorf(http.StatusBadRequest, "PullRequestDoesNotExistException", "The pull request ID could not be found.")
 		}
-		return map[string]any{"pullRequest": s.wirePR(pr)}, nil
+		return map[string]any{"pullRequest": s.wirePRLocked(pr)}, nil
 	case "CreatePullRequest":
 		return s.createPullRequest(in, k)
 	}
@@ -158,7 +165,7 @@ func (s *Server) repoLocked(name string) (*Repo, *apiError) {
 func (s *Server) metadataLocked(r *Repo) repositoryMetadata {
 	created := float64(r.created.UnixMilli()) / 1000
 	return repositoryMetadata{
-		AccountID: Account, RepositoryID: r.id, RepositoryName: r.name, DefaultBranch: r.defaultBranch,
+		AccountID: Account, RepositoryID: r.id, RepositoryName: r.name, DefaultBranch: r.defaultBranchLocked(),
 		LastModifiedDate: created, CreationDate: created,
 		CloneURLHTTP: "https://git-codecommit." + s.region + ".amazonaws.com/v1/repos/" + r.name,
 		CloneURLSSH:  "ssh://git-codecommit." + s.region + ".amazonaws.com/v1/repos/" + r.name,
@@ -248,9 +255,9 @@ func (s *Server) listBranches(in input) (any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
-	names := make([]string, 0, len(r.branches))
-	for n := range r.branches {
-		names = append(names, n)
+	var names []string
+	for ref := range listRefs(r.gitLocked().Dir, "refs/heads/") {
+		names = append(names, strings.TrimPrefix(ref, "refs/heads/"))
 	}
 	sort.Strings(names)
 	pg, next, e := s.page(names, in.NextToken, s.pageSize)
@@ -271,15 +278,12 @@ func (s *Server) getBranch(in input) (any, *apiError) {
 	if in.BranchName == "" {
 		return nil, errorf(http.StatusBadRequest, "BranchNameRequiredException", "A branch name is required.")
 	}
-	c, ok := r.branches[in.BranchName]
+	c, ok := r.branchLocked(in.BranchName)
 	if !ok {
 		return nil, errorf(http.StatusBadRequest, "BranchDoesNotExistException", "Branch %s does not exist", in.BranchName)
 	}
 	return map[string]any{"branch": map[string]string{"branchName": in.BranchName, "commitId": c}}, nil
 }
-
-// invalidRef matches branch names git check-ref-format refuses.
-var invalidRef = regexp.MustCompile(`(^[./-])|(\.\.)|([\x00-\x20\x7f~^:?*\[\\])|(@\{)|(//)|([./]$)|(\.lock$)|(/\.)|(\.lock/)`)
 
 func (s *Server) createBranch(in input) (any, *apiError) {
 	r, e := s.repoLocked(in.RepositoryName)
@@ -289,24 +293,24 @@ func (s *Server) createBranch(in input) (any, *apiError) {
 	switch {
 	case in.BranchName == "":
 		return nil, errorf(http.StatusBadRequest, "BranchNameRequiredException", "A branch name is required.")
-	case len(in.BranchName) > 256 || invalidRef.MatchString(in.BranchName):
+	case !validRefName(in.BranchName):
 		return nil, errorf(http.StatusBadRequest, "InvalidBranchNameException", "The specified reference name is not valid.")
 	case in.CommitID == "":
 		return nil, errorf(http.StatusBadRequest, "CommitIdRequiredException", "A commit ID is required.")
+	case !hexID.MatchString(in.CommitID):
+		return nil, errorf(http.StatusBadRequest, "InvalidCommitIdException", "The specified commit ID is not valid.")
 	}
-	if _, ok := r.branches[in.BranchName]; ok {
+	if _, ok := r.branchLocked(in.BranchName); ok {
 		return nil, errorf(http.StatusBadRequest, "BranchNameExistsException", "Branch %s already exists", in.BranchName)
 	}
-	found := false
-	for _, c := range r.branches {
-		found = found || c == in.CommitID
-	}
-	if !found {
+	if c, ok := r.gitLocked().Resolve(in.CommitID); !ok || c != in.CommitID {
 		return nil, errorf(http.StatusBadRequest, "CommitDoesNotExistException", "Could not find commit %s", in.CommitID)
 	}
-	r.branches[in.BranchName] = in.CommitID
-	if r.defaultBranch == "" {
-		r.defaultBranch = in.BranchName
+	switch err := r.setRefLocked("refs/heads/"+in.BranchName, in.CommitID, ""); {
+	case errors.Is(err, fakegit.ErrStale):
+		return nil, errorf(http.StatusBadRequest, "BranchNameExistsException", "Branch %s already exists", in.BranchName)
+	case err != nil:
+		return nil, errorf(http.StatusInternalServerError, "InternalFailure", "%v", err)
 	}
 	return nil, nil
 }
@@ -372,9 +376,6 @@ func (s *Server) createPullRequest(in input, k keyEntry) (any, *apiError) {
 		return nil, errorf(http.StatusBadRequest, "MultipleRepositoriesInPullRequestException", "You cannot include more than one repository in a pull request.")
 	}
 	t := in.Targets[0]
-	if t.SourceReference == "" {
-		return nil, errorf(http.StatusBadRequest, "ReferenceNameRequiredException", "A reference name is required.")
-	}
 	// A token already used answers the pull request it created, provided the
 	// parameters are the same.
 	sum := sha256.Sum256(mustJSON([]any{*in.Title, in.Description, t}))
@@ -384,48 +385,116 @@ func (s *Server) createPullRequest(in input, k keyEntry) (any, *apiError) {
 			return nil, errorf(http.StatusBadRequest, "IdempotencyParameterMismatchException",
 				"The client request token is not valid. Either the token is not in a valid format, or the token has been used in a previous request and cannot be reused.")
 		}
-		return map[string]any{"pullRequest": s.wirePR(s.prs[use.prID])}, nil
+		return map[string]any{"pullRequest": s.wirePRLocked(s.prs[use.prID])}, nil
 	}
 	r, e := s.repoLocked(t.RepositoryName)
 	if e != nil {
 		return nil, e
 	}
-	dest := t.DestinationReference
-	if dest == "" {
-		dest = r.defaultBranch
+	pr, e := s.openPullLocked(r, t.SourceReference, t.DestinationReference, *in.Title, in.Description, k.ARN, in.ClientRequestToken)
+	if e != nil {
+		return nil, e
 	}
-	src, dst := fullRef(t.SourceReference), fullRef(dest)
+	if in.ClientRequestToken != "" {
+		s.tokens[in.ClientRequestToken] = tokenUse{params: params, prID: pr.id}
+	}
+	return map[string]any{"pullRequest": s.wirePRLocked(pr)}, nil
+}
+
+// openPullLocked opens a pull request from source into dest ("" for the
+// default branch) after CodeCommit's checks on the references.
+func (s *Server) openPullLocked(r *Repo, source, dest, title, description, author, token string) (*pullRequest, *apiError) {
+	if source == "" {
+		return nil, errorf(http.StatusBadRequest, "ReferenceNameRequiredException", "A reference name is required.")
+	}
+	if dest == "" {
+		dest = r.defaultBranchLocked()
+	}
+	src, dst := fullRef(source), fullRef(dest)
 	if src == dst {
 		return nil, errorf(http.StatusBadRequest, "SourceAndDestinationAreSameException",
 			"The source branch and destination branch for the pull request are the same. You must specify different branches for the source and destination.")
 	}
-	srcCommit, ok := r.branches[strings.TrimPrefix(src, "refs/heads/")]
+	srcCommit, ok := r.branchLocked(strings.TrimPrefix(src, "refs/heads/"))
 	if !ok {
-		return nil, errorf(http.StatusBadRequest, "ReferenceDoesNotExistException", "The specified reference %s does not exist.", t.SourceReference)
+		return nil, errorf(http.StatusBadRequest, "ReferenceDoesNotExistException", "The specified reference %s does not exist.", source)
 	}
-	dstCommit, ok := r.branches[strings.TrimPrefix(dst, "refs/heads/")]
+	dstCommit, ok := r.branchLocked(strings.TrimPrefix(dst, "refs/heads/"))
 	if !ok {
 		return nil, errorf(http.StatusBadRequest, "ReferenceDoesNotExistException", "The specified reference %s does not exist.", dest)
 	}
 	s.nextPR++
-	pr := &pullRequest{id: strconv.Itoa(s.nextPR), title: *in.Title, description: in.Description, status: "OPEN",
-		author: k.ARN, token: in.ClientRequestToken, revision: newUUID(), repo: r.name,
-		source: src, destination: dst, sourceCommit: srcCommit, destCommit: dstCommit, created: time.Now()}
+	now := time.Now()
+	pr := &pullRequest{id: strconv.Itoa(s.nextPR), title: title, description: description, status: "OPEN",
+		author: author, token: token, revision: newUUID(), repo: r.name,
+		source: src, destination: dst, sourceCommit: srcCommit, destCommit: dstCommit, created: now, updated: now}
 	s.prs[pr.id] = pr
-	if in.ClientRequestToken != "" {
-		s.tokens[in.ClientRequestToken] = tokenUse{params: params, prID: pr.id}
-	}
-	return map[string]any{"pullRequest": s.wirePR(pr)}, nil
+	return pr, nil
 }
 
-func (s *Server) wirePR(pr *pullRequest) wirePullRequest {
-	at := float64(pr.created.UnixMilli()) / 1000
-	t := wirePullRequestTarget{RepositoryName: pr.repo, SourceReference: pr.source, DestinationReference: pr.destination,
-		SourceCommit: pr.sourceCommit, DestinationCommit: pr.destCommit, MergeBase: pr.destCommit}
-	return wirePullRequest{PullRequestID: pr.id, Title: pr.title, Description: pr.description,
-		LastActivityDate: at, CreationDate: at, PullRequestStatus: pr.status, AuthorArn: pr.author,
-		PullRequestTargets: []wirePullRequestTarget{t}, ClientRequestToken: pr.token, RevisionID: pr.revision}
+// setPullStateLocked closes or merges an open pull request. Merging moves
+// the destination branch: fast-forward when it is an ancestor of the
+// source, else a merge commit of both.
+func (s *Server) setPullStateLocked(pr *pullRequest, state string) error {
+	switch {
+	case state != "OPEN" && state != "CLOSED" && state != "MERGED":
+		return fmt.Errorf("fakecodecommit: pull request state %q is not OPEN, CLOSED or MERGED", state)
+	case pr.status == "CLOSED" && state != "CLOSED" || pr.status == "CLOSED" && pr.merge != nil:
+		return fmt.Errorf("fakecodecommit: pull request %s is already closed", pr.id)
+	case state == "OPEN" || pr.status == "CLOSED":
+		return nil
+	}
+	r := s.repos[pr.repo]
+	src, dst := s.prCommitsLocked(pr)
+	if state == "MERGED" {
+		if src == "" || dst == "" {
+			return fmt.Errorf("fakecodecommit: pull request %s has lost a branch", pr.id)
+		}
+		m := &mergeMetadata{commit: src, option: "FAST_FORWARD_MERGE", by: AuthorARN}
+		if !r.git.IsAncestor(dst, src) {
+			c, err := mergeCommit(r.git, dst, src, "Merge pull request "+pr.id)
+			if err != nil {
+				return err
+			}
+			m.commit, m.option = c, "THREE_WAY_MERGE"
+		}
+		if err := r.git.UpdateRef(pr.destination, m.commit, dst); err != nil {
+			return err
+		}
+		pr.merge = m
+	}
+	pr.status, pr.sourceCommit, pr.destCommit, pr.updated = "CLOSED", src, dst, time.Now()
+	return nil
 }
+
+// prCommitsLocked is where an open pull request's branches are now, and
+// where a closed one's were when it closed.
+func (s *Server) prCommitsLocked(pr *pullRequest) (src, dst string) {
+	if pr.status != "OPEN" {
+		return pr.sourceCommit, pr.destCommit
+	}
+	r := s.repos[pr.repo]
+	src, _ = r.branchLocked(strings.TrimPrefix(pr.source, "refs/heads/"))
+	dst, _ = r.branchLocked(strings.TrimPrefix(pr.destination, "refs/heads/"))
+	return src, dst
+}
+
+func (s *Server) wirePRLocked(pr *pullRequest) wirePullRequest {
+	src, dst := s.prCommitsLocked(pr)
+	t := wirePullRequestTarget{RepositoryName: pr.repo, SourceReference: pr.source, DestinationReference: pr.destination,
+		SourceCommit: src, DestinationCommit: dst, MergeBase: s.mergeBaseLocked(s.repos[pr.repo].git, src, dst)}
+	if pr.merge != nil {
+		t.MergeMetadata = wireMergeMetadata{IsMerged: true, MergedBy: pr.merge.by, MergeCommitID: pr.merge.commit,
+			MergeOption: pr.merge.option}
+	}
+	return wirePullRequest{PullRequestID: pr.id, Title: pr.title, Description: pr.description,
+		LastActivityDate: epochSeconds(pr.updated), CreationDate: epochSeconds(pr.created), PullRequestStatus: pr.status,
+		AuthorArn: pr.author, PullRequestTargets: []wirePullRequestTarget{t}, ClientRequestToken: pr.token,
+		RevisionID: pr.revision}
+}
+
+// epochSeconds is a time as CodeCommit's JSON protocol writes timestamps.
+func epochSeconds(t time.Time) float64 { return float64(t.UnixMilli()) / 1000 }
 
 func mustJSON(v any) []byte {
 	b, _ := json.Marshal(v)
