@@ -180,3 +180,22 @@ func TestGitCloneMirror(t *testing.T) {
 		})
 	}
 }
+
+func TestWebLinks(t *testing.T) {
+	p, err := New(fb.Integration{Kind: fb.KindCodeCommit, Region: "eu-west-1"}, provider.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := p.(provider.WebLinker)
+	repo := fb.Repository{Name: "my-app"}
+	base := "https://eu-west-1.console.aws.amazon.com/codesuite/codecommit/repositories/my-app"
+	for _, tt := range []struct{ got, want string }{
+		{l.CommitURL(repo, "abc123"), base + "/commit/abc123?region=eu-west-1"},
+		{l.BranchURL(repo, "feature/PROJ-1 x"), base + "/browse/refs/heads/feature/PROJ-1%20x?region=eu-west-1"},
+		{l.TagURL(repo, "v1.0"), base + "/browse/refs/tags/v1.0?region=eu-west-1"},
+	} {
+		if tt.got != tt.want {
+			t.Errorf("got %s, want %s", tt.got, tt.want)
+		}
+	}
+}
