@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -305,9 +306,16 @@ func TestOpenAPIRefsResolve(t *testing.T) {
 	}
 }
 
+// handlerStatus are error answers a handler writes itself, with a status
+// other than statusOf's for their code: the webhook's body limit (index.go).
+var handlerStatus = map[string]fb.Code{
+	"post /api/v1/webhooks/{integrationId} 413": fb.EInvalid,
+}
+
 // TestOpenAPIErrorCodes checks the error vocabulary against errors.go: the
 // ErrorCode enum holds every code of statusOf, and each error response
-// documented under a status only names codes that errors.go answers with it.
+// documented under a status only names codes that errors.go (or, for
+// handlerStatus, the handler) answers with it.
 func TestOpenAPIErrorCodes(t *testing.T) {
 	doc := loadDoc(t)
 	enum, _ := lookup(doc, "#/components/schemas/ErrorCode/enum").([]any)
@@ -340,6 +348,9 @@ func TestOpenAPIErrorCodes(t *testing.T) {
 			}
 			for _, c := range codes {
 				checked++
+				if handlerStatus[key+" "+status] == fb.Code(c) {
+					continue
+				}
 				if want, ok := statusOf[fb.Code(c)]; !ok || want != code {
 					t.Errorf("%s: code %s documented under %d; errors.go answers it with %d", key, c, code, want)
 				}
@@ -363,31 +374,59 @@ func TestOpenAPISchemasMatchAnswers(t *testing.T) {
 		CredentialLogin: "svc", RepositoryCount: 1, DiscoveredAt: &now, CreatedAt: now, UpdatedAt: now}
 	token := &fb.UserToken{IntegrationID: "i1", Login: "alice", Scopes: []string{"repo"}, ExpiresAt: &now, Status: fb.TokenValid,
 		CheckedAt: &now, UpdatedAt: now}
+	failed := fb.IndexState{RepositoryID: "r1", State: fb.IndexFailed, IndexedAt: &now, Commits: 42, ErrorCode: fb.ERateLimited,
+		ErrorMessage: "GitHub's rate limit was hit.", RetryAt: &now}
 	repo := app.RepositoryView{Repository: fb.Repository{ID: "r1", IntegrationID: "i1", Name: "app", FullName: "Proj/app",
-		DefaultBranch: "main", WebURL: "https://tfs.example.com/app"}, Integration: integ, Token: token}
-	pr := fb.PullRequest{ID: "7", Number: 7, Title: "PROJ-1 x", WebURL: "https://tfs.example.com/pr/7", SourceBranch: "PROJ-1-x", TargetBranch: "main"}
+		DefaultBranch: "main", WebURL: "https://tfs.example.com/app"}, Integration: integ, Token: token, Index: failed}
+	pr := fb.PullRequest{ID: "7", Number: 7, Title: "PROJ-1 x", WebURL: "https://tfs.example.com/pr/7", SourceBranch: "PROJ-1-x",
+		TargetBranch: "main", State: fb.PullOpen, Draft: true, Author: "alice", UpdatedAt: now}
+	merged, declined, created := pr, pr, pr
+	merged.State, merged.Draft = fb.PullMerged, false
+	declined.State, declined.Draft = fb.PullDeclined, false
+	created.State, created.Draft, created.Author, created.UpdatedAt = "", false, "", time.Time{} // opened from forgebridge, not indexed yet
+	commit := app.CommitView{Commit: fb.Commit{RepositoryID: "r1", SHA: "0123456789abcdef0123456789abcdef01234567",
+		Message: "PROJ-1 fix\n\nLonger body.", AuthorName: "Alice", AuthorEmail: "alice@example.com", AuthoredAt: now},
+		WebURL: "https://tfs.example.com/app/commit/0123456", User: &fb.User{Name: "alice", DisplayName: "Alice A."}}
+	stranger := commit
+	stranger.User, stranger.WebURL = nil, ""
+	issue := app.IssueView{Issue: fb.Issue{Key: "PROJ-1", Summary: "x", Type: "Bug", Project: "PROJ"},
+		CanUseDevTools: true, BranchNameSuggestion: "PROJ-1-x", Repositories: []app.RepositoryView{repo},
+		Branches: []fb.IssueBranch{{RepositoryID: "r1", Name: "PROJ-1-x", SHA: "0123456789abcdef0123456789abcdef01234567",
+			WebURL: "https://tfs.example.com/b"}},
+		PullRequests: []fb.IssuePullRequest{{RepositoryID: "r1", PullRequest: pr}, {RepositoryID: "r1", PullRequest: merged},
+			{RepositoryID: "r1", PullRequest: declined}, {RepositoryID: "r1", PullRequest: created}},
+		TrackerLinks: map[string]string{pr.WebURL: "linked"},
+		Commits:      []app.CommitView{commit, stranger}, CommitCount: 21, CommitsNext: "c",
+		Tags: []app.TagView{{IssueTag: fb.IssueTag{IssueKey: "PROJ-1", RepositoryID: "r1", Name: "v1.0.0",
+			SHA: "0123456789abcdef0123456789abcdef01234567"}, WebURL: "https://tfs.example.com/app/tag/v1.0.0"}}}
+	// The reindex routes' answers, checked against the operations' own schemas.
+	reindexIntegration := "#/paths/~1api~1v1~1integrations~1{id}~1reindex/post/responses/202/content/application~1json/schema"
+	reindexRepository := "#/paths/~1api~1v1~1repositories~1{id}~1reindex/post/responses/202/content/application~1json/schema"
 	audit := fb.AuditEntry{Time: now, User: "alice", Action: fb.AuditBranchCreate, IntegrationID: "i1", RepositoryID: "r1",
 		Issue: "PROJ-1", Target: "PROJ-1-x", Actor: fb.Actor{Type: fb.ActorUser, Login: "alice"}, Outcome: fb.AuditOutcomeFailure,
 		Code: string(fb.ERateLimited)}
 
 	for _, tc := range []struct {
-		name, schema string
+		name, schema string // schema: a component's name or a "#/…" pointer
 		value        any
 		full         bool // every property of the schema is filled
 	}{
 		{"integration", "Integration", toIntegration(integ, webhookJSON{URL: "https://fb.example.com/api/v1/webhooks/i1", SecretConfigured: true}), true},
-		{"new integration", "Integration", toIntegration(fb.Integration{}, webhookJSON{}), false},
-		{"repository with token", "Repository", toRepository(repo), true},
-		{"repository without token", "Repository", toRepository(app.RepositoryView{}), false},
+		{"new integration", "Integration", toIntegration(fb.Integration{Kind: fb.KindGitHub}, webhookJSON{}), false},
+		{"repository with token and a failed index", "Repository", toRepository(repo), true},
+		{"repository without token, never indexed", "Repository", toRepository(app.RepositoryView{Integration: fb.Integration{Kind: fb.KindGitLab}}), false},
 		{"repository page", "RepositoryPage", paged{Values: toRepositories([]app.RepositoryView{repo}), Next: "/api/v1/repositories?cursor=x"}, true},
 		{"last repository page", "RepositoryPage", paged{Values: toRepositories(nil)}, false},
 		{"token entry", "TokenEntry", toTokenEntry(app.TokenEntry{Integration: integ, Required: true, Token: token}), true},
 		{"token entry without token", "TokenEntry", toTokenEntry(app.TokenEntry{Integration: integ}), false},
-		{"issue", "Issue", toIssue(app.IssueView{Issue: fb.Issue{Key: "PROJ-1", Summary: "x", Type: "Bug", Project: "PROJ"},
-			CanUseDevTools: true, BranchNameSuggestion: "PROJ-1-x", Repositories: []app.RepositoryView{repo},
-			Branches:     []fb.IssueBranch{{RepositoryID: "r1", Name: "PROJ-1-x", WebURL: "https://tfs.example.com/b"}},
-			PullRequests: []fb.IssuePullRequest{{RepositoryID: "r1", PullRequest: pr}}}, ""), true},
-		{"issue without dev tools", "Issue", toIssue(app.IssueView{Issue: fb.Issue{Key: "PROJ-1", Project: "PROJ"}}, ""), false},
+		{"issue with git data", "Issue", toIssue(issue, "/api/v1/issues/PROJ-1/commits?cursor=c&limit=20"), true},
+		{"issue with nothing recorded", "Issue", toIssue(app.IssueView{Issue: fb.Issue{Key: "PROJ-1", Project: "PROJ"}, CanUseDevTools: true}, ""), false},
+		{"commit page", "CommitPage", paged{Values: toCommits([]app.CommitView{commit, stranger}), Next: "/api/v1/issues/PROJ-1/commits?cursor=x&limit=20"}, true},
+		{"last commit page", "CommitPage", paged{Values: toCommits(nil)}, false},
+		{"index state of a reindexed repository", reindexRepository, indexStateJSON{RepositoryID: "r1", indexJSON: toIndex(failed)}, true},
+		{"index states of a reindexed integration", reindexIntegration, []indexStateJSON{
+			{RepositoryID: "r1", indexJSON: toIndex(fb.IndexState{RepositoryID: "r1", State: fb.IndexQueued, IndexedAt: &now, Commits: 7})},
+			{RepositoryID: "r2", indexJSON: toIndex(fb.IndexState{RepositoryID: "r2"})}}, false},
 		{"audit page", "AuditPage", paged{Values: toAudit([]fb.AuditEntry{audit}), Next: "/api/v1/audit?cursor=x"}, true},
 		{"audit entry without provider call", "AuditEntry", toAudit([]fb.AuditEntry{{Time: now, User: "bob",
 			Action: fb.AuditSettingsUpdate, Outcome: fb.AuditOutcomeSuccess}})[0], false},
@@ -405,18 +444,27 @@ func TestOpenAPISchemasMatchAnswers(t *testing.T) {
 			if err := json.Unmarshal(b, &v); err != nil {
 				t.Fatal(err)
 			}
-			checkShape(t, doc, tc.schema, lookup(doc, "#/components/schemas/"+tc.schema), v, tc.full)
+			ref := tc.schema
+			if !strings.HasPrefix(ref, "#/") {
+				ref = "#/components/schemas/" + ref
+			}
+			checkShape(t, doc, tc.schema, lookup(doc, ref), v, tc.full)
 		})
 	}
 }
 
 // checkShape compares a JSON value's object keys with a schema's properties,
-// recursively through $ref, allOf, oneOf and array items.
+// recursively through $ref, allOf, oneOf and array items, and each value
+// with the schema's type, enum and const.
 func checkShape(t *testing.T, doc map[string]any, at string, schema, v any, full bool) {
 	t.Helper()
 	s := deref(t, doc, schema)
 	if s == nil {
 		t.Fatalf("%s: no schema", at)
+	}
+	if !fits(t, doc, s, v) {
+		t.Errorf("%s: %#v does not fit the schema's type, enum or const", at, v)
+		return
 	}
 	switch v := v.(type) {
 	case []any:
@@ -449,6 +497,69 @@ func checkShape(t *testing.T, doc map[string]any, at string, schema, v any, full
 			}
 		}
 	}
+}
+
+// fits reports whether a value has a type the schema allows and, for a
+// scalar, is one of its enum and equals its const, through allOf and oneOf
+// (some alternative fits).
+func fits(t *testing.T, doc, s map[string]any, v any) bool {
+	t.Helper()
+	for _, part := range asList(s["allOf"]) {
+		if !fits(t, doc, deref(t, doc, part), v) {
+			return false
+		}
+	}
+	if alts := asList(s["oneOf"]); len(alts) > 0 && !slices.ContainsFunc(alts, func(alt any) bool {
+		return fits(t, doc, deref(t, doc, alt), v)
+	}) {
+		return false
+	}
+	if types := asTypes(s["type"]); len(types) > 0 && !slices.ContainsFunc(types, func(ty string) bool { return isJSONType(v, ty) }) {
+		return false
+	}
+	switch v.(type) {
+	case map[string]any, []any:
+		return true
+	}
+	if enum, ok := s["enum"].([]any); ok && !slices.Contains(enum, v) {
+		return false
+	}
+	if c, ok := s["const"]; ok && c != v {
+		return false
+	}
+	return true
+}
+
+func asList(v any) []any {
+	l, _ := v.([]any)
+	return l
+}
+
+// asTypes reads a schema's "type": one name or a list of names.
+func asTypes(v any) []string {
+	if s, ok := v.(string); ok {
+		return []string{s}
+	}
+	return asStrings(v)
+}
+
+// isJSONType reports whether a decoded JSON value is of a JSON Schema type.
+func isJSONType(v any, ty string) bool {
+	switch v := v.(type) {
+	case nil:
+		return ty == "null"
+	case bool:
+		return ty == "boolean"
+	case string:
+		return ty == "string"
+	case float64:
+		return ty == "number" || ty == "integer" && v == math.Trunc(v)
+	case map[string]any:
+		return ty == "object"
+	case []any:
+		return ty == "array"
+	}
+	return false
 }
 
 // objectSchema collects the properties and required names of an object
