@@ -24,11 +24,12 @@ const (
 	opListBranches
 	opCreateBranch
 	opCreatePullRequest
+	opListPullRequests
 )
 
 func (o op) String() string {
 	return [...]string{"check the token", "list the repositories", "list the branches",
-		"create the branch", "open the merge request"}[o]
+		"create the branch", "open the merge request", "list the merge requests"}[o]
 }
 
 // defaultRetryAfter is the wait suggested when a 429 carries no hint: GitLab
@@ -109,6 +110,9 @@ func (d *driver) mapError(cred fb.Credential, o op, base string, resp *gl.Respon
 		e.Code = fb.EProviderDenied
 		e.MissingScopes = []string{requiredScope}
 		e.Message = fmt.Sprintf("The token lacks the %q scope GitLab requires to %s.", requiredScope, o)
+	case status == http.StatusForbidden && o == opListPullRequests:
+		e.Code = fb.EProviderDenied
+		e.Message = "GitLab does not let this token read the project's merge requests (its role, or merge requests are turned off for the project)."
 	case status == http.StatusForbidden:
 		e.Code = fb.EProviderDenied
 		e.Message = fmt.Sprintf("GitLab does not allow this token to %s (its role, a protected branch or an archived project).", o)

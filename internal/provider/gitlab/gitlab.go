@@ -1,12 +1,15 @@
 // Package gitlab is forgebridge's driver for GitLab.com and self-managed
 // GitLab (kinds gitlab and gitlab-self-managed): it validates tokens, lists
-// projects and branches, and creates branches and merge requests through the
-// REST API v4, with the caller's token on every call.
+// projects, branches and merge requests, and creates branches and merge
+// requests through the REST API v4, with the caller's token on every call;
+// it tells git how to fetch a project (GitRemote) and reads GitLab's
+// webhook deliveries (ParseWebhook).
 //
 // Provider calls per operation, on success: Validate 2 (token self, user);
-// CreateBranch 1; CreatePullRequest 1; Repositories and Branches one per page
-// of 100. When a branch or merge request already exists, one more read looks
-// it up for the error's Existing. TestCallCounts holds these numbers.
+// CreateBranch 1; CreatePullRequest 1; Repositories, Branches and
+// PullRequests one per page of 100; GitRemote none. When a branch or merge
+// request already exists, one more read looks it up for the error's
+// Existing. TestCallCounts holds these numbers.
 package gitlab
 
 import (
@@ -38,6 +41,7 @@ const (
 
 type driver struct {
 	client  *gl.Client
+	web     *url.URL   // the web address, where git is served too
 	apiPath string     // escaped path below /api/v4 of the repository list
 	query   url.Values // its query parameters
 	filter  *jmespath.JMESPath
@@ -63,6 +67,10 @@ func New(in fb.Integration, opts provider.Options) (provider.Provider, error) {
 	host, err := provider.HostOf(web)
 	if err != nil {
 		return nil, err
+	}
+	webURL, err := url.Parse(web)
+	if err != nil {
+		return nil, fb.Errorf(fb.EInvalid, "The GitLab address cannot be used.")
 	}
 	apiPath, query, err := listPath(in.APIPath)
 	if err != nil {
@@ -101,7 +109,7 @@ func New(in fb.Integration, opts provider.Options) (provider.Provider, error) {
 		// The client's error quotes the address, which may carry user:password.
 		return nil, fb.Errorf(fb.EInvalid, "The GitLab address cannot be used.")
 	}
-	return &driver{client: client, apiPath: apiPath, query: query, filter: filter}, nil
+	return &driver{client: client, web: webURL, apiPath: apiPath, query: query, filter: filter}, nil
 }
 
 // listPath splits the integration's API path (GitLab's default: the projects
@@ -410,13 +418,24 @@ func (d *driver) CreatePullRequest(ctx context.Context, cred fb.Credential, repo
 	}
 	out := fb.PullRequest{
 		ID: strconv.FormatInt(mr.ID, 10), Number: int(mr.IID), Title: mr.Title, WebURL: mr.WebURL,
-		SourceBranch: mr.SourceBranch, TargetBranch: mr.TargetBranch,
+		SourceBranch: mr.SourceBranch, TargetBranch: mr.TargetBranch, Description: mr.Description,
+		State: fb.PullOpen, Draft: mr.Draft || mr.WorkInProgress, UpdatedAt: updatedAt(mr.UpdatedAt),
+	}
+	if mr.Author != nil {
+		out.Author = mr.Author.Username
 	}
 	if prefixed {
 		// The title is what the person wrote; being a draft is not part of it.
 		out.Title = strings.TrimPrefix(out.Title, draftPrefix)
 	}
 	return out, nil
+}
+
+func updatedAt(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return *t
 }
 
 const draftPrefix = "Draft: "

@@ -513,6 +513,10 @@ func TestCallCounts(t *testing.T) {
 		{"create merge request that exists", func() error { _, err := f.p.CreatePullRequest(ctx, good, repo, pr); return nil2(err) }, 2},
 		{"repositories (141, 2 pages)", func() error { _, err := f.p.Repositories(ctx, good); return err }, 2},
 		{"branches", func() error { _, err := f.p.Branches(ctx, good, repo); return err }, 1},
+		{"pull requests", func() error {
+			return f.p.(provider.PullRequestLister).PullRequests(ctx, good, repo, time.Time{}, func(fb.PullRequest) error { return nil })
+		}, 1},
+		{"git remote", func() error { _, err := f.p.(provider.Mirrorer).GitRemote(ctx, good, repo); return err }, 0},
 	}
 	for _, tt := range tests {
 		f.fake.ResetCalls()

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	fb "github.com/forgebridge/forgebridge"
 	"github.com/forgebridge/forgebridge/internal/provider"
@@ -30,10 +31,11 @@ var goldenRepo = fb.Repository{ExternalID: "4", Name: "diaspora-client", FullNam
 
 // goldenCall is one request the driver must make and GitLab's answer to it.
 type goldenCall struct {
-	method, path string         // path below /api/v4
-	params       map[string]any // parameters the request must carry, in its query or JSON body
-	status       int            // answer status; 200 when zero
-	fixture      string         // testdata file answered as the body
+	method, path string            // path below /api/v4
+	params       map[string]any    // parameters the request must carry, in its query or JSON body
+	status       int               // answer status; 200 when zero
+	header       map[string]string // answer headers
+	fixture      string            // testdata file answered as the body
 }
 
 func TestGolden(t *testing.T) {
@@ -98,6 +100,29 @@ func TestGolden(t *testing.T) {
 					Title: "test1", Description: "fixed login page css paddings", Draft: true})
 			},
 		},
+		{
+			// Every state over two offset pages, most recently updated first.
+			Name: "merge_requests.json",
+			Calls: []goldenCall{
+				{method: "GET", path: "/projects/4/merge_requests", params: map[string]any{
+					"state": "all", "order_by": "updated_at", "sort": "desc", "per_page": "100",
+					"updated_after": "2024-09-01T00:00:00.000Z",
+				}, header: map[string]string{"X-Next-Page": "2", "X-Page": "1", "X-Per-Page": "100"}, fixture: "merge_requests.json"},
+				{method: "GET", path: "/projects/4/merge_requests", params: map[string]any{
+					"state": "all", "order_by": "updated_at", "sort": "desc", "per_page": "100", "page": "2",
+					"updated_after": "2024-09-01T00:00:00.000Z",
+				}, header: map[string]string{"X-Next-Page": "", "X-Page": "2", "X-Per-Page": "100"}, fixture: "merge_requests_page2.json"},
+			},
+			Run: func(ctx context.Context, p provider.Provider, cred fb.Credential) (any, error) {
+				var out []listedPull
+				since := time.Date(2024, 9, 1, 0, 0, 0, 0, time.UTC)
+				err := p.(provider.PullRequestLister).PullRequests(ctx, cred, goldenRepo, since, func(pr fb.PullRequest) error {
+					out = append(out, listedPull{pr, pr.Description, pr.Author, pr.UpdatedAt})
+					return nil
+				})
+				return out, err
+			},
+		},
 	}
 	open := func(url string) (provider.Provider, error) {
 		return New(fb.Integration{ID: "int-golden", Kind: fb.KindGitLabSelfManaged, BaseURL: url}, provider.Options{})
@@ -143,7 +168,16 @@ func (goldenService) Serve(r *http.Request, body []byte,
 	if msg := providertest.FieldsDiff(params, c.params); msg != "" {
 		return providertest.Refused(http.StatusBadRequest, "400 Bad request - "+msg)
 	}
-	return providertest.Reply{Status: c.status, ContentType: "application/json", Fixture: c.fixture}, nil
+	return providertest.Reply{Status: c.status, ContentType: "application/json", Header: c.header, Fixture: c.fixture}, nil
+}
+
+// listedPull shows a listed pull request whole: the fields the API's JSON
+// leaves out too.
+type listedPull struct {
+	fb.PullRequest
+	Description string    `json:"description"`
+	Author      string    `json:"author"`
+	UpdatedAt   time.Time `json:"updatedAt"`
 }
 
 func (goldenService) Refuse(w http.ResponseWriter, f *providertest.Fault) {

@@ -2,8 +2,10 @@ package fakegitlab
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -203,5 +205,84 @@ func TestRateLimitedAndFailing(t *testing.T) {
 	s.SetFailing(false)
 	if a = do(t, s, "GET", "/api/v4/user", "good", ""); a.status != 200 {
 		t.Errorf("recovered: %d", a.status)
+	}
+}
+
+func TestListMergeRequests(t *testing.T) {
+	s, p := newServer(t)
+	p.AddBranch("b")
+	p.OpenPull("feature/x", "main", "Draft: x", "", false)
+	closed, _ := p.OpenPull("b", "main", "b", "", false)
+	s.Advance(time.Hour)
+	p.SetPullState(closed, "closed")
+	merged, _ := p.OpenPull("b", "main", "b again", "", false)
+	p.SetPullState(merged, "merged")
+	cut := p.MergeRequests()[merged-1].UpdatedAt
+	s.Advance(time.Minute)
+	p.Push("feature/x", "more\n") // updates the open merge request
+
+	const mrs = "/api/v4/projects/100/merge_requests"
+	iids := func(body string) string {
+		var list []struct{ IID int }
+		json.Unmarshal([]byte(body), &list)
+		var out []string
+		for _, m := range list {
+			out = append(out, fmt.Sprint(m.IID))
+		}
+		return strings.Join(out, ",")
+	}
+	tests := []struct {
+		query  string
+		status int
+		want   string // iids, or the error body
+	}{
+		{"", 200, "3,2,1"}, // state all, created_at desc
+		{"?state=all&order_by=updated_at&sort=desc", 200, "1,3,2"},
+		{"?order_by=updated_at&sort=asc", 200, "2,3,1"},
+		{"?state=opened", 200, "1"},
+		{"?state=closed", 200, "2"},
+		{"?state=merged", 200, "3"},
+		{"?state=locked", 200, ""},
+		{"?updated_after=" + url.QueryEscape(cut.Format(time.RFC3339Nano)), 200, "3,1"},
+		{"?updated_before=" + url.QueryEscape(cut.Add(-time.Millisecond).Format("2006-01-02T15:04:05.000Z")), 200, "2"},
+		{"?order_by=title&sort=asc", 200, "1,2,3"}, // byte order: "Draft: x", "b", "b again"
+		{"?state=open", 400, `{"error":"state does not have a valid value"}`},
+		{"?order_by=id", 400, `{"error":"order_by does not have a valid value"}`},
+		{"?sort=up", 400, `{"error":"sort does not have a valid value"}`},
+		{"?updated_after=yesterday", 400, `{"error":"updated_after is invalid"}`},
+	}
+	for _, tt := range tests {
+		a := do(t, s, "GET", mrs+tt.query, "ro", "")
+		got := a.body
+		if a.status == 200 {
+			got = iids(a.body)
+		}
+		if a.status != tt.status || got != tt.want {
+			t.Errorf("GET %s = %d %s, want %d %s", tt.query, a.status, got, tt.status, tt.want)
+		}
+	}
+	// Offset pages, with GitLab's headers.
+	a := do(t, s, "GET", mrs+"?per_page=2&page=1&order_by=updated_at", "good", "")
+	if iids(a.body) != "1,3" || a.header.Get("X-Next-Page") != "2" || a.header.Get("X-Total") != "3" ||
+		!strings.Contains(a.header.Get("Link"), `order_by=updated_at&page=2&per_page=2>; rel="next"`) {
+		t.Errorf("page 1: %s %v", iids(a.body), a.header)
+	}
+	a = do(t, s, "GET", mrs+"?per_page=2&page=2&order_by=updated_at", "good", "")
+	if iids(a.body) != "2" || a.header.Get("X-Next-Page") != "" || a.header.Get("X-Prev-Page") != "1" {
+		t.Errorf("page 2: %s %v", iids(a.body), a.header)
+	}
+	var m struct {
+		State, SHA, UpdatedAt, MergedAt, MergeCommitSHA string
+		Draft                                           bool
+	}
+	a = do(t, s, "GET", mrs+"?state=opened", "good", "")
+	json.Unmarshal([]byte(strings.Trim(a.body, "[]")), &m)
+	head, _ := p.BranchSHA("feature/x")
+	if m.State != "opened" || !m.Draft || !strings.Contains(a.body, `"sha":"`+head+`"`) {
+		t.Errorf("open merge request = %s, want draft at %s", a.body, head)
+	}
+	a = do(t, s, "GET", mrs+"?state=merged", "good", "")
+	if !strings.Contains(a.body, `"merged_at":"`) || strings.Contains(a.body, `"merge_commit_sha":null`) {
+		t.Errorf("merged merge request = %s", a.body)
 	}
 }

@@ -2,15 +2,20 @@ package fakegitlab
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/forgebridge/forgebridge/internal/provider/fakegit"
 )
 
 const apiPrefix = "/api/v4/"
@@ -25,6 +30,11 @@ type request struct {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	// git's requests carry pack data for git itself: they are not read here.
+	if project, rest, ok := gitPath(r.URL.Path); ok && !strings.HasPrefix(r.URL.Path, apiPrefix) {
+		s.serveGit(w, r, project, rest)
+		return
+	}
 	body, _ := io.ReadAll(r.Body)
 	token := tokenOf(r)
 	rawPath, rawQuery, _ := strings.Cut(r.RequestURI, "?")
@@ -148,6 +158,16 @@ func (q *request) invalidToken(desc string) {
 	writeJSON(q.w, http.StatusUnauthorized, map[string]any{"error": "invalid_token", "error_description": desc})
 }
 
+// hasScope reports whether the token has one of scopes.
+func (t *tokenState) hasScope(scopes ...string) bool {
+	for _, have := range t.scopes() {
+		if slices.Contains(scopes, have) {
+			return true
+		}
+	}
+	return false
+}
+
 func (t *tokenState) scopes() []string {
 	switch {
 	case t.ReadOnly:
@@ -160,12 +180,8 @@ func (t *tokenState) scopes() []string {
 
 // requireScope answers 403 insufficient_scope unless the token has one of scopes.
 func (q *request) requireScope(scopes ...string) bool {
-	for _, have := range q.tok.scopes() {
-		for _, want := range scopes {
-			if have == want {
-				return true
-			}
-		}
+	if q.tok.hasScope(scopes...) {
+		return true
 	}
 	// GitLab's 403 carries no WWW-Authenticate (rack-oauth2's Bearer::Forbidden
 	// sets none; lib/api/api_guard.rb notes it).
@@ -231,22 +247,26 @@ func (q *request) routeProject(id string, rest []string) {
 		q.error(http.StatusForbidden, "message", "403 Forbidden")
 		return
 	}
+	heads, err := p.headsLocked()
+	if err != nil {
+		q.error(http.StatusInternalServerError, "message", "500 Internal Server Error")
+		return
+	}
 	switch {
 	case rest[0] == "merge_requests" && m == http.MethodGet:
-		q.listMergeRequests(p)
+		q.listMergeRequests(p, heads)
 	case rest[0] == "merge_requests" && m == http.MethodPost:
 		q.createMergeRequest(p)
 	case len(rest) == 2 && m == http.MethodGet:
-		q.listBranches(p)
+		q.listBranches(p, heads)
 	case len(rest) == 2 && m == http.MethodPost:
-		q.createBranch(p)
+		q.createBranch(p, heads)
 	case len(rest) == 3 && m == http.MethodGet:
-		sha, ok := p.branches[rest[2]]
-		if !ok {
+		if _, ok := heads[rest[2]]; !ok {
 			q.error(http.StatusNotFound, "message", "404 Branch Not Found")
 			return
 		}
-		writeJSON(q.w, http.StatusOK, q.s.branchJSON(p, rest[2], sha, level))
+		q.writeBranches(p, []string{rest[2]}, heads, false)
 	default:
 		q.error(http.StatusMethodNotAllowed, "error", "405 Not Allowed")
 	}
@@ -392,21 +412,39 @@ func (q *request) writeKeyset(list []*Project, asc bool) {
 
 // writePage answers one page of items with GitLab's offset pagination headers.
 func (q *request) writePage(items []any) {
-	perPage := perPageOf(q.params)
-	page, _ := strconv.Atoi(q.params.Get("page"))
-	if page < 1 {
-		page = 1
-	}
-	total := len(items)
-	pages := max(1, (total+perPage-1)/perPage)
-	start := min((page-1)*perPage, total)
-	end := min(start+perPage, total)
+	start, end := q.pageBounds(len(items))
+	q.writePageOf(len(items), items[start:end])
+}
 
+// pageNumber is the page asked for, from 1.
+func (q *request) pageNumber() int {
+	page, _ := strconv.Atoi(q.params.Get("page"))
+	return max(page, 1)
+}
+
+// pageBounds returns where the page asked for starts and ends among total items.
+func (q *request) pageBounds(total int) (start, end int) {
+	perPage := perPageOf(q.params)
+	start = min((q.pageNumber()-1)*perPage, total)
+	return start, min(start+perPage, total)
+}
+
+// writePageOf answers the items of the page asked for, out of total, with
+// GitLab's offset pagination headers.
+func (q *request) writePageOf(total int, items []any) {
+	perPage := perPageOf(q.params)
+	page := q.pageNumber()
+	pages := max(1, (total+perPage-1)/perPage)
+
+	// Past 10,000 items GitLab stops counting: no totals, no last link.
+	counted := total <= 10000
 	h := q.w.Header()
 	h.Set("X-Page", strconv.Itoa(page))
 	h.Set("X-Per-Page", strconv.Itoa(perPage))
-	h.Set("X-Total", strconv.Itoa(total))
-	h.Set("X-Total-Pages", strconv.Itoa(pages))
+	if counted {
+		h.Set("X-Total", strconv.Itoa(total))
+		h.Set("X-Total-Pages", strconv.Itoa(pages))
+	}
 	h.Set("X-Next-Page", "")
 	h.Set("X-Prev-Page", "")
 	link := func(n int, rel string) string {
@@ -424,9 +462,12 @@ func (q *request) writePage(items []any) {
 		h.Set("X-Next-Page", strconv.Itoa(page+1))
 		links = append(links, link(page+1, "next"))
 	}
-	links = append(links, link(1, "first"), link(pages, "last"))
+	links = append(links, link(1, "first"))
+	if counted {
+		links = append(links, link(pages, "last"))
+	}
 	h.Set("Link", strings.Join(links, ", "))
-	writeJSON(q.w, http.StatusOK, items[start:end])
+	writeJSON(q.w, http.StatusOK, items)
 }
 
 func perPageOf(params url.Values) int {
@@ -454,21 +495,61 @@ func (q *request) linkURL(query url.Values) string {
 	return q.s.URL() + rawPath + "?" + query.Encode()
 }
 
-func (q *request) listBranches(p *Project) {
-	names := make([]string, 0, len(p.branches))
-	for n := range p.branches {
+func (q *request) listBranches(p *Project, heads map[string]string) {
+	names := make([]string, 0, len(heads))
+	for n := range heads {
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	// Only the page's branches are described (their commits read from git).
+	start, end := q.pageBounds(len(names))
+	items, err := q.branchItems(p, names[start:end], heads)
+	if err != nil {
+		q.error(http.StatusInternalServerError, "message", "500 Internal Server Error")
+		return
+	}
+	q.writePageOf(len(names), items)
+}
+
+// writeBranches answers one branch (or, created, the new one) as GitLab shows it.
+func (q *request) writeBranches(p *Project, names []string, heads map[string]string, created bool) {
+	items, err := q.branchItems(p, names, heads)
+	if err != nil {
+		q.error(http.StatusInternalServerError, "message", "500 Internal Server Error")
+		return
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	writeJSON(q.w, status, items[0])
+}
+
+// branchItems describes branches, their head commits read from git.
+func (q *request) branchItems(p *Project, names []string, heads map[string]string) ([]any, error) {
+	shas := make([]string, len(names))
+	for i, n := range names {
+		shas[i] = heads[n]
+	}
+	r, err := p.gitLocked()
+	if err != nil {
+		return nil, err
+	}
+	commits, err := q.s.commitsLocked(r.Dir, shas)
+	if err != nil {
+		return nil, err
+	}
+	def := heads[p.defaultBranch]
 	level := p.accessOf(q.tok.Username)
 	items := make([]any, len(names))
 	for i, n := range names {
-		items[i] = q.s.branchJSON(p, n, p.branches[n], level)
+		merged := n != p.defaultBranch && def != "" && q.s.isAncestorLocked(r, shas[i], def)
+		items[i] = q.s.branchJSON(p, n, commits[shas[i]], merged, level)
 	}
-	q.writePage(items)
+	return items, nil
 }
 
-func (q *request) createBranch(p *Project) {
+func (q *request) createBranch(p *Project, heads map[string]string) {
 	if missing := q.missing("branch", "ref"); missing != "" {
 		q.error(http.StatusBadRequest, "error", missing)
 		return
@@ -478,20 +559,28 @@ func (q *request) createBranch(p *Project) {
 		q.error(http.StatusBadRequest, "message", "Branch name is invalid")
 		return
 	}
-	if _, ok := p.branches[name]; ok {
+	if _, ok := heads[name]; ok {
 		q.error(http.StatusBadRequest, "message", "Branch already exists")
 		return
 	}
-	sha, ok := p.branches[ref]
-	if !ok && p.commits[ref] {
-		sha, ok = ref, true
+	var sha string
+	var ok bool
+	if p.repo != nil {
+		sha, ok = p.resolveLocked(p.repo, ref)
 	}
 	if !ok {
 		q.error(http.StatusBadRequest, "message", "Invalid reference name: "+ref)
 		return
 	}
-	p.branches[name] = sha
-	writeJSON(q.w, http.StatusCreated, q.s.branchJSON(p, name, sha, p.accessOf(q.tok.Username)))
+	if err := p.repo.UpdateRef("refs/heads/"+name, sha, ""); errors.Is(err, fakegit.ErrStale) {
+		q.error(http.StatusBadRequest, "message", "Branch already exists")
+		return
+	} else if err != nil {
+		q.error(http.StatusInternalServerError, "message", "500 Internal Server Error")
+		return
+	}
+	heads[name] = sha
+	q.writeBranches(p, []string{name}, heads, true)
 }
 
 // validBranchName applies git's ref name rules (git check-ref-format) as
@@ -516,22 +605,103 @@ func validBranchName(name string) bool {
 	return true
 }
 
-func (q *request) listMergeRequests(p *Project) {
+// mrStates are the values of the state parameter of a merge request list.
+var mrStates = []string{"opened", "closed", "locked", "merged", "all"}
+
+// listMergeRequests answers GET /projects/:id/merge_requests with the
+// filters, order and offset pagination of GitLab's list.
+func (q *request) listMergeRequests(p *Project, heads map[string]string) {
 	state := q.params.Get("state")
-	var items []any
-	for i := len(p.mrs) - 1; i >= 0; i-- { // newest first
-		m := p.mrs[i]
-		if state != "" && state != "all" && m.state != state ||
+	if state == "" {
+		state = "all"
+	}
+	orderBy := q.params.Get("order_by")
+	if orderBy == "" {
+		orderBy = "created_at"
+	}
+	dir := q.params.Get("sort")
+	if dir == "" {
+		dir = "desc"
+	}
+	// Grape's validation answers, in its words.
+	switch {
+	case !slices.Contains(mrStates, state):
+		q.error(http.StatusBadRequest, "error", "state does not have a valid value")
+		return
+	case !slices.Contains([]string{"created_at", "updated_at", "title", "merged_at"}, orderBy):
+		q.error(http.StatusBadRequest, "error", "order_by does not have a valid value")
+		return
+	case dir != "asc" && dir != "desc":
+		q.error(http.StatusBadRequest, "error", "sort does not have a valid value")
+		return
+	}
+	bounds := map[string]time.Time{}
+	for _, k := range []string{"created_after", "created_before", "updated_after", "updated_before"} {
+		if v := q.params.Get(k); v != "" {
+			t, ok := parseDateTime(v)
+			if !ok {
+				q.error(http.StatusBadRequest, "error", k+" is invalid")
+				return
+			}
+			bounds[k] = t
+		}
+	}
+	in := func(t time.Time, after, before string) bool {
+		a, hasA := bounds[after]
+		b, hasB := bounds[before]
+		return (!hasA || !t.Before(a)) && (!hasB || !t.After(b))
+	}
+	var list []*mergeRequest
+	for _, m := range p.mrs {
+		if state != "all" && m.state != state ||
 			q.params.Has("source_branch") && m.source != q.params.Get("source_branch") ||
-			q.params.Has("target_branch") && m.target != q.params.Get("target_branch") {
+			q.params.Has("target_branch") && m.target != q.params.Get("target_branch") ||
+			!in(m.createdAt, "created_after", "created_before") || !in(m.updatedAt, "updated_after", "updated_before") {
 			continue
 		}
-		items = append(items, q.s.mergeRequestJSON(p, m))
+		list = append(list, m)
 	}
-	if items == nil {
-		items = []any{}
+	compare := func(a, b *mergeRequest) int {
+		switch orderBy {
+		case "updated_at":
+			return a.updatedAt.Compare(b.updatedAt)
+		case "title":
+			return strings.Compare(a.title, b.title)
+		case "merged_at":
+			return cmp.Compare(unixOrZero(a.mergedAt), unixOrZero(b.mergedAt))
+		}
+		return a.createdAt.Compare(b.createdAt)
+	}
+	// Ties are ordered by id, in the same direction, as GitLab does.
+	slices.SortFunc(list, func(a, b *mergeRequest) int {
+		c := cmp.Or(compare(a, b), cmp.Compare(a.id, b.id))
+		if dir == "desc" {
+			return -c
+		}
+		return c
+	})
+	items := make([]any, len(list))
+	for i, m := range list {
+		items[i] = q.s.mergeRequestJSON(p, m, heads)
 	}
 	q.writePage(items)
+}
+
+func unixOrZero(t *time.Time) int64 {
+	if t == nil {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// parseDateTime reads a datetime parameter as GitLab does (ISO 8601).
+func parseDateTime(v string) (time.Time, bool) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05Z0700", "2006-01-02T15:04:05", time.DateOnly} {
+		if t, err := time.Parse(layout, v); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
 }
 
 func (q *request) createMergeRequest(p *Project) {
@@ -539,35 +709,56 @@ func (q *request) createMergeRequest(p *Project) {
 		q.error(http.StatusBadRequest, "error", missing)
 		return
 	}
-	src, dst := q.params.Get("source_branch"), q.params.Get("target_branch")
-	if src == dst {
-		q.errorList(http.StatusUnprocessableEntity, "You can't use same project/branch for source and target")
+	m, refused := p.openLocked(q.tok.Username, q.params.Get("source_branch"), q.params.Get("target_branch"),
+		q.params.Get("title"), q.params.Get("description"))
+	if refused != nil {
+		writeJSON(q.w, refused.status, refused.body)
 		return
+	}
+	heads, _ := p.headsLocked()
+	writeJSON(q.w, http.StatusCreated, q.s.mergeRequestJSON(p, m, heads))
+}
+
+// refusal is an API error answer.
+type refusal struct {
+	status int
+	body   map[string]any
+}
+
+// openLocked opens a merge request, refusing what GitLab refuses.
+func (p *Project) openLocked(author, src, dst, title, description string) (*mergeRequest, *refusal) {
+	if src == dst {
+		return nil, &refusal{http.StatusUnprocessableEntity, map[string]any{
+			"message": []string{"You can't use same project/branch for source and target"}}}
 	}
 	for _, m := range p.mrs {
 		if m.state == "opened" && m.source == src && m.target == dst {
-			q.errorList(http.StatusConflict, fmt.Sprintf("Another open merge request already exists for this source branch: !%d", m.iid))
-			return
+			return nil, &refusal{http.StatusConflict, map[string]any{
+				"message": []string{fmt.Sprintf("Another open merge request already exists for this source branch: !%d", m.iid)}}}
 		}
 	}
+	heads, err := p.headsLocked()
+	if err != nil {
+		return nil, &refusal{http.StatusInternalServerError, map[string]any{"message": "500 Internal Server Error"}}
+	}
 	invalid := map[string]any{}
-	if _, ok := p.branches[src]; !ok {
+	if _, ok := heads[src]; !ok {
 		invalid["source_branch"] = []string{"does not exist"}
 	}
-	if _, ok := p.branches[dst]; !ok {
+	if _, ok := heads[dst]; !ok {
 		invalid["target_branch"] = []string{"does not exist"}
 	}
 	if len(invalid) > 0 {
-		writeJSON(q.w, http.StatusBadRequest, map[string]any{"message": invalid})
-		return
+		return nil, &refusal{http.StatusBadRequest, map[string]any{"message": invalid}}
 	}
 	p.nextIID++
-	q.s.nextMRID++
-	m := &mergeRequest{id: q.s.nextMRID, iid: p.nextIID, title: q.params.Get("title"),
-		description: q.params.Get("description"), source: src, target: dst, state: "opened",
-		author: q.tok.Username, createdAt: time.Now().UTC(), sha: p.branches[src]}
+	p.s.nextMRID++
+	p.s.userIDLocked(author)
+	now := p.s.now()
+	m := &mergeRequest{id: p.s.nextMRID, iid: p.nextIID, title: title, description: description,
+		source: src, target: dst, state: "opened", author: author, createdAt: now, updatedAt: now, sha: heads[src]}
 	p.mrs = append(p.mrs, m)
-	writeJSON(q.w, http.StatusCreated, q.s.mergeRequestJSON(p, m))
+	return m, nil
 }
 
 // missing returns Grape's message for absent required parameters, or "".
@@ -579,6 +770,16 @@ func (q *request) missing(names ...string) string {
 		}
 	}
 	return strings.Join(out, ", ")
+}
+
+// emptyLocked reports whether the project's repository has no branch,
+// without making a repository that was never used.
+func (p *Project) emptyLocked() bool {
+	if p.repo == nil {
+		return p.defaultBranch == ""
+	}
+	heads, err := p.headsLocked()
+	return err == nil && len(heads) == 0
 }
 
 func (s *Server) projectJSON(p *Project) map[string]any {
@@ -594,9 +795,9 @@ func (s *Server) projectJSON(p *Project) map[string]any {
 		"path":                p.name(), "path_with_namespace": p.FullPath,
 		"created_at": "2024-01-01T00:00:00.000Z", "last_activity_at": "2025-01-01T00:00:00.000Z",
 		"default_branch": def, "tag_list": []string{}, "topics": []string{},
-		"ssh_url_to_repo":  "git@" + strings.TrimPrefix(strings.TrimPrefix(s.URL(), "http://"), "https://") + ":" + p.FullPath + ".git",
+		"ssh_url_to_repo":  "git@" + s.host() + ":" + p.FullPath + ".git",
 		"http_url_to_repo": web + ".git", "web_url": web, "readme_url": nil, "avatar_url": nil,
-		"forks_count": 0, "star_count": 0, "empty_repo": len(p.branches) == 0, "archived": p.archived,
+		"forks_count": 0, "star_count": 0, "empty_repo": p.emptyLocked(), "archived": p.archived,
 		"visibility": "private", "merge_requests_enabled": !p.mrsDisabled,
 		"merge_requests_access_level": map[bool]string{false: "enabled", true: "disabled"}[p.mrsDisabled],
 		"namespace": map[string]any{"id": len(ns) + 1, "name": ns[strings.LastIndex(ns, "/")+1:],
@@ -604,35 +805,78 @@ func (s *Server) projectJSON(p *Project) map[string]any {
 	}
 }
 
-func (s *Server) branchJSON(p *Project, name, sha string, level int) map[string]any {
+// host is the server's host name and port, as in its SSH clone address.
+func (s *Server) host() string {
+	return strings.TrimPrefix(strings.TrimPrefix(s.URL(), "http://"), "https://")
+}
+
+func (s *Server) branchJSON(p *Project, name string, c commit, merged bool, level int) map[string]any {
 	web := s.URL() + "/" + p.FullPath
 	return map[string]any{
-		"name": name, "merged": false, "protected": name == p.defaultBranch, "default": name == p.defaultBranch,
+		"name": name, "merged": merged, "protected": name == p.defaultBranch, "default": name == p.defaultBranch,
 		"developers_can_push": false, "developers_can_merge": false,
 		"can_push": level >= Developer && !p.archived, "web_url": web + "/-/tree/" + name,
-		"commit": map[string]any{
-			"id": sha, "short_id": sha[:8], "title": "Commit " + sha[:8], "message": "Commit " + sha[:8],
-			"author_name": "Fake", "author_email": "fake@example.com", "authored_date": "2025-01-01T00:00:00.000Z",
-			"committer_name": "Fake", "committer_email": "fake@example.com", "committed_date": "2025-01-01T00:00:00.000Z",
-			"created_at": "2025-01-01T00:00:00.000Z", "parent_ids": []string{}, "web_url": web + "/-/commit/" + sha,
-		},
+		"commit": s.commitJSON(p, c),
 	}
 }
 
-func (s *Server) mergeRequestJSON(p *Project, m *mergeRequest) map[string]any {
-	created := m.createdAt.Format("2006-01-02T15:04:05.000Z")
+// commitJSON is GitLab's commit entity.
+func (s *Server) commitJSON(p *Project, c commit) map[string]any {
+	parents := strings.Fields(c.parents)
+	if parents == nil {
+		parents = []string{}
+	}
+	return map[string]any{
+		"id": c.sha, "short_id": c.sha[:min(8, len(c.sha))], "title": c.title(), "message": c.message,
+		"author_name": c.authorName, "author_email": c.authorEmail, "authored_date": c.authoredAt,
+		"committer_name": c.committerName, "committer_email": c.committerEmail, "committed_date": c.committed,
+		"created_at": c.committed, "parent_ids": parents, "trailers": map[string]any{}, "extended_trailers": map[string]any{},
+		"web_url": s.URL() + "/" + p.FullPath + "/-/commit/" + c.sha,
+	}
+}
+
+// gitlabTime is how the API writes times.
+func gitlabTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+
+func (s *Server) userJSON(username string) map[string]any {
+	return map[string]any{"id": s.userIDLocked(username), "username": username, "name": username,
+		"state": "active", "locked": false, "avatar_url": nil, "web_url": s.URL() + "/" + username}
+}
+
+// mergeRequestJSON is GitLab's merge request entity; sha follows the source
+// branch while the merge request is open.
+func (s *Server) mergeRequestJSON(p *Project, m *mergeRequest, heads map[string]string) map[string]any {
 	draft := isDraftTitle(m.title)
+	sha := m.sha
+	if h, ok := heads[m.source]; ok && (m.state == "opened" || m.state == "locked") {
+		sha = h
+	}
+	var mergedAt, closedAt, mergedBy, closedBy, mergeCommit any
+	if m.mergedAt != nil {
+		mergedAt, mergedBy, mergeCommit = gitlabTime(*m.mergedAt), s.userJSON(helperUser), m.mergeCommit
+	}
+	if m.closedAt != nil && m.state == "closed" {
+		closedAt, closedBy = gitlabTime(*m.closedAt), s.userJSON(helperUser)
+	}
+	status := "can_be_merged"
+	if m.state != "opened" {
+		status = "unchecked"
+	}
 	return map[string]any{
 		"id": m.id, "iid": m.iid, "project_id": p.ID, "title": m.title, "description": m.description,
-		"state": m.state, "created_at": created, "updated_at": created,
+		"state": m.state, "created_at": gitlabTime(m.createdAt), "updated_at": gitlabTime(m.updatedAt),
+		"merged_by": mergedBy, "merge_user": mergedBy, "merged_at": mergedAt, "closed_by": closedBy, "closed_at": closedAt,
 		"source_branch": m.source, "target_branch": m.target,
 		"source_project_id": p.ID, "target_project_id": p.ID,
-		"author": map[string]any{"id": s.userIDs[m.author], "username": m.author, "name": m.author,
-			"state": "active", "web_url": s.URL() + "/" + m.author},
-		"draft": draft, "work_in_progress": draft, "merge_status": "checking", "detailed_merge_status": "checking",
-		"sha":        m.sha,
-		"references": map[string]any{"short": fmt.Sprintf("!%d", m.iid), "full": fmt.Sprintf("%s!%d", p.FullPath, m.iid)},
-		"web_url":    fmt.Sprintf("%s/%s/-/merge_requests/%d", s.URL(), p.FullPath, m.iid),
+		"author": s.userJSON(m.author), "assignees": []any{}, "assignee": nil, "reviewers": []any{},
+		"labels": []string{}, "milestone": nil, "user_notes_count": 0, "upvotes": 0, "downvotes": 0,
+		"draft": draft, "work_in_progress": draft, "merge_when_pipeline_succeeds": false,
+		"merge_status": status, "detailed_merge_status": map[bool]string{true: "mergeable", false: "not_open"}[m.state == "opened"],
+		"sha": sha, "merge_commit_sha": mergeCommit, "squash_commit_sha": nil, "squash": false,
+		"discussion_locked": nil, "should_remove_source_branch": nil, "force_remove_source_branch": false,
+		"references": map[string]any{"short": fmt.Sprintf("!%d", m.iid), "relative": fmt.Sprintf("!%d", m.iid),
+			"full": fmt.Sprintf("%s!%d", p.FullPath, m.iid)},
+		"web_url": fmt.Sprintf("%s/%s/-/merge_requests/%d", s.URL(), p.FullPath, m.iid),
 	}
 }
 
