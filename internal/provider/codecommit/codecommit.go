@@ -392,11 +392,7 @@ func (d *driver) repoURL(name string) string {
 }
 
 func (d *driver) branchURL(repoName, branch string) string {
-	segs := strings.Split(branch, "/")
-	for i, s := range segs {
-		segs[i] = url.PathEscape(s)
-	}
-	return d.repoURL(repoName) + "/browse/refs/heads/" + strings.Join(segs, "/") + "?region=" + d.region
+	return d.repoURL(repoName) + "/browse/refs/heads/" + provider.EscapeRef(branch) + "?region=" + d.region
 }
 
 func (d *driver) pullRequestURL(repoName, id string) string {

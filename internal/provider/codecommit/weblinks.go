@@ -2,7 +2,6 @@ package codecommit
 
 import (
 	"net/url"
-	"strings"
 
 	fb "github.com/forgebridge/forgebridge"
 	"github.com/forgebridge/forgebridge/internal/provider"
@@ -20,9 +19,5 @@ func (d *driver) BranchURL(repo fb.Repository, name string) string { return d.br
 
 // TagURL is the tag's page in the CodeCommit console.
 func (d *driver) TagURL(repo fb.Repository, name string) string {
-	segs := strings.Split(name, "/")
-	for i, s := range segs {
-		segs[i] = url.PathEscape(s)
-	}
-	return d.repoURL(repo.Name) + "/browse/refs/tags/" + strings.Join(segs, "/") + "?region=" + d.region
+	return d.repoURL(repo.Name) + "/browse/refs/tags/" + provider.EscapeRef(name) + "?region=" + d.region
 }
