@@ -15,7 +15,9 @@ func (d *driver) CommitURL(repo fb.Repository, sha string) string {
 }
 
 // BranchURL is the branch's page in the CodeCommit console.
-func (d *driver) BranchURL(repo fb.Repository, name string) string { return d.branchURL(repo.Name, name) }
+func (d *driver) BranchURL(repo fb.Repository, name string) string {
+	return d.branchURL(repo.Name, name)
+}
 
 // TagURL is the tag's page in the CodeCommit console.
 func (d *driver) TagURL(repo fb.Repository, name string) string {
