@@ -301,7 +301,14 @@ func (r *run) do(ctx context.Context) (Result, error) {
 	}
 	var newSince *time.Time
 	if lister, ok := p.(provider.PullRequestLister); ok {
-		if newSince, err = r.pulls(ctx, lister, pullsSince); err != nil {
+		newSince, err = r.pulls(ctx, lister, pullsSince)
+		if fb.ErrorCode(err) == fb.EProviderDenied {
+			// Pull requests switched off for the repository (GitLab answers
+			// 403): its git data is still worth having.
+			r.x.log().Info("pull requests not readable; indexing git data only", "repository", r.repo.FullName, "err", err)
+			newSince, err = pullsSince, nil
+		}
+		if err != nil {
 			return res, err
 		}
 	}
