@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"testing"
+	"time"
 
 	fb "github.com/forgebridge/forgebridge"
 	"github.com/forgebridge/forgebridge/internal/provider"
@@ -98,11 +99,35 @@ func TestGolden(t *testing.T) {
 					Title: "Amazing new feature", Description: "Please pull these awesome changes in!"})
 			},
 		},
+		{
+			// Every state, most recently updated first, so that a later run can stop early.
+			Name: "pulls.json",
+			Calls: []goldenCall{{method: "GET", path: "/repos/octocat/Hello-World/pulls",
+				query:   url.Values{"state": {"all"}, "sort": {"updated"}, "direction": {"desc"}, "per_page": {"100"}},
+				fixture: "pulls.json"}},
+			Run: func(ctx context.Context, p provider.Provider, cred fb.Credential) (any, error) {
+				var out []listedPull
+				err := p.(provider.PullRequestLister).PullRequests(ctx, cred, goldenRepo, time.Time{}, func(pr fb.PullRequest) error {
+					out = append(out, listedPull{pr, pr.Description, pr.Author, pr.UpdatedAt})
+					return nil
+				})
+				return out, err
+			},
+		},
 	}
 	open := func(url string) (provider.Provider, error) {
 		return New(fb.Integration{ID: "int-golden", Kind: fb.KindGitHub, BaseURL: url}, provider.Options{})
 	}
 	providertest.RunGolden(t, goldenService{}, open, fb.Credential{Token: goldenToken}, tests, *update)
+}
+
+// listedPull shows the fields of a listed pull request that its JSON form
+// leaves out.
+type listedPull struct {
+	fb.PullRequest
+	Description string
+	Author      string
+	UpdatedAt   time.Time
 }
 
 // goldenService plays GitHub: it checks what GitHub checks (token, API

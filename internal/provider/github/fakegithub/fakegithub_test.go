@@ -174,6 +174,10 @@ func TestCreateRef(t *testing.T) {
 	}{
 		{"created", "good", `{"ref":"refs/heads/x/y","sha":"` + head + `"}`, 201, "", ""},
 		{"exists", "good", `{"ref":"refs/heads/x/y","sha":"` + head + `"}`, 422, "Reference already exists", ""},
+		{"directory of a branch", "good", `{"ref":"refs/heads/x","sha":"` + head + `"}`, 422, "Reference update failed", ""},
+		{"inside a branch", "good", `{"ref":"refs/heads/x/y/z","sha":"` + head + `"}`, 422, "Reference update failed", ""},
+		{"short sha", "good", `{"ref":"refs/heads/z","sha":"` + head[:7] + `"}`, 422, "Object does not exist", ""},
+		{"branch name as sha", "good", `{"ref":"refs/heads/z","sha":"main"}`, 422, "Object does not exist", ""},
 		{"no sha", "good", `{"ref":"refs/heads/z"}`, 422, "Invalid request.\n\n\"sha\" wasn't supplied.", ""},
 		{"nothing", "good", `{}`, 422, "Invalid request.\n\n\"ref\", \"sha\" weren't supplied.", ""},
 		{"not json", "good", `{"ref":`, 400, "Problems parsing JSON", ""},

@@ -2,8 +2,11 @@ package fakegithub
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/forgebridge/forgebridge/internal/provider/fakegit"
 )
 
 // Versions of the REST API the fake accepts in X-GitHub-Api-Version, as GitHub does.
@@ -47,6 +52,10 @@ type request struct {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	if owner, name, rest, ok := gitPath(r.URL.Path); ok {
+		s.serveGit(w, r, owner, name, rest)
+		return
+	}
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	q := &request{r: r, body: body, root: "http://" + r.Host, header: http.Header{}}
 	q.apiBase = q.root + "/"
@@ -232,7 +241,7 @@ func (s *Server) route(q *request) reply {
 		return s.listRepos(q, seg[1])
 	case len(seg) >= 3 && seg[0] == "repos":
 		repo := s.repos[strings.ToLower(seg[1]+"/"+seg[2])]
-		if repo == nil {
+		if repo == nil || !repo.visibleTo(q.tok) {
 			return q.notFound(docsRepos + "#get-a-repository")
 		}
 		if slices.ContainsFunc(q.tok.SSOOrgs, func(o string) bool { return strings.EqualFold(o, repo.owner) }) {
@@ -258,15 +267,20 @@ func (s *Server) routeRepo(q *request, repo *Repo, seg []string) reply {
 		return s.getRef(q, repo)
 	case len(seg) == 2 && seg[0] == "git" && seg[1] == "refs" && m == http.MethodPost:
 		return s.createRef(q, repo)
-	case len(seg) == 1 && seg[0] == "pulls" && get:
-		return s.listPulls(q, repo)
 	case len(seg) == 1 && seg[0] == "pulls" && m == http.MethodPost:
 		return s.createPull(q, repo)
-	case len(seg) == 2 && seg[0] == "pulls" && get:
+	case (len(seg) == 1 || len(seg) == 2) && seg[0] == "pulls" && get:
+		// Pull requests follow their head branches however these moved.
+		if err := repo.syncPulls(); err != nil {
+			return q.gitFailed(err)
+		}
+		if len(seg) == 1 {
+			return s.listPulls(q, repo)
+		}
 		n, err := strconv.Atoi(seg[1])
 		for _, p := range repo.pulls {
 			if err == nil && p.number == n {
-				return q.json(http.StatusOK, s.pullJSON(q, repo, p))
+				return q.json(http.StatusOK, s.pullDetail(q, repo, p))
 			}
 		}
 		return q.notFound(docsPulls + "#get-a-pull-request")
@@ -278,7 +292,7 @@ func (s *Server) listRepos(q *request, owner string) reply {
 	var list []*Repo
 	var hidden []string
 	for _, r := range s.repos {
-		if owner != "" && !strings.EqualFold(r.owner, owner) {
+		if owner != "" && !strings.EqualFold(r.owner, owner) || !r.visibleTo(q.tok) {
 			continue
 		}
 		if slices.ContainsFunc(q.tok.SSOOrgs, func(o string) bool { return strings.EqualFold(o, r.owner) }) {
@@ -314,9 +328,13 @@ func (s *Server) listRepos(q *request, owner string) reply {
 }
 
 func (s *Server) listBranches(q *request, repo *Repo) reply {
+	refs, err := repo.refs()
+	if err != nil {
+		return q.gitFailed(err)
+	}
 	var items []any
-	for _, name := range repo.branchNames() {
-		items = append(items, branchJSON(q, repo, name, repo.refs["refs/heads/"+name]))
+	for _, name := range branchNames(refs) {
+		items = append(items, branchJSON(q, repo, name, refs["refs/heads/"+name]))
 	}
 	return q.json(http.StatusOK, q.paginate(items))
 }
@@ -328,11 +346,15 @@ func (s *Server) getRef(q *request, repo *Repo) reply {
 			return q.notFound(docsRefs + "#get-a-reference")
 		}
 	}
-	if len(repo.refs) == 0 {
+	refs, err := repo.refs()
+	if err != nil {
+		return q.gitFailed(err)
+	}
+	if len(refs) == 0 {
 		return q.errorf(http.StatusConflict, docsRefs+"#get-a-reference", "Git Repository is empty.")
 	}
 	ref := "refs/" + strings.Join(q.segs[5:], "/")
-	sha, ok := repo.refs[ref]
+	sha, ok := refs[ref]
 	if !ok {
 		return q.notFound(docsRefs + "#get-a-reference")
 	}
@@ -348,42 +370,71 @@ func (s *Server) createRef(q *request, repo *Repo) reply {
 	if rep, bad := q.decode(doc, []string{"ref", "sha"}, map[string]any{"ref": &in.Ref, "sha": &in.SHA}); bad {
 		return rep
 	}
-	if len(repo.refs) == 0 {
+	g, err := repo.gitRepo()
+	if err != nil {
+		return q.gitFailed(err)
+	}
+	refs, err := g.Refs()
+	if err != nil {
+		return q.gitFailed(err)
+	}
+	if len(refs) == 0 {
 		return q.errorf(http.StatusConflict, doc, "Git Repository is empty.")
 	}
 	if !strings.HasPrefix(in.Ref, "refs/") || strings.Count(in.Ref, "/") < 2 || !validRefName(in.Ref) {
 		return q.errorf(http.StatusUnprocessableEntity, doc, "Reference name is invalid")
 	}
-	if _, ok := repo.parent[in.SHA]; !ok {
+	if !hasCommit(g, in.SHA) {
 		return q.errorf(http.StatusUnprocessableEntity, doc, "Object does not exist")
 	}
-	if _, exists := repo.refs[in.Ref]; exists {
+	if _, exists := refs[in.Ref]; exists {
 		return q.errorf(http.StatusUnprocessableEntity, doc, "Reference already exists")
 	}
-	// Git cannot hold refs/heads/a next to refs/heads/a/b.
-	for existing := range repo.refs {
-		if strings.HasPrefix(existing, in.Ref+"/") || strings.HasPrefix(in.Ref, existing+"/") {
-			return q.errorf(http.StatusUnprocessableEntity, doc, "Reference update failed")
-		}
+	switch err := g.UpdateRef(in.Ref, in.SHA, ""); {
+	case errors.Is(err, fakegit.ErrStale):
+		return q.errorf(http.StatusUnprocessableEntity, doc, "Reference already exists")
+	case err != nil:
+		// Git cannot hold refs/heads/a next to refs/heads/a/b.
+		return q.errorf(http.StatusUnprocessableEntity, doc, "Reference update failed")
 	}
-	repo.refs[in.Ref] = in.SHA
 	body := refJSON(q, repo, in.Ref, in.SHA)
 	q.header.Set("Location", body["url"].(string))
 	return q.json(http.StatusCreated, body)
 }
 
+// listPulls answers GET /repos/{owner}/{repo}/pulls with GitHub's filters,
+// orders and pagination. The sorts that need data the fake does not keep
+// (popularity, long-running) are refused rather than answered wrongly.
 func (s *Server) listPulls(q *request, repo *Repo) reply {
+	const doc = docsPulls + "#list-pull-requests"
 	v := q.r.URL.Query()
-	state := v.Get("state")
-	if state == "" {
-		state = "open"
+	state := cmp.Or(v.Get("state"), "open")
+	sortBy := cmp.Or(v.Get("sort"), "created")
+	direction := v.Get("direction")
+	if direction == "" {
+		// GitHub's default: newest first for the creation order, else ascending.
+		direction = "asc"
+		if sortBy == "created" {
+			direction = "desc"
+		}
+	}
+	for _, f := range []struct {
+		name string
+		ok   bool
+	}{
+		{"state", state == "open" || state == "closed" || state == "all"},
+		{"sort", sortBy == "created" || sortBy == "updated"},
+		{"direction", direction == "asc" || direction == "desc"},
+	} {
+		if !f.ok {
+			return q.validation(doc, map[string]any{"resource": "PullRequest", "field": f.name, "code": "invalid"})
+		}
 	}
 	// Like GitHub, a head filter without the "owner:" part is ignored.
 	headOwner, headRef, headFilter := strings.Cut(v.Get("head"), ":")
 	base := v.Get("base")
-	var items []any
-	for i := len(repo.pulls) - 1; i >= 0; i-- { // newest first
-		p := repo.pulls[i]
+	var list []*pull
+	for _, p := range repo.pulls {
 		if state != "all" && p.state != state {
 			continue
 		}
@@ -393,6 +444,21 @@ func (s *Server) listPulls(q *request, repo *Repo) reply {
 		if base != "" && p.base != base {
 			continue
 		}
+		list = append(list, p)
+	}
+	slices.SortFunc(list, func(a, b *pull) int {
+		c := a.created.Compare(b.created)
+		if sortBy == "updated" {
+			c = a.updated.Compare(b.updated)
+		}
+		c = cmp.Or(c, cmp.Compare(a.number, b.number))
+		if direction == "desc" {
+			c = -c
+		}
+		return c
+	})
+	items := make([]any, 0, len(list))
+	for _, p := range list {
 		items = append(items, s.pullJSON(q, repo, p))
 	}
 	return q.json(http.StatusOK, q.paginate(items))
@@ -421,37 +487,30 @@ func (s *Server) createPull(q *request, repo *Repo) reply {
 			headRef = "" // another owner's fork: the fake has none
 		}
 	}
-	headSHA, headOK := repo.refs["refs/heads/"+headRef]
-	baseSHA, baseOK := repo.refs["refs/heads/"+in.Base]
-	var errs []any
-	if !baseOK {
-		errs = append(errs, map[string]any{"resource": "PullRequest", "field": "base", "code": "invalid"})
+	p, problems, err := repo.openPull(headRef, in.Base, in.Title, in.Body, in.Draft, q.login)
+	if err != nil {
+		return q.gitFailed(err)
 	}
-	if !headOK || headRef == "" {
-		errs = append(errs, map[string]any{"resource": "PullRequest", "field": "head", "code": "invalid"})
-	}
-	if len(errs) > 0 {
+	if len(problems) > 0 {
+		if m, _ := problems[0]["message"].(string); strings.HasPrefix(m, "No commits between") {
+			// GitHub names the head as the request gave it.
+			problems[0]["message"] = fmt.Sprintf("No commits between %s and %s", in.Base, in.Head)
+		}
+		errs := make([]any, len(problems))
+		for i, p := range problems {
+			errs[i] = p
+		}
 		return q.validation(doc, errs...)
 	}
-	for _, p := range repo.pulls {
-		if p.state == "open" && p.head == headRef && p.base == in.Base {
-			return q.validation(doc, map[string]any{"resource": "PullRequest", "code": "custom",
-				"message": fmt.Sprintf("A pull request already exists for %s:%s.", repo.owner, headRef)})
-		}
-	}
-	if !repo.ahead(headSHA, baseSHA) {
-		return q.validation(doc, map[string]any{"resource": "PullRequest", "code": "custom",
-			"message": fmt.Sprintf("No commits between %s and %s", in.Base, in.Head)})
-	}
-	s.nextID++
-	p := &pull{id: s.nextID, number: len(repo.pulls) + 1, title: in.Title, body: in.Body, draft: in.Draft,
-		head: headRef, base: in.Base, headSHA: headSHA, baseSHA: baseSHA, author: q.login, state: "open",
-		created: time.Now().UTC().Truncate(time.Second)}
-	p.htmlURL = fmt.Sprintf("%s/%s/pull/%d", q.root, repo.FullName(), p.number)
-	repo.pulls = append(repo.pulls, p)
-	body := s.pullJSON(q, repo, p)
+	body := s.pullDetail(q, repo, p)
 	q.header.Set("Location", body["url"].(string))
 	return q.json(http.StatusCreated, body)
+}
+
+// gitFailed is the fake's own failure (git could not run), answered as
+// GitHub answers its internal errors.
+func (q *request) gitFailed(err error) reply {
+	return q.errorf(http.StatusInternalServerError, docsRoot, "Server Error: %v", err)
 }
 
 // denyWrite answers a write the token may not make the way GitHub does, or
@@ -518,6 +577,16 @@ func (q *request) decode(doc string, required []string, fields map[string]any) (
 		}
 	}
 	return reply{}, false
+}
+
+// hasCommit reports whether sha is the full name of a commit of g. Git
+// would also resolve "main" or "HEAD~1"; GitHub takes only a full sha.
+func hasCommit(g *fakegit.Repo, sha string) bool {
+	if _, err := hex.DecodeString(sha); err != nil || len(sha) != 40 {
+		return false
+	}
+	got, ok := g.Resolve(sha)
+	return ok && got == strings.ToLower(sha)
 }
 
 // validRefName applies git check-ref-format's rules.
@@ -620,9 +689,13 @@ func (s *Server) repoJSON(q *request, r *Repo) map[string]any {
 	full := r.FullName()
 	write := !q.readOnly()
 	ts := r.created.Format(time.RFC3339)
+	visibility := "public"
+	if r.private {
+		visibility = "private"
+	}
 	return map[string]any{
 		"id": r.id, "node_id": nodeID("R_", r.id), "name": r.name, "full_name": full,
-		"private": false, "visibility": "public", "fork": false, "description": nil,
+		"private": r.private, "visibility": visibility, "fork": false, "description": nil,
 		"owner":    s.userJSON(q, r.owner),
 		"html_url": q.root + "/" + full, "url": q.apiBase + "repos/" + full,
 		"branches_url":   q.apiBase + "repos/" + full + "/branches{/branch}",
@@ -656,23 +729,38 @@ func refJSON(q *request, r *Repo, ref, sha string) map[string]any {
 	}
 }
 
+// pullJSON is a pull request as GitHub lists it ("pull-request-simple").
 func (s *Server) pullJSON(q *request, r *Repo, p *pull) map[string]any {
 	full := r.FullName()
 	api := fmt.Sprintf("%srepos/%s/pulls/%d", q.apiBase, full, p.number)
+	web := fmt.Sprintf("%s/%s/pull/%d", q.root, full, p.number)
 	end := func(ref, sha string) map[string]any {
 		return map[string]any{"label": r.owner + ":" + ref, "ref": ref, "sha": sha,
 			"user": s.userJSON(q, r.owner), "repo": s.repoJSON(q, r)}
 	}
-	ts := p.created.Format(time.RFC3339)
+	stamp := func(t time.Time) any {
+		if t.IsZero() {
+			return nil
+		}
+		return t.Format(time.RFC3339)
+	}
 	return map[string]any{
 		"url": api, "id": p.id, "node_id": nodeID("PR_", p.id), "number": p.number,
-		"html_url": p.htmlURL, "diff_url": p.htmlURL + ".diff", "patch_url": p.htmlURL + ".patch",
+		"html_url": web, "diff_url": web + ".diff", "patch_url": web + ".patch",
 		"state": p.state, "locked": false, "title": p.title, "body": p.body, "draft": p.draft,
-		"user": s.userJSON(q, p.author), "created_at": ts, "updated_at": ts,
-		"closed_at": nil, "merged_at": nil, "merged": false, "mergeable": nil,
+		"user": s.userJSON(q, p.author), "created_at": stamp(p.created), "updated_at": stamp(p.updated),
+		"closed_at": stamp(p.closedAt), "merged_at": stamp(p.mergedAt),
 		"head": end(p.head, p.headSHA), "base": end(p.base, p.baseSHA),
-		"author_association": "MEMBER", "commits": 1, "comments": 0,
+		"author_association": "MEMBER",
 	}
+}
+
+// pullDetail is a pull request as GitHub answers it alone (created or
+// read by number): the list's fields and a few more.
+func (s *Server) pullDetail(q *request, r *Repo, p *pull) map[string]any {
+	body := s.pullJSON(q, r, p)
+	body["merged"], body["mergeable"], body["commits"], body["comments"] = p.merged, nil, 1, 0
+	return body
 }
 
 func nodeID(prefix string, id int64) string {
