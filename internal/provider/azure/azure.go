@@ -59,7 +59,11 @@ type Provider struct {
 	version string // api-version in use; "" for a TFS whose version is not learnt yet
 }
 
-var _ provider.Provider = (*Provider)(nil)
+var (
+	_ provider.Provider          = (*Provider)(nil)
+	_ provider.PullRequestLister = (*Provider)(nil)
+	_ provider.Mirrorer          = (*Provider)(nil)
+)
 
 // New builds the driver for an azure-devops, vsts or tfs integration. It
 // matches provider.Factory.

@@ -635,7 +635,7 @@ func TestBranchesPaged(t *testing.T) {
 func TestCreateBranchExactBase(t *testing.T) {
 	w := newWorld(t)
 	w.api.AddBranch("main-old")
-	w.api.AddBranch("main/next")
+	w.api.AddBranch("mainline")
 	p := newProvider(t, fb.Integration{Kind: fb.KindAzureDevOps, BaseURL: w.fake.URL()})
 	repo := apiRepo(t, p)
 	b, err := p.CreateBranch(context.Background(), cred(goodPAT), repo, "PROJ-3 bad name", "")

@@ -2,7 +2,8 @@ package azure
 
 import (
 	"context"
-	"encoding/json"
+	"encoding/base64"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -20,144 +21,6 @@ const refsPageSize = 1000
 const maxPages = 10000
 
 const zeroObjectID = "0000000000000000000000000000000000000000"
-
-// anonymousDescriptors start the descriptors of the identities Azure DevOps
-// and TFS use for requests it did not authenticate.
-var anonymousDescriptors = []string{"System:PublicAccess", "Microsoft.TeamFoundation.Anonymous",
-	"Microsoft.TeamFoundation.UnauthenticatedIdentity"}
-
-// Validate asks connectionData who the token belongs to. Azure tells neither
-// the scopes nor the expiry of a PAT here.
-func (p *Provider) Validate(ctx context.Context, cred fb.Credential) (fb.TokenInfo, error) {
-	resp, err := p.do(ctx, cred, request{method: http.MethodGet, url: p.base + "/_apis/connectionData",
-		what: "read who the token belongs to"})
-	if err != nil {
-		return fb.TokenInfo{}, err
-	}
-	var cd struct {
-		AuthenticatedUser *struct {
-			ID                  string `json:"id"`
-			Descriptor          string `json:"descriptor"`
-			ProviderDisplayName string `json:"providerDisplayName"`
-			Properties          struct {
-				Account struct {
-					Value string `json:"$value"`
-				} `json:"Account"`
-			} `json:"properties"`
-		} `json:"authenticatedUser"`
-	}
-	if err := p.decode(resp, &cd); err != nil {
-		return fb.TokenInfo{}, err
-	}
-	u := cd.AuthenticatedUser
-	anonymous := u == nil || u.ID == "" || strings.Trim(u.ID, "0-") == ""
-	for _, d := range anonymousDescriptors {
-		anonymous = anonymous || (u != nil && strings.HasPrefix(u.Descriptor, d))
-	}
-	if anonymous {
-		return fb.TokenInfo{}, &fb.Error{Code: fb.ETokenRejected, IntegrationID: p.integrationID,
-			Message: "Azure DevOps treated the request as anonymous: the personal access token was not accepted."}
-	}
-	login := u.Properties.Account.Value
-	if login == "" {
-		login = u.ProviderDisplayName
-	}
-	return fb.TokenInfo{Login: login}, nil
-}
-
-// gitRepo is a repository as the REST API describes it.
-type gitRepo struct {
-	ID      string `json:"id"`
-	Name    string `json:"name"`
-	Project struct {
-		Name string `json:"name"`
-	} `json:"project"`
-	DefaultBranch string `json:"defaultBranch"`
-	WebURL        string `json:"webUrl"`
-	IsDisabled    bool   `json:"isDisabled"`
-}
-
-// Repositories lists the repositories of the organisation or collection (or
-// of the integration's API path), every page, through the filter. Disabled
-// repositories are left out: Azure refuses every operation on them.
-// Repositories without a default branch are empty and cannot get branches.
-func (p *Provider) Repositories(ctx context.Context, cred fb.Credential) ([]fb.Repository, error) {
-	var out []fb.Repository
-	q := url.Values{}
-	seen := map[string]bool{}
-	for range maxPages {
-		resp, err := p.do(ctx, cred, request{method: http.MethodGet, url: p.reposURL, query: q, versioned: true,
-			what: "list the repositories"})
-		if err != nil {
-			return nil, err
-		}
-		var page struct {
-			Value json.RawMessage `json:"value"`
-		}
-		if err := p.decode(resp, &page); err != nil {
-			return nil, err
-		}
-		if len(page.Value) == 0 {
-			page.Value = []byte("[]")
-		}
-		kept, err := provider.FilterPage(p.filter, page.Value)
-		if err != nil {
-			return nil, err
-		}
-		var repos []gitRepo
-		if err := json.Unmarshal(kept, &repos); err != nil {
-			return nil, p.filterShapeError()
-		}
-		for _, r := range repos {
-			if r.ID == "" || r.Name == "" {
-				return nil, p.filterShapeError()
-			}
-			if r.IsDisabled {
-				continue
-			}
-			canCreate := r.DefaultBranch != ""
-			out = append(out, fb.Repository{
-				IntegrationID:        p.integrationID,
-				ExternalID:           r.ID,
-				Name:                 r.Name,
-				FullName:             r.Project.Name + "/" + r.Name,
-				DefaultBranch:        strings.TrimPrefix(r.DefaultBranch, "refs/heads/"),
-				WebURL:               r.WebURL,
-				CanCreateBranch:      canCreate,
-				CanCreatePullRequest: canCreate,
-			})
-		}
-		next := resp.header.Get("x-ms-continuationtoken")
-		if next == "" {
-			return out, nil
-		}
-		if seen[next] {
-			return nil, p.pagingError()
-		}
-		seen[next] = true
-		q.Set("continuationToken", next)
-	}
-	return nil, p.pagingError()
-}
-
-func (p *Provider) filterShapeError() error {
-	return &fb.Error{Code: fb.EInvalid, IntegrationID: p.integrationID,
-		Message: "The repository filter must keep whole repositories (with their id and name), not parts of them."}
-}
-
-func (p *Provider) pagingError() error {
-	return &fb.Error{Code: fb.EProviderUnavailable, IntegrationID: p.integrationID,
-		Message: "Azure DevOps kept answering with more pages than it has. Try again later."}
-}
-
-// repoURL is the REST address of a repository, under its project.
-func (p *Provider) repoURL(repo fb.Repository) string {
-	project, _, ok := strings.Cut(repo.FullName, "/")
-	if !ok || project == "" {
-		return p.base + "/_apis/git/repositories/" + url.PathEscape(repo.ExternalID)
-	}
-	return p.base + "/" + url.PathEscape(project) + "/_apis/git/repositories/" + url.PathEscape(repo.ExternalID)
-}
 
 type gitRef struct {
 	Name     string `json:"name"`
@@ -310,80 +173,62 @@ func (p *Provider) refUpdateError(status string, repo fb.Repository, name string
 	return e
 }
 
-type gitPullRequest struct {
-	PullRequestID int    `json:"pullRequestId"`
-	Title         string `json:"title"`
-	SourceRefName string `json:"sourceRefName"`
-	TargetRefName string `json:"targetRefName"`
-}
-
-func (p *Provider) toPullRequest(repo fb.Repository, pr gitPullRequest) fb.PullRequest {
-	id := strconv.Itoa(pr.PullRequestID)
-	return fb.PullRequest{
-		ID:     id,
-		Number: pr.PullRequestID,
-		Title:  pr.Title,
-		// The API's url is the REST address; people need the web page.
-		WebURL:       repo.WebURL + "/pullrequest/" + id,
-		SourceBranch: strings.TrimPrefix(pr.SourceRefName, "refs/heads/"),
-		TargetBranch: strings.TrimPrefix(pr.TargetRefName, "refs/heads/"),
-	}
-}
-
-// CreatePullRequest opens a pull request with one call. A draft is asked
-// for only where the api-version knows drafts (5.1, Azure DevOps Server
-// 2019 Update 1, and later); older servers open a normal pull request.
-func (p *Provider) CreatePullRequest(ctx context.Context, cred fb.Credential, repo fb.Repository, pr fb.NewPullRequest) (fb.PullRequest, error) {
-	// Azure compares ref names without case. Refused here because no public
-	// record shows which error the service gives equal refs.
-	if strings.EqualFold(pr.SourceBranch, pr.TargetBranch) {
-		return fb.PullRequest{}, &fb.Error{Code: fb.EProviderRejected, IntegrationID: p.integrationID,
-			Message: "A pull request needs two different branches; both are " + pr.SourceBranch + "."}
-	}
-	source, target := "refs/heads/"+pr.SourceBranch, "refs/heads/"+pr.TargetBranch
-	body := func(version string) any {
-		m := map[string]any{"sourceRefName": source, "targetRefName": target,
-			"title": pr.Title, "description": pr.Description}
-		if v, ok := parseAPIVersion(version); pr.Draft && ok && v.atLeast(draftAPIVersion) {
-			m["isDraft"] = true
-		}
-		return m
-	}
-	resp, err := p.do(ctx, cred, request{method: http.MethodPost, url: p.repoURL(repo) + "/pullrequests", versioned: true,
-		body: body, what: "open pull requests in " + repo.FullName, write: true})
+// GitRemote reads the repository's clone URL (remoteUrl) and pairs it with
+// the header git authenticates with: Azure Repos takes a PAT as the Basic
+// password of any user name, as the REST API does. dev.azure.com puts the
+// organisation in the URL's user info; it is dropped, git needing none.
+func (p *Provider) GitRemote(ctx context.Context, cred fb.Credential, repo fb.Repository) (provider.GitRemote, error) {
+	resp, err := p.do(ctx, cred, request{method: http.MethodGet, url: p.repoURL(repo), versioned: true,
+		what: "read the repository " + repo.FullName})
 	if err != nil {
-		if resp != nil && resp.status == http.StatusConflict && resp.apiErr != nil &&
-			(resp.apiErr.code() == "TF401179" || resp.apiErr.TypeKey == "GitPullRequestExistsException") {
-			return fb.PullRequest{}, p.existingPullRequest(ctx, cred, repo, source, target)
-		}
-		return fb.PullRequest{}, err
+		return provider.GitRemote{}, err
 	}
-	var created gitPullRequest
-	if err := p.decode(resp, &created); err != nil {
-		return fb.PullRequest{}, err
+	var r struct {
+		RemoteURL string `json:"remoteUrl"`
 	}
-	return p.toPullRequest(repo, created), nil
+	if err := p.decode(resp, &r); err != nil {
+		return provider.GitRemote{}, err
+	}
+	u, err := p.cloneURL(r.RemoteURL)
+	if err != nil {
+		return provider.GitRemote{}, err
+	}
+	return provider.GitRemote{URL: u,
+		Header: "Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte(":"+cred.Token))}, nil
 }
 
-// existingPullRequest is the EAlreadyExists of a pull request that is already
-// open between the branches, naming it when Azure lists it.
-func (p *Provider) existingPullRequest(ctx context.Context, cred fb.Credential, repo fb.Repository, source, target string) error {
-	e := &fb.Error{Code: fb.EAlreadyExists, IntegrationID: p.integrationID,
-		Message: "An active pull request from " + strings.TrimPrefix(source, "refs/heads/") + " into " +
-			strings.TrimPrefix(target, "refs/heads/") + " already exists in " + repo.FullName + " (TF401179)."}
-	q := url.Values{"searchCriteria.sourceRefName": {source}, "searchCriteria.targetRefName": {target},
-		"searchCriteria.status": {"active"}}
-	resp, err := p.do(ctx, cred, request{method: http.MethodGet, url: p.repoURL(repo) + "/pullrequests", query: q,
-		versioned: true, what: "list the pull requests of " + repo.FullName})
+// cloneURL checks that a clone URL is on the integration's host, over
+// HTTPS (or HTTP where the integration itself is), and drops its user info.
+func (p *Provider) cloneURL(raw string) (string, error) {
+	base, err := url.Parse(p.base)
 	if err != nil {
-		return e // the conflict is the answer; naming the pull request is a courtesy
+		return "", &fb.Error{Code: fb.EInvalid, IntegrationID: p.integrationID,
+			Message: "The organisation or collection URL is not a valid URL.", Err: err}
 	}
-	var list struct {
-		Value []gitPullRequest `json:"value"`
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.Opaque != "" || u.RawQuery != "" || u.Fragment != "" {
+		return "", &fb.Error{Code: fb.EInvalid, IntegrationID: p.integrationID,
+			Message: "Azure DevOps gave the repository a clone URL that is not an HTTP address; forgebridge cannot fetch it."}
 	}
-	if p.decode(resp, &list) == nil && len(list.Value) > 0 {
-		found := p.toPullRequest(repo, list.Value[0])
-		e.Existing = &fb.Existing{ID: found.ID, Number: found.Number, WebURL: found.WebURL}
+	u.User = nil
+	if u.Scheme != "https" && !(u.Scheme == "http" && base.Scheme == "http") || !sameHost(u, base) {
+		return "", &fb.Error{Code: fb.EInvalid, IntegrationID: p.integrationID,
+			Message: fmt.Sprintf("Azure DevOps gave the repository a clone URL on %s://%s, not on the integration's %s://%s; forgebridge sends the credential only there.",
+				u.Scheme, u.Host, base.Scheme, base.Host)}
 	}
-	return e
+	return u.String(), nil
+}
+
+// sameHost compares host and port, a scheme's default port being implied.
+func sameHost(a, b *url.URL) bool {
+	port := func(u *url.URL) string {
+		if p := u.Port(); p != "" {
+			return p
+		}
+		if u.Scheme == "http" {
+			return "80"
+		}
+		return "443"
+	}
+	return strings.EqualFold(a.Hostname(), b.Hostname()) && port(a) == port(b)
 }

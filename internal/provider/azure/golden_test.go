@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"reflect"
 	"testing"
+	"time"
 
 	fb "github.com/forgebridge/forgebridge"
 	"github.com/forgebridge/forgebridge/internal/provider"
@@ -102,11 +103,38 @@ func TestGolden(t *testing.T) {
 					TargetBranch: "new_feature", Title: "A new feature", Description: "Adding a new feature"})
 			},
 		},
+		{
+			// Listed newest first, every state; 22's description was cut at
+			// 400 characters, so it is read whole.
+			Name: "pull_requests.json",
+			Calls: []goldenCall{
+				{method: "GET", path: goldenRepoPath + "/pullrequests",
+					query:   url.Values{"api-version": {"7.1"}, "searchCriteria.status": {"all"}, "$top": {"1000"}, "$skip": {"0"}},
+					fixture: "pull_requests.json"},
+				{method: "GET", path: goldenRepoPath + "/pullrequests/22", query: version, fixture: "pull_request_22.json"},
+			},
+			Run: func(ctx context.Context, p provider.Provider, cred fb.Credential) (any, error) {
+				var got []listedPull
+				err := p.(provider.PullRequestLister).PullRequests(ctx, cred, goldenRepo, time.Time{}, func(pr fb.PullRequest) error {
+					got = append(got, listedPull{pr, pr.Description, pr.Author, pr.UpdatedAt})
+					return nil
+				})
+				return got, err
+			},
+		},
 	}
 	open := func(url string) (provider.Provider, error) {
 		return New(fb.Integration{ID: "int-golden", Kind: fb.KindAzureDevOps, BaseURL: url + "/fabrikam"}, provider.Options{})
 	}
 	providertest.RunGolden(t, goldenService{}, open, fb.Credential{Token: goldenPAT}, tests, *update)
+}
+
+// listedPull shows the fields a listing fills in that PullRequest's JSON leaves out.
+type listedPull struct {
+	fb.PullRequest
+	Description string    `json:"description"`
+	Author      string    `json:"author"`
+	UpdatedAt   time.Time `json:"updatedAt"`
 }
 
 // goldenService plays one Azure DevOps organisation: it checks what Azure

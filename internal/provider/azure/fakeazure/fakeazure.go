@@ -1,7 +1,9 @@
-// Package fakeazure is an in-memory Azure DevOps organisation (or TFS
-// collection) served over HTTP for tests: it checks what the real service
-// checks (Basic auth with an empty user and a PAT, the api-version range, JSON
-// bodies) and answers with the shapes of Microsoft's REST documentation.
+// Package fakeazure is an Azure DevOps organisation (or TFS collection)
+// served over HTTP for tests: it checks what the real service checks (Basic
+// auth with a PAT, the api-version range, JSON bodies) and answers with the
+// shapes of Microsoft's REST documentation. Every repository is a real bare
+// git repository (fakegit), also served over git's smart HTTP protocol, so
+// refs, branches and pull request checks all read that one repository.
 package fakeazure
 
 import (
@@ -14,6 +16,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -28,15 +31,20 @@ type Token struct {
 	Expired     bool   // answered 401 like a revoked or expired PAT
 	// ReadOnly is a token whose scopes stop at Code (Read) (vso.code): the
 	// writes it tries answer 401 with TF400813 naming its user, as Azure
-	// answers a call the token's scopes do not cover.
+	// answers a call the token's scopes do not cover. It may fetch with git.
 	ReadOnly bool
+	// NoCodeScope is a token without any Code scope (only Work Items, say):
+	// every Git REST call and git itself answer 401 with TF400813 naming
+	// its user. connectionData still answers.
+	NoCodeScope bool
 	// NoGitPermission is a token with the Code (Read & write) scope whose user
 	// lacks the Git CreateBranch and PullRequestContribute permissions on the
 	// repositories: those writes answer 403 with TF401027 naming the permission.
 	NoGitPermission bool
 }
 
-// Call is one request the fake received. Token is the PAT of its Basic auth.
+// Call is one request the fake received, REST or git. Token is the PAT of
+// its Basic auth. Body is empty for git requests.
 type Call struct {
 	Method string
 	Path   string
@@ -45,10 +53,27 @@ type Call struct {
 	Body   []byte
 }
 
+// Layout is how the fake's URLs name the organisation or collection.
+type Layout int
+
+const (
+	// DevAzure serves the organisation under a path, as
+	// https://dev.azure.com/ORG does: http://127.0.0.1:PORT/ORG.
+	DevAzure Layout = iota
+	// VisualStudio serves the organisation at the root, its name being the
+	// host's, as https://ORG.visualstudio.com does: http://127.0.0.1:PORT.
+	VisualStudio
+	// OnPremises serves a collection of Azure DevOps Server or TFS, as
+	// https://tfs.example.com/tfs/COLLECTION does: http://127.0.0.1:PORT/tfs/COLLECTION.
+	OnPremises
+)
+
 // Server is one fake organisation. Its methods are safe for concurrent use.
 type Server struct {
-	srv *httptest.Server
-	org string
+	srv    *httptest.Server
+	org    string
+	layout Layout
+	dir    string // holds the bare repositories; removed by Close
 
 	mu          sync.Mutex
 	tokens      map[string]Token
@@ -62,55 +87,61 @@ type Server struct {
 	calls       []Call
 	prs         []*pullRequest
 	nextPR      int
-	commits     int
-}
-
-// Repo is one repository of the fake.
-type Repo struct {
-	s             *Server
-	ID            string
-	Name          string
-	Project       string
-	defaultBranch string // full ref name; empty for an empty repository
-	disabled      bool
-	refs          map[string]string // full ref name -> commit sha
-}
-
-type pullRequest struct {
-	repo   *Repo
-	id     int
-	status string
-	title  string
-	desc   string
-	source string
-	target string
-	draft  bool
+	notices     int // notificationId of the last service hook delivery
+	commits     int // commits written, each a second newer than the last
+	now         func() time.Time
 }
 
 const zeroSHA = "0000000000000000000000000000000000000000"
 
-// New starts a fake organisation named org. It accepts api-versions 1.0 to
-// 7.1 (Azure DevOps Services) until SetAPIVersionRange says otherwise, and
-// serves lists two items a page.
-func New(org string) *Server {
+// New starts a fake organisation named org in the dev.azure.com layout. It
+// accepts api-versions 1.0 to 7.1 (Azure DevOps Services) until
+// SetAPIVersionRange says otherwise, and serves lists two items a page.
+func New(org string) *Server { return NewLayout(org, DevAzure) }
+
+// NewLayout starts a fake organisation (or, OnPremises, collection) named
+// org, served in the given layout.
+func NewLayout(org string, layout Layout) *Server {
+	dir, err := os.MkdirTemp("", "fakeazure-")
+	if err != nil {
+		panic("fakeazure: " + err.Error())
+	}
 	s := &Server{
 		org:      org,
+		layout:   layout,
+		dir:      dir,
 		tokens:   map[string]Token{},
 		projects: map[string]string{},
 		minVer:   version{1, 0},
 		maxVer:   version{7, 1},
 		pageSize: 2,
 		nextPR:   1,
+		now:      time.Now,
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
 
-// Close shuts the server down.
-func (s *Server) Close() { s.srv.Close() }
+// Close shuts the server down and removes its repositories.
+func (s *Server) Close() {
+	s.srv.Close()
+	os.RemoveAll(s.dir)
+}
 
-// URL is the organisation (collection) URL: http://127.0.0.1:PORT/ORG.
-func (s *Server) URL() string { return s.srv.URL + "/" + s.org }
+// URL is the organisation (collection) URL, in the server's layout.
+func (s *Server) URL() string { return s.srv.URL + s.prefix() }
+
+// prefix is the path of the organisation or collection ("" at the root).
+func (s *Server) prefix() string {
+	switch s.layout {
+	case VisualStudio:
+		return ""
+	case OnPremises:
+		return "/tfs/" + s.org
+	default:
+		return "/" + s.org
+	}
+}
 
 // SetAPIVersionRange sets the api-versions the server accepts, as TFS 2017
 // ("1.0", "3.2") … Azure DevOps Server 2022 ("1.0", "7.0") would.
@@ -126,9 +157,18 @@ func (s *Server) SetAPIVersionRange(min, max string) {
 }
 
 // SetPageSize sets how many repositories or refs one page holds at most.
+// Pull requests page as the client asks ($top, $skip), as Azure's do.
 func (s *Server) SetPageSize(n int) {
 	s.mu.Lock()
 	s.pageSize = max(n, 1)
+	s.mu.Unlock()
+}
+
+// SetClock sets the clock that dates pull requests (creationDate,
+// closedDate) and deliveries; time.Now until then.
+func (s *Server) SetClock(now func() time.Time) {
+	s.mu.Lock()
+	s.now = now
 	s.mu.Unlock()
 }
 
@@ -148,42 +188,9 @@ func (s *Server) AddRepo(project, name, defaultBranch string) *Repo {
 	if _, ok := s.projects[project]; !ok {
 		s.projects[project] = guid("project", project)
 	}
-	r := &Repo{s: s, ID: guid("repo", project+"/"+name), Name: name, Project: project, refs: map[string]string{}}
-	if defaultBranch != "" {
-		r.defaultBranch = "refs/heads/" + defaultBranch
-		r.refs[r.defaultBranch] = s.newCommitLocked()
-	}
+	r := &Repo{s: s, ID: guid("repo", project+"/"+name), Name: name, Project: project, initialBranch: defaultBranch}
 	s.repos = append(s.repos, r)
 	return r
-}
-
-// AddBranch adds (or moves) a branch to a new commit and returns its sha.
-func (r *Repo) AddBranch(name string) string {
-	r.s.mu.Lock()
-	defer r.s.mu.Unlock()
-	sha := r.s.newCommitLocked()
-	r.refs["refs/heads/"+name] = sha
-	return sha
-}
-
-// SetDisabled marks the repository disabled, as an administrator can.
-func (r *Repo) SetDisabled(on bool) {
-	r.s.mu.Lock()
-	r.disabled = on
-	r.s.mu.Unlock()
-}
-
-// Branch returns the sha of a branch by short name.
-func (r *Repo) Branch(name string) (string, bool) {
-	r.s.mu.Lock()
-	defer r.s.mu.Unlock()
-	sha, ok := r.refs["refs/heads/"+name]
-	return sha, ok
-}
-
-// WebURL is the repository's web address as the API reports it.
-func (r *Repo) WebURL() string {
-	return r.s.URL() + "/" + url.PathEscape(r.Project) + "/_git/" + url.PathEscape(r.Name)
 }
 
 // SetRateLimited makes every authenticated request answer 429 as Azure's
@@ -215,10 +222,11 @@ func (s *Server) ResetCalls() {
 	s.mu.Unlock()
 }
 
-func (s *Server) newCommitLocked() string {
+// commitTimeLocked dates a new commit: a clock that advances one second per
+// commit, as fakegit's does, so that shas are the same from run to run.
+func (s *Server) commitTimeLocked() time.Time {
 	s.commits++
-	sum := sha1.Sum([]byte(s.org + "/commit/" + strconv.Itoa(s.commits)))
-	return hex.EncodeToString(sum[:])
+	return time.Unix(1700000000+int64(s.commits), 0)
 }
 
 // guid makes a stable GUID-shaped id.
@@ -251,11 +259,31 @@ func parseVersion(s string) (version, bool) {
 	return version{a, b}, true
 }
 
+// inCollection returns the part of path below the organisation or collection.
+func (s *Server) inCollection(path string) (string, bool) {
+	p := s.prefix()
+	switch {
+	case p == "":
+		return path, true
+	case path == p:
+		return "", true
+	case strings.HasPrefix(path, p+"/"):
+		return path[len(p):], true
+	}
+	return "", false
+}
+
 // serve authenticates, throttles and checks the api-version before routing,
-// in the order Azure DevOps does.
+// in the order Azure DevOps does. git's requests go to serveGit.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	rest, inOrg := s.inCollection(r.URL.Path)
+	if project, repo, gitPath, ok := gitRoute(rest); inOrg && ok {
+		s.serveGit(w, r, project, repo, gitPath)
+		return
+	}
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-	user, pat, hasAuth := r.BasicAuth()
+	// Azure takes the PAT as the password whatever the user name.
+	_, pat, hasAuth := r.BasicAuth()
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -267,7 +295,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tok, known := s.tokens[pat]
-	if !hasAuth || user != "" || !known || tok.Expired {
+	if !hasAuth || !known || tok.Expired {
 		if r.Header.Get("X-TFS-FedAuthRedirect") != "Suppress" {
 			// Without the header the service redirects browsers to sign in;
 			// API clients see the sign-in page with a 203.
@@ -281,26 +309,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.rateLimited {
-		reset := time.Now().Add(30 * time.Second).Unix()
-		h := w.Header()
-		h.Set("Retry-After", "30")
-		h.Set("X-RateLimit-Resource", "Core")
-		h.Set("X-RateLimit-Delay", "12.5")
-		h.Set("X-RateLimit-Limit", "200")
-		h.Set("X-RateLimit-Remaining", "0")
-		h.Set("X-RateLimit-Reset", strconv.FormatInt(reset, 10))
-		writeError(w, http.StatusTooManyRequests, "RequestBlockedException",
-			"TF400733: The request was blocked because the identity exceeded its usage of resource Core.")
+		s.throttle(w)
 		return
 	}
 
-	prefix := "/" + s.org
-	if r.URL.Path != prefix && !strings.HasPrefix(r.URL.Path, prefix+"/") {
+	if !inOrg {
 		writeError(w, http.StatusNotFound, "CollectionDoesNotExistException",
 			"TF400324: The organization or collection does not exist.")
 		return
 	}
-	segs := strings.Split(strings.Trim(strings.TrimPrefix(r.URL.Path, prefix), "/"), "/")
+	segs := strings.Split(strings.Trim(rest, "/"), "/")
 
 	if len(segs) == 2 && segs[0] == "_apis" && segs[1] == "connectionData" {
 		// connectionData answers without an api-version.
@@ -326,7 +344,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	// [project] _apis git repositories [id [refs|pullrequests]]
+	// [project] _apis git repositories [id [refs|pullrequests [id]]]
 	project := ""
 	if len(segs) > 0 && segs[0] != "_apis" {
 		project = segs[0]
@@ -337,44 +355,76 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if project != "" {
-		if _, ok := s.projects[project]; !ok {
+		name, ok := s.projectName(project)
+		if !ok {
 			writeError(w, http.StatusNotFound, "ProjectDoesNotExistWithNameException",
 				fmt.Sprintf("TF200016: The following project does not exist: %s.", project))
 			return
 		}
+		project = name
+	}
+	if tok.NoCodeScope {
+		writeError(w, http.StatusUnauthorized, "UnauthorizedRequestException", fmt.Sprintf(
+			"TF400813: The user '%s' is not authorized to access this resource.", guid("user", pat)))
+		return
+	}
+	if len(segs) == 3 {
+		if r.Method != http.MethodGet {
+			writeError(w, http.StatusMethodNotAllowed, "RouteMethodNotAllowed", "The requested resource does not support this http method.")
+			return
+		}
+		s.listRepos(w, r, project)
+		return
+	}
+	repo := s.findRepo(project, segs[3])
+	if repo == nil || repo.disabled {
+		writeError(w, http.StatusNotFound, "GitRepositoryNotFoundException", fmt.Sprintf(
+			"TF401019: The Git repository with name or identifier %s does not exist or you do not have permissions for the operation you are attempting.", segs[3]))
+		return
+	}
+	write := r.Method == http.MethodPost
+	if write && tok.ReadOnly {
+		// The scope check runs before the call reaches the Git service.
+		writeError(w, http.StatusUnauthorized, "UnauthorizedRequestException", fmt.Sprintf(
+			"TF400813: The user '%s' is not authorized to access this resource.", guid("user", pat)))
+		return
+	}
+	resource := ""
+	if len(segs) > 4 {
+		resource = strings.ToLower(segs[4])
 	}
 	switch {
-	case len(segs) == 3 && r.Method == http.MethodGet:
-		s.listRepos(w, r, project)
-	case len(segs) == 5:
-		repo := s.findRepo(project, segs[3])
-		if repo == nil || repo.disabled {
-			writeError(w, http.StatusNotFound, "GitRepositoryNotFoundException", fmt.Sprintf(
-				"TF401019: The Git repository with name or identifier %s does not exist or you do not have permissions for the operation you are attempting.", segs[3]))
-			return
-		}
-		write := r.Method == http.MethodPost
-		if write && tok.ReadOnly {
-			// The scope check runs before the call reaches the Git service.
-			writeError(w, http.StatusUnauthorized, "UnauthorizedRequestException", fmt.Sprintf(
-				"TF400813: The user '%s' is not authorized to access this resource.", guid("user", pat)))
-			return
-		}
-		switch {
-		case segs[4] == "refs" && r.Method == http.MethodGet:
-			s.listRefs(w, r, repo)
-		case segs[4] == "refs" && r.Method == http.MethodPost:
-			s.updateRefs(w, body, repo, tok)
-		case strings.EqualFold(segs[4], "pullrequests") && r.Method == http.MethodGet:
-			s.listPullRequests(w, r, repo)
-		case strings.EqualFold(segs[4], "pullrequests") && r.Method == http.MethodPost:
-			s.createPullRequest(w, body, repo, tok, apiVer)
-		default:
-			writeError(w, http.StatusMethodNotAllowed, "RouteMethodNotAllowed", "The requested resource does not support this http method.")
-		}
+	case len(segs) == 4 && r.Method == http.MethodGet:
+		s.getRepo(w, repo)
+	case len(segs) == 5 && resource == "refs" && r.Method == http.MethodGet:
+		s.listRefs(w, r, repo)
+	case len(segs) == 5 && resource == "refs" && r.Method == http.MethodPost:
+		s.updateRefs(w, body, repo, tok)
+	case len(segs) == 5 && resource == "pullrequests" && r.Method == http.MethodGet:
+		s.listPullRequests(w, r, repo, apiVer)
+	case len(segs) == 5 && resource == "pullrequests" && r.Method == http.MethodPost:
+		s.createPullRequest(w, body, repo, pat, tok, apiVer)
+	case len(segs) == 6 && resource == "pullrequests" && r.Method == http.MethodGet:
+		s.getPullRequest(w, repo, segs[5], apiVer)
+	case len(segs) <= 6 && (resource == "" || resource == "refs" || resource == "pullrequests"):
+		writeError(w, http.StatusMethodNotAllowed, "RouteMethodNotAllowed", "The requested resource does not support this http method.")
 	default:
 		writeError(w, http.StatusNotFound, "ApiResourceNotFoundException", "API resource location not found.")
 	}
+}
+
+// throttle answers as Azure's rate limiting does.
+func (s *Server) throttle(w http.ResponseWriter) {
+	reset := time.Now().Add(30 * time.Second).Unix()
+	h := w.Header()
+	h.Set("Retry-After", "30")
+	h.Set("X-RateLimit-Resource", "Core")
+	h.Set("X-RateLimit-Delay", "12.5")
+	h.Set("X-RateLimit-Limit", "200")
+	h.Set("X-RateLimit-Remaining", "0")
+	h.Set("X-RateLimit-Reset", strconv.FormatInt(reset, 10))
+	writeError(w, http.StatusTooManyRequests, "RequestBlockedException",
+		"TF400733: The request was blocked because the identity exceeded its usage of resource Core.")
 }
 
 func (s *Server) checkVersion(w http.ResponseWriter, method, v string) bool {
@@ -427,6 +477,16 @@ func (s *Server) connectionData(w http.ResponseWriter, r *http.Request, pat stri
 	})
 }
 
+// projectName resolves a project named by name or id.
+func (s *Server) projectName(nameOrID string) (string, bool) {
+	for name, id := range s.projects {
+		if strings.EqualFold(name, nameOrID) || strings.EqualFold(id, nameOrID) {
+			return name, true
+		}
+	}
+	return "", false
+}
+
 func (s *Server) findRepo(project, idOrName string) *Repo {
 	for _, r := range s.repos {
 		if strings.EqualFold(r.ID, idOrName) {
@@ -447,27 +507,33 @@ func (s *Server) findRepo(project, idOrName string) *Repo {
 	return nil
 }
 
+// projectJSON is a project as repositories carry it.
+func (s *Server) projectJSON(project string) map[string]any {
+	return map[string]any{
+		"id":         s.projects[project],
+		"name":       project,
+		"url":        s.URL() + "/_apis/projects/" + s.projects[project],
+		"state":      "wellFormed",
+		"revision":   1,
+		"visibility": "private",
+	}
+}
+
+// repoJSON is a repository as the repositories API describes it.
 func (s *Server) repoJSON(r *Repo) map[string]any {
-	base := s.URL()
 	m := map[string]any{
-		"id":   r.ID,
-		"name": r.Name,
-		"url":  base + "/" + s.projects[r.Project] + "/_apis/git/repositories/" + r.ID,
-		"project": map[string]any{
-			"id":         s.projects[r.Project],
-			"name":       r.Project,
-			"url":        base + "/_apis/projects/" + s.projects[r.Project],
-			"state":      "wellFormed",
-			"revision":   1,
-			"visibility": "private",
-		},
-		"size":       len(r.refs) * 1024,
-		"remoteUrl":  strings.Replace(r.WebURL(), "://", "://"+s.org+"@", 1),
+		"id":         r.ID,
+		"name":       r.Name,
+		"url":        s.URL() + "/" + s.projects[r.Project] + "/_apis/git/repositories/" + r.ID,
+		"project":    s.projectJSON(r.Project),
+		"size":       0,
+		"remoteUrl":  r.remoteURL(),
 		"webUrl":     r.WebURL(),
 		"isDisabled": r.disabled,
 	}
-	if r.defaultBranch != "" {
-		m["defaultBranch"] = r.defaultBranch
+	if b := r.defaultBranchLocked(); b != "" {
+		m["defaultBranch"] = "refs/heads/" + b
+		m["size"] = 1024
 	}
 	return m
 }
@@ -518,6 +584,10 @@ func (s *Server) listRepos(w http.ResponseWriter, r *http.Request, project strin
 	writeJSON(w, http.StatusOK, map[string]any{"value": value, "count": len(value)})
 }
 
+func (s *Server) getRepo(w http.ResponseWriter, repo *Repo) {
+	writeJSON(w, http.StatusOK, s.repoJSON(repo))
+}
+
 func (s *Server) refJSON(repo *Repo, name, sha string) map[string]any {
 	return map[string]any{
 		"name":     name,
@@ -533,10 +603,15 @@ func (s *Server) refJSON(repo *Repo, name, sha string) map[string]any {
 }
 
 func (s *Server) listRefs(w http.ResponseWriter, r *http.Request, repo *Repo) {
+	refs, err := repo.refsLocked()
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "VssServiceException", "The repository could not be read: "+err.Error())
+		return
+	}
 	q := r.URL.Query()
 	prefix := "refs/" + q.Get("filter")
 	var names []string
-	for name := range repo.refs {
+	for name := range refs {
 		if strings.HasPrefix(name, prefix) {
 			names = append(names, name)
 		}
@@ -548,7 +623,7 @@ func (s *Server) listRefs(w http.ResponseWriter, r *http.Request, repo *Repo) {
 	}
 	value := []any{}
 	for _, name := range names[lo:hi] {
-		value = append(value, s.refJSON(repo, name, repo.refs[name]))
+		value = append(value, s.refJSON(repo, name, refs[name]))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"value": value, "count": len(value)})
 }
@@ -559,8 +634,9 @@ type refUpdate struct {
 	NewObjectID string `json:"newObjectId"`
 }
 
-// updateRefs applies each update atomically under the server's lock, so of
-// concurrent creates of one name exactly one sees the zero old object id.
+// updateRefs applies each update as a compare-and-swap on the git
+// repository, so of concurrent creates of one name exactly one sees the zero
+// old object id. A zero new object id deletes the ref.
 func (s *Server) updateRefs(w http.ResponseWriter, body []byte, repo *Repo, tok Token) {
 	var updates []refUpdate
 	if err := json.Unmarshal(body, &updates); err != nil || len(updates) == 0 {
@@ -576,29 +652,14 @@ func (s *Server) updateRefs(w http.ResponseWriter, body []byte, repo *Repo, tok 
 			tok.identity()))
 		return
 	}
-	known := map[string]bool{}
-	for _, sha := range repo.refs {
-		known[sha] = true
-	}
 	value := []any{}
 	for _, u := range updates {
-		status := "succeeded"
-		_, exists := repo.refs[u.Name]
-		switch {
-		case !validRefName(u.Name):
-			status = "invalidRefName"
-		case u.OldObjectID != zeroSHA:
-			status = "unprocessed" // the fake only creates refs
-		case exists:
-			status = "staleOldObjectId"
-		case conflictsInCase(repo, u.Name):
-			status = "refNameConflict"
-		case !known[u.NewObjectID]:
-			status = "unresolvableToCommit"
-		default:
-			repo.refs[u.Name] = u.NewObjectID
+		status, err := repo.applyLocked(u)
+		if err != nil {
+			writeError(w, http.StatusInternalServerError, "VssServiceException", "The ref could not be updated: "+err.Error())
+			return
 		}
-		item := map[string]any{
+		value = append(value, map[string]any{
 			"repositoryId":  repo.ID,
 			"name":          u.Name,
 			"oldObjectId":   u.OldObjectID,
@@ -608,19 +669,9 @@ func (s *Server) updateRefs(w http.ResponseWriter, body []byte, repo *Repo, tok 
 			"updateStatus":  status,
 			"success":       status == "succeeded",
 			"customMessage": nil,
-		}
-		value = append(value, item)
+		})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"value": value, "count": len(value)})
-}
-
-func conflictsInCase(repo *Repo, name string) bool {
-	for existing := range repo.refs {
-		if strings.EqualFold(existing, name) {
-			return true
-		}
-	}
-	return false
 }
 
 // validRefName applies git's ref name rules to a refs/heads/ name.
@@ -644,107 +695,6 @@ func validRefName(name string) bool {
 	return true
 }
 
-func (s *Server) prJSON(pr *pullRequest) map[string]any {
-	return map[string]any{
-		"repository":    s.repoJSON(pr.repo),
-		"pullRequestId": pr.id,
-		"codeReviewId":  pr.id,
-		"status":        pr.status,
-		"createdBy":     map[string]any{"displayName": "Creator", "id": guid("user", "creator")},
-		"creationDate":  "2024-01-01T00:00:00Z",
-		"title":         pr.title,
-		"description":   pr.desc,
-		"sourceRefName": pr.source,
-		"targetRefName": pr.target,
-		"mergeStatus":   "queued",
-		"isDraft":       pr.draft,
-		"mergeId":       guid("merge", strconv.Itoa(pr.id)),
-		"url": s.URL() + "/" + s.projects[pr.repo.Project] + "/_apis/git/repositories/" + pr.repo.ID +
-			"/pullRequests/" + strconv.Itoa(pr.id),
-		"supportsIterations": true,
-	}
-}
-
-func (s *Server) createPullRequest(w http.ResponseWriter, body []byte, repo *Repo, tok Token, v version) {
-	var in struct {
-		SourceRefName string `json:"sourceRefName"`
-		TargetRefName string `json:"targetRefName"`
-		Title         string `json:"title"`
-		Description   string `json:"description"`
-		IsDraft       bool   `json:"isDraft"`
-	}
-	if err := json.Unmarshal(body, &in); err != nil {
-		writeError(w, http.StatusBadRequest, "InvalidArgumentValueException", "The body of the request is not a valid pull request.")
-		return
-	}
-	if tok.NoGitPermission {
-		writeError(w, http.StatusForbidden, "GitNeedsPermissionException", fmt.Sprintf(
-			"TF401027: You need the Git 'PullRequestContribute' permission to perform this action. Details: identity '%s', scope 'repository'.",
-			tok.identity()))
-		return
-	}
-	if in.Title == "" || in.SourceRefName == "" || in.TargetRefName == "" {
-		writeError(w, http.StatusBadRequest, "InvalidArgumentValueException",
-			"The pull request needs a title, a source and a target ref.")
-		return
-	}
-	if strings.EqualFold(in.SourceRefName, in.TargetRefName) {
-		// Unconfirmed: no public record of the service's answer to equal refs
-		// was found; this 400 stands in for it.
-		writeError(w, http.StatusBadRequest, "InvalidArgumentValueException",
-			"The source and target ref names of a pull request must be different.")
-		return
-	}
-	if _, ok := repo.refs[in.SourceRefName]; !ok {
-		writeError(w, http.StatusBadRequest, "GitPullRequestCannotBeActivated",
-			"TF401398: The pull request cannot be activated because the source and/or the target branch no longer exists, or the requested refs are not branches")
-		return
-	}
-	if _, ok := repo.refs[in.TargetRefName]; !ok {
-		writeError(w, http.StatusBadRequest, "GitPullRequestCannotBeActivated",
-			"TF401398: The pull request cannot be activated because the source and/or the target branch no longer exists, or the requested refs are not branches")
-		return
-	}
-	for _, pr := range s.prs {
-		if pr.repo == repo && pr.status == "active" && pr.source == in.SourceRefName && pr.target == in.TargetRefName {
-			writeError(w, http.StatusConflict, "GitPullRequestExistsException",
-				"TF401179: An active pull request for the source and target branch already exists.")
-			return
-		}
-	}
-	pr := &pullRequest{repo: repo, id: s.nextPR, status: "active", title: in.Title, desc: in.Description,
-		source: in.SourceRefName, target: in.TargetRefName}
-	// Drafts exist from api-version 5.1 (Azure DevOps Server 2019.1) on.
-	if !v.less(version{5, 1}) {
-		pr.draft = in.IsDraft
-	}
-	s.nextPR++
-	s.prs = append(s.prs, pr)
-	writeJSON(w, http.StatusCreated, s.prJSON(pr))
-}
-
-func (s *Server) listPullRequests(w http.ResponseWriter, r *http.Request, repo *Repo) {
-	q := r.URL.Query()
-	status := q.Get("searchCriteria.status")
-	if status == "" {
-		status = "active"
-	}
-	value := []any{}
-	for _, pr := range s.prs {
-		if pr.repo != repo || (status != "all" && pr.status != status) {
-			continue
-		}
-		if src := q.Get("searchCriteria.sourceRefName"); src != "" && src != pr.source {
-			continue
-		}
-		if tgt := q.Get("searchCriteria.targetRefName"); tgt != "" && tgt != pr.target {
-			continue
-		}
-		value = append(value, s.prJSON(pr))
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"value": value, "count": len(value)})
-}
-
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
@@ -765,6 +715,7 @@ var typeNames = map[string]string{
 	"GitNeedsPermissionException":     "Microsoft.TeamFoundation.Git.Server.GitNeedsPermissionException, Microsoft.TeamFoundation.Git.Server",
 	"GitPullRequestCannotBeActivated": "Microsoft.TeamFoundation.Git.Server.GitPullRequestCannotBeActivated, Microsoft.TeamFoundation.Git.Server",
 	"GitPullRequestExistsException":   "Microsoft.TeamFoundation.Git.Server.GitPullRequestExistsException, Microsoft.TeamFoundation.Git.Server",
+	"GitPullRequestNotFoundException": "Microsoft.TeamFoundation.Git.Server.GitPullRequestNotFoundException, Microsoft.TeamFoundation.Git.Server",
 	"GitRepositoryNotFoundException":  "Microsoft.TeamFoundation.Git.Server.GitRepositoryNotFoundException, Microsoft.TeamFoundation.Git.Server",
 	"UnauthorizedRequestException":    "Microsoft.TeamFoundation.Framework.Server.UnauthorizedRequestException, Microsoft.TeamFoundation.Framework.Server",
 }
