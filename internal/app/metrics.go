@@ -109,3 +109,6 @@ func (x measured) CreatePullRequest(ctx context.Context, c fb.Credential, repo f
 	defer func() { x.m.observe(x.kind, "create_pull_request", start, err) }()
 	return x.p.CreatePullRequest(ctx, c, repo, pr)
 }
+
+// Unwrap gives the driver beneath, for its optional capabilities.
+func (x measured) Unwrap() provider.Provider { return x.p }

@@ -345,7 +345,7 @@ func (rl repoLinks) add(s *Service, in fb.Integration, repo fb.Repository) {
 	if err != nil {
 		return
 	}
-	if l, ok := p.(provider.WebLinker); ok {
+	if l, ok := provider.Capability[provider.WebLinker](p); ok {
 		rl[repo.ID] = struct {
 			repo  fb.Repository
 			links provider.WebLinker

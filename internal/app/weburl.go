@@ -57,3 +57,6 @@ func safeExisting(err error) error {
 	out.Existing = &existing
 	return &out
 }
+
+// Unwrap gives the driver beneath, for its optional capabilities.
+func (w webSafe) Unwrap() provider.Provider { return w.p }

@@ -256,7 +256,7 @@ func (r *run) do(ctx context.Context) (Result, error) {
 	if err != nil {
 		return res, err
 	}
-	r.links, _ = p.(provider.WebLinker)
+	r.links, _ = provider.Capability[provider.WebLinker](p)
 	projects, err := r.x.Tracker.ProjectKeys(ctx)
 	if err != nil {
 		return res, err
@@ -264,7 +264,7 @@ func (r *run) do(ctx context.Context) (Result, error) {
 	r.matcher = issuekey.NewMatcher(projects)
 	r.keys = map[string]bool{}
 
-	mirror, ok := p.(provider.Mirrorer)
+	mirror, ok := provider.Capability[provider.Mirrorer](p)
 	if !ok {
 		return res, fb.Errorf(fb.ENotSupported, "Integrations of kind %s cannot be indexed yet.", r.in.Kind)
 	}
@@ -300,7 +300,7 @@ func (r *run) do(ctx context.Context) (Result, error) {
 		return res, err
 	}
 	var newSince *time.Time
-	if lister, ok := p.(provider.PullRequestLister); ok {
+	if lister, ok := provider.Capability[provider.PullRequestLister](p); ok {
 		newSince, err = r.pulls(ctx, lister, pullsSince)
 		if fb.ErrorCode(err) == fb.EProviderDenied {
 			// Pull requests switched off for the repository (GitLab answers

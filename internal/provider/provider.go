@@ -113,3 +113,21 @@ type WebLinker interface {
 	BranchURL(repo fb.Repository, name string) string
 	TagURL(repo fb.Repository, name string) string
 }
+
+// Capability returns p's optional capability T. A wrapper that adds
+// behaviour around a driver (metrics, checks) gives the driver back with an
+// Unwrap method, so the capabilities of the driver beneath stay reachable.
+func Capability[T any](p Provider) (T, bool) {
+	for p != nil {
+		if c, ok := p.(T); ok {
+			return c, true
+		}
+		u, ok := p.(interface{ Unwrap() Provider })
+		if !ok {
+			break
+		}
+		p = u.Unwrap()
+	}
+	var zero T
+	return zero, false
+}

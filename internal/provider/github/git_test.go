@@ -140,3 +140,20 @@ func TestMirrorClone(t *testing.T) {
 		})
 	}
 }
+
+func TestWebLinks(t *testing.T) {
+	d, err := NewDriver(fb.Integration{Kind: fb.KindGitHubEnterprise, BaseURL: "https://ghe.example.com"}, provider.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo := fb.Repository{FullName: "acme/app"}
+	for _, tt := range []struct{ got, want string }{
+		{d.CommitURL(repo, "abc"), "https://ghe.example.com/acme/app/commit/abc"},
+		{d.BranchURL(repo, "feature/PROJ-1 x"), "https://ghe.example.com/acme/app/tree/feature/PROJ-1%20x"},
+		{d.TagURL(fb.Repository{WebURL: "https://ghe.example.com/acme/app"}, "v1.0"), "https://ghe.example.com/acme/app/releases/tag/v1.0"},
+	} {
+		if tt.got != tt.want {
+			t.Errorf("got %q, want %q", tt.got, tt.want)
+		}
+	}
+}

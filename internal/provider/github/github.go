@@ -455,15 +455,28 @@ func (d *Driver) pullRejected(ctx context.Context, owner, name, fullName, source
 
 // branchURL is the web page of a branch: {repository}/tree/{name}.
 func (d *Driver) branchURL(repo fb.Repository, name string) string {
-	web := strings.TrimRight(repo.WebURL, "/")
-	if web == "" {
-		web = d.webBase + repo.FullName
+	return d.repoWeb(repo) + "/tree/" + provider.EscapeRef(name)
+}
+
+// repoWeb is the repository's page: its html_url, else built from its name.
+func (d *Driver) repoWeb(repo fb.Repository) string {
+	if web := strings.TrimRight(repo.WebURL, "/"); web != "" {
+		return web
 	}
-	parts := strings.Split(name, "/")
-	for i, p := range parts {
-		parts[i] = url.PathEscape(p)
-	}
-	return web + "/tree/" + strings.Join(parts, "/")
+	return d.webBase + repo.FullName
+}
+
+var _ provider.WebLinker = (*Driver)(nil)
+
+// CommitURL, BranchURL and TagURL are the repository's pages on GitHub.
+func (d *Driver) CommitURL(repo fb.Repository, sha string) string {
+	return d.repoWeb(repo) + "/commit/" + url.PathEscape(sha)
+}
+
+func (d *Driver) BranchURL(repo fb.Repository, name string) string { return d.branchURL(repo, name) }
+
+func (d *Driver) TagURL(repo fb.Repository, name string) string {
+	return d.repoWeb(repo) + "/releases/tag/" + provider.EscapeRef(name)
 }
 
 // split returns the owner and name of a repository's full name.
