@@ -132,7 +132,9 @@ func (projects) Permissions(context.Context, fb.User, string) (map[string]bool, 
 func (projects) IssuePermissions(context.Context, fb.User, fb.Issue) (map[string]bool, error) {
 	return nil, notSupported
 }
-func (projects) BrowsableProjects(context.Context, fb.User) ([]string, error) { return nil, notSupported }
+func (projects) BrowsableProjects(context.Context, fb.User) ([]string, error) {
+	return nil, notSupported
+}
 
 type env struct {
 	h    *host
