@@ -28,27 +28,32 @@ const indexTimeout = 6 * time.Hour
 const busySnooze = 5 * time.Second
 
 // indexArgs is one index run of a repository. Its JSON is the stored job.
+// After is set on a run asked for while run After was going: River's
+// uniqueness always counts a running job, so a request arriving during a
+// run would otherwise be dropped, and what was pushed meanwhile would wait
+// for the schedule.
 type indexArgs struct {
 	RepositoryID string `json:"repositoryId"`
 	Reset        bool   `json:"reset,omitempty"`
+	After        int64  `json:"after,omitempty"`
 }
 
 func (indexArgs) Kind() string { return kindIndex }
 
-// waiting are the states of a job that has not started: a request for a
-// repository already waiting merges into it, while a run that is already
-// going gets at most one more after it.
-var waiting = []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending,
-	rivertype.JobStateRetryable, rivertype.JobStateScheduled}
+// uniqueStates are those of a job that a request with the same arguments
+// merges into (River requires at least these).
+var uniqueStates = []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending,
+	rivertype.JobStateRetryable, rivertype.JobStateRunning, rivertype.JobStateScheduled}
 
 func indexOpts(by app.IndexPriority) *river.InsertOpts {
 	return &river.InsertOpts{Priority: int(by), MaxAttempts: integrationAttempts,
-		UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: waiting}}
+		UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: uniqueStates}}
 }
 
 // Index queues an index run of each repository (app.Queue). A request that
-// finds a run of the repository already waiting merges into it, raising its
-// priority if this one's is higher.
+// finds a run of the repository waiting merges into it, raising its
+// priority if this one's is higher; one that finds a run going queues one
+// run after it, into which later requests merge in turn.
 func (q *Queue) Index(ctx context.Context, repositoryIDs []string, by app.IndexPriority, reset bool) error {
 	if len(repositoryIDs) == 0 {
 		return nil
@@ -57,21 +62,43 @@ func (q *Queue) Index(ctx context.Context, repositoryIDs []string, by app.IndexP
 	for i, id := range repositoryIDs {
 		params[i] = river.InsertManyParams{Args: indexArgs{RepositoryID: id, Reset: reset}, InsertOpts: indexOpts(by)}
 	}
-	res, err := q.client.InsertMany(ctx, params)
-	if err != nil {
-		return fmt.Errorf("jobs: queueing %d index runs: %w", len(repositoryIDs), err)
-	}
-	for _, r := range res {
-		if r.UniqueSkippedAsDuplicate && r.Job != nil && r.Job.Priority > int(by) {
-			// River has no call to change a job's priority; the row is River's
-			// own table, written the same way in both databases.
-			if _, err := q.db.ExecContext(ctx, q.rebind(`UPDATE river_job SET priority = ? WHERE id = ? AND priority > ? AND state IN ('available', 'scheduled', 'retryable', 'pending')`),
-				int(by), r.Job.ID, int(by)); err != nil {
-				return fmt.Errorf("jobs: raising the priority of index run %d: %w", r.Job.ID, err)
+	for len(params) > 0 {
+		res, err := q.client.InsertMany(ctx, params)
+		if err != nil {
+			return fmt.Errorf("jobs: queueing %d index runs: %w", len(params), err)
+		}
+		var after []river.InsertManyParams
+		for i, r := range res {
+			if !r.UniqueSkippedAsDuplicate || r.Job == nil {
+				continue
+			}
+			if r.Job.State == rivertype.JobStateRunning {
+				a := params[i].Args.(indexArgs)
+				a.After = r.Job.ID
+				after = append(after, river.InsertManyParams{Args: a, InsertOpts: indexOpts(by)})
+				continue
+			}
+			if err := q.raise(ctx, r.Job, by); err != nil {
+				return err
 			}
 		}
+		params = after
 	}
 	q.markQueued(ctx, repositoryIDs)
+	return nil
+}
+
+// raise gives a waiting job a higher priority. River has no call for it;
+// the row is River's own table, written alike in both databases.
+func (q *Queue) raise(ctx context.Context, job *rivertype.JobRow, by app.IndexPriority) error {
+	if job.Priority <= int(by) {
+		return nil
+	}
+	_, err := q.db.ExecContext(ctx, q.rebind(`UPDATE river_job SET priority = ? WHERE id = ? AND priority > ?
+		AND state IN ('available', 'scheduled', 'retryable', 'pending')`), int(by), job.ID, int(by))
+	if err != nil {
+		return fmt.Errorf("jobs: raising the priority of index run %d: %w", job.ID, err)
+	}
 	return nil
 }
 

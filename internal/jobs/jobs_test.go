@@ -97,7 +97,7 @@ func (e *env) open(t *testing.T, cfg Config) *Queue {
 // start opens and starts a queue with no periodic work.
 func (e *env) start(t *testing.T) *Queue {
 	t.Helper()
-	q := e.open(t, Config{Rediscover: -1, Revalidate: -1})
+	q := e.open(t, Config{Rediscover: -1, Revalidate: -1, Reindex: -1})
 	if err := q.Start(context.Background()); err != nil {
 		t.Fatalf("Start: %v", err)
 	}
@@ -300,7 +300,7 @@ func TestRetryLinkInserts(t *testing.T) {
 	for _, b := range storetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			e := newEnv(t, b)
-			q := e.open(t, Config{Rediscover: -1, Revalidate: -1})
+			q := e.open(t, Config{Rediscover: -1, Revalidate: -1, Reindex: -1})
 			ctx := context.Background()
 			l := app.IssueLink{GlobalID: "forgebridge:r1:pr:7", URL: "https://example.test/pr/7", Title: "Pull request #7: x", Resolved: true}
 			for range 2 {
@@ -511,7 +511,7 @@ func TestSchedule(t *testing.T) {
 			ctx := context.Background()
 			second := e.addIntegration(t, "GH 2")
 			// Rediscovery on, re-validation off.
-			q := e.open(t, Config{Revalidate: -1})
+			q := e.open(t, Config{Revalidate: -1, Reindex: -1})
 			if err := q.Start(ctx); err != nil {
 				t.Fatal(err)
 			}
