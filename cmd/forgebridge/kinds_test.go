@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 
@@ -20,6 +21,12 @@ type kindCase struct {
 	repo        string // full name of a repository with the branch PROJ-1-feature
 	revoke      func()
 	close       func()
+
+	// The host's side of indexing: a push straight to the host, a branch
+	// deleted there, and the signed webhook delivery the host sends.
+	push         func(branch, message string) (string, error)
+	deleteBranch func(name string) error
+	deliver      func(ref, before, after, secret string) (http.Header, []byte)
 }
 
 func kindCases() []kindCase {
@@ -29,7 +36,8 @@ func kindCases() []kindCase {
 		gh := fakegithub.New()
 		gh.AddToken("ghp_svc", fakegithub.Token{Login: "bot", Scopes: []string{"repo"}})
 		gh.AddToken("ghp_alice", fakegithub.Token{Login: "alice-gh", Scopes: []string{"repo"}})
-		gh.AddRepo("acme/app", "main").AddBranch("PROJ-1-feature")
+		repo := gh.AddRepo("acme/app", "main")
+		repo.AddBranch("PROJ-1-feature")
 		base := gh.URL()
 		if kind == "github-enterprise" {
 			base = gh.EnterpriseURL()
@@ -39,20 +47,27 @@ func kindCases() []kindCase {
 			good:        map[string]any{"token": "ghp_alice"}, bad: map[string]any{"token": "ghp_nope"},
 			login: "alice-gh", repo: "acme/app",
 			revoke: func() { gh.AddToken("ghp_alice", fakegithub.Token{Login: "alice-gh", Expired: true}) },
-			close:  gh.Close})
+			close:  gh.Close, push: repo.Push, deleteBranch: repo.DeleteBranch,
+			deliver: func(ref, before, after, secret string) (http.Header, []byte) {
+				return gh.PushDelivery(repo, ref, before, after, secret)
+			}})
 	}
 
 	for _, kind := range []string{"gitlab", "gitlab-self-managed"} {
 		gl := fakegitlab.New()
 		gl.AddToken("glpat-svc", fakegitlab.Token{Username: "bot"})
 		gl.AddToken("glpat-alice", fakegitlab.Token{Username: "alice"})
-		gl.AddProject("acme/platform/app", "main").AddBranch("PROJ-1-feature")
+		project := gl.AddProject("acme/platform/app", "main")
+		project.AddBranch("PROJ-1-feature")
 		cases = append(cases, kindCase{kind: kind,
 			integration: map[string]any{"baseUrl": gl.URL(), "credential": map[string]any{"token": "glpat-svc"}},
 			good:        map[string]any{"token": "glpat-alice"}, bad: map[string]any{"token": "glpat-nope"},
 			login: "alice", repo: "acme/platform/app",
 			revoke: func() { gl.AddToken("glpat-alice", fakegitlab.Token{Username: "alice", Revoked: true}) },
-			close:  gl.Close})
+			close:  gl.Close, push: project.Push, deleteBranch: project.DeleteBranch,
+			deliver: func(ref, before, after, secret string) (http.Header, []byte) {
+				return gl.PushDelivery(project, ref, before, after, secret)
+			}})
 	}
 
 	for _, k := range []struct{ kind, version string }{{"azure-devops", ""}, {"vsts", ""}, {"tfs", "2019"}} {
@@ -62,7 +77,8 @@ func kindCases() []kindCase {
 		}
 		az.AddToken("svcpat", fakeazure.Token{Account: "bot@acme.example"})
 		az.AddToken("alicepat", fakeazure.Token{Account: "alice@acme.example"})
-		az.AddRepo("Platform", "app", "main").AddBranch("PROJ-1-feature")
+		repo := az.AddRepo("Platform", "app", "main")
+		repo.AddBranch("PROJ-1-feature")
 		in := map[string]any{"baseUrl": az.URL(), "credential": map[string]any{"token": "svcpat"}}
 		if k.version != "" {
 			in["serverVersion"] = k.version
@@ -71,13 +87,17 @@ func kindCases() []kindCase {
 			good: map[string]any{"token": "alicepat"}, bad: map[string]any{"token": "nopepat"},
 			login: "alice@acme.example", repo: "Platform/app",
 			revoke: func() { az.AddToken("alicepat", fakeazure.Token{Account: "alice@acme.example", Expired: true}) },
-			close:  az.Close})
+			close:  az.Close, push: repo.Push, deleteBranch: repo.DeleteBranch,
+			deliver: func(ref, before, after, secret string) (http.Header, []byte) {
+				return az.PushDelivery(repo, ref, before, after, secret)
+			}})
 	}
 
 	cc := fakecodecommit.New("eu-west-1")
 	cc.AddKey("AKIASERVICE000000001", "service-secret", fakecodecommit.Key{ARN: "arn:aws:iam::123456789012:user/bot"})
 	cc.AddKey("AKIAALICE00000000001", "alice-secret", fakecodecommit.Key{ARN: "arn:aws:iam::123456789012:user/alice"})
-	cc.AddRepo("app", "main").AddBranch("PROJ-1-feature")
+	ccRepo := cc.AddRepo("app", "main")
+	ccRepo.AddBranch("PROJ-1-feature")
 	cases = append(cases, kindCase{kind: "codecommit",
 		integration: map[string]any{"baseUrl": cc.URL(), "region": "eu-west-1",
 			"credential": map[string]any{"accessKeyId": "AKIASERVICE000000001", "secretAccessKey": "service-secret"}},
@@ -87,7 +107,10 @@ func kindCases() []kindCase {
 		revoke: func() {
 			cc.AddKey("AKIAALICE00000000001", "alice-secret", fakecodecommit.Key{ARN: "arn:aws:iam::123456789012:user/alice", Expired: true})
 		},
-		close: cc.Close})
+		close: cc.Close, push: ccRepo.Push, deleteBranch: ccRepo.DeleteBranch,
+		deliver: func(ref, before, after, secret string) (http.Header, []byte) {
+			return cc.PushDelivery(ccRepo, ref, before, after, secret)
+		}})
 	return cases
 }
 

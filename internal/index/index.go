@@ -351,7 +351,8 @@ func (r *run) commits(ctx context.Context, m *gitmirror.Mirror, refs, oldTips ma
 			for _, k := range keys {
 				r.keys[k] = true
 			}
-			batch = append(batch, fb.Commit{RepositoryID: r.repo.ID, SHA: c.SHA, Message: c.Message,
+			// git ends a message with a newline; people do not see it.
+			batch = append(batch, fb.Commit{RepositoryID: r.repo.ID, SHA: c.SHA, Message: strings.TrimRight(c.Message, "\n"),
 				AuthorName: c.AuthorName, AuthorEmail: c.AuthorEmail, AuthoredAt: c.AuthoredAt.UTC(), Keys: keys})
 			if len(batch) == batchSize {
 				if err := flush(); err != nil {
