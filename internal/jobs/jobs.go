@@ -126,6 +126,10 @@ func Open(ctx context.Context, cfg Config) (*Queue, error) {
 		PeriodicJobs: q.periodicJobs(),
 		RetryPolicy:  cfg.retryPolicy,
 	}
+	// Neither driver here listens for new jobs, so they are polled for: a
+	// quarter second keeps a webhook's push well within a second of the
+	// issue, at one small query per poll.
+	rc.FetchCooldown, rc.FetchPollInterval = 100*time.Millisecond, 250*time.Millisecond
 	if cfg.pollInterval > 0 {
 		rc.FetchCooldown, rc.FetchPollInterval = cfg.pollInterval/2, cfg.pollInterval
 	}

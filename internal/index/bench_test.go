@@ -1,0 +1,194 @@
+package index_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/base64"
+	"io"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	fb "github.com/forgebridge/forgebridge"
+	"github.com/forgebridge/forgebridge/internal/gitmirror"
+	"github.com/forgebridge/forgebridge/internal/gitmirror/gittest"
+	"github.com/forgebridge/forgebridge/internal/index"
+	"github.com/forgebridge/forgebridge/internal/provider"
+	"github.com/forgebridge/forgebridge/internal/provider/fakegit"
+	"github.com/forgebridge/forgebridge/internal/store/storetest"
+)
+
+// synthRemote is a driver whose repository is a synthetic history served
+// over smart HTTP.
+type synthRemote struct {
+	driver
+	url string
+}
+
+func (d synthRemote) GitRemote(_ context.Context, cred fb.Credential, _ fb.Repository) (provider.GitRemote, error) {
+	return provider.GitRemote{URL: d.url,
+		Header: "Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte("x:"+cred.Token))}, nil
+}
+
+func benchCommits(b *testing.B) int {
+	n := 20000
+	if s := os.Getenv("FORGEBRIDGE_BENCH_COMMITS"); s != "" {
+		var err error
+		if n, err = strconv.Atoi(s); err != nil || n < 1 {
+			b.Fatalf("FORGEBRIDGE_BENCH_COMMITS=%q is not a number of commits", s)
+		}
+	}
+	return n
+}
+
+// benchBackend is SQLite, or PostgreSQL with FORGEBRIDGE_BENCH_DB=postgres.
+func benchBackend() storetest.Backend {
+	for _, b := range storetest.Backends() {
+		if b.Name == os.Getenv("FORGEBRIDGE_BENCH_DB") {
+			return b
+		}
+	}
+	return storetest.Backends()[0]
+}
+
+// BenchmarkFirstIndex measures a first index of a synthetic history
+// (FORGEBRIDGE_BENCH_COMMITS commits, default 20000) served over smart HTTP:
+// fetch, read every commit, link keys into the store, branches, tags and
+// state, against what git alone needs to bring the same history over and
+// read it (git clone --mirror, then git log --all). It reports the peak
+// RSS of the process.
+func BenchmarkFirstIndex(b *testing.B) {
+	n := benchCommits(b)
+	root := b.TempDir()
+	gittest.Synth(b, filepath.Join(root, "synth.git"), n)
+	srv := httptest.NewServer(gittest.Handler(root, goodToken))
+	defer srv.Close()
+	url := srv.URL + "/synth.git"
+
+	b.Run("forgebridge", func(b *testing.B) {
+		git, err := gitmirror.Find(context.Background())
+		if err != nil {
+			b.Fatal(err)
+		}
+		st := benchBackend().Open(b, nil)
+		in := fb.Integration{Name: "synth", Kind: fb.KindGitHub, Credential: fb.Credential{Token: goodToken}}
+		repos := []fb.Repository{{ExternalID: "1", Name: "synth", FullName: "acme/synth", DefaultBranch: "main", WebURL: "https://git.example/acme/synth"}}
+		if err := st.CreateIntegrationWithRepositories(context.Background(), &in, repos, time.Now()); err != nil {
+			b.Fatal(err)
+		}
+		x := &index.Indexer{Store: st, Tracker: projects{"PROJ", "OPS"}, Git: git, Dir: b.TempDir(),
+			Providers: func(fb.Integration, provider.Options) (provider.Provider, error) {
+				return synthRemote{driver: driver{&host{}}, url: url}, nil
+			}}
+		for b.Loop() {
+			res, err := x.Run(context.Background(), repos[0].ID, true)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if res.Commits != int64(n) {
+				b.Fatalf("read %d commits, want %d", res.Commits, n)
+			}
+		}
+		var ru syscall.Rusage
+		if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+			b.ReportMetric(float64(ru.Maxrss)/1024, "peak-RSS-MiB")
+		}
+	})
+
+	b.Run("git-clone-and-log", func(b *testing.B) {
+		env := append(gittest.Env(), "GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=http.extraHeader",
+			"GIT_CONFIG_VALUE_0="+gittest.BasicHeader("x", goodToken))
+		for b.Loop() {
+			dir := filepath.Join(b.TempDir(), "m")
+			clone := exec.Command("git", "clone", "--quiet", "--mirror", url, dir)
+			clone.Env = env
+			if out, err := clone.CombinedOutput(); err != nil {
+				b.Fatalf("clone: %v: %s", err, out)
+			}
+			log := exec.Command("git", "--git-dir="+dir, "log", "--all", "--format=%H%x00%B")
+			log.Env = env
+			out, err := log.StdoutPipe()
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := log.Start(); err != nil {
+				b.Fatal(err)
+			}
+			sc := bufio.NewScanner(out)
+			sc.Buffer(make([]byte, 64<<10), 32<<20)
+			for sc.Scan() {
+			}
+			io.Copy(io.Discard, out)
+			if err := log.Wait(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkIncremental measures one run after one new commit was pushed to
+// a repository already indexed: what a webhook costs forgebridge.
+func BenchmarkIncremental(b *testing.B) {
+	n := benchCommits(b)
+	root := b.TempDir()
+	dir := gittest.Synth(b, filepath.Join(root, "synth.git"), n)
+	srv := httptest.NewServer(gittest.Handler(root, goodToken))
+	defer srv.Close()
+	git, err := gitmirror.Find(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	st := benchBackend().Open(b, nil)
+	in := fb.Integration{Name: "synth", Kind: fb.KindGitHub, Credential: fb.Credential{Token: goodToken}}
+	repos := []fb.Repository{{ExternalID: "1", Name: "synth", FullName: "acme/synth", DefaultBranch: "main"}}
+	if err := st.CreateIntegrationWithRepositories(context.Background(), &in, repos, time.Now()); err != nil {
+		b.Fatal(err)
+	}
+	x := &index.Indexer{Store: st, Tracker: projects{"PROJ", "OPS"}, Git: git, Dir: b.TempDir(),
+		Providers: func(fb.Integration, provider.Options) (provider.Provider, error) {
+			return synthRemote{driver: driver{&host{}}, url: srv.URL + "/synth.git"}, nil
+		}}
+	if _, err := x.Run(context.Background(), repos[0].ID, false); err != nil {
+		b.Fatal(err)
+	}
+	host := hostRepo(b, dir)
+	i := 0
+	cpu := cpuTime()
+	for b.Loop() {
+		b.StopTimer()
+		i++
+		if _, err := host.Commit("main", []byte("PROJ-1 change "+strconv.Itoa(i)), gitAuthor); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		res, err := x.Run(context.Background(), repos[0].ID, false)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if res.Commits != 1 {
+			b.Fatalf("read %d commits, want 1", res.Commits)
+		}
+	}
+	// forgebridge's own time, git's processes aside (the pushes included:
+	// they are git processes too).
+	b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/1000/float64(b.N), "own-CPU-ms/op")
+}
+
+// cpuTime is the user and system time of this process so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+var gitAuthor = fakegit.Author{Name: "Bench", Email: "bench@example.com"}
+
+// hostRepo opens a bare repository to push to as the host.
+func hostRepo(b *testing.B, dir string) *fakegit.Repo { return &fakegit.Repo{Dir: dir} }
