@@ -241,3 +241,27 @@ func TestFindTooOld(t *testing.T) {
 		t.Errorf("Find with git 2.30.9 = %v", err)
 	}
 }
+
+func TestCABundleAddsToTheSystemRoots(t *testing.T) {
+	dir := t.TempDir()
+	system, extra := dir+"/system.pem", dir+"/extra.pem"
+	if err := os.WriteFile(system, []byte("-----BEGIN CERTIFICATE-----\nsystem\n-----END CERTIFICATE-----\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(extra, []byte("-----BEGIN CERTIFICATE-----\nextra\n-----END CERTIFICATE-----\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SSL_CERT_FILE", system)
+	bundle, err := caBundle(extra)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(bundle)
+	b, err := os.ReadFile(bundle)
+	if err != nil || !strings.Contains(string(b), "\nsystem\n") || !strings.Contains(string(b), "\nextra\n") {
+		t.Errorf("bundle = %q, %v; want both the system's roots and the extra ones", b, err)
+	}
+	if _, err := caBundle(dir + "/missing.pem"); err == nil {
+		t.Error("caBundle of a missing file did not fail")
+	}
+}

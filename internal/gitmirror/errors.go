@@ -47,6 +47,9 @@ func fetchError(ctx context.Context, r Remote, u *url.URL, runErr error, stderr 
 		"timed out", "RPC failed", "early EOF", "hung up unexpectedly", "transfer closed", "unexpected disconnect",
 		"Empty reply from server", "index-pack failed", "bad pack header", "SSL_read", "SSL_connect", "GnuTLS",
 		"TLS connection", "Recv failure", "Send failure", "HTTP/2 stream", "unable to access"):
+		if r.ProxyURL != "" {
+			return e(fb.EProviderUnavailable, "git could not fetch %s: the host or the integration's proxy could not be reached or broke off. Indexing will try again later.")
+		}
 		return e(fb.EProviderUnavailable, "git could not fetch %s: the host could not be reached or broke off. Indexing will try again later.")
 	}
 	return fmt.Errorf("gitmirror: %w", cause)

@@ -229,8 +229,7 @@ func TestCancelKillsGit(t *testing.T) {
 		t.Fatal("git never asked for the pack")
 	}
 
-	port := h.srv.URL[strings.LastIndexByte(h.srv.URL, ':'):]
-	running := processes(t, port)
+	running := processes(t, h.srv.URL)
 	if len(running) < 2 {
 		t.Fatalf("git processes fetching from the host: %q, want git fetch and its remote helper", running)
 	}
@@ -251,7 +250,7 @@ func TestCancelKillsGit(t *testing.T) {
 	if fb.ErrorCode(err) != fb.EProviderUnavailable || !errors.Is(err, context.Canceled) {
 		t.Errorf("Fetch after cancel = %v, want %s wrapping context.Canceled", err, fb.EProviderUnavailable)
 	}
-	if left := processes(t, port); len(left) > 0 {
+	if left := processes(t, h.srv.URL); len(left) > 0 {
 		t.Errorf("git processes left after cancel: %q", left)
 	}
 	if z := zombies(t); len(z) > 0 {

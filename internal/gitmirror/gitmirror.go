@@ -63,9 +63,9 @@ func parseVersion(out string) (version string, ok bool) {
 	if !found {
 		return "", false
 	}
-	min := strings.SplitN(MinVersion, ".", 2)
-	wantMajor, _ := strconv.Atoi(min[0])
-	wantMinor, _ := strconv.Atoi(min[1])
+	want := strings.SplitN(MinVersion, ".", 2)
+	wantMajor, _ := strconv.Atoi(want[0])
+	wantMinor, _ := strconv.Atoi(want[1])
 	parts := strings.SplitN(strings.Fields(version + " ")[0], ".", 3)
 	if len(parts) < 2 {
 		return version, false

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/forgebridge/forgebridge/internal/gitmirror/gittest"
 	"github.com/forgebridge/forgebridge/internal/issuekey"
@@ -127,4 +128,30 @@ func TestSynthHistory(t *testing.T) {
 	if err != nil || len(tags) != 1 {
 		t.Errorf("MergedTags(main) = %v, %v", tags, err)
 	}
+}
+
+func FuzzParseCommit(f *testing.F) {
+	for _, s := range []string{
+		"tree t\nauthor Ada <ada@example.com> 1700000000 +0100\ncommitter C <c@x> 1 +0000\n\nPROJ-1 subject\n",
+		"tree t\nauthor A <a@x> 5 -0500\ngpgsig -----BEGIN-----\n \n x\n\nmsg\x00 \xff\n",
+		"tree t\nauthor \x93\xfa <j@x> 1 +0900\nencoding Shift_JIS\n\n\x93\xfa\n",
+		"author <<>> > 99999999999999999999 +9999\n\n",
+		"",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		c := parseCommit("s", raw)
+		for _, s := range []string{c.Message, c.AuthorName, c.AuthorEmail} {
+			if !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
+				t.Fatalf("parseCommit(%q) gave %q: not UTF-8 or with NUL", raw, s)
+			}
+		}
+		// A message that needs no repair comes back as stored.
+		header, msg, found := bytes.Cut(raw, []byte("\n\n"))
+		if found && !bytes.Contains(header, []byte("\nencoding ")) && !bytes.HasPrefix(header, []byte("encoding ")) &&
+			utf8.Valid(msg) && bytes.IndexByte(msg, 0) < 0 && c.Message != string(msg) {
+			t.Fatalf("parseCommit(%q).Message = %q, want %q", raw, c.Message, msg)
+		}
+	})
 }
