@@ -296,3 +296,34 @@ func (s *Service) IssueCommits(ctx context.Context, u fb.User, key string, page 
 	}
 	return links.commits(commits), count, next, nil
 }
+
+// IndexedRepository is a repository with its index state.
+type IndexedRepository struct {
+	fb.Repository
+	Index fb.IndexState
+}
+
+// IntegrationIndex lists an integration's repositories with their index
+// states (admins), for the integration's page.
+func (s *Service) IntegrationIndex(ctx context.Context, u fb.User, integrationID string) ([]IndexedRepository, error) {
+	if err := requireAdmin(u); err != nil {
+		return nil, err
+	}
+	repos, err := s.Store.IntegrationRepositories(ctx, integrationID)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(repos))
+	for i, r := range repos {
+		ids[i] = r.ID
+	}
+	states, err := s.IndexStates(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]IndexedRepository, len(repos))
+	for i, r := range repos {
+		out[i] = IndexedRepository{Repository: r, Index: states[i]}
+	}
+	return out, nil
+}

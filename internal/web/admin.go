@@ -50,6 +50,12 @@ type integrationForm struct {
 	RepositoryFilter      string
 	ProxyURL              string
 	InsecureSkipTLSVerify bool
+
+	// The integration's git data, on its page once it exists.
+	WebhookURL        string
+	WebhookConfigured bool
+	NewSecret         string // shown once, right after it was made
+	Repositories      []app.IndexedRepository
 }
 
 func toForm(in fb.Integration) integrationForm {
@@ -147,11 +153,88 @@ func (s *Server) createIntegration(w http.ResponseWriter, r *http.Request, u fb.
 }
 
 func (s *Server) editIntegration(w http.ResponseWriter, r *http.Request, u fb.User) error {
+	return s.integrationPage(w, r, u, "")
+}
+
+// integrationPage draws an integration's form with its webhook and the index
+// state of its repositories; newSecret, when set, is shown this once.
+func (s *Server) integrationPage(w http.ResponseWriter, r *http.Request, u fb.User, newSecret string) error {
 	in, err := s.App.Integration(r.Context(), u, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	s.renderIntegrationForm(w, r, u, http.StatusOK, toForm(in), nil)
+	f := toForm(in)
+	if err := s.gitData(r, u, &f); err != nil {
+		return err
+	}
+	f.NewSecret = newSecret
+	if newSecret != "" {
+		w.Header().Set("Cache-Control", "no-store")
+	}
+	s.renderIntegrationForm(w, r, u, http.StatusOK, f, nil)
+	return nil
+}
+
+// gitData adds the webhook and the repositories' index states to the form.
+func (s *Server) gitData(r *http.Request, u fb.User, f *integrationForm) error {
+	configured, err := s.App.WebhookConfigured(r.Context())
+	if err != nil {
+		return err
+	}
+	f.WebhookConfigured = configured[f.ID]
+	base := strings.TrimRight(s.PublicURL, "/")
+	if base == "" {
+		base = "http://" + r.Host
+	}
+	f.WebhookURL = base + "/api/v1/webhooks/" + url.PathEscape(f.ID)
+	f.Repositories, err = s.App.IntegrationIndex(r.Context(), u, f.ID)
+	return err
+}
+
+func (s *Server) newWebhookSecret(w http.ResponseWriter, r *http.Request, u fb.User) error {
+	secret, err := s.App.NewWebhookSecret(r.Context(), u, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	// Drawn, not redirected to: the secret must not travel in a URL or a
+	// session, and is shown this once.
+	return s.integrationPage(w, r, u, secret)
+}
+
+func (s *Server) reindexIntegration(w http.ResponseWriter, r *http.Request, u fb.User) error {
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	in, err := s.App.Integration(r.Context(), u, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	reset := r.PostForm.Get("reset") == "true"
+	states, err := s.App.ReindexIntegration(r.Context(), u, in.ID, reset)
+	if err != nil {
+		return err
+	}
+	msg := fmt.Sprintf("%s: %d repositories queued for indexing.", in.Name, len(states))
+	if reset {
+		msg = fmt.Sprintf("%s: what was indexed is dropped; %d repositories are read again.", in.Name, len(states))
+	}
+	s.redirect(w, r, "/admin/integrations/"+url.PathEscape(in.ID), &flash{Message: msg})
+	return nil
+}
+
+func (s *Server) reindexRepository(w http.ResponseWriter, r *http.Request, u fb.User) error {
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	st, err := s.App.Reindex(r.Context(), u, r.PathValue("id"), r.PostForm.Get("reset") == "true")
+	if err != nil {
+		return err
+	}
+	back := "/admin/integrations"
+	if v, err := s.App.Repository(r.Context(), u, st.RepositoryID); err == nil {
+		back += "/" + url.PathEscape(v.IntegrationID)
+	}
+	s.redirect(w, r, back, &flash{Message: "The repository is queued for indexing."})
 	return nil
 }
 

@@ -365,3 +365,36 @@ func dialogState(d *issueData, dialog string) dialogNotices {
 	}
 	return n
 }
+
+// commitsPerPage is how many commits the issue's commit page lists at once.
+const commitsPerPage = 50
+
+type commitsData struct {
+	Issue     fb.Issue
+	Commits   []app.CommitView
+	Count     int
+	RepoNames map[string]string
+	Next      string
+}
+
+// issueCommits lists every commit of an issue, a page at a time: the
+// development panel shows the newest and links here for the rest.
+func (s *Server) issueCommits(w http.ResponseWriter, r *http.Request, u fb.User) error {
+	v, err := s.App.Issue(r.Context(), u, r.PathValue("key"))
+	if err != nil {
+		return err
+	}
+	commits, count, next, err := s.App.IssueCommits(r.Context(), u, v.Issue.Key, fb.Page{Limit: commitsPerPage, Cursor: r.URL.Query().Get("cursor")})
+	if err != nil {
+		return err
+	}
+	d := commitsData{Issue: v.Issue, Commits: commits, Count: count, RepoNames: map[string]string{}}
+	for _, rv := range v.Repositories {
+		d.RepoNames[rv.ID] = rv.FullName
+	}
+	if next != "" {
+		d.Next = "/browse/" + url.PathEscape(v.Issue.Key) + "/commits?" + url.Values{"cursor": {next}}.Encode()
+	}
+	s.render(w, r, http.StatusOK, "commits", view{Title: v.Issue.Key + " commits", User: &u, Data: d})
+	return nil
+}

@@ -6,16 +6,25 @@ import (
 	"time"
 
 	fb "github.com/forgebridge/forgebridge"
+	"github.com/forgebridge/forgebridge/internal/app"
 	"github.com/forgebridge/forgebridge/internal/provider"
 )
 
 // pageNames are the templates under templates/, each drawn inside layout.html.
-var pageNames = []string{"login", "error", "repositories", "tokens", "token", "issue",
+var pageNames = []string{"login", "error", "repositories", "tokens", "token", "issue", "commits",
 	"integrations", "integration", "settings", "audit"}
 
 func parsePages() map[string]*template.Template {
 	base := template.Must(template.New("").Funcs(template.FuncMap{
 		"when":        when,
+		"shortSHA":    shortSHA,
+		"commitList": func(cs []app.CommitView, names map[string]string) any {
+			return struct {
+				Commits   []app.CommitView
+				RepoNames map[string]string
+			}{cs, names}
+		},
+		"firstLine":   firstLine,
 		"day":         day,
 		"tokenState":  tokenState,
 		"tokenHelp":   tokenHelp,
@@ -63,6 +72,15 @@ func when(t any) string {
 		return when(*v)
 	}
 	return ""
+}
+
+// shortSHA is the abbreviation people know a commit by.
+func shortSHA(sha string) string { return sha[:min(len(sha), 8)] }
+
+// firstLine is a commit message's subject.
+func firstLine(msg string) string {
+	line, _, _ := strings.Cut(msg, "\n")
+	return line
 }
 
 func day(t *time.Time) string {

@@ -77,6 +77,7 @@ func (s *Server) Handler(api http.Handler) http.Handler {
 
 	mux.Handle("GET /browse", s.page(s.gotoIssue))
 	mux.Handle("GET /browse/{key}", s.page(s.issue))
+	mux.Handle("GET /browse/{key}/commits", s.page(s.issueCommits))
 	mux.Handle("POST /browse/{key}/branches", s.page(s.createBranch))
 	mux.Handle("POST /browse/{key}/pull-requests", s.page(s.createPullRequest))
 
@@ -87,6 +88,9 @@ func (s *Server) Handler(api http.Handler) http.Handler {
 	mux.Handle("POST /admin/integrations/{id}", s.page(s.updateIntegration))
 	mux.Handle("POST /admin/integrations/{id}/sync", s.page(s.syncIntegration))
 	mux.Handle("POST /admin/integrations/{id}/delete", s.page(s.deleteIntegration))
+	mux.Handle("POST /admin/integrations/{id}/webhook-secret", s.page(s.newWebhookSecret))
+	mux.Handle("POST /admin/integrations/{id}/reindex", s.page(s.reindexIntegration))
+	mux.Handle("POST /admin/repositories/{id}/reindex", s.page(s.reindexRepository))
 	mux.Handle("GET /admin/settings", s.page(s.settings))
 	mux.Handle("POST /admin/settings", s.page(s.updateSettings))
 	mux.Handle("GET /admin/audit", s.page(s.audit))
