@@ -1,6 +1,12 @@
 package store
 
-import "context"
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	fb "github.com/forgebridge/forgebridge"
+)
 
 // ExecRaw runs a statement written with ? placeholders on the store's
 // database, for tests that tamper with rows behind the store's back.
@@ -10,4 +16,46 @@ func (s *Store) ExecRaw(ctx context.Context, query string, args ...any) (int64, 
 		return 0, err
 	}
 	return res.RowsAffected()
+}
+
+// ExplainIssueCommits returns the database's plans of the queries
+// IssueCommits runs for q, the keys of commits included.
+func (s *Store) ExplainIssueCommits(ctx context.Context, q fb.IssueDataQuery, commits []fb.Commit) (string, error) {
+	page, pageArgs, count, countArgs, err := issueCommitsQuery(q, pageLimit(q.Page))
+	if err != nil {
+		return "", err
+	}
+	keys, keysArgs := commitKeysQuery(commits)
+	explain := "EXPLAIN QUERY PLAN "
+	if s.dialect == Postgres {
+		explain = "EXPLAIN "
+	}
+	var out strings.Builder
+	for _, query := range []struct {
+		sql  string
+		args []any
+	}{{page, pageArgs}, {count, countArgs}, {keys, keysArgs}} {
+		rows, err := s.conn().query(ctx, explain+query.sql, query.args...)
+		if err != nil {
+			return "", err
+		}
+		cols, _ := rows.Columns()
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			for i := range vals {
+				vals[i] = new(any)
+			}
+			if err := rows.Scan(vals...); err != nil {
+				rows.Close()
+				return "", err
+			}
+			fmt.Fprintln(&out, *vals[len(vals)-1].(*any)) // the plan line is the last column
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return "", err
+		}
+		out.WriteString("--\n")
+	}
+	return out.String(), nil
 }

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	fb "github.com/forgebridge/forgebridge"
@@ -174,20 +176,23 @@ func (s *Store) updateIntegration(ctx context.Context, c conn, in *fb.Integratio
 	return nil
 }
 
-// DeleteIntegration removes the integration; its repositories and user
-// tokens go with it (ON DELETE CASCADE).
+// DeleteIntegration removes the integration; its user tokens go with it,
+// and its repositories with what was indexed of them and their links.
 func (s *Store) DeleteIntegration(ctx context.Context, id string) (err error) {
 	defer wrap(&err, "DeleteIntegration(%q)", id)
-	res, err := s.conn().exec(ctx, `DELETE FROM integrations WHERE id = ?`, id)
-	if err != nil {
+	return s.inTx(ctx, func(c conn) error {
+		// Concurrent discoveries of the integration wait (existingRepositories),
+		// so these are all its repositories.
+		known, err := c.existingRepositories(ctx, id, nil)
+		if err != nil {
+			return err
+		}
+		if err := c.deleteRepositories(ctx, `integration_id = ?`, slices.Collect(maps.Values(known)), id); err != nil {
+			return err
+		}
+		_, err = c.exec(ctx, `DELETE FROM integrations WHERE id = ?`, id)
 		return err
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return err
-	} else if n == 0 {
-		return integrationNotFound(id)
-	}
-	return nil
+	})
 }
 
 func (s *Store) scanIntegration(row interface{ Scan(...any) error }) (fb.Integration, error) {

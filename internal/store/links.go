@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 
 	fb "github.com/forgebridge/forgebridge"
 )
@@ -14,27 +15,26 @@ func (s *Store) AddIssueBranch(ctx context.Context, b fb.IssueBranch) (err error
 }
 
 func (c conn) addIssueBranch(ctx context.Context, b fb.IssueBranch) error {
-	_, err := c.exec(ctx, `INSERT INTO issue_branches (issue_key, repository_id, name, sha, web_url, created_at)
-		VALUES (?, ?, ?, ?, ?, ?)
+	_, err := c.exec(ctx, `INSERT INTO issue_branches (issue_key, repository_id, name, sha, web_url, created_at, from_action)
+		VALUES (?, ?, ?, ?, ?, ?, TRUE)
 		ON CONFLICT (issue_key, repository_id, name) DO NOTHING`,
 		b.IssueKey, b.RepositoryID, b.Name, b.SHA, b.WebURL, micros(normalizeTime(b.CreatedAt)))
 	return err
 }
 
-// AddIssuePullRequest records the pull request against the issue. Recording
-// it again changes nothing: the first record stands.
+// AddIssuePullRequest records the pull request against the issue: open
+// unless pr.State says otherwise. Recording it again changes nothing: the
+// first record stands (indexing keeps it up to date).
 func (s *Store) AddIssuePullRequest(ctx context.Context, pr fb.IssuePullRequest) (err error) {
 	defer wrap(&err, "AddIssuePullRequest(%q, %q)", pr.IssueKey, pr.ID)
 	return s.conn().addIssuePullRequest(ctx, pr)
 }
 
 func (c conn) addIssuePullRequest(ctx context.Context, pr fb.IssuePullRequest) error {
-	_, err := c.exec(ctx, `INSERT INTO issue_pull_requests (issue_key, repository_id, pull_request_id, number,
-			title, web_url, source_branch, target_branch, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+	_, err := c.exec(ctx, `INSERT INTO issue_pull_requests (`+pullRequestColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (issue_key, repository_id, pull_request_id) DO NOTHING`,
-		pr.IssueKey, pr.RepositoryID, pr.ID, pr.Number, pr.Title, pr.WebURL, pr.SourceBranch, pr.TargetBranch,
-		micros(normalizeTime(pr.CreatedAt)))
+		pullRequestRow(pr.IssueKey, pr.RepositoryID, pr.PullRequest, pr.CreatedAt, true)...)
 	return err
 }
 
@@ -64,7 +64,7 @@ func (s *Store) IssueBranches(ctx context.Context, issueKey string) (_ []fb.Issu
 func (s *Store) IssuePullRequests(ctx context.Context, issueKey string) (_ []fb.IssuePullRequest, err error) {
 	defer wrap(&err, "IssuePullRequests(%q)", issueKey)
 	rows, err := s.conn().query(ctx, `SELECT issue_key, repository_id, pull_request_id, number, title, web_url,
-			source_branch, target_branch, created_at
+			source_branch, target_branch, state, draft, author_login, updated_at, created_at
 		FROM issue_pull_requests WHERE issue_key = ? ORDER BY created_at, repository_id, pull_request_id`, issueKey)
 	if err != nil {
 		return nil, err
@@ -73,12 +73,17 @@ func (s *Store) IssuePullRequests(ctx context.Context, issueKey string) (_ []fb.
 	var out []fb.IssuePullRequest
 	for rows.Next() {
 		var pr fb.IssuePullRequest
+		var state string
+		var updated sql.NullInt64
 		var at int64
 		if err := rows.Scan(&pr.IssueKey, &pr.RepositoryID, &pr.ID, &pr.Number, &pr.Title, &pr.WebURL,
-			&pr.SourceBranch, &pr.TargetBranch, &at); err != nil {
+			&pr.SourceBranch, &pr.TargetBranch, &state, &pr.Draft, &pr.Author, &updated, &at); err != nil {
 			return nil, err
 		}
-		pr.CreatedAt = fromMicros(at)
+		pr.State, pr.CreatedAt = fb.PullState(state), fromMicros(at)
+		if updated.Valid {
+			pr.UpdatedAt = fromMicros(updated.Int64)
+		}
 		out = append(out, pr)
 	}
 	return out, rows.Err()

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,8 +17,9 @@ const repositoryColumns = `id, integration_id, external_id, name, full_name, def
 
 // ReplaceRepositories makes repos the integration's repositories: a
 // repository already known by ExternalID keeps its id, new ones get one,
-// ones no longer listed are removed, and the integration records the count
-// and discovery time at. It sets the ID of each element of repos.
+// ones no longer listed are removed with what was indexed and linked of
+// them, and the integration records the count and discovery time at. It
+// sets the ID of each element of repos.
 func (s *Store) ReplaceRepositories(ctx context.Context, integrationID string, repos []fb.Repository, at time.Time) (err error) {
 	defer wrap(&err, "ReplaceRepositories(%q)", integrationID)
 	return s.inTx(ctx, func(c conn) error { return c.replaceRepositories(ctx, integrationID, nil, repos, at) })
@@ -81,7 +83,7 @@ func (c conn) replaceRepositories(ctx context.Context, integrationID string, ifU
 			if _, ok := listed[ext]; ok {
 				continue
 			}
-			if _, err := c.exec(ctx, `DELETE FROM repositories WHERE id = ?`, id); err != nil {
+			if err := c.deleteRepositories(ctx, `id = ?`, []string{id}, id); err != nil {
 				return fmt.Errorf("removing repository %s: %w", id, err)
 			}
 		}
@@ -89,6 +91,28 @@ func (c conn) replaceRepositories(ctx context.Context, integrationID string, ifU
 			len(listed), micros(at), integrationID)
 		return err
 	}
+}
+
+// deleteRepositories deletes the repositories where cond holds, ids being
+// theirs. The index tables keyed by repository go by cascade; the rest goes
+// here, after the repositories: on PostgreSQL a writer that locked one of
+// them (lockRepository) has committed by then and its rows are seen.
+// Branch and pull request links have no foreign key, so that an action's
+// record never fails for a repository removed meanwhile; they go too
+// (API.md: a repository removed from its integration leaves the issue).
+func (c conn) deleteRepositories(ctx context.Context, cond string, ids []string, args ...any) error {
+	if _, err := c.exec(ctx, `DELETE FROM repositories WHERE `+cond, args...); err != nil {
+		return err
+	}
+	for chunk := range slices.Chunk(ids, inList) {
+		for _, table := range unreferencedByRepository {
+			if _, err := c.exec(ctx, `DELETE FROM `+table+` WHERE repository_id IN (`+placeholders(len(chunk))+`)`,
+				anys(chunk)...); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // existingRepositories locks the integration's row (PostgreSQL: concurrent

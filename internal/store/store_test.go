@@ -39,6 +39,7 @@ func TestStore(t *testing.T) {
 		{"Directory", testDirectory},
 		{"APITokens", testAPITokens},
 		{"ConcurrentWrites", testConcurrentWrites},
+		{"Index", testIndex},
 	}
 	for _, b := range storetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
@@ -731,7 +732,12 @@ func testIssueLinks(t *testing.T, s *store.Store, _ *storetest.Cipher) {
 	pr2 := pr
 	pr2.IssueKey = "ABC-2"
 	must(t, s.AddIssuePullRequest(ctx, pr2))
-	for issue, want := range map[string][]fb.IssuePullRequest{"ABC-1": {pr}, "ABC-2": {pr2}} {
+	// A pull request just created is open, and a draft only when recorded so.
+	pr.State, pr2.State = fb.PullOpen, fb.PullOpen
+	draft := fb.IssuePullRequest{IssueKey: "ABC-3", RepositoryID: "r1", CreatedAt: at(3), PullRequest: fb.PullRequest{
+		ID: "988", Number: 13, Title: "Draft", State: fb.PullOpen, Draft: true, Author: "alice-gh", UpdatedAt: at(3)}}
+	must(t, s.AddIssuePullRequest(ctx, draft))
+	for issue, want := range map[string][]fb.IssuePullRequest{"ABC-1": {pr}, "ABC-2": {pr2}, "ABC-3": {draft}} {
 		got, err := s.IssuePullRequests(ctx, issue)
 		must(t, err)
 		deepEqual(t, "IssuePullRequests("+issue+")", got, want)
