@@ -102,6 +102,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	svc.Metrics = app.NewMetrics(reg)
 	svc.ProviderOptions = provider.Options{UserAgent: "forgebridge"}
 	svc.IssueURL = func(key string) string { return base + "/browse/" + key }
+	svc.PanelURL = svc.IssueURL
 	if *tracker == "jira" {
 		jiraBase := strings.TrimRight(*jiraURL, "/")
 		svc.IssueURL = func(key string) string { return jiraBase + "/browse/" + key }

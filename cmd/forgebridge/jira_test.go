@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -104,14 +105,14 @@ func TestProgramJira(t *testing.T) {
 	_ = in
 	repoID := p.must(p.call("GET", "/api/v1/repositories", alice, nil), 200, "repositories").body["values"].([]any)[0].(map[string]any)["id"].(string)
 
-	before := gh.CallCount()
+	before := actionCalls(gh)
 	p.mustErr(p.call("POST", "/api/v1/issues/PROJ-7/branches", al, map[string]any{"repositoryId": repoID}), 403, "forbidden", "al lacks View Development Tools")
-	if gh.CallCount() != before {
+	if actionCalls(gh) != before {
 		t.Fatal("a refused action called GitHub")
 	}
 	p.mustErr(p.call("POST", "/api/v1/issues/PROJ-8/branches", alice, map[string]any{"repositoryId": repoID}), 403, "forbidden", "restricted issue")
 	p.mustErr(p.call("GET", "/api/v1/issues/PROJ-8", alice, nil), 403, "forbidden", "restricted issue page")
-	if gh.CallCount() != before {
+	if actionCalls(gh) != before {
 		t.Fatal("a refused action called GitHub")
 	}
 	b := p.must(p.call("POST", "/api/v1/issues/PROJ-7/branches", alice, map[string]any{"repositoryId": repoID}), 201, "create branch")
@@ -119,11 +120,24 @@ func TestProgramJira(t *testing.T) {
 		t.Fatalf("branch: %s", b.raw)
 	}
 	p.mustErr(p.call("POST", "/api/v1/issues/PROJ-7/branches", alice, map[string]any{"repositoryId": repoID}), 409, "already_exists", "retried request")
-	links := jr.RemoteLinks("PROJ-7")
+	// Indexing adds the issue's development panel link in the background.
+	links := slices.DeleteFunc(jr.RemoteLinks("PROJ-7"), func(l fakejira.RemoteLinkRecord) bool {
+		return strings.HasPrefix(l.GlobalID, "forgebridge:issue:")
+	})
 	if len(links) != 1 || links[0].URL != b.str("webUrl") || !strings.HasPrefix(links[0].GlobalID, "forgebridge:") ||
 		links[0].IconURL != gh.URL()+"/favicon.ico" || links[0].IconTitle != "GitHub" {
 		t.Fatalf("remote links on PROJ-7: %+v", links)
 	}
+
+	// The index run the creation queued links PROJ-7 to its development panel, counts in the title.
+	p.waitFor("the development panel link on PROJ-7", func() bool {
+		for _, l := range jr.RemoteLinks("PROJ-7") {
+			if l.GlobalID == "forgebridge:issue:PROJ-7:development" {
+				return l.Title == "0 commits, 1 branch, 0 pull requests" && l.URL == p.base+"/browse/PROJ-7"
+			}
+		}
+		return false
+	})
 
 	issue := p.must(p.call("GET", "/api/v1/issues/PROJ-7", alice, nil), 200, "issue")
 	if got := issue.body["branches"].([]any)[0].(map[string]any)["trackerLink"]; got != "linked" {
@@ -131,9 +145,9 @@ func TestProgramJira(t *testing.T) {
 	}
 
 	jr.SetDown(true)
-	before = gh.CallCount()
+	before = actionCalls(gh)
 	p.mustErr(p.call("POST", "/api/v1/issues/PROJ-7/branches", alice, map[string]any{"repositoryId": repoID, "name": "PROJ-7-x"}), 502, "tracker_unavailable", "Jira down")
-	if gh.CallCount() != before {
+	if actionCalls(gh) != before {
 		t.Fatal("an action without a permission decision called GitHub")
 	}
 	if r := p.must(p.call("GET", "/readyz", "", nil), 200, "readyz with Jira down"); !strings.HasPrefix(r.str("jira"), "unavailable") {

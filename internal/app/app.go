@@ -31,6 +31,9 @@ type Service struct {
 	// IssueURL gives the web address of an issue, linked from pull request
 	// descriptions; nil links by key alone.
 	IssueURL func(key string) string
+	// PanelURL gives the web address of an issue's development panel in
+	// forgebridge, linked from the tracker's issue; nil links none.
+	PanelURL func(key string) string
 	// Linker writes links to created branches and pull requests back to the issue; may be nil.
 	Linker Linker
 	// Queue retries failed work later and runs index passes; may be nil.

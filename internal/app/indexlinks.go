@@ -58,8 +58,8 @@ func (s *Service) indexedLinks(ctx context.Context, t target, key string) ([]Iss
 		return nil, err
 	}
 	var out []IssueLink
-	if s.IssueURL != nil {
-		out = append(out, IssueLink{GlobalID: "forgebridge:issue:" + key + ":development", URL: s.IssueURL(key),
+	if s.PanelURL != nil {
+		out = append(out, IssueLink{GlobalID: "forgebridge:issue:" + key + ":development", URL: s.PanelURL(key),
 			Title: developmentTitle(commits, len(branches), len(prs)), Summary: "Development information in forgebridge"})
 	}
 	for _, b := range branches {

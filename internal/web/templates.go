@@ -16,8 +16,8 @@ var pageNames = []string{"login", "error", "repositories", "tokens", "token", "i
 
 func parsePages() map[string]*template.Template {
 	base := template.Must(template.New("").Funcs(template.FuncMap{
-		"when":        when,
-		"shortSHA":    shortSHA,
+		"when":     when,
+		"shortSHA": shortSHA,
 		"commitList": func(cs []app.CommitView, names map[string]string) any {
 			return struct {
 				Commits   []app.CommitView
