@@ -287,6 +287,11 @@ func (s *Service) Issue(ctx context.Context, u fb.User, key string) (IssueView, 
 	if v.PullRequests, err = s.Store.IssuePullRequests(ctx, issue.Key); err != nil {
 		return IssueView{}, err
 	}
+	// Only the work in repositories of integrations serving the issue's
+	// project is shown, as for commits and tags.
+	serving := s.servingRepositories(ctx, ids, repos)
+	v.Branches = slices.DeleteFunc(v.Branches, func(b fb.IssueBranch) bool { return !serving(b.RepositoryID) })
+	v.PullRequests = slices.DeleteFunc(v.PullRequests, func(pr fb.IssuePullRequest) bool { return !serving(pr.RepositoryID) })
 	links, err := s.Store.TrackerLinks(ctx, issue.Key)
 	if err != nil {
 		return IssueView{}, err
@@ -299,6 +304,24 @@ func (s *Service) Issue(ctx context.Context, u fb.User, key string) (IssueView, 
 		return IssueView{}, err
 	}
 	return v, nil
+}
+
+// servingRepositories says whether a repository belongs to one of the
+// integrations: known is a first answer, the store the rest, remembered.
+func (s *Service) servingRepositories(ctx context.Context, integrationIDs []string, known []fb.Repository) func(string) bool {
+	memo := make(map[string]bool, len(known))
+	for _, r := range known {
+		memo[r.ID] = slices.Contains(integrationIDs, r.IntegrationID)
+	}
+	return func(id string) bool {
+		ok, seen := memo[id]
+		if !seen {
+			r, err := s.Store.Repository(ctx, id)
+			ok = err == nil && slices.Contains(integrationIDs, r.IntegrationID)
+			memo[id] = ok
+		}
+		return ok
+	}
 }
 
 // indexedData adds what indexing found to an issue view: a few indexed

@@ -36,7 +36,7 @@ type Store interface {
 const (
 	// batchSize is how many linked commits are written at once: large
 	// enough to amortise a transaction, small enough that memory stays flat.
-	batchSize = 1000
+	batchSize = 5000
 	// progressEvery is how often a running first index reports its count.
 	progressEvery = 2 * time.Second
 	// leaseFor is how long a run's claim on its repository lasts without
