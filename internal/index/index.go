@@ -17,7 +17,10 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	fb "github.com/forgebridge/forgebridge"
 	"github.com/forgebridge/forgebridge/internal/gitmirror"
@@ -66,7 +69,36 @@ type Indexer struct {
 	// changed git data, so that the tracker's links can be brought up to date.
 	Linked func(ctx context.Context, repositoryID string, keys []string)
 
-	owner string // this process's name on run leases
+	projects projectCache
+}
+
+// projectCache remembers the tracker's project keys briefly: every run
+// needs them, and Jira need not be asked each time.
+type projectCache struct {
+	mu   sync.Mutex
+	keys []string
+	at   time.Time
+}
+
+// projectsFor is how long the project keys are remembered.
+const projectsFor = time.Minute
+
+// projectKeys returns the tracker's project keys, remembered for
+// projectsFor unless fresh ones are asked for (a reset, which exists to find
+// the keys of a project added since).
+func (x *Indexer) projectKeys(ctx context.Context, fresh bool) ([]string, error) {
+	c := &x.projects
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !fresh && c.keys != nil && time.Since(c.at) < projectsFor {
+		return c.keys, nil
+	}
+	keys, err := x.Tracker.ProjectKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.keys, c.at = keys, time.Now()
+	return keys, nil
 }
 
 func (x *Indexer) now() time.Time {
@@ -83,14 +115,13 @@ func (x *Indexer) log() *slog.Logger {
 	return slog.Default()
 }
 
-func (x *Indexer) leaseOwner() string {
-	if x.owner == "" {
-		b := make([]byte, 8)
-		_, _ = rand.Read(b)
-		host, _ := os.Hostname()
-		x.owner = host + "/" + hex.EncodeToString(b)
-	}
-	return x.owner
+// leaseOwner names one run on the lease: two runs of one repository never
+// hold it together, in one process or in two.
+func leaseOwner() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	host, _ := os.Hostname()
+	return host + "/" + hex.EncodeToString(b)
 }
 
 // MirrorDir is where the mirror of a repository lives.
@@ -148,7 +179,7 @@ func (x *Indexer) Run(ctx context.Context, repositoryID string, reset bool) (res
 		return res, fb.Errorf(fb.ENotSupported, "git is not available on this instance, so repositories cannot be indexed; install git 2.31 or later.")
 	}
 
-	owner := x.leaseOwner()
+	owner := leaseOwner()
 	ok, err := x.Store.ClaimIndex(ctx, repositoryID, owner, x.now().Add(leaseFor))
 	if err != nil {
 		return res, err
@@ -156,10 +187,18 @@ func (x *Indexer) Run(ctx context.Context, repositoryID string, reset bool) (res
 	if !ok {
 		return res, ErrBusy
 	}
-	defer x.Store.ReleaseIndex(context.WithoutCancel(ctx), repositoryID, owner)
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go x.keepLease(ctx, cancel, repositoryID, owner)
+	renewed := make(chan struct{})
+	go func() {
+		defer close(renewed)
+		x.keepLease(ctx, cancel, repositoryID, owner)
+	}()
+	defer func() {
+		// No renewal may land after the release.
+		cancel()
+		<-renewed
+		x.Store.ReleaseIndex(context.WithoutCancel(ctx), repositoryID, owner)
+	}()
 
 	states, err := x.Store.IndexStates(ctx, []string{repositoryID})
 	if err != nil {
@@ -182,10 +221,19 @@ func (x *Indexer) Run(ctx context.Context, repositoryID string, reset bool) (res
 		return res, err
 	}
 
-	r := &run{x: x, in: in, repo: repo, state: st, started: started}
+	r := &run{x: x, in: in, repo: repo, state: st, started: started, reset: reset}
 	res, err = r.do(ctx)
+	if fb.ErrorCode(err) == fb.ENotFound {
+		if _, gone := x.Store.Repository(context.WithoutCancel(ctx), repositoryID); fb.ErrorCode(gone) == fb.ENotFound {
+			// Removed while the run went on: what it fetched goes too.
+			_ = x.RemoveMirror(repositoryID)
+			return res, nil
+		}
+	}
 	if err != nil {
-		x.fail(context.WithoutCancel(ctx), r.state, err)
+		// The commits this run read are read again by the next: the count
+		// stays that of the last run that completed.
+		x.fail(context.WithoutCancel(ctx), st, err)
 		return res, err
 	}
 	if x.Linked != nil && len(res.Keys) > 0 {
@@ -244,6 +292,7 @@ type run struct {
 	repo    fb.Repository
 	state   fb.IndexState
 	started time.Time
+	reset   bool
 
 	matcher *issuekey.Matcher
 	links   provider.WebLinker // nil when the driver cannot tell
@@ -257,7 +306,7 @@ func (r *run) do(ctx context.Context) (Result, error) {
 		return res, err
 	}
 	r.links, _ = provider.Capability[provider.WebLinker](p)
-	projects, err := r.x.Tracker.ProjectKeys(ctx)
+	projects, err := r.x.projectKeys(ctx, r.reset)
 	if err != nil {
 		return res, err
 	}
@@ -287,6 +336,7 @@ func (r *run) do(ctx context.Context) (Result, error) {
 	if err != nil {
 		return res, err
 	}
+	refs = r.usableRefs(refs)
 	oldTips, pullsSince, err := r.x.Store.IndexTips(ctx, r.repo.ID)
 	if err != nil {
 		return res, err
@@ -317,7 +367,7 @@ func (r *run) do(ctx context.Context) (Result, error) {
 	now := r.x.now()
 	st.IndexedAt, st.UpdatedAt = &now, now
 	if err := r.x.Store.FinishIndex(ctx, fb.IndexRun{RepositoryID: r.repo.ID, StartedAt: r.started,
-		Branches: r.branches(refs), Tags: tags, Tips: refs, PullsSince: newSince, State: st}); err != nil {
+		Branches: r.branches(refs, oldTips), Tags: tags, Tips: refs, PullsSince: newSince, State: st}); err != nil {
 		return res, err
 	}
 	r.state = st
@@ -346,13 +396,12 @@ func (r *run) commits(ctx context.Context, m *gitmirror.Mirror, refs, oldTips ma
 	err := m.Log(ctx, include, exclude, func(c gitmirror.Commit) error {
 		res.Commits++
 		r.state.Commits++
-		if keys := r.matcher.Message(c.Message); len(keys) > 0 {
+		if keys := capKeys(r.matcher.Message(c.Message)); len(keys) > 0 {
 			res.Linked++
 			for _, k := range keys {
 				r.keys[k] = true
 			}
-			// git ends a message with a newline; people do not see it.
-			batch = append(batch, fb.Commit{RepositoryID: r.repo.ID, SHA: c.SHA, Message: strings.TrimRight(c.Message, "\n"),
+			batch = append(batch, fb.Commit{RepositoryID: r.repo.ID, SHA: c.SHA, Message: storedMessage(c.Message),
 				AuthorName: c.AuthorName, AuthorEmail: c.AuthorEmail, AuthoredAt: c.AuthoredAt.UTC(), Keys: keys})
 			if len(batch) == batchSize {
 				if err := flush(); err != nil {
@@ -376,26 +425,81 @@ func (r *run) commits(ctx context.Context, m *gitmirror.Mirror, refs, oldTips ma
 	return flush()
 }
 
+// maxRefName bounds the ref names kept: the store indexes them, and no
+// host makes longer ones in practice.
+const maxRefName = 1000
+
+// usableRefs drops refs whose names cannot be stored or shown: not UTF-8,
+// control characters, or longer than maxRefName. Their commits are still
+// read (under a stand-in name), so that every run does not read them again.
+func (r *run) usableRefs(refs map[string]string) map[string]string {
+	out := make(map[string]string, len(refs))
+	for ref, sha := range refs {
+		if len(ref) <= maxRefName && utf8.ValidString(ref) && !strings.ContainsFunc(ref, unicode.IsControl) {
+			out[ref] = sha
+			continue
+		}
+		sum := sha256.Sum256([]byte(ref))
+		r.x.log().Warn("a ref name that cannot be stored is left out", "repository", r.repo.FullName, "length", len(ref))
+		out["refs/forgebridge/unusable/"+hex.EncodeToString(sum[:8])] = sha
+	}
+	return out
+}
+
+// maxKeys bounds the keys one commit, branch or pull request is linked to:
+// a message naming thousands of keys is an attack, not work on them.
+const maxKeys = 50
+
+func capKeys(keys []string) []string { return keys[:min(len(keys), maxKeys)] }
+
+// maxMessage bounds a stored commit message. git compresses a huge message
+// to almost nothing, so without a bound a small push could fill the
+// database and every issue page that lists the commit.
+const maxMessage = 64 << 10
+
+// storedMessage is a message as kept: without git's final newline, cut at
+// maxMessage (on a character boundary) with a note saying so.
+func storedMessage(msg string) string {
+	msg = strings.TrimRight(msg, "\n")
+	if len(msg) <= maxMessage {
+		return msg
+	}
+	cut := maxMessage
+	for cut > 0 && !utf8.RuneStart(msg[cut]) {
+		cut--
+	}
+	return msg[:cut] + "\n\n[… cut by forgebridge: the message is longer than 64 KiB]"
+}
+
 // branches are the refs/heads whose names mention a key.
-func (r *run) branches(refs map[string]string) []fb.LinkedRef {
+func (r *run) branches(refs, oldTips map[string]string) []fb.LinkedRef {
 	var out []fb.LinkedRef
 	for ref, sha := range refs {
 		name, ok := strings.CutPrefix(ref, "refs/heads/")
 		if !ok {
 			continue
 		}
-		keys := r.matcher.Branch(name)
+		keys := capKeys(r.matcher.Branch(name))
 		if len(keys) == 0 {
 			continue
 		}
-		for _, k := range keys {
-			r.keys[k] = true
+		if oldTips[ref] != sha { // new or moved: the tracker's links change
+			for _, k := range keys {
+				r.keys[k] = true
+			}
 		}
 		l := fb.LinkedRef{GitRef: fb.GitRef{Name: name, SHA: sha}, Keys: keys}
 		if r.links != nil {
 			l.WebURL = provider.SafeWebURL(r.links.BranchURL(r.repo, name))
 		}
 		out = append(out, l)
+	}
+	for ref := range oldTips {
+		if name, ok := strings.CutPrefix(ref, "refs/heads/"); ok && refs[ref] == "" {
+			for _, k := range capKeys(r.matcher.Branch(name)) { // deleted: its links go
+				r.keys[k] = true
+			}
+		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
@@ -474,9 +578,8 @@ func (r *run) tags(ctx context.Context, m *gitmirror.Mirror, refs, oldTips map[s
 		if r.links != nil {
 			l.WebURL = provider.SafeWebURL(r.links.TagURL(r.repo, t.name))
 		}
-		for _, k := range l.Keys {
-			r.keys[k] = true
-		}
+		// A release contains every key of its history: the tracker's links
+		// do not change with it, so Linked is not told.
 		keysOf[t.ref] = l.Keys
 		out = append(out, l)
 	}
@@ -504,7 +607,7 @@ func (r *run) pulls(ctx context.Context, lister provider.PullRequestLister, sinc
 	err := lister.PullRequests(ctx, r.in.Credential, r.repo, from, func(pr fb.PullRequest) error {
 		keys := r.matcher.Message(pr.Title)
 		keys = appendNew(keys, r.matcher.Message(pr.Description)...)
-		keys = appendNew(keys, r.matcher.Branch(pr.SourceBranch)...)
+		keys = capKeys(appendNew(keys, r.matcher.Branch(pr.SourceBranch)...))
 		for _, k := range keys {
 			r.keys[k] = true
 		}
@@ -533,11 +636,22 @@ func (x *Indexer) caFile(in fb.Integration) (string, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(in.CABundle), 0o600); err != nil {
+	f, err := os.CreateTemp(dir, "ca-*.tmp")
+	if err != nil {
 		return "", err
 	}
-	return path, os.Rename(tmp, path)
+	_, err = f.WriteString(in.CABundle)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return "", err
+	}
+	return path, nil
 }
 
 // describe names the repository in a git error that does not already say

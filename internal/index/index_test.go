@@ -392,8 +392,9 @@ func TestRun(t *testing.T) {
 				e.h.push(t, "PROJ-10-ünïcödé", "PROJ-10 unicode branch")
 				e.run(t, false)
 				cs := e.commits(t, "PROJ-8")
-				if len(cs) != 1 || len(cs[0].Message) < 1<<20 {
-					t.Errorf("1 MB message not kept whole")
+				if len(cs) != 1 || len(cs[0].Message) > 65<<10 || !strings.HasPrefix(cs[0].Message, "PROJ-8 big\n\nxxx") ||
+					!strings.HasSuffix(cs[0].Message, "longer than 64 KiB]") {
+					t.Errorf("a 1 MB message is not cut at 64 KiB with a note")
 				}
 				cs = e.commits(t, "PROJ-9")
 				if len(cs) != 1 || strings.ContainsRune(cs[0].Message, 0) {
@@ -401,6 +402,29 @@ func TestRun(t *testing.T) {
 				}
 				if bs, _ := e.st.IssueBranches(t.Context(), "PROJ-10"); len(bs) != 1 || bs[0].Name != "PROJ-10-ünïcödé" {
 					t.Errorf("unicode branch = %+v", bs)
+				}
+			})
+
+			t.Run("refs whose names cannot be stored", func(t *testing.T) {
+				e := newEnv(t, b)
+				base := e.h.push(t, "main", "initial")
+				odd, err := e.h.git.CommitOn(base, []byte("PROJ-11 on odd branches"), fakegit.Author{})
+				must(t, err)
+				long := "refs/heads/PROJ-11"
+				for range 6 {
+					long += "/" + strings.Repeat("x", 200)
+				}
+				for _, ref := range []string{"refs/heads/PROJ-11-caf\xe9", long} {
+					must(t, e.h.git.UpdateRef(ref, odd, ""))
+				}
+				if res := e.run(t, false); res.Linked != 1 {
+					t.Fatalf("linked %d commits, want the one on the odd branches", res.Linked)
+				}
+				if res := e.run(t, false); res.Commits != 0 {
+					t.Errorf("the next run read %d commits again, want 0", res.Commits)
+				}
+				if bs, _ := e.st.IssueBranches(t.Context(), "PROJ-11"); len(bs) != 0 {
+					t.Errorf("unusable branch names were linked: %d", len(bs))
 				}
 			})
 
