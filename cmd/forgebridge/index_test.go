@@ -2,11 +2,16 @@ package main
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/forgebridge/forgebridge/internal/provider/github/fakegithub"
 )
 
 // waitFor polls until ok answers true; a deadline guards against a hang,
@@ -161,5 +166,52 @@ func TestProgramIndexEveryKind(t *testing.T) {
 				return !slices.Contains(inRepo(is.list_("branches"), "name", repoID), "PROJ-1-feature")
 			})
 		})
+	}
+}
+
+// TestProgramWebhookDeliveries checks what a GitHub delivery is answered
+// with: a ping, a signed body that is not JSON, a delivery over 25 MB, and
+// a wrong signature, none of which queues anything.
+func TestProgramWebhookDeliveries(t *testing.T) {
+	gh := fakegithub.New()
+	defer gh.Close()
+	gh.AddToken("ghp_svc", fakegithub.Token{Login: "bot", Scopes: []string{"repo"}})
+	gh.AddRepo("acme/app", "main")
+	p := newProgram(t, map[string]string{"FORGEBRIDGE_REINDEX": "-1s"})
+	admin, err := p.cli("", "users", "add", "admin", "--admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin = strings.TrimSpace(admin)
+	p.serve()
+	defer p.shutdown()
+	in := p.must(p.call("POST", "/api/v1/integrations", admin, map[string]any{"name": "GH", "kind": "github",
+		"baseUrl": gh.URL(), "credential": map[string]any{"token": "ghp_svc"}}), 201, "integration")
+	id := in.str("id")
+	secret := p.must(p.call("POST", "/api/v1/integrations/"+id+"/webhook-secret", admin, nil), 200, "new secret").str("secret")
+	if len(secret) < 32 {
+		t.Fatalf("secret %q", secret)
+	}
+	signed := func(event string, body []byte) http.Header {
+		mac := hmac.New(sha256.New, []byte(secret))
+		mac.Write(body)
+		return http.Header{"X-Github-Event": {event}, "Content-Type": {"application/json"},
+			"X-Hub-Signature-256": {"sha256=" + hex.EncodeToString(mac.Sum(nil))}}
+	}
+	for _, tc := range []struct {
+		name   string
+		header http.Header
+		body   []byte
+		want   int
+	}{
+		{"ping", signed("ping", []byte(`{"zen":"Keep it logically awesome.","hook_id":1}`)), []byte(`{"zen":"Keep it logically awesome.","hook_id":1}`), 204},
+		{"signed garbage", signed("push", []byte("not json")), []byte("not json"), 400},
+		{"wrong signature", signed("push", []byte(`{}`)), []byte(`{"repository":{"id":1}}`), 401},
+		{"no signature", http.Header{"X-Github-Event": {"push"}}, []byte(`{}`), 401},
+		{"over 25 MB", signed("push", nil), bytes.Repeat([]byte("x"), 25_000_001), 413},
+	} {
+		if got := p.deliver(id, tc.header, tc.body); got != tc.want {
+			t.Errorf("%s: %d, want %d", tc.name, got, tc.want)
+		}
 	}
 }

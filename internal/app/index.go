@@ -207,6 +207,13 @@ func (s *Service) WebhookConfigured(ctx context.Context) (map[string]bool, error
 	return s.Index.Secrets.WebhookSecretsConfigured(ctx)
 }
 
+// WebhookTarget says whether an integration can take deliveries, before
+// anything of one is read: ENotFound for an unknown integration.
+func (s *Service) WebhookTarget(ctx context.Context, integrationID string) error {
+	_, err := s.Store.Integration(ctx, integrationID)
+	return err
+}
+
 // Webhook takes a delivery from an integration's host: it is authenticated
 // with the integration's webhook secret in the host's own way, and the
 // repositories it names are queued for indexing. Nothing of the payload is

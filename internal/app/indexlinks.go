@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	fb "github.com/forgebridge/forgebridge"
@@ -45,7 +46,17 @@ func (s *Service) indexedLinks(ctx context.Context, t target, key string) ([]Iss
 	if !t.integ.ServesProject(projectOf(key)) {
 		return nil, nil
 	}
-	_, commits, _, err := s.Index.Store.IssueCommits(ctx, fb.IssueDataQuery{Page: fb.Page{Limit: 1}, IssueKey: key})
+	// The counts are those the issue's own page shows: of the integrations
+	// serving its project.
+	ins, err := s.integrationsServing(ctx, []string{projectOf(key)})
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(ins))
+	for i, in := range ins {
+		ids[i] = in.ID
+	}
+	_, commits, _, err := s.Index.Store.IssueCommits(ctx, fb.IssueDataQuery{Page: fb.Page{Limit: 1}, IssueKey: key, IntegrationIDs: ids})
 	if err != nil {
 		return nil, err
 	}
@@ -57,6 +68,9 @@ func (s *Service) indexedLinks(ctx context.Context, t target, key string) ([]Iss
 	if err != nil {
 		return nil, err
 	}
+	serving := s.servingRepositories(ctx, ids, nil)
+	branches = slices.DeleteFunc(branches, func(b fb.IssueBranch) bool { return !serving(b.RepositoryID) })
+	prs = slices.DeleteFunc(prs, func(pr fb.IssuePullRequest) bool { return !serving(pr.RepositoryID) })
 	var out []IssueLink
 	if s.PanelURL != nil {
 		out = append(out, IssueLink{GlobalID: "forgebridge:issue:" + key + ":development", URL: s.PanelURL(key),

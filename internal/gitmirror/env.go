@@ -43,7 +43,10 @@ func fetchEnv(r Remote, scheme string) []string {
 	if scheme == "http" {
 		cfg = append(cfg, [2]string{"protocol.http.allow", "always"})
 	}
-	cfg = append(cfg, [2]string{"http.followRedirects", "false"}, [2]string{"advice.fetchShowForcedUpdates", "false"})
+	cfg = append(cfg, [2]string{"http.followRedirects", "false"}, [2]string{"advice.fetchShowForcedUpdates", "false"},
+		// A host that stops sending ends the fetch after a minute rather
+		// than holding the repository's run until the job's timeout.
+		[2]string{"http.lowSpeedLimit", "1000"}, [2]string{"http.lowSpeedTime", "60"})
 	if r.Header != "" {
 		cfg = append(cfg, [2]string{"http.extraHeader", r.Header})
 	}

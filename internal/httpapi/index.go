@@ -27,21 +27,45 @@ func (s *Server) integrationJSON(ctx context.Context, i fb.Integration) integrat
 	return toIntegration(i, webhookJSON{URL: s.webhookURL(i.ID), SecretConfigured: configured[i.ID]})
 }
 
+// maxDeliveries bounds the deliveries read at once: each may hold 25 MB, and
+// the endpoint is open to the internet.
+const maxDeliveries = 8
+
+var deliveries = make(chan struct{}, maxDeliveries)
+
 // webhook takes a host's delivery. It is authenticated by the integration's
 // webhook secret, not by forgebridge credentials, and answered before any
-// indexing starts.
+// indexing starts. What can be refused before the body is read is: a body
+// declared too large, an unknown integration.
 func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
+	if r.ContentLength > maxWebhookBody {
+		s.tooLarge(w)
+		return
+	}
+	id := r.PathValue("integrationId")
+	if err := s.App.WebhookTarget(r.Context(), id); err != nil {
+		if fb.ErrorCode(err) == fb.ENotFound {
+			err = fb.Errorf(fb.ENotFound, "No such integration.")
+		}
+		writeError(w, r, s.Logger, err)
+		return
+	}
+	select {
+	case deliveries <- struct{}{}:
+		defer func() { <-deliveries }()
+	case <-r.Context().Done():
+		return
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhookBody))
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
-		writeJSON(w, http.StatusRequestEntityTooLarge, errorBody{Error: errorJSON{Code: fb.EInvalid,
-			Message: "The delivery is larger than 25 MB."}})
+		s.tooLarge(w)
 		return
 	} else if err != nil {
 		writeError(w, r, s.Logger, fb.Errorf(fb.EInvalid, "The delivery could not be read."))
 		return
 	}
-	if _, err := s.App.Webhook(r.Context(), r.PathValue("integrationId"), r.Header, body); err != nil {
+	if _, err := s.App.Webhook(r.Context(), id, r.Header, body); err != nil {
 		if fb.ErrorCode(err) == fb.ENotFound {
 			err = fb.Errorf(fb.ENotFound, "No such integration.")
 		}
@@ -49,6 +73,11 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) tooLarge(w http.ResponseWriter) {
+	writeJSON(w, http.StatusRequestEntityTooLarge, errorBody{Error: errorJSON{Code: fb.EInvalid,
+		Message: "The delivery is larger than 25 MB."}})
 }
 
 func reset(r *http.Request) (bool, error) {

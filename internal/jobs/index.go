@@ -13,7 +13,10 @@ import (
 	"github.com/riverqueue/river/rivertype"
 )
 
-const kindIndex = "index"
+const (
+	kindIndex  = "index"
+	indexQueue = "index" // the River queue of index runs
+)
 
 // DefaultReindex is how often every repository is indexed when no webhook
 // says it changed.
@@ -46,7 +49,7 @@ var uniqueStates = []rivertype.JobState{rivertype.JobStateAvailable, rivertype.J
 	rivertype.JobStateRetryable, rivertype.JobStateRunning, rivertype.JobStateScheduled}
 
 func indexOpts(by app.IndexPriority) *river.InsertOpts {
-	return &river.InsertOpts{Priority: int(by), MaxAttempts: integrationAttempts,
+	return &river.InsertOpts{Queue: indexQueue, Priority: int(by), MaxAttempts: integrationAttempts,
 		UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: uniqueStates}}
 }
 
@@ -135,7 +138,9 @@ func (w *indexWorker) Timeout(*river.Job[indexArgs]) time.Duration { return inde
 
 func (w *indexWorker) Work(ctx context.Context, job *river.Job[indexArgs]) error {
 	if w.q.indexer == nil {
-		return river.JobCancel(fb.Errorf(fb.ENotSupported, "indexing is off on this instance"))
+		// Only instances with git work the index queue; should one get here
+		// all the same, the run waits for another.
+		return river.JobSnooze(time.Minute)
 	}
 	start := time.Now()
 	res, err := w.q.indexer.Run(ctx, job.Args.RepositoryID, job.Args.Reset)

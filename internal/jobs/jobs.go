@@ -117,12 +117,18 @@ func Open(ctx context.Context, cfg Config) (*Queue, error) {
 	river.AddWorker(w, &scheduleWorker{q: q})
 	river.AddWorker(w, &indexWorker{q: q})
 
+	// Index runs have a queue of their own, worked only by instances that
+	// have git: one without it leaves them to the others.
+	queues := map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: workers}}
+	if cfg.Indexer != nil {
+		queues[indexQueue] = river.QueueConfig{MaxWorkers: workers}
+	}
 	rc := &river.Config{
 		// River reports every poll and every failed attempt at INFO; its
 		// warnings and errors are what an operator needs from it.
 		Logger:       slog.New(atLeast{log.Handler(), slog.LevelWarn}),
 		Workers:      w,
-		Queues:       map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: workers}},
+		Queues:       queues,
 		PeriodicJobs: q.periodicJobs(),
 		RetryPolicy:  cfg.retryPolicy,
 	}
