@@ -245,6 +245,15 @@ type User struct {
 	DisplayName string
 	Admin       bool
 	Active      bool
+	Email       string // optional: commits whose author has it are shown as this user's
+}
+
+// PeopleByEmail is the optional part of a Tracker that says who wrote a
+// commit: the active users whose email is one of those asked, matched
+// case-insensitively, by lower-cased email. An email two users share
+// matches neither.
+type PeopleByEmail interface {
+	UsersByEmail(ctx context.Context, emails []string) (map[string]User, error)
 }
 
 // Project is a tracker project.

@@ -90,6 +90,8 @@ type Store interface {
 	// The local tracker's directory.
 	CreateUser(ctx context.Context, u User) error
 	User(ctx context.Context, key string) (User, error)
+	// UsersByEmail: see PeopleByEmail.
+	UsersByEmail(ctx context.Context, emails []string) (map[string]User, error)
 	SetPasswordHash(ctx context.Context, userKey, hash string) error
 	PasswordHash(ctx context.Context, userKey string) (string, error)
 	CreateProject(ctx context.Context, p Project) error

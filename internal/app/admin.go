@@ -84,6 +84,10 @@ func (s *Service) AddUser(ctx context.Context, nu fb.User) (fb.User, string, err
 		return fb.User{}, "", fb.Errorf(fb.EInvalid, "name must be 1 to 128 letters, digits or . _ @ - and start with a letter or digit.")
 	}
 	nu.Key = nu.Name
+	nu.Email = strings.TrimSpace(nu.Email)
+	if nu.Email != "" && (len(nu.Email) > 200 || !strings.Contains(nu.Email, "@") || strings.ContainsAny(nu.Email, " \t\r\n<>")) {
+		return fb.User{}, "", fb.Errorf(fb.EInvalid, "email must be an address such as alice@example.com, at most 200 characters.")
+	}
 	nu.DisplayName = strings.TrimSpace(nu.DisplayName)
 	if nu.DisplayName == "" {
 		nu.DisplayName = nu.Name

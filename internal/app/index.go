@@ -301,7 +301,7 @@ func (s *Service) IssueCommits(ctx context.Context, u fb.User, key string, page 
 		}
 		links.add(s, byID[repo.IntegrationID], repo)
 	}
-	return links.commits(commits), count, next, nil
+	return s.withAuthors(ctx, links.commits(commits)), count, next, nil
 }
 
 // IndexedRepository is a repository with its index state.

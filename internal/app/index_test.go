@@ -41,6 +41,12 @@ func TestIssueShowsOnlyServingIntegrations(t *testing.T) {
 		must(svc.SetPermissions(ctx, admin, p, "admin", []string{fb.PermBrowseProjects, fb.PermViewDevTools}))
 	}
 	must(svc.CreateIssue(ctx, admin, fb.Issue{Key: "PROJ-1", Summary: "Scoped"}))
+	if _, _, err := svc.CreateUser(ctx, admin, fb.User{Name: "alice", DisplayName: "Alice", Email: "Alice@Example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := svc.CreateUser(ctx, admin, fb.User{Name: "mallory", Email: "not an address"}); fb.ErrorCode(err) != fb.EInvalid {
+		t.Errorf("a user with a bad email: %v, want invalid_request", err)
+	}
 	kind, base := fb.KindGitHub, gh.URL()
 	serving, err := svc.CreateIntegration(ctx, admin, app.IntegrationInput{Name: new("Serving"), Kind: &kind, BaseURL: &base,
 		Credential: &fb.Credential{Token: "svc"}, Projects: &[]string{"PROJ"}})
@@ -61,7 +67,7 @@ func TestIssueShowsOnlyServingIntegrations(t *testing.T) {
 	now := time.Now().UTC()
 	for _, r := range []fb.Repository{repoOf(serving), repoOf(other)} {
 		must(nil, st.AddCommits(ctx, r.ID, []fb.Commit{{RepositoryID: r.ID, SHA: "a1" + r.ID[:6], Message: "PROJ-1 work",
-			AuthoredAt: now, Keys: []string{"PROJ-1"}}}))
+			AuthorName: "A. Liddell", AuthorEmail: "alice@example.com", AuthoredAt: now, Keys: []string{"PROJ-1"}}}))
 		must(nil, st.FinishIndex(ctx, fb.IndexRun{RepositoryID: r.ID, StartedAt: now,
 			Branches: []fb.LinkedRef{{GitRef: fb.GitRef{Name: "PROJ-1-x", SHA: "a1"}, Keys: []string{"PROJ-1"}}},
 			Tips:     map[string]string{"refs/heads/PROJ-1-x": "a1"},
@@ -77,6 +83,9 @@ func TestIssueShowsOnlyServingIntegrations(t *testing.T) {
 	}
 	if len(v.Branches) != 1 || v.Branches[0].RepositoryID != want {
 		t.Errorf("branches %+v, want only the serving integration's", v.Branches)
+	}
+	if u := v.Commits[0].User; u == nil || u.Name != "alice" {
+		t.Errorf("the commit's author is %+v, want alice by her email", u)
 	}
 	if v.Commits[0].WebURL != gh.URL()+"/acme/app/commit/"+v.Commits[0].SHA {
 		t.Errorf("commit address %q", v.Commits[0].WebURL)

@@ -340,13 +340,37 @@ func (s *Service) indexedData(ctx context.Context, v *IssueView, integrationIDs 
 		return err
 	}
 	links := s.webLinks(v.Repositories)
-	v.Commits, v.CommitCount, v.CommitsNext = links.commits(commits), count, next
+	v.Commits, v.CommitCount, v.CommitsNext = s.withAuthors(ctx, links.commits(commits)), count, next
 	for _, t := range tags {
 		v.Tags = append(v.Tags, TagView{IssueTag: t, WebURL: links.url(t.RepositoryID, func(l provider.WebLinker, r fb.Repository) string {
 			return l.TagURL(r, t.Name)
 		})})
 	}
 	return nil
+}
+
+// withAuthors names the tracker user who wrote each commit, where the
+// tracker can tell (the author's email is theirs, one active user's).
+func (s *Service) withAuthors(ctx context.Context, cs []CommitView) []CommitView {
+	people, ok := s.Tracker.(fb.PeopleByEmail)
+	if !ok || len(cs) == 0 {
+		return cs
+	}
+	emails := make([]string, 0, len(cs))
+	for _, c := range cs {
+		emails = append(emails, c.AuthorEmail)
+	}
+	users, err := people.UsersByEmail(ctx, emails)
+	if err != nil {
+		s.log().Warn("commit authors not looked up", "err", err)
+		return cs
+	}
+	for i := range cs {
+		if u, ok := users[strings.ToLower(strings.TrimSpace(cs[i].AuthorEmail))]; ok {
+			cs[i].User = &u
+		}
+	}
+	return cs
 }
 
 // repoLinks finds the host addresses of commits and tags of repositories.

@@ -95,15 +95,17 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, u fb.User) e
 		Name        string `json:"name"`
 		DisplayName string `json:"displayName"`
 		Admin       bool   `json:"admin"`
+		Email       string `json:"email"`
 	}
 	if err := decode(r, w, &in); err != nil {
 		return err
 	}
-	nu, token, err := s.App.CreateUser(r.Context(), u, fb.User{Name: in.Name, DisplayName: in.DisplayName, Admin: in.Admin})
+	nu, token, err := s.App.CreateUser(r.Context(), u, fb.User{Name: in.Name, DisplayName: in.DisplayName, Admin: in.Admin, Email: in.Email})
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"name": nu.Name, "displayName": nu.DisplayName, "admin": nu.Admin, "apiToken": token})
+	writeJSON(w, http.StatusCreated, map[string]any{"name": nu.Name, "displayName": nu.DisplayName, "admin": nu.Admin,
+		"email": nu.Email, "apiToken": token})
 	return nil
 }
 

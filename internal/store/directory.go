@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"slices"
+	"strings"
 	"time"
 
 	fb "github.com/forgebridge/forgebridge"
@@ -13,8 +14,8 @@ import (
 // CreateUser adds a person to the local tracker's directory.
 func (s *Store) CreateUser(ctx context.Context, u fb.User) (err error) {
 	defer wrap(&err, "CreateUser(%q)", u.Key)
-	_, err = s.conn().exec(ctx, `INSERT INTO users (user_key, name, display_name, admin, active, password_hash)
-		VALUES (?, ?, ?, ?, ?, '')`, u.Key, u.Name, u.DisplayName, u.Admin, u.Active)
+	_, err = s.conn().exec(ctx, `INSERT INTO users (user_key, name, display_name, admin, active, password_hash, email)
+		VALUES (?, ?, ?, ?, ?, '', ?)`, u.Key, u.Name, u.DisplayName, u.Admin, u.Active, u.Email)
 	if isUniqueViolation(err) {
 		return fb.Errorf(fb.EAlreadyExists, "a user with key %q or name %q already exists", u.Key, u.Name)
 	}
@@ -25,8 +26,8 @@ func (s *Store) CreateUser(ctx context.Context, u fb.User) (err error) {
 func (s *Store) User(ctx context.Context, key string) (_ fb.User, err error) {
 	defer wrap(&err, "User(%q)", key)
 	var u fb.User
-	err = s.conn().queryRow(ctx, `SELECT user_key, name, display_name, admin, active FROM users WHERE user_key = ?`, key).
-		Scan(&u.Key, &u.Name, &u.DisplayName, &u.Admin, &u.Active)
+	err = s.conn().queryRow(ctx, `SELECT user_key, name, display_name, admin, active, email FROM users WHERE user_key = ?`, key).
+		Scan(&u.Key, &u.Name, &u.DisplayName, &u.Admin, &u.Active, &u.Email)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fb.User{}, userNotFound(key)
 	}
@@ -220,4 +221,43 @@ func (s *Store) DeleteAPIToken(ctx context.Context, hash string) (err error) {
 	defer wrap(&err, "DeleteAPIToken")
 	res, err := s.conn().exec(ctx, `DELETE FROM api_tokens WHERE hash = ?`, hash)
 	return expectOne(res, err, fb.Errorf(fb.ENotFound, "API token not found"))
+}
+
+// UsersByEmail returns the active users whose email is one of emails
+// (case-insensitive), by lower-cased email; an email two users share
+// answers neither of them.
+func (s *Store) UsersByEmail(ctx context.Context, emails []string) (_ map[string]fb.User, err error) {
+	defer wrap(&err, "UsersByEmail")
+	out := map[string]fb.User{}
+	var args []any
+	for _, e := range emails {
+		if e = strings.ToLower(strings.TrimSpace(e)); e != "" {
+			args = append(args, e)
+		}
+	}
+	if len(args) == 0 {
+		return out, nil
+	}
+	rows, err := s.conn().query(ctx, `SELECT user_key, name, display_name, admin, active, email FROM users
+		WHERE active AND lower(email) IN (`+placeholders(len(args))+`)`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	shared := map[string]bool{}
+	for rows.Next() {
+		var u fb.User
+		if err := rows.Scan(&u.Key, &u.Name, &u.DisplayName, &u.Admin, &u.Active, &u.Email); err != nil {
+			return nil, err
+		}
+		e := strings.ToLower(u.Email)
+		if _, dup := out[e]; dup {
+			shared[e] = true
+		}
+		out[e] = u
+	}
+	for e := range shared {
+		delete(out, e)
+	}
+	return out, rows.Err()
 }

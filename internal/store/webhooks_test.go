@@ -89,3 +89,29 @@ func TestIntegrationRepositories(t *testing.T) {
 		})
 	}
 }
+
+func TestUsersByEmail(t *testing.T) {
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := t.Context()
+			s := b.Open(t, nil)
+			for _, u := range []fb.User{
+				{Key: "alice", Name: "alice", Active: true, Email: "Alice@Example.com"},
+				{Key: "gone", Name: "gone", Active: false, Email: "gone@example.com"},
+				{Key: "twin1", Name: "twin1", Active: true, Email: "twin@example.com"},
+				{Key: "twin2", Name: "twin2", Active: true, Email: "TWIN@example.com"},
+				{Key: "nomail", Name: "nomail", Active: true},
+			} {
+				must(t, s.CreateUser(ctx, u))
+			}
+			got, err := s.UsersByEmail(ctx, []string{"alice@example.COM", "gone@example.com", "twin@example.com", "", "x@example.com"})
+			must(t, err)
+			if len(got) != 1 || got["alice@example.com"].Name != "alice" {
+				t.Errorf("UsersByEmail = %+v, want alice alone (inactive and shared emails match no one)", got)
+			}
+			if u, err := s.User(ctx, "alice"); err != nil || u.Email != "Alice@Example.com" {
+				t.Errorf("User(alice) = %+v, %v", u, err)
+			}
+		})
+	}
+}

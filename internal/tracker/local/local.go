@@ -81,3 +81,9 @@ func (t *Tracker) ProjectKeys(ctx context.Context) ([]string, error) {
 	}
 	return keys, nil
 }
+
+// UsersByEmail says who wrote commits: the directory's active users with
+// those emails.
+func (t *Tracker) UsersByEmail(ctx context.Context, emails []string) (map[string]fb.User, error) {
+	return t.Store.UsersByEmail(ctx, emails)
+}
