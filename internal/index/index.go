@@ -506,82 +506,90 @@ func (r *run) branches(refs, oldTips map[string]string) []fb.LinkedRef {
 }
 
 // tags links each tag that is new or moved since the last run to the keys
-// of the commits it contains. A tag's keys are those of the older tags it
-// contains plus those of the commits it adds to them, so each commit is read
-// about once however many tags there are, when tags are taken oldest first.
+// of the commits it contains. One walk of the history finds each tagged
+// commit's nearest tagged ancestors; a tag's keys are theirs plus those of
+// the commits it adds to them, so each commit is read about once however
+// many tags there are.
 func (r *run) tags(ctx context.Context, m *gitmirror.Mirror, refs, oldTips map[string]string) ([]fb.LinkedRef, error) {
-	type tag struct {
-		name, ref, sha string
-		merged         []string // full names of other tags it contains
-	}
-	var todo []*tag
-	done := map[string]bool{} // full tag refs whose links are current
+	byCommit := map[string][]string{} // tagged commit → names of its tags
+	var fresh []string                 // tagged commits of new or moved tags
+	changed := map[string]bool{}
 	for ref, sha := range refs {
-		if !strings.HasPrefix(ref, "refs/tags/") {
+		name, ok := strings.CutPrefix(ref, "refs/tags/")
+		if !ok {
 			continue
 		}
-		if oldTips[ref] == sha {
-			done[ref] = true
-			continue
+		byCommit[sha] = append(byCommit[sha], name)
+		if oldTips[ref] != sha && !changed[sha] {
+			changed[sha] = true
+			fresh = append(fresh, sha)
 		}
-		todo = append(todo, &tag{name: strings.TrimPrefix(ref, "refs/tags/"), ref: ref, sha: sha})
 	}
-	for _, t := range todo {
-		merged, err := m.MergedTags(ctx, t.sha)
-		if err != nil {
-			return nil, describe(err, r.repo)
-		}
-		t.merged = slices.DeleteFunc(merged, func(s string) bool { return s == t.ref })
+	if len(fresh) == 0 {
+		return nil, nil
 	}
-	// A tag contains every tag merged into it: fewer merged tags, older.
-	sort.Slice(todo, func(i, j int) bool {
-		if len(todo[i].merged) != len(todo[j].merged) {
-			return len(todo[i].merged) < len(todo[j].merged)
+	sort.Strings(fresh)
+	graph, err := m.TagAncestors(ctx, fresh)
+	if err != nil {
+		return nil, describe(err, r.repo)
+	}
+	keysOf := map[string][]string{} // tagged commit → keys it contains
+	var keys func(sha string) ([]string, error)
+	keys = func(sha string) ([]string, error) {
+		if ks, ok := keysOf[sha]; ok {
+			return ks, nil
 		}
-		return todo[i].ref < todo[j].ref
-	})
-	var out []fb.LinkedRef
-	keysOf := map[string][]string{} // tags done in this run → keys
-	for _, t := range todo {
-		keys := map[string]bool{}
-		var exclude, older []string
-		for _, mt := range t.merged {
-			if ks, ok := keysOf[mt]; ok {
-				exclude = append(exclude, refs[mt])
-				for _, k := range ks {
-					keys[k] = true
-				}
-			} else if done[mt] {
-				exclude = append(exclude, refs[mt])
-				older = append(older, strings.TrimPrefix(mt, "refs/tags/"))
+		if !changed[sha] {
+			// Its tags' links are current: the store has them.
+			ks, err := r.x.Store.TagKeys(ctx, r.repo.ID, byCommit[sha])
+			keysOf[sha] = ks
+			return ks, err
+		}
+		set := map[string]bool{}
+		var exclude []string
+		for _, p := range graph[sha] {
+			if len(byCommit[p]) == 0 {
+				continue // an untagged root: its commits are in the delta
 			}
-		}
-		if len(older) > 0 {
-			ks, err := r.x.Store.TagKeys(ctx, r.repo.ID, older)
+			ks, err := keys(p)
 			if err != nil {
 				return nil, err
 			}
 			for _, k := range ks {
-				keys[k] = true
+				set[k] = true
 			}
+			exclude = append(exclude, p)
 		}
-		err := m.Log(ctx, []string{t.sha}, exclude, func(c gitmirror.Commit) error {
-			for _, k := range r.matcher.Message(c.Message) {
-				keys[k] = true
+		err := m.Log(ctx, []string{sha}, exclude, func(c gitmirror.Commit) error {
+			for _, k := range capKeys(r.matcher.Message(c.Message)) {
+				set[k] = true
 			}
 			return nil
 		})
 		if err != nil {
 			return nil, describe(err, r.repo)
 		}
-		l := fb.LinkedRef{GitRef: fb.GitRef{Name: t.name, SHA: t.sha}, Keys: sortedKeys(keys)}
-		if r.links != nil {
-			l.WebURL = provider.SafeWebURL(r.links.TagURL(r.repo, t.name))
+		keysOf[sha] = sortedKeys(set)
+		return keysOf[sha], nil
+	}
+	var out []fb.LinkedRef
+	for _, sha := range fresh {
+		ks, err := keys(sha)
+		if err != nil {
+			return nil, err
 		}
-		// A release contains every key of its history: the tracker's links
-		// do not change with it, so Linked is not told.
-		keysOf[t.ref] = l.Keys
-		out = append(out, l)
+		for _, name := range byCommit[sha] {
+			if oldTips["refs/tags/"+name] == sha {
+				continue
+			}
+			// A release contains every key of its history: the tracker's
+			// links do not change with it, so Linked is not told.
+			l := fb.LinkedRef{GitRef: fb.GitRef{Name: name, SHA: sha}, Keys: ks}
+			if r.links != nil {
+				l.WebURL = provider.SafeWebURL(r.links.TagURL(r.repo, name))
+			}
+			out = append(out, l)
+		}
 	}
 	return out, nil
 }

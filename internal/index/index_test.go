@@ -287,8 +287,19 @@ func TestRun(t *testing.T) {
 				e.h.push(t, "main", "PROJ-2 two")
 				v2, _ := e.h.git.Resolve("main")
 				must(t, e.h.git.UpdateRef("refs/tags/v2.0", v2, ""))
+				// A maintenance release branches off v1.0: it holds v1.0's work and its own.
+				side, err := e.h.git.CommitOn(v1, []byte("OPS-2 backport"), fakegit.Author{})
+				must(t, err)
+				must(t, e.h.git.UpdateRef("refs/heads/release-1", side, ""))
+				must(t, e.h.git.UpdateRef("refs/tags/v1.1", side, ""))
 				e.run(t, false)
-				if got := e.tags(t, "PROJ-1"); !slices.Equal(got, []string{"v1.0", "v2.0"}) {
+				if got := e.tags(t, "OPS-2"); !slices.Equal(got, []string{"v1.1"}) {
+					t.Errorf("OPS-2 tags = %v, want only the maintenance release", got)
+				}
+				if got := e.tags(t, "PROJ-2"); !slices.Equal(got, []string{"v2.0"}) {
+					t.Errorf("PROJ-2 tags = %v, want v2.0 alone (v1.1 does not contain it)", got)
+				}
+				if got := e.tags(t, "PROJ-1"); !slices.Equal(got, []string{"v1.0", "v1.1", "v2.0"}) {
 					t.Errorf("PROJ-1 tags = %v", got)
 				}
 				if got := e.tags(t, "PROJ-2"); !slices.Equal(got, []string{"v2.0"}) {
@@ -300,7 +311,7 @@ func TestRun(t *testing.T) {
 				must(t, e.h.git.UpdateRef("refs/tags/v3.0", v3, ""))
 				must(t, e.h.git.UpdateRef("refs/tags/v1.0", "", v1))
 				e.run(t, false)
-				if got := e.tags(t, "PROJ-1"); !slices.Equal(got, []string{"v2.0", "v3.0"}) {
+				if got := e.tags(t, "PROJ-1"); !slices.Equal(got, []string{"v1.1", "v2.0", "v3.0"}) {
 					t.Errorf("PROJ-1 tags after v3.0 and without v1.0 = %v", got)
 				}
 				if got := e.tags(t, "OPS-1"); !slices.Equal(got, []string{"v3.0"}) {

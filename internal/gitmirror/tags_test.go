@@ -1,0 +1,56 @@
+package gitmirror
+
+import (
+	"context"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/forgebridge/forgebridge/internal/provider/fakegit"
+)
+
+func TestTagAncestors(t *testing.T) {
+	g, err := Find(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := fakegit.New(filepath.Join(t.TempDir(), "r.git"), "main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	commit := func(branch, msg string) string {
+		sha, err := r.Commit(branch, []byte(msg), fakegit.Author{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sha
+	}
+	commit("main", "root")
+	a := commit("main", "a")
+	between := commit("main", "between")
+	b := commit("main", "b")
+	side, err := r.CommitOn(a, []byte("side"), fakegit.Author{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for ref, sha := range map[string]string{"refs/tags/a": a, "refs/tags/b": b, "refs/tags/side": side, "refs/heads/side": side} {
+		if err := r.UpdateRef(ref, sha, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	graph, err := g.Mirror(r.Dir).TagAncestors(context.Background(), []string{b, side})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for sha, want := range map[string][]string{b: {a}, side: {a}} {
+		if got := graph[sha]; !slices.Equal(got, want) {
+			t.Errorf("nearest tagged ancestors of %s = %v, want %v", sha[:7], got, want)
+		}
+	}
+	if _, ok := graph[between]; ok {
+		t.Error("an untagged commit is in the graph")
+	}
+	if _, err := g.Mirror(r.Dir).TagAncestors(context.Background(), []string{"--all"}); err == nil {
+		t.Error("TagAncestors(--all) did not fail")
+	}
+}
