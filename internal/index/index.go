@@ -512,7 +512,7 @@ func (r *run) branches(refs, oldTips map[string]string) []fb.LinkedRef {
 // many tags there are.
 func (r *run) tags(ctx context.Context, m *gitmirror.Mirror, refs, oldTips map[string]string) ([]fb.LinkedRef, error) {
 	byCommit := map[string][]string{} // tagged commit → names of its tags
-	var fresh []string                 // tagged commits of new or moved tags
+	var fresh []string                // tagged commits of new or moved tags
 	changed := map[string]bool{}
 	for ref, sha := range refs {
 		name, ok := strings.CutPrefix(ref, "refs/tags/")
