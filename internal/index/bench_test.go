@@ -93,6 +93,9 @@ func BenchmarkFirstIndex(b *testing.B) {
 			if res.Commits != int64(n) {
 				b.Fatalf("read %d commits, want %d", res.Commits, n)
 			}
+			for part, d := range res.Took {
+				b.ReportMetric(d.Seconds(), part+"-s")
+			}
 		}
 		var ru syscall.Rusage
 		if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {

@@ -152,6 +152,9 @@ type Result struct {
 	Commits int64 // commits read in this run
 	Linked  int   // of which mention a key
 	Keys    []string
+	// Took is how long each part of the run took: fetch, commits, tags,
+	// pulls, finish.
+	Took map[string]time.Duration
 }
 
 // Run indexes one repository: fetch, read the commits not seen before,
@@ -328,6 +331,12 @@ func (r *run) do(ctx context.Context) (Result, error) {
 			return res, err
 		}
 	}
+	res.Took = map[string]time.Duration{}
+	lap := time.Now()
+	phase := func(name string) {
+		now := time.Now()
+		res.Took[name], lap = now.Sub(lap), now
+	}
 	m := r.x.Git.Mirror(r.x.MirrorDir(r.repo.ID))
 	if err := m.Fetch(ctx, gr); err != nil {
 		return res, describe(err, r.repo)
@@ -342,13 +351,16 @@ func (r *run) do(ctx context.Context) (Result, error) {
 		return res, err
 	}
 
+	phase("fetch")
 	if err := r.commits(ctx, m, refs, oldTips, &res); err != nil {
 		return res, err
 	}
+	phase("commits")
 	tags, err := r.tags(ctx, m, refs, oldTips)
 	if err != nil {
 		return res, err
 	}
+	phase("tags")
 	var newSince *time.Time
 	if lister, ok := provider.Capability[provider.PullRequestLister](p); ok {
 		newSince, err = r.pulls(ctx, lister, pullsSince)
@@ -362,6 +374,7 @@ func (r *run) do(ctx context.Context) (Result, error) {
 			return res, err
 		}
 	}
+	phase("pulls")
 	st := r.state
 	st.State, st.ErrorCode, st.ErrorMessage, st.RetryAt = fb.IndexIndexed, "", "", nil
 	now := r.x.now()
@@ -370,6 +383,7 @@ func (r *run) do(ctx context.Context) (Result, error) {
 		Branches: r.branches(refs, oldTips), Tags: tags, Tips: refs, PullsSince: newSince, State: st}); err != nil {
 		return res, err
 	}
+	phase("finish")
 	r.state = st
 	for k := range r.keys {
 		res.Keys = append(res.Keys, k)

@@ -152,7 +152,7 @@ func (w *indexWorker) Work(ctx context.Context, job *river.Job[indexArgs]) error
 		return indexOutcome(err)
 	}
 	w.q.log.Info("repository indexed", "repository", job.Args.RepositoryID, "commits", res.Commits,
-		"linked", res.Linked, "keys", len(res.Keys), "took", time.Since(start).Round(time.Millisecond))
+		"linked", res.Linked, "keys", len(res.Keys), "took", time.Since(start).Round(time.Millisecond), "parts", res.Took)
 	return nil
 }
 
