@@ -128,6 +128,14 @@ func (s *Service) IndexStates(ctx context.Context, ids []string) ([]fb.IndexStat
 	return out, nil
 }
 
+func repositoryIDsOf(repos []fb.Repository) []string {
+	ids := make([]string, len(repos))
+	for i, r := range repos {
+		ids[i] = r.ID
+	}
+	return ids
+}
+
 // repositoryIDs lists the ids of an integration's repositories.
 func (s *Service) repositoryIDs(ctx context.Context, integrationID string) ([]string, error) {
 	var ids []string
@@ -320,11 +328,7 @@ func (s *Service) IntegrationIndex(ctx context.Context, u fb.User, integrationID
 	if err != nil {
 		return nil, err
 	}
-	ids := make([]string, len(repos))
-	for i, r := range repos {
-		ids[i] = r.ID
-	}
-	states, err := s.IndexStates(ctx, ids)
+	states, err := s.IndexStates(ctx, repositoryIDsOf(repos))
 	if err != nil {
 		return nil, err
 	}

@@ -113,11 +113,7 @@ func (s *Service) views(ctx context.Context, u fb.User, ins []fb.Integration, re
 	for _, in := range ins {
 		byID[in.ID] = in
 	}
-	ids := make([]string, len(repos))
-	for i, r := range repos {
-		ids[i] = r.ID
-	}
-	states, err := s.IndexStates(ctx, ids)
+	states, err := s.IndexStates(ctx, repositoryIDsOf(repos))
 	if err != nil {
 		return nil, err
 	}

@@ -1,12 +1,9 @@
 package gitmirror
 
 import (
-	"bufio"
 	"context"
-	"io"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -65,33 +62,9 @@ func BenchmarkFetchAndLog(b *testing.B) {
 	})
 
 	b.Run("git-clone-and-log", func(b *testing.B) {
-		env := append(gittest.Env(), "GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=http.extraHeader", "GIT_CONFIG_VALUE_0="+remote.Header)
 		for b.Loop() {
-			dir := filepath.Join(b.TempDir(), "m")
-			clone := exec.Command("git", "clone", "--quiet", "--mirror", remote.URL, dir)
-			clone.Env = env
-			if out, err := clone.CombinedOutput(); err != nil {
-				b.Fatalf("clone: %v: %s", err, out)
-			}
-			log := exec.Command("git", "--git-dir="+dir, "log", "--all", "--format=%H%x00%B")
-			log.Env = env
-			out, err := log.StdoutPipe()
-			if err != nil {
-				b.Fatal(err)
-			}
-			if err := log.Start(); err != nil {
-				b.Fatal(err)
-			}
-			// Read it as a program would, line by line.
-			sc := bufio.NewScanner(out)
-			sc.Buffer(make([]byte, 64<<10), 32<<20)
-			lines := 0
-			for sc.Scan() {
-				lines++
-			}
-			io.Copy(io.Discard, out)
-			if err := log.Wait(); err != nil || lines < n {
-				b.Fatalf("git log: %v, %d lines", err, lines)
+			if lines := gittest.CloneAndLog(b, remote.URL, remote.Header); lines < n {
+				b.Fatalf("git log printed %d lines for %d commits", lines, n)
 			}
 		}
 	})

@@ -1,13 +1,10 @@
 package index_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/base64"
-	"io"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"syscall"
@@ -104,32 +101,8 @@ func BenchmarkFirstIndex(b *testing.B) {
 	})
 
 	b.Run("git-clone-and-log", func(b *testing.B) {
-		env := append(gittest.Env(), "GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=http.extraHeader",
-			"GIT_CONFIG_VALUE_0="+gittest.BasicHeader("x", goodToken))
 		for b.Loop() {
-			dir := filepath.Join(b.TempDir(), "m")
-			clone := exec.Command("git", "clone", "--quiet", "--mirror", url, dir)
-			clone.Env = env
-			if out, err := clone.CombinedOutput(); err != nil {
-				b.Fatalf("clone: %v: %s", err, out)
-			}
-			log := exec.Command("git", "--git-dir="+dir, "log", "--all", "--format=%H%x00%B")
-			log.Env = env
-			out, err := log.StdoutPipe()
-			if err != nil {
-				b.Fatal(err)
-			}
-			if err := log.Start(); err != nil {
-				b.Fatal(err)
-			}
-			sc := bufio.NewScanner(out)
-			sc.Buffer(make([]byte, 64<<10), 32<<20)
-			for sc.Scan() {
-			}
-			io.Copy(io.Discard, out)
-			if err := log.Wait(); err != nil {
-				b.Fatal(err)
-			}
+			gittest.CloneAndLog(b, url, gittest.BasicHeader("x", goodToken))
 		}
 	})
 }

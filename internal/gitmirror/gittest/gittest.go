@@ -8,6 +8,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -191,4 +192,39 @@ func Handler(root, password string) http.Handler {
 		}
 		(&fakegit.Repo{Dir: dir}).Serve(w, req, "/"+rest)
 	})
+}
+
+// CloneAndLog is what git alone needs to bring a history over and read it,
+// the yardstick of the indexing benchmarks: git clone --mirror of url with
+// the header, then git log --all read line by line as a program would. It
+// returns how many lines the log had.
+func CloneAndLog(tb testing.TB, url, header string) int {
+	tb.Helper()
+	env := append(Env(), "GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=http.extraHeader", "GIT_CONFIG_VALUE_0="+header)
+	dir := filepath.Join(tb.TempDir(), "m")
+	clone := exec.Command("git", "clone", "--quiet", "--mirror", url, dir)
+	clone.Env = env
+	if out, err := clone.CombinedOutput(); err != nil {
+		tb.Fatalf("clone: %v: %s", err, out)
+	}
+	log := exec.Command("git", "--git-dir="+dir, "log", "--all", "--format=%H%x00%B")
+	log.Env = env
+	out, err := log.StdoutPipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := log.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	sc := bufio.NewScanner(out)
+	sc.Buffer(make([]byte, 64<<10), 32<<20)
+	lines := 0
+	for sc.Scan() {
+		lines++
+	}
+	io.Copy(io.Discard, out)
+	if err := log.Wait(); err != nil {
+		tb.Fatalf("git log: %v", err)
+	}
+	return lines
 }
