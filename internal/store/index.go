@@ -387,13 +387,23 @@ func (s *Store) FinishIndex(ctx context.Context, run fb.IndexRun) (err error) {
 		if err := c.lockRepository(ctx, run.RepositoryID); err != nil {
 			return err
 		}
+		old, err := c.tips(ctx, run.RepositoryID)
+		if err != nil {
+			return err
+		}
 		if err := c.replaceTips(ctx, run.RepositoryID, run.Tips); err != nil {
 			return err
 		}
 		if err := c.replaceBranchLinks(ctx, run); err != nil {
 			return err
 		}
-		if err := c.replaceTagLinks(ctx, run.RepositoryID, run.Tags); err != nil {
+		var gone []string // tags no longer among the tips
+		for ref := range old {
+			if name, ok := strings.CutPrefix(ref, "refs/tags/"); ok && run.Tips[ref] == "" {
+				gone = append(gone, name)
+			}
+		}
+		if err := c.replaceTagLinks(ctx, run.RepositoryID, run.Tags, gone); err != nil {
 			return err
 		}
 		st := run.State
@@ -401,7 +411,7 @@ func (s *Store) FinishIndex(ctx context.Context, run fb.IndexRun) (err error) {
 		if err := c.putIndexState(ctx, st); err != nil {
 			return err
 		}
-		_, err := c.exec(ctx, `UPDATE index_state SET pulls_since = ? WHERE repository_id = ?`,
+		_, err = c.exec(ctx, `UPDATE index_state SET pulls_since = ? WHERE repository_id = ?`,
 			nullMicros(run.PullsSince), run.RepositoryID)
 		return err
 	})
@@ -507,14 +517,15 @@ func (c conn) replaceBranchLinks(ctx context.Context, run fb.IndexRun) error {
 	return insert.flush(ctx)
 }
 
-// replaceTagLinks replaces the links of the tags named in tags, then drops
-// those of tags no longer among the tips (replaceTips ran first).
-func (c conn) replaceTagLinks(ctx context.Context, repositoryID string, tags []fb.LinkedRef) error {
+// replaceTagLinks replaces the links of the tags named in tags and drops
+// those of the tags gone. Only those tags are touched: a repository's tag
+// links grow with tags × keys, and a run must not cost what they all do.
+func (c conn) replaceTagLinks(ctx context.Context, repositoryID string, tags []fb.LinkedRef, gone []string) error {
 	byName := make(map[string]fb.LinkedRef, len(tags))
 	for _, t := range tags {
 		byName[t.Name] = t // the last wins
 	}
-	names := slices.Collect(maps.Keys(byName))
+	names := append(slices.Collect(maps.Keys(byName)), gone...)
 	for chunk := range slices.Chunk(names, inList) {
 		if _, err := c.exec(ctx, `DELETE FROM issue_tags WHERE repository_id = ? AND name IN (`+placeholders(len(chunk))+`)`,
 			append([]any{repositoryID}, anys(chunk)...)...); err != nil {
@@ -531,13 +542,7 @@ func (c conn) replaceTagLinks(ctx context.Context, repositoryID string, tags []f
 			}
 		}
 	}
-	if err := insert.flush(ctx); err != nil {
-		return err
-	}
-	_, err := c.exec(ctx, `DELETE FROM issue_tags WHERE repository_id = ? AND NOT EXISTS (
-		SELECT 1 FROM index_tips t WHERE t.repository_id = issue_tags.repository_id AND t.ref = 'refs/tags/' || issue_tags.name)`,
-		repositoryID)
-	return err
+	return insert.flush(ctx)
 }
 
 // ResetIndex drops the repository's commits, tag links and tips and puts its
