@@ -70,9 +70,13 @@ type IndexRun struct {
 	// They replace the repository's branch links, except links recorded
 	// after StartedAt (a branch created from forgebridge meanwhile).
 	Branches []LinkedRef
-	// Tags are the tags new or moved since the last run, with the keys whose
-	// commits they contain; tags no longer in Tips lose their links.
-	Tags []LinkedRef
+	// Tags are the commits of the tags new or moved since the last run:
+	// each with the keys of the commits it adds over its nearest tagged
+	// ancestors, and those ancestors. A tag's issues are read from this
+	// graph (IssueTags), so the links grow with what tags add, not with
+	// tags × keys. A tag gone from Tips is no longer named; its commit stays
+	// in the graph, through which later tags still reach their history.
+	Tags []TaggedCommit
 	// Tips are every ref of the repository after the run (refs/heads/…,
 	// refs/tags/…): the next run reads only what is not reachable from them.
 	Tips map[string]string
@@ -81,7 +85,14 @@ type IndexRun struct {
 	State      IndexState
 }
 
-// LinkedRef is a branch or tag with the issue keys it is linked to.
+// TaggedCommit is a commit that tags point at, in the tags' graph.
+type TaggedCommit struct {
+	SHA     string
+	Keys    []string // the keys of the commits it adds over Parents
+	Parents []string // its nearest tagged ancestors
+}
+
+// LinkedRef is a branch with the issue keys it is linked to.
 type LinkedRef struct {
 	GitRef
 	WebURL string
@@ -115,8 +126,6 @@ type IndexStore interface {
 	// AddCommits records commits with their keys; idempotent per repository,
 	// sha and key.
 	AddCommits(ctx context.Context, repositoryID string, commits []Commit) error
-	// TagKeys returns the keys linked to the repository's tags named.
-	TagKeys(ctx context.Context, repositoryID string, tags []string) ([]string, error)
 	// PutPullRequests records pull requests; each one's key links become its Keys.
 	PutPullRequests(ctx context.Context, repositoryID string, prs []IndexedPullRequest) error
 	// FinishIndex writes the end of a run (IndexRun) in one transaction.
@@ -128,7 +137,8 @@ type IndexStore interface {
 	// IssueCommits lists an issue's commits newest first (authored time,
 	// then repository and sha) and how many there are in all.
 	IssueCommits(ctx context.Context, q IssueDataQuery) (commits []Commit, count int, next string, err error)
-	// IssueTags lists the tags containing an issue's commits.
+	// IssueTags lists the tags containing an issue's commits: those whose
+	// tagged commit, or a tagged ancestor of it, adds one of them.
 	IssueTags(ctx context.Context, q IssueDataQuery) ([]IssueTag, error)
 }
 

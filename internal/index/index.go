@@ -519,25 +519,23 @@ func (r *run) branches(refs, oldTips map[string]string) []fb.LinkedRef {
 	return out
 }
 
-// tags links each tag that is new or moved since the last run to the keys
-// of the commits it contains. One walk of the history finds each tagged
-// commit's nearest tagged ancestors; a tag's keys are theirs plus those of
-// the commits it adds to them, so each commit is read about once however
-// many tags there are.
-func (r *run) tags(ctx context.Context, m *gitmirror.Mirror, refs, oldTips map[string]string) ([]fb.LinkedRef, error) {
-	byCommit := map[string][]string{} // tagged commit → names of its tags
-	var fresh []string                // tagged commits of new or moved tags
-	changed := map[string]bool{}
+// tags adds the commits of the tags new or moved since the last run to the
+// tags' graph. One walk of the history finds each one's nearest tagged
+// ancestors; then only the commits it adds over them are read, so each
+// commit is read about once however many tags there are. A release contains
+// every key of its history: the tracker's links do not change with it, so
+// Linked is not told.
+func (r *run) tags(ctx context.Context, m *gitmirror.Mirror, refs, oldTips map[string]string) ([]fb.TaggedCommit, error) {
+	tagged := map[string]bool{} // commits that tags point at now
+	var fresh []string          // those of tags new or moved
 	for ref, sha := range refs {
-		name, ok := strings.CutPrefix(ref, "refs/tags/")
-		if !ok {
+		if !strings.HasPrefix(ref, "refs/tags/") {
 			continue
 		}
-		byCommit[sha] = append(byCommit[sha], name)
-		if oldTips[ref] != sha && !changed[sha] {
-			changed[sha] = true
+		if oldTips[ref] != sha && !slices.Contains(fresh, sha) {
 			fresh = append(fresh, sha)
 		}
+		tagged[sha] = true
 	}
 	if len(fresh) == 0 {
 		return nil, nil
@@ -547,63 +545,25 @@ func (r *run) tags(ctx context.Context, m *gitmirror.Mirror, refs, oldTips map[s
 	if err != nil {
 		return nil, describe(err, r.repo)
 	}
-	keysOf := map[string][]string{} // tagged commit → keys it contains
-	var keys func(sha string) ([]string, error)
-	keys = func(sha string) ([]string, error) {
-		if ks, ok := keysOf[sha]; ok {
-			return ks, nil
-		}
-		if !changed[sha] {
-			// Its tags' links are current: the store has them.
-			ks, err := r.x.Store.TagKeys(ctx, r.repo.ID, byCommit[sha])
-			keysOf[sha] = ks
-			return ks, err
-		}
-		set := map[string]bool{}
-		var exclude []string
+	out := make([]fb.TaggedCommit, 0, len(fresh))
+	for _, sha := range fresh {
+		var parents []string
 		for _, p := range graph[sha] {
-			if len(byCommit[p]) == 0 {
-				continue // an untagged root: its commits are in the delta
+			if tagged[p] { // an untagged root's commits are the tag's own
+				parents = append(parents, p)
 			}
-			ks, err := keys(p)
-			if err != nil {
-				return nil, err
-			}
-			for _, k := range ks {
-				set[k] = true
-			}
-			exclude = append(exclude, p)
 		}
-		err := m.Log(ctx, []string{sha}, exclude, func(c gitmirror.Commit) error {
+		keys := map[string]bool{}
+		err := m.Log(ctx, []string{sha}, parents, func(c gitmirror.Commit) error {
 			for _, k := range capKeys(r.matcher.Message(c.Message)) {
-				set[k] = true
+				keys[k] = true
 			}
 			return nil
 		})
 		if err != nil {
 			return nil, describe(err, r.repo)
 		}
-		keysOf[sha] = sortedKeys(set)
-		return keysOf[sha], nil
-	}
-	var out []fb.LinkedRef
-	for _, sha := range fresh {
-		ks, err := keys(sha)
-		if err != nil {
-			return nil, err
-		}
-		for _, name := range byCommit[sha] {
-			if oldTips["refs/tags/"+name] == sha {
-				continue
-			}
-			// A release contains every key of its history: the tracker's
-			// links do not change with it, so Linked is not told.
-			l := fb.LinkedRef{GitRef: fb.GitRef{Name: name, SHA: sha}, Keys: ks}
-			if r.links != nil {
-				l.WebURL = provider.SafeWebURL(r.links.TagURL(r.repo, name))
-			}
-			out = append(out, l)
-		}
+		out = append(out, fb.TaggedCommit{SHA: sha, Keys: sortedKeys(keys), Parents: parents})
 	}
 	return out, nil
 }

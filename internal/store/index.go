@@ -222,33 +222,6 @@ func gitText(s string) string {
 	return s
 }
 
-// TagKeys returns, sorted, the issue keys linked to the repository's tags named.
-func (s *Store) TagKeys(ctx context.Context, repositoryID string, tags []string) (_ []string, err error) {
-	defer wrap(&err, "TagKeys(%q)", repositoryID)
-	keys := map[string]bool{}
-	for chunk := range slices.Chunk(tags, inList) {
-		rows, err := s.conn().query(ctx, `SELECT DISTINCT issue_key FROM issue_tags
-			WHERE repository_id = ? AND name IN (`+placeholders(len(chunk))+`)`,
-			append([]any{repositoryID}, anys(chunk)...)...)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			var k string
-			if err := rows.Scan(&k); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			keys[k] = true
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-	}
-	return slices.Sorted(maps.Keys(keys)), nil
-}
-
 // pullRequestColumns are the columns of issue_pull_requests, in the order
 // pullRequestRow gives their values.
 const pullRequestColumns = `issue_key, repository_id, pull_request_id, number, title, web_url, source_branch,
@@ -387,23 +360,13 @@ func (s *Store) FinishIndex(ctx context.Context, run fb.IndexRun) (err error) {
 		if err := c.lockRepository(ctx, run.RepositoryID); err != nil {
 			return err
 		}
-		old, err := c.tips(ctx, run.RepositoryID)
-		if err != nil {
-			return err
-		}
 		if err := c.replaceTips(ctx, run.RepositoryID, run.Tips); err != nil {
 			return err
 		}
 		if err := c.replaceBranchLinks(ctx, run); err != nil {
 			return err
 		}
-		var gone []string // tags no longer among the tips
-		for ref := range old {
-			if name, ok := strings.CutPrefix(ref, "refs/tags/"); ok && run.Tips[ref] == "" {
-				gone = append(gone, name)
-			}
-		}
-		if err := c.replaceTagLinks(ctx, run.RepositoryID, run.Tags, gone); err != nil {
+		if err := c.addTagGraph(ctx, run.RepositoryID, run.Tags); err != nil {
 			return err
 		}
 		st := run.State
@@ -517,32 +480,31 @@ func (c conn) replaceBranchLinks(ctx context.Context, run fb.IndexRun) error {
 	return insert.flush(ctx)
 }
 
-// replaceTagLinks replaces the links of the tags named in tags and drops
-// those of the tags gone. Only those tags are touched: a repository's tag
-// links grow with tags × keys, and a run must not cost what they all do.
-func (c conn) replaceTagLinks(ctx context.Context, repositoryID string, tags []fb.LinkedRef, gone []string) error {
-	byName := make(map[string]fb.LinkedRef, len(tags))
+// addTagGraph adds tagged commits to the tags' graph: the keys each adds
+// and its nearest tagged ancestors. Nothing is removed: a commit whose tags
+// are gone is simply no longer named, and later tags still reach their
+// history through it.
+func (c conn) addTagGraph(ctx context.Context, repositoryID string, tags []fb.TaggedCommit) error {
+	keys := c.batch(`tag_keys (repository_id, sha, issue_key)`, `ON CONFLICT (repository_id, sha, issue_key) DO NOTHING`, 3)
+	defer keys.close()
+	edges := c.batch(`tag_edges (repository_id, sha, parent_sha)`, `ON CONFLICT (repository_id, sha, parent_sha) DO NOTHING`, 3)
+	defer edges.close()
 	for _, t := range tags {
-		byName[t.Name] = t // the last wins
-	}
-	names := append(slices.Collect(maps.Keys(byName)), gone...)
-	for chunk := range slices.Chunk(names, inList) {
-		if _, err := c.exec(ctx, `DELETE FROM issue_tags WHERE repository_id = ? AND name IN (`+placeholders(len(chunk))+`)`,
-			append([]any{repositoryID}, anys(chunk)...)...); err != nil {
-			return err
-		}
-	}
-	insert := c.batch(`issue_tags (repository_id, name, issue_key, sha)`,
-		`ON CONFLICT (repository_id, name, issue_key) DO NOTHING`, 4)
-	defer insert.close()
-	for _, t := range byName {
 		for _, k := range t.Keys {
-			if err := insert.add(ctx, repositoryID, t.Name, k, t.SHA); err != nil {
+			if err := keys.add(ctx, repositoryID, t.SHA, k); err != nil {
+				return err
+			}
+		}
+		for _, p := range t.Parents {
+			if err := edges.add(ctx, repositoryID, t.SHA, p); err != nil {
 				return err
 			}
 		}
 	}
-	return insert.flush(ctx)
+	if err := keys.flush(ctx); err != nil {
+		return err
+	}
+	return edges.flush(ctx)
 }
 
 // ResetIndex drops the repository's commits, tag links and tips and puts its
@@ -552,7 +514,7 @@ func (c conn) replaceTagLinks(ctx context.Context, repositoryID string, tags []f
 func (s *Store) ResetIndex(ctx context.Context, repositoryID string) (err error) {
 	defer wrap(&err, "ResetIndex(%q)", repositoryID)
 	return s.inTx(ctx, func(c conn) error {
-		for _, table := range []string{"commit_keys", "issue_commit_counts", "commits", "issue_tags", "index_tips"} {
+		for _, table := range []string{"commit_keys", "issue_commit_counts", "commits", "tag_keys", "tag_edges", "index_tips"} {
 			if _, err := c.exec(ctx, `DELETE FROM `+table+` WHERE repository_id = ?`, repositoryID); err != nil {
 				return err
 			}
@@ -712,23 +674,35 @@ func (s *Store) IssueTags(ctx context.Context, q fb.IssueDataQuery) (_ []fb.Issu
 	if q.IntegrationIDs != nil && len(q.IntegrationIDs) == 0 {
 		return nil, nil
 	}
-	query, args := `SELECT t.issue_key, t.repository_id, t.name, t.sha FROM issue_tags t`, []any{q.IssueKey}
+	// The tagged commits adding the key, then every tagged commit above
+	// them in the graph; each named by the tags pointing at it now.
+	start, args := `SELECT k.repository_id, k.sha FROM tag_keys k`, []any{}
 	if q.IntegrationIDs != nil {
-		query += ` JOIN repositories r ON r.id = t.repository_id AND r.integration_id IN (` +
+		start += ` JOIN repositories r ON r.id = k.repository_id AND r.integration_id IN (` +
 			placeholders(len(q.IntegrationIDs)) + `)`
-		args = append(anys(q.IntegrationIDs), args...)
+		args = anys(q.IntegrationIDs)
 	}
-	rows, err := s.conn().query(ctx, query+` WHERE t.issue_key = ? ORDER BY t.repository_id, t.name`, args...)
+	args = append(args, q.IssueKey)
+	rows, err := s.conn().query(ctx, `WITH RECURSIVE hit (repository_id, sha) AS (
+		`+start+` WHERE k.issue_key = ?
+		UNION
+		SELECT e.repository_id, e.sha FROM tag_edges e JOIN hit h ON e.repository_id = h.repository_id AND e.parent_sha = h.sha
+	)
+	SELECT t.repository_id, t.ref, t.sha FROM hit h
+	JOIN index_tips t ON t.repository_id = h.repository_id AND t.sha = h.sha
+	WHERE t.ref LIKE 'refs/tags/%' ORDER BY t.repository_id, t.ref`, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []fb.IssueTag
 	for rows.Next() {
-		var t fb.IssueTag
-		if err := rows.Scan(&t.IssueKey, &t.RepositoryID, &t.Name, &t.SHA); err != nil {
+		t := fb.IssueTag{IssueKey: q.IssueKey}
+		var ref string
+		if err := rows.Scan(&t.RepositoryID, &ref, &t.SHA); err != nil {
 			return nil, err
 		}
+		t.Name = strings.TrimPrefix(ref, "refs/tags/")
 		out = append(out, t)
 	}
 	return out, rows.Err()

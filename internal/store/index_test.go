@@ -404,15 +404,16 @@ func testIndexTagLinks(t *testing.T, s *store.Store) {
 	a, reposA := indexed(t, s, 1)
 	_, reposB := indexed(t, s, 1)
 	repo := reposA[0]
-	tag := func(name, sha string, keys ...string) fb.LinkedRef {
-		return fb.LinkedRef{GitRef: fb.GitRef{Name: name, SHA: sha}, Keys: keys}
+	node := func(sha string, parents []string, keys ...string) fb.TaggedCommit {
+		return fb.TaggedCommit{SHA: sha, Keys: keys, Parents: parents}
 	}
+	// v1 (t1) adds TG-1; v2 (t2) sits on v1 and adds TG-2.
 	must(t, s.FinishIndex(ctx, fb.IndexRun{RepositoryID: repo, StartedAt: time.Now(),
 		Tips: map[string]string{"refs/tags/v1": "t1", "refs/tags/v2": "t2", "refs/heads/main": "t2"},
-		Tags: []fb.LinkedRef{tag("v1", "t1", "TG-1"), tag("v2", "t2", "TG-1", "TG-2")}, State: fb.IndexState{State: fb.IndexIndexed}}))
+		Tags: []fb.TaggedCommit{node("t1", nil, "TG-1"), node("t2", []string{"t1"}, "TG-2")}, State: fb.IndexState{State: fb.IndexIndexed}}))
 	must(t, s.FinishIndex(ctx, fb.IndexRun{RepositoryID: reposB[0], StartedAt: time.Now(),
 		Tips: map[string]string{"refs/tags/v1": "u1"},
-		Tags: []fb.LinkedRef{tag("v1", "u1", "TG-1")}, State: fb.IndexState{State: fb.IndexIndexed}}))
+		Tags: []fb.TaggedCommit{node("u1", nil, "TG-1")}, State: fb.IndexState{State: fb.IndexIndexed}}))
 
 	tags := func(key string, integrations []string) []fb.IssueTag {
 		t.Helper()
@@ -430,22 +431,22 @@ func testIndexTagLinks(t *testing.T, s *store.Store) {
 	deepEqual(t, "IssueTags(TG-1) of one integration", tags("TG-1", []string{a.ID}), wantA)
 	deepEqual(t, "IssueTags(TG-1) of no integration", tags("TG-1", []string{}), []fb.IssueTag(nil))
 	deepEqual(t, "IssueTags(TG-2)", tags("TG-2", nil), []fb.IssueTag{{IssueKey: "TG-2", RepositoryID: repo, Name: "v2", SHA: "t2"}})
-	keys, err := s.TagKeys(ctx, repo, []string{"v1", "v2", "v9"})
-	must(t, err)
-	deepEqual(t, "TagKeys", keys, []string{"TG-1", "TG-2"})
 
-	// v2 moved and now has TG-3's work only; v1 was deleted; v3 is new.
+	// v1 is deleted: v2 still contains TG-1's work, through v1's commit.
+	must(t, s.FinishIndex(ctx, fb.IndexRun{RepositoryID: repo, StartedAt: time.Now(),
+		Tips: map[string]string{"refs/tags/v2": "t2", "refs/heads/main": "t2"}, State: fb.IndexState{State: fb.IndexIndexed}}))
+	deepEqual(t, "IssueTags(TG-1) without v1", tags("TG-1", []string{a.ID}), []fb.IssueTag{{IssueKey: "TG-1", RepositoryID: repo, Name: "v2", SHA: "t2"}})
+
+	// v2 moves to t3, which adds TG-3 on nothing tagged; v3 (t4) sits on it.
 	must(t, s.FinishIndex(ctx, fb.IndexRun{RepositoryID: repo, StartedAt: time.Now(),
 		Tips: map[string]string{"refs/tags/v2": "t3", "refs/tags/v3": "t4", "refs/heads/main": "t4"},
-		Tags: []fb.LinkedRef{tag("v2", "t3", "TG-3"), tag("v3", "t4", "TG-3", "TG-1")}, State: fb.IndexState{State: fb.IndexIndexed}}))
-	deepEqual(t, "IssueTags(TG-1) after", tags("TG-1", []string{a.ID}), []fb.IssueTag{{IssueKey: "TG-1", RepositoryID: repo, Name: "v3", SHA: "t4"}})
+		Tags: []fb.TaggedCommit{node("t3", nil, "TG-3"), node("t4", []string{"t3"}, "TG-4")}, State: fb.IndexState{State: fb.IndexIndexed}}))
+	deepEqual(t, "IssueTags(TG-1) after", tags("TG-1", []string{a.ID}), []fb.IssueTag(nil))
 	deepEqual(t, "IssueTags(TG-2) after", tags("TG-2", nil), []fb.IssueTag(nil))
 	deepEqual(t, "IssueTags(TG-3) after", tags("TG-3", nil), []fb.IssueTag{
 		{IssueKey: "TG-3", RepositoryID: repo, Name: "v2", SHA: "t3"}, {IssueKey: "TG-3", RepositoryID: repo, Name: "v3", SHA: "t4"}})
-	keys, err = s.TagKeys(ctx, repo, []string{"v1", "v2"})
-	must(t, err)
-	deepEqual(t, "TagKeys after", keys, []string{"TG-3"})
-	deepEqual(t, "IssueTags(TG-1) of an unknown integration", tags("TG-1", []string{"nope"}), []fb.IssueTag(nil))
+	deepEqual(t, "IssueTags(TG-4) after", tags("TG-4", nil), []fb.IssueTag{{IssueKey: "TG-4", RepositoryID: repo, Name: "v3", SHA: "t4"}})
+	deepEqual(t, "IssueTags(TG-3) of an unknown integration", tags("TG-3", []string{"nope"}), []fb.IssueTag(nil))
 }
 
 func testIndexPullRequests(t *testing.T, s *store.Store) {
@@ -508,7 +509,7 @@ func testIndexReset(t *testing.T, s *store.Store) {
 		must(t, s.FinishIndex(ctx, fb.IndexRun{RepositoryID: repo, StartedAt: at(2),
 			Tips:       map[string]string{"refs/heads/RS-1-x": "r1", "refs/tags/v1": "r1"},
 			Branches:   []fb.LinkedRef{{GitRef: fb.GitRef{Name: "RS-1-x", SHA: "r1"}, Keys: []string{"RS-1"}}},
-			Tags:       []fb.LinkedRef{{GitRef: fb.GitRef{Name: "v1", SHA: "r1"}, Keys: []string{"RS-1"}}},
+			Tags:       []fb.TaggedCommit{{SHA: "r1", Keys: []string{"RS-1"}}},
 			PullsSince: &since, State: fb.IndexState{State: fb.IndexIndexed, Commits: 1}}))
 		must(t, s.PutPullRequests(ctx, repo, []fb.IndexedPullRequest{{PullRequest: fb.PullRequest{ID: "1", Title: "RS-1"}, Keys: []string{"RS-1"}}}))
 	}
@@ -575,7 +576,7 @@ func testIndexRepositoryRemoval(t *testing.T, s *store.Store) {
 		must(t, s.FinishIndex(ctx, fb.IndexRun{RepositoryID: repo, StartedAt: at(2),
 			Tips:     map[string]string{"refs/heads/RM-1": "x1", "refs/tags/v1": "x1"},
 			Branches: []fb.LinkedRef{{GitRef: fb.GitRef{Name: "RM-1", SHA: "x1"}, Keys: []string{"RM-1"}}},
-			Tags:     []fb.LinkedRef{{GitRef: fb.GitRef{Name: "v1", SHA: "x1"}, Keys: []string{"RM-1"}}},
+			Tags:     []fb.TaggedCommit{{SHA: "x1", Keys: []string{"RM-1"}}},
 			State:    fb.IndexState{State: fb.IndexIndexed, Commits: 1}}))
 		must(t, s.PutPullRequests(ctx, repo, []fb.IndexedPullRequest{{PullRequest: fb.PullRequest{ID: "1"}, Keys: []string{"RM-1"}}}))
 		must(t, s.AddIssueBranch(ctx, fb.IssueBranch{IssueKey: "RM-2", RepositoryID: repo, Name: "created", CreatedAt: at(3)}))

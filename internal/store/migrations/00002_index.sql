@@ -68,14 +68,25 @@ CREATE TABLE issue_commit_counts (
 CREATE INDEX issue_commit_counts_repository ON issue_commit_counts (repository_id);
 
 -- Tags from which a linked commit of the issue is reachable.
-CREATE TABLE issue_tags (
+-- The tags' graph: each tagged commit with the keys of the commits it adds
+-- over its nearest tagged ancestors (tag_keys), and those ancestors
+-- (tag_edges). An issue's tags are the tagged commits that add one of its
+-- keys and their descendants in the graph, named by index_tips.
+CREATE TABLE tag_keys (
     repository_id TEXT NOT NULL REFERENCES repositories (id) ON DELETE CASCADE,
-    name TEXT {{.BinaryCollation}} NOT NULL, -- compared with index_tips.ref
+    sha TEXT NOT NULL,
     issue_key TEXT NOT NULL,
-    sha TEXT NOT NULL, -- the commit the tag points to
-    PRIMARY KEY (repository_id, name, issue_key)
+    PRIMARY KEY (repository_id, sha, issue_key)
 ) {{.WithoutRowID}};
-CREATE INDEX issue_tags_issue ON issue_tags (issue_key, repository_id, name);
+CREATE INDEX tag_keys_issue ON tag_keys (issue_key, repository_id, sha);
+CREATE TABLE tag_edges (
+    repository_id TEXT NOT NULL REFERENCES repositories (id) ON DELETE CASCADE,
+    sha TEXT NOT NULL,
+    parent_sha TEXT NOT NULL,
+    PRIMARY KEY (repository_id, sha, parent_sha)
+) {{.WithoutRowID}};
+CREATE INDEX tag_edges_parent ON tag_edges (repository_id, parent_sha);
+CREATE INDEX index_tips_sha ON index_tips (repository_id, sha);
 
 -- Branch and pull request links are those created from forgebridge and those
 -- indexed, one row per branch or pull request and issue. from_action marks
@@ -106,7 +117,8 @@ ALTER TABLE issue_pull_requests DROP COLUMN state;
 ALTER TABLE issue_pull_requests DROP COLUMN from_action;
 DROP INDEX issue_branches_repository;
 ALTER TABLE issue_branches DROP COLUMN from_action;
-DROP TABLE issue_tags;
+DROP TABLE tag_edges;
+DROP TABLE tag_keys;
 DROP TABLE issue_commit_counts;
 DROP TABLE commit_keys;
 DROP TABLE commits;
