@@ -65,7 +65,9 @@ type IndexedPullRequest struct {
 // in one transaction.
 type IndexRun struct {
 	RepositoryID string
-	StartedAt    time.Time
+	// Owner is the run's name on the repository's lease (see FinishIndex).
+	Owner     string
+	StartedAt time.Time
 	// Branches are every branch whose name mentions a key, with those keys.
 	// They replace the repository's branch links, except links recorded
 	// after StartedAt (a branch created from forgebridge meanwhile).
@@ -128,7 +130,10 @@ type IndexStore interface {
 	AddCommits(ctx context.Context, repositoryID string, commits []Commit) error
 	// PutPullRequests records pull requests; each one's key links become its Keys.
 	PutPullRequests(ctx context.Context, repositoryID string, prs []IndexedPullRequest) error
-	// FinishIndex writes the end of a run (IndexRun) in one transaction.
+	// FinishIndex writes the end of a run (IndexRun) in one transaction,
+	// only while run.Owner holds the repository's lease (when set): a run
+	// that stalled past its lease must not write over its successor's.
+	// Otherwise it answers ELeaseLost and writes nothing.
 	FinishIndex(ctx context.Context, run IndexRun) error
 	// ResetIndex drops everything indexed for the repository, its tips and
 	// state included, so that the next run reads everything again.
@@ -150,3 +155,8 @@ type WebhookSecretStore interface {
 	WebhookSecret(ctx context.Context, integrationID string) (string, error)
 	WebhookSecretsConfigured(ctx context.Context) (map[string]bool, error)
 }
+
+// ErrLeaseLost is FinishIndex's answer to a run that no longer holds its
+// repository's lease: another run took over, and this one's results are
+// dropped.
+var ErrLeaseLost = Errorf(EInternal, "The index run lost its claim on the repository to another run; its results were dropped.")

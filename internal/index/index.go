@@ -18,6 +18,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -192,9 +193,12 @@ func (x *Indexer) Run(ctx context.Context, repositoryID string, reset bool) (res
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	renewed := make(chan struct{})
+	var lost atomic.Bool
 	go func() {
 		defer close(renewed)
-		x.keepLease(ctx, cancel, repositoryID, owner)
+		if !x.keepLease(ctx, cancel, repositoryID, owner) {
+			lost.Store(true)
+		}
 	}()
 	defer func() {
 		// No renewal may land after the release.
@@ -224,7 +228,7 @@ func (x *Indexer) Run(ctx context.Context, repositoryID string, reset bool) (res
 		return res, err
 	}
 
-	r := &run{x: x, in: in, repo: repo, state: st, started: started, reset: reset}
+	r := &run{x: x, in: in, repo: repo, state: st, started: started, reset: reset, owner: owner}
 	res, err = r.do(ctx)
 	if fb.ErrorCode(err) == fb.ENotFound {
 		if _, gone := x.Store.Repository(context.WithoutCancel(ctx), repositoryID); fb.ErrorCode(gone) == fb.ENotFound {
@@ -232,6 +236,9 @@ func (x *Indexer) Run(ctx context.Context, repositoryID string, reset bool) (res
 			_ = x.RemoveMirror(repositoryID)
 			return res, nil
 		}
+	}
+	if errors.Is(err, fb.ErrLeaseLost) || err != nil && lost.Load() {
+		return res, ErrBusy // the run that took over records the state
 	}
 	if err != nil {
 		// The commits this run read are read again by the next: the count
@@ -247,23 +254,23 @@ func (x *Indexer) Run(ctx context.Context, repositoryID string, reset bool) (res
 
 // keepLease renews the run's claim until ctx ends; if the claim is lost
 // (the repository was removed, or another instance took over after this
-// one stalled) the run is cancelled.
-func (x *Indexer) keepLease(ctx context.Context, cancel func(), repositoryID, owner string) {
+// one stalled) the run is cancelled and keepLease answers false.
+func (x *Indexer) keepLease(ctx context.Context, cancel func(), repositoryID, owner string) bool {
 	t := time.NewTicker(leaseFor / 4)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			return true
 		case <-t.C:
 			ok, err := x.Store.ClaimIndex(ctx, repositoryID, owner, x.now().Add(leaseFor))
 			if ctx.Err() != nil {
-				return
+				return true
 			}
 			if err == nil && !ok || fb.ErrorCode(err) == fb.ENotFound {
 				x.log().Warn("index run lost its repository; stopping it", "repository", repositoryID)
 				cancel()
-				return
+				return false
 			}
 		}
 	}
@@ -296,6 +303,7 @@ type run struct {
 	state   fb.IndexState
 	started time.Time
 	reset   bool
+	owner   string // the run's name on the lease
 
 	matcher *issuekey.Matcher
 	links   provider.WebLinker // nil when the driver cannot tell
@@ -379,7 +387,7 @@ func (r *run) do(ctx context.Context) (Result, error) {
 	st.State, st.ErrorCode, st.ErrorMessage, st.RetryAt = fb.IndexIndexed, "", "", nil
 	now := r.x.now()
 	st.IndexedAt, st.UpdatedAt = &now, now
-	if err := r.x.Store.FinishIndex(ctx, fb.IndexRun{RepositoryID: r.repo.ID, StartedAt: r.started,
+	if err := r.x.Store.FinishIndex(ctx, fb.IndexRun{RepositoryID: r.repo.ID, Owner: r.owner, StartedAt: r.started,
 		Branches: r.branches(refs, oldTips), Tags: tags, Tips: refs, PullsSince: newSince, State: st}); err != nil {
 		return res, err
 	}

@@ -360,6 +360,21 @@ func (s *Store) FinishIndex(ctx context.Context, run fb.IndexRun) (err error) {
 		if err := c.lockRepository(ctx, run.RepositoryID); err != nil {
 			return err
 		}
+		if run.Owner != "" {
+			// Fenced: taken in this transaction, the lease cannot change hands
+			// before the run's results are in.
+			query := `SELECT lease_owner FROM index_state WHERE repository_id = ?`
+			if c.postgres {
+				query += ` FOR UPDATE`
+			}
+			var owner string
+			if err := c.queryRow(ctx, query, run.RepositoryID).Scan(&owner); err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			if owner != run.Owner {
+				return fb.ErrLeaseLost
+			}
+		}
 		if err := c.replaceTips(ctx, run.RepositoryID, run.Tips); err != nil {
 			return err
 		}

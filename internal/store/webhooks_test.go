@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -112,6 +113,36 @@ func TestUsersByEmail(t *testing.T) {
 			if u, err := s.User(ctx, "alice"); err != nil || u.Email != "Alice@Example.com" {
 				t.Errorf("User(alice) = %+v, %v", u, err)
 			}
+		})
+	}
+}
+
+func TestFinishIndexIsFenced(t *testing.T) {
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := t.Context()
+			s := b.Open(t, nil)
+			a := createIntegration(t, s, "a", "tok-a")
+			must(t, s.ReplaceRepositories(ctx, a.ID, []fb.Repository{{ExternalID: "1", Name: "app", FullName: "acme/app", DefaultBranch: "main"}}, time.Now()))
+			repos, err := s.IntegrationRepositories(ctx, a.ID)
+			must(t, err)
+			id := repos[0].ID
+			ok, err := s.ClaimIndex(ctx, id, "successor", time.Now().Add(time.Minute))
+			if err != nil || !ok {
+				t.Fatalf("ClaimIndex = %v, %v", ok, err)
+			}
+			run := fb.IndexRun{RepositoryID: id, Owner: "stalled", StartedAt: time.Now(), Tips: map[string]string{"refs/heads/main": "old"},
+				State: fb.IndexState{RepositoryID: id, State: fb.IndexIndexed, Commits: 1}}
+			if err := s.FinishIndex(ctx, run); !errors.Is(err, fb.ErrLeaseLost) {
+				t.Fatalf("FinishIndex of a run that lost its lease = %v, want ErrLeaseLost", err)
+			}
+			tips, _, err := s.IndexTips(ctx, id)
+			must(t, err)
+			if len(tips) != 0 {
+				t.Errorf("the stalled run wrote its tips: %v", tips)
+			}
+			run.Owner = "successor"
+			must(t, s.FinishIndex(ctx, run))
 		})
 	}
 }
