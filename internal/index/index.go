@@ -27,6 +27,7 @@ import (
 	"github.com/forgebridge/forgebridge/internal/gitmirror"
 	"github.com/forgebridge/forgebridge/internal/issuekey"
 	"github.com/forgebridge/forgebridge/internal/provider"
+	"golang.org/x/sync/errgroup"
 )
 
 // Store is what indexing reads and writes.
@@ -553,28 +554,41 @@ func (r *run) tags(ctx context.Context, m *gitmirror.Mirror, refs, oldTips map[s
 	if err != nil {
 		return nil, describe(err, r.repo)
 	}
-	out := make([]fb.TaggedCommit, 0, len(fresh))
-	for _, sha := range fresh {
+	// Each tagged commit's own commits are read apart from the others', a
+	// few at a time: the time is mostly git's start-up.
+	out := make([]fb.TaggedCommit, len(fresh))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(tagReaders)
+	for i, sha := range fresh {
 		var parents []string
 		for _, p := range graph[sha] {
 			if tagged[p] { // an untagged root's commits are the tag's own
 				parents = append(parents, p)
 			}
 		}
-		keys := map[string]bool{}
-		err := m.Log(ctx, []string{sha}, parents, func(c gitmirror.Commit) error {
-			for _, k := range capKeys(r.matcher.Message(c.Message)) {
-				keys[k] = true
+		g.Go(func() error {
+			keys := map[string]bool{}
+			err := m.Log(gctx, []string{sha}, parents, func(c gitmirror.Commit) error {
+				for _, k := range capKeys(r.matcher.Message(c.Message)) {
+					keys[k] = true
+				}
+				return nil
+			})
+			if err != nil {
+				return describe(err, r.repo)
 			}
+			out[i] = fb.TaggedCommit{SHA: sha, Keys: sortedKeys(keys), Parents: parents}
 			return nil
 		})
-		if err != nil {
-			return nil, describe(err, r.repo)
-		}
-		out = append(out, fb.TaggedCommit{SHA: sha, Keys: sortedKeys(keys), Parents: parents})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
+
+// tagReaders is how many tags' commits are read at once.
+const tagReaders = 4
 
 // pulls reads the pull requests updated since the last run (all of them
 // the first time) and links each to the keys of its title, description and
