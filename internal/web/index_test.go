@@ -106,6 +106,7 @@ func TestBrowserDevelopmentPanel(t *testing.T) {
 	if len(secret) < 32 {
 		t.Fatalf("new secret %q", secret)
 	}
+	p.run("scroll to the git data", chromedp.ScrollIntoView(chromedp.CSS(`[data-git-data]`)))
 	p.screenshot("integration-git-data")
 	got, err := e.app.Index.Secrets.WebhookSecret(context.Background(), in.ID)
 	if err != nil || got != secret {
