@@ -338,29 +338,14 @@ func (m *Mirror) resolveCommits(ctx context.Context, revs []string) ([]string, e
 	return shas, nil
 }
 
-// MergedTags returns the full names of the tags whose commit is reachable
-// from commit (a sha or a full ref name): the releases that commit's history
-// holds, as `git tag --merged` lists them.
-func (m *Mirror) MergedTags(ctx context.Context, commit string) ([]string, error) {
-	if err := checkRev(commit); err != nil {
-		return nil, err
-	}
-	out, err := m.output(ctx, nil, "for-each-ref", "--format=%(refname)", "--merged="+commit, "refs/tags")
-	if err != nil {
-		return nil, err
-	}
-	var tags []string
-	for line := range strings.Lines(out) {
-		tags = append(tags, strings.TrimSuffix(line, "\n"))
-	}
-	return tags, nil
-}
-
 // TagAncestors walks the history of tips once and answers, for each tagged
 // commit reached (tips included), its nearest tagged ancestors: the tagged
 // commits reached from it before any other tagged commit, on every path
 // (git's history simplification by decoration, with parents rewritten).
-// Commits are shas; a root commit that no tag points at may be listed too.
+// Commits are shas; a root commit that no tag points at may be listed too,
+// and a tagged root commit with an empty tree (an empty "initial commit") is
+// not: the simplification drops it, so its commit counts as its children's
+// own, which is still right, only read twice.
 func (m *Mirror) TagAncestors(ctx context.Context, tips []string) (map[string][]string, error) {
 	if len(tips) == 0 {
 		return map[string][]string{}, nil

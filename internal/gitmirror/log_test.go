@@ -124,10 +124,6 @@ func TestSynthHistory(t *testing.T) {
 	if count != n || !reflect.DeepEqual(got, want) {
 		t.Errorf("Log listed %d commits (want %d) and %d keys (want %d)", count, n, len(got), len(want))
 	}
-	tags, err := m.MergedTags(context.Background(), "refs/heads/main")
-	if err != nil || len(tags) != 1 {
-		t.Errorf("MergedTags(main) = %v, %v", tags, err)
-	}
 }
 
 func FuzzParseCommit(f *testing.F) {
