@@ -128,6 +128,9 @@ type IndexStore interface {
 	// AddCommits records commits with their keys; idempotent per repository,
 	// sha and key.
 	AddCommits(ctx context.Context, repositoryID string, commits []Commit) error
+	// CommitKeys returns the keys of the repository's linked commits among
+	// shas, by sha (commits that link none are absent).
+	CommitKeys(ctx context.Context, repositoryID string, shas []string) (map[string][]string, error)
 	// PutPullRequests records pull requests; each one's key links become its Keys.
 	PutPullRequests(ctx context.Context, repositoryID string, prs []IndexedPullRequest) error
 	// FinishIndex writes the end of a run (IndexRun) in one transaction,

@@ -250,3 +250,55 @@ func text(b []byte, dec *encoding.Decoder) string {
 	b = bytes.ToValidUTF8(b, []byte("\uFFFD"))
 	return string(bytes.ReplaceAll(b, []byte{0}, nil))
 }
+
+// RevList calls fn with the id of each commit reachable from include and not
+// from exclude, which must all exist in the mirror: Log's walk without
+// reading the commits, for callers that know them already.
+func (m *Mirror) RevList(ctx context.Context, include, exclude []string, fn func(sha string) error) error {
+	var revs strings.Builder
+	for _, rev := range include {
+		if err := checkRev(rev); err != nil {
+			return err
+		}
+		revs.WriteString(rev + "\n")
+	}
+	for _, rev := range exclude {
+		if err := checkRev(rev); err != nil {
+			return err
+		}
+		revs.WriteString("^" + rev + "\n")
+	}
+	if len(include) == 0 {
+		return nil
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	cmd := command(runCtx, m.git, localEnv(), "--git-dir="+m.Dir, "rev-list", "--stdin")
+	cmd.Stdin = strings.NewReader(revs.String())
+	stderr := &tail{}
+	cmd.Stderr = stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return localError(ctx, "rev-list", err, "")
+	}
+	sc := bufio.NewScanner(out)
+	var fnErr error
+	for sc.Scan() {
+		if fnErr = fn(sc.Text()); fnErr != nil {
+			cancel()
+			break
+		}
+	}
+	io.Copy(io.Discard, out)
+	err = cmd.Wait()
+	if fnErr != nil {
+		return fnErr
+	}
+	if err != nil {
+		return localError(ctx, "rev-list", err, stderr.String())
+	}
+	return sc.Err()
+}

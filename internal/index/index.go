@@ -306,6 +306,11 @@ type run struct {
 	reset   bool
 	owner   string // the run's name on the lease
 
+	// What the commit pass read, for the tags: every commit (by id) and
+	// the keys of those that link any.
+	read   map[[20]byte]bool
+	linked map[string][]string
+
 	matcher *issuekey.Matcher
 	links   provider.WebLinker // nil when the driver cannot tell
 	keys    map[string]bool    // every key this run linked something to
@@ -416,11 +421,16 @@ func (r *run) commits(ctx context.Context, m *gitmirror.Mirror, refs, oldTips ma
 		return err
 	}
 	lastReport := time.Now()
+	r.read, r.linked = map[[20]byte]bool{}, map[string][]string{}
 	err := m.Log(ctx, include, exclude, func(c gitmirror.Commit) error {
 		res.Commits++
 		r.state.Commits++
+		if id, ok := shaID(c.SHA); ok {
+			r.read[id] = true
+		}
 		if keys := capKeys(r.matcher.Message(c.Message)); len(keys) > 0 {
 			res.Linked++
+			r.linked[c.SHA] = keys
 			for _, k := range keys {
 				r.keys[k] = true
 			}
@@ -567,15 +577,33 @@ func (r *run) tags(ctx context.Context, m *gitmirror.Mirror, refs, oldTips map[s
 			}
 		}
 		g.Go(func() error {
+			// The commits' keys are known: from this run's commit pass, else
+			// from the store (commits read by earlier runs).
 			keys := map[string]bool{}
-			err := m.Log(gctx, []string{sha}, parents, func(c gitmirror.Commit) error {
-				for _, k := range capKeys(r.matcher.Message(c.Message)) {
-					keys[k] = true
+			var earlier []string
+			err := m.RevList(gctx, []string{sha}, parents, func(c string) error {
+				if ks, ok := r.linked[c]; ok {
+					for _, k := range ks {
+						keys[k] = true
+					}
+				} else if id, ok := shaID(c); !ok || !r.read[id] {
+					earlier = append(earlier, c)
 				}
 				return nil
 			})
 			if err != nil {
 				return describe(err, r.repo)
+			}
+			if len(earlier) > 0 {
+				known, err := r.x.Store.CommitKeys(gctx, r.repo.ID, earlier)
+				if err != nil {
+					return err
+				}
+				for _, ks := range known {
+					for _, k := range ks {
+						keys[k] = true
+					}
+				}
 			}
 			out[i] = fb.TaggedCommit{SHA: sha, Keys: sortedKeys(keys), Parents: parents}
 			return nil
@@ -585,6 +613,13 @@ func (r *run) tags(ctx context.Context, m *gitmirror.Mirror, refs, oldTips map[s
 		return nil, err
 	}
 	return out, nil
+}
+
+// shaID is a commit id as 20 bytes, to remember many in little memory.
+func shaID(sha string) ([20]byte, bool) {
+	var id [20]byte
+	n, err := hex.Decode(id[:], []byte(sha))
+	return id, err == nil && n == 20
 }
 
 // tagReaders is how many tags' commits are read at once.

@@ -222,6 +222,32 @@ func gitText(s string) string {
 	return s
 }
 
+// CommitKeys returns the keys of the repository's linked commits among shas.
+func (s *Store) CommitKeys(ctx context.Context, repositoryID string, shas []string) (_ map[string][]string, err error) {
+	defer wrap(&err, "CommitKeys(%q)", repositoryID)
+	out := map[string][]string{}
+	for chunk := range slices.Chunk(shas, inList) {
+		rows, err := s.conn().query(ctx, `SELECT sha, issue_key FROM commit_keys
+			WHERE repository_id = ? AND sha IN (`+placeholders(len(chunk))+`)`, append([]any{repositoryID}, anys(chunk)...)...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var sha, key string
+			if err := rows.Scan(&sha, &key); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[sha] = append(out[sha], key)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 // pullRequestColumns are the columns of issue_pull_requests, in the order
 // pullRequestRow gives their values.
 const pullRequestColumns = `issue_key, repository_id, pull_request_id, number, title, web_url, source_branch,
