@@ -50,6 +50,19 @@ func TestTagAncestors(t *testing.T) {
 	if _, ok := graph[between]; ok {
 		t.Error("an untagged commit is in the graph")
 	}
+	var walked []string
+	if err := g.Mirror(r.Dir).RevList(context.Background(), []string{b}, []string{a}, func(sha string) error {
+		walked = append(walked, sha)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(walked, []string{b, between}) {
+		t.Errorf("RevList(b ^a) = %v, want b and the commit between", walked)
+	}
+	if err := g.Mirror(r.Dir).RevList(context.Background(), []string{"--all"}, nil, func(string) error { return nil }); err == nil {
+		t.Error("RevList(--all) did not fail")
+	}
 	if _, err := g.Mirror(r.Dir).TagAncestors(context.Background(), []string{"--all"}); err == nil {
 		t.Error("TagAncestors(--all) did not fail")
 	}

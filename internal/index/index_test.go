@@ -317,6 +317,12 @@ func TestRun(t *testing.T) {
 				if got := e.tags(t, "OPS-1"); !slices.Equal(got, []string{"v3.0"}) {
 					t.Errorf("OPS-1 tags = %v", got)
 				}
+				// A tag made later on old work: its keys come from what earlier runs read.
+				must(t, e.h.git.UpdateRef("refs/tags/late", v1, ""))
+				e.run(t, false)
+				if got := e.tags(t, "PROJ-1"); !slices.Equal(got, []string{"late", "v1.1", "v2.0", "v3.0"}) {
+					t.Errorf("PROJ-1 tags with a late tag on old work = %v", got)
+				}
 			})
 
 			t.Run("pull requests", func(t *testing.T) {
