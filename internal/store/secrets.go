@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -98,57 +99,49 @@ func undecryptable(r secretRow, err error) error {
 	return e
 }
 
+// secretSources are the tables holding sealed secrets, each with how to
+// read a row of it.
+var secretSources = []struct {
+	query string
+	scan  func(rows *sql.Rows) (secretRow, error)
+}{
+	{"SELECT id, credential FROM integrations WHERE credential IS NOT NULL ORDER BY id",
+		func(rows *sql.Rows) (r secretRow, err error) { return r, rows.Scan(&r.integrationID, &r.ciphertext) }},
+	{"SELECT user_key, integration_id, credential FROM user_tokens ORDER BY user_key, integration_id",
+		func(rows *sql.Rows) (r secretRow, err error) {
+			r.userToken = true
+			return r, rows.Scan(&r.userKey, &r.integrationID, &r.ciphertext)
+		}},
+	{"SELECT integration_id, secret FROM webhook_secrets ORDER BY integration_id",
+		func(rows *sql.Rows) (r secretRow, err error) {
+			r.webhook = true
+			return r, rows.Scan(&r.integrationID, &r.ciphertext)
+		}},
+}
+
 func secretRows(ctx context.Context, c conn) ([]secretRow, error) {
 	var out []secretRow
-	rows, err := c.query(ctx, "SELECT id, credential FROM integrations WHERE credential IS NOT NULL ORDER BY id")
-	if err != nil {
-		return nil, err
-	}
-	for rows.Next() {
-		r := secretRow{}
-		if err := rows.Scan(&r.integrationID, &r.ciphertext); err != nil {
-			rows.Close()
+	for _, src := range secretSources {
+		rows, err := c.query(ctx, src.query)
+		if err != nil {
 			return nil, err
 		}
-		out = append(out, r)
-	}
-	if err := rows.Close(); err != nil {
-		return nil, err
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	rows, err = c.query(ctx, "SELECT user_key, integration_id, credential FROM user_tokens ORDER BY user_key, integration_id")
-	if err != nil {
-		return nil, err
-	}
-	for rows.Next() {
-		r := secretRow{userToken: true}
-		if err := rows.Scan(&r.userKey, &r.integrationID, &r.ciphertext); err != nil {
-			rows.Close()
+		for rows.Next() {
+			r, err := src.scan(rows)
+			if err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out = append(out, r)
+		}
+		if err := rows.Close(); err != nil {
 			return nil, err
 		}
-		out = append(out, r)
-	}
-	if err := rows.Close(); err != nil {
-		return nil, err
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	rows, err = c.query(ctx, "SELECT integration_id, secret FROM webhook_secrets ORDER BY integration_id")
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		r := secretRow{webhook: true}
-		if err := rows.Scan(&r.integrationID, &r.ciphertext); err != nil {
+		if err := rows.Err(); err != nil {
 			return nil, err
 		}
-		out = append(out, r)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // maxReported caps how many undecryptable rows an error lists.
