@@ -185,10 +185,11 @@ func (s *Service) CreateIntegration(ctx context.Context, u fb.User, in Integrati
 	entry := fb.AuditEntry{User: u.Name, Action: fb.AuditIntegrationCreate, Target: i.Name}
 	err := s.createIntegration(ctx, &i, in, &entry)
 	if err != nil {
+		entry.Changes = nil // nothing changed
 		s.audit(ctx, entry, err)
 		return fb.Integration{}, err
 	}
-	s.Metrics.action(entry.Action, string(entry.Actor.Type), entry.Outcome)
+	s.Metrics.action(entry.Action, string(entry.Actor.Type), fb.AuditOutcomeSuccess)
 	s.indexIntegration(ctx, i.ID)
 	return i, nil
 }
