@@ -376,7 +376,6 @@ type Changes map[string][2]any
 // ChangeReplaced stands for a secret in Changes, before and after.
 const ChangeReplaced = "replaced"
 
-
 // APIToken is a forgebridge API credential. Only its hash is stored.
 type APIToken struct {
 	Hash      string // hex SHA-256 of the token

@@ -287,7 +287,9 @@ func (in IntegrationInput) patched(cur fb.Integration) (fb.Integration, error) {
 	return i, nil
 }
 
-func (in IntegrationInput) credentialGiven() bool { return in.Credential != nil && !in.Credential.IsZero() }
+func (in IntegrationInput) credentialGiven() bool {
+	return in.Credential != nil && !in.Credential.IsZero()
+}
 
 // sameConnection reports whether the provider would answer a and b alike:
 // same address, credential and repository listing.
