@@ -114,7 +114,7 @@ func (s *Store) Audit(ctx context.Context, q fb.AuditQuery) (_ []fb.AuditEntry, 
 	return entries, next, nil
 }
 
-// marshalChanges keeps an entry's changes as a JSON object; ” for an entry
+// marshalChanges keeps an entry's changes as a JSON object: empty for an entry
 // without (nil), "{}" for an admin change that changed nothing.
 func marshalChanges(ch fb.Changes) (string, error) {
 	if ch == nil {
