@@ -37,6 +37,9 @@ type IntegrationWrite struct {
 	WebhookSecret string
 	// Audit, when set, is appended to the audit log.
 	Audit *AuditEntry
+	// TokenDropped, when set, gives the audit entry of each person's token
+	// removed because the address changed, by its user key.
+	TokenDropped func(userKey string) *AuditEntry
 }
 
 // Store keeps forgebridge's own state. Secrets are encrypted by the store with

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net/url"
@@ -328,6 +329,18 @@ func (s *Service) updateIntegration(ctx context.Context, id string, in Integrati
 			return fb.Integration{}, err
 		}
 	}
+	// The people whose tokens a move removes, by name for the audit log:
+	// asked of the tracker now, not in the transaction.
+	holders := map[string]string{}
+	if !sameAddress(tried, base) {
+		tokens, err := s.Store.IntegrationUserTokens(ctx, id)
+		if err != nil {
+			return fb.Integration{}, err
+		}
+		for _, t := range tokens {
+			holders[t.UserKey] = s.userName(ctx, t.UserKey)
+		}
+	}
 	discovered := false
 	i, dropped, err := s.Store.ChangeIntegration(ctx, id, in.IfVersion, func(cur *fb.Integration) (fb.IntegrationWrite, error) {
 		var w fb.IntegrationWrite
@@ -350,6 +363,11 @@ func (s *Service) updateIntegration(ctx context.Context, id string, in Integrati
 		entry.Actor = fb.Actor{Type: fb.ActorIntegration, Login: next.CredentialLogin}
 		entry.Changes = integrationChanges(cur, &next, in)
 		w.Audit = s.stamp(entry, nil)
+		w.TokenDropped = func(key string) *fb.AuditEntry {
+			name := cmp.Or(holders[key], key) // a token saved meanwhile
+			return s.stamp(&fb.AuditEntry{User: name, Action: fb.AuditTokenDelete, IntegrationID: id,
+				Target: "the integration's address changed"}, nil)
+		}
 		*cur = next
 		return w, nil
 	})
@@ -362,9 +380,8 @@ func (s *Service) updateIntegration(ctx context.Context, id string, in Integrati
 		s.removeMirrors(ctx, known, repos)
 		s.indexIntegration(ctx, i.ID)
 	}
-	for _, key := range dropped {
-		s.audit(ctx, fb.AuditEntry{User: s.userName(ctx, key), Action: fb.AuditTokenDelete, IntegrationID: i.ID,
-			Target: "the integration's address changed"}, nil)
+	for range dropped {
+		s.Metrics.action(fb.AuditTokenDelete, "", fb.AuditOutcomeSuccess)
 	}
 	return i, nil
 }

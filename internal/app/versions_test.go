@@ -362,3 +362,35 @@ func TestAuditChangesOfIntegrations(t *testing.T) {
 		}
 	}
 }
+
+// TestMoveDropsTokensWithItsAuditEntries: a change of address removes the
+// people's tokens, and the audit log names each, written with the change.
+func TestMoveDropsTokensWithItsAuditEntries(t *testing.T) {
+	st := storetest.OpenSQLite(t, nil)
+	e := newVersionsEnv(t, st)
+	ctx := t.Context()
+	if _, _, err := e.svc.AddUser(ctx, fb.User{Name: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	tok := fb.UserToken{UserKey: "alice", IntegrationID: e.in.ID, Credential: fb.Credential{Token: "ghp_alice"}, Status: fb.TokenValid}
+	if err := st.PutUserToken(ctx, &tok); err != nil {
+		t.Fatal(err)
+	}
+	// TLS settings are part of the address: the fake answers alike either way.
+	if _, err := e.svc.UpdateIntegration(ctx, e.admin, e.in.ID, app.IntegrationInput{InsecureSkipTLSVerify: new(true),
+		Credential: &fb.Credential{Token: svcToken}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.UserToken(ctx, "alice", e.in.ID); fb.ErrorCode(err) != fb.ENotFound {
+		t.Fatalf("alice's token after the move: %v", err)
+	}
+	es, _, _ := st.Audit(ctx, fb.AuditQuery{Page: fb.Page{Limit: 2}})
+	if len(es) != 2 || es[0].Action != fb.AuditTokenDelete || es[0].User != "alice" || es[0].IntegrationID != e.in.ID ||
+		es[1].Action != fb.AuditIntegrationUpdate {
+		t.Fatalf("audit after the move: %+v", es)
+	}
+	raw, _ := json.Marshal(es[1].Changes)
+	if string(raw) != `{"insecureSkipTlsVerify":[false,true]}` {
+		t.Fatalf("changes of the move: %s", raw)
+	}
+}

@@ -257,6 +257,13 @@ func (s *Store) ChangeIntegration(ctx context.Context, id, ifVersion string,
 		if err := s.writeWith(ctx, c, &next, w); err != nil {
 			return err
 		}
+		if w.TokenDropped != nil {
+			for _, key := range dropped {
+				if err := c.addAudit(ctx, w.TokenDropped(key)); err != nil {
+					return err
+				}
+			}
+		}
 		out = next
 		return nil
 	})

@@ -113,18 +113,26 @@ func testIntegrationVersions(t *testing.T, s *store.Store, _ *storetest.Cipher) 
 		}
 		cur.Name, cur.BaseURL, cur.Settings.RequireUserPAT = "GitHub", "https://ghe.example.com", true
 		return fb.IntegrationWrite{Audit: &fb.AuditEntry{User: "admin", Action: fb.AuditIntegrationUpdate, IntegrationID: in.ID,
-			Outcome: fb.AuditOutcomeSuccess, Changes: fb.Changes{"name": {"gh", "GitHub"}}}}, nil
+			Outcome: fb.AuditOutcomeSuccess, Changes: fb.Changes{"name": {"gh", "GitHub"}}},
+			TokenDropped: func(key string) *fb.AuditEntry {
+				return &fb.AuditEntry{User: key, Action: fb.AuditTokenDelete, IntegrationID: in.ID, Outcome: fb.AuditOutcomeSuccess}
+			}}, nil
 	})
 	must(t, err)
 	deepEqual(t, "tokens dropped by the move", dropped, []string{"alice", "bob"})
+	deleted, _, err := s.Audit(ctx, fb.AuditQuery{Action: fb.AuditTokenDelete})
+	must(t, err)
+	if len(deleted) != 2 || deleted[0].User != "bob" || deleted[1].User != "alice" {
+		t.Fatalf("audit entries of the dropped tokens: %+v", deleted)
+	}
 	if changed.Version != "2" || changed.Name != "GitHub" || !changed.Settings.RequireUserPAT || changed.RepositoryCount != 1 {
 		t.Fatalf("changed %+v", changed)
 	}
 	got, err = s.Integration(ctx, in.ID)
 	must(t, err)
 	deepEqual(t, "changed integration read back", got, changed)
-	if n := auditCount(t, s); n != 2 {
-		t.Fatalf("%d audit entries, want 2", n)
+	if n := auditCount(t, s); n != 4 {
+		t.Fatalf("%d audit entries, want 4", n)
 	}
 
 	// UpdateIntegration writes whatever the version, and moves it on.
@@ -152,8 +160,8 @@ func testIntegrationVersions(t *testing.T, s *store.Store, _ *storetest.Cipher) 
 			after, err := s.Integration(ctx, in.ID)
 			must(t, err)
 			deepEqual(t, "integration after a refused change", after, got)
-			if n := auditCount(t, s); n != 2 {
-				t.Fatalf("%d audit entries after a refused change, want 2", n)
+			if n := auditCount(t, s); n != 4 {
+				t.Fatalf("%d audit entries after a refused change, want 4", n)
 			}
 		})
 	}
@@ -169,8 +177,8 @@ func testIntegrationVersions(t *testing.T, s *store.Store, _ *storetest.Cipher) 
 	must(t, s.DeleteIntegrationWith(ctx, in.ID, "3", gone))
 	_, err = s.Integration(ctx, in.ID)
 	wantCode(t, err, fb.ENotFound)
-	if n := auditCount(t, s); n != 3 {
-		t.Fatalf("%d audit entries after the delete, want 3", n)
+	if n := auditCount(t, s); n != 5 {
+		t.Fatalf("%d audit entries after the delete, want 5", n)
 	}
 	wantCode(t, s.DeleteIntegrationWith(ctx, in.ID, "", nil), fb.ENotFound)
 }
