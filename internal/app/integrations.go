@@ -333,12 +333,8 @@ func (s *Service) updateIntegration(ctx context.Context, id string, in Integrati
 	// asked of the tracker now, not in the transaction.
 	holders := map[string]string{}
 	if !sameAddress(tried, base) {
-		tokens, err := s.Store.IntegrationUserTokens(ctx, id)
-		if err != nil {
+		if holders, err = s.tokenHolders(ctx, id); err != nil {
 			return fb.Integration{}, err
-		}
-		for _, t := range tokens {
-			holders[t.UserKey] = s.userName(ctx, t.UserKey)
 		}
 	}
 	discovered := false
@@ -384,6 +380,20 @@ func (s *Service) updateIntegration(ctx context.Context, id string, in Integrati
 		s.Metrics.action(fb.AuditTokenDelete, "", fb.AuditOutcomeSuccess)
 	}
 	return i, nil
+}
+
+// tokenHolders returns the names of the people who saved a token for the
+// integration, by user key.
+func (s *Service) tokenHolders(ctx context.Context, integrationID string) (map[string]string, error) {
+	tokens, err := s.Store.IntegrationUserTokens(ctx, integrationID)
+	if err != nil {
+		return nil, err
+	}
+	names := make(map[string]string, len(tokens))
+	for _, t := range tokens {
+		names[t.UserKey] = s.userName(ctx, t.UserKey)
+	}
+	return names, nil
 }
 
 // integrationChanged is EVersionMismatch for an integration.
