@@ -15,6 +15,7 @@ const (
 	EFeatureDisabled     Code = "feature_disabled"
 	ENotFound            Code = "not_found"
 	EAlreadyExists       Code = "already_exists"
+	EVersionMismatch     Code = "version_mismatch" // an If-Match version that is no longer current
 	ETokenRejected       Code = "token_rejected"
 	EProviderDenied      Code = "provider_denied"
 	EProviderRejected    Code = "provider_rejected"

@@ -103,6 +103,10 @@ type Integration struct {
 	DiscoveredAt    *time.Time
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
+	// Version changes with every write of the integration's configuration
+	// (not with a discovery): an If-Match made against another version is
+	// refused with EVersionMismatch.
+	Version string
 }
 
 // ServesProject reports whether the integration is associated with the tracker project.
@@ -223,6 +227,8 @@ type Settings struct {
 	RequireUserPATEverywhere bool   `json:"requireUserPatEverywhere"`
 	BranchNameTemplate       string `json:"branchNameTemplate"`
 	BranchNameMaxLength      int    `json:"branchNameMaxLength"`
+	// Version changes with every write of the settings (VersionMismatch).
+	Version string `json:"version"`
 }
 
 // Default branch name template and length cap (DESIGN.md §3).
@@ -357,7 +363,18 @@ type AuditEntry struct {
 	Actor         Actor  // zero for actions that called no provider
 	Outcome       string
 	Code          string // the error code of a failure
+	// Changes names what an admin change changed; nil for other actions.
+	Changes Changes
 }
+
+// Changes are what an admin change did: for each field, by its path in the
+// request body with dots ("settings.requireUserPat"), its value before and
+// after (null where there was none). A credential or secret is only ever
+// ChangeReplaced, never its value.
+type Changes map[string][2]any
+
+// ChangeReplaced stands for a secret in Changes, before and after.
+const ChangeReplaced = "replaced"
 
 // APIToken is a forgebridge API credential. Only its hash is stored.
 type APIToken struct {

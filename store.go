@@ -25,12 +25,35 @@ type AuditQuery struct {
 	Action string
 }
 
+// IntegrationWrite is what is written with an integration, in the same
+// transaction.
+type IntegrationWrite struct {
+	// Discovered: Repositories become the integration's repositories,
+	// discovered at At, as ReplaceRepositories does.
+	Discovered   bool
+	Repositories []Repository
+	At           time.Time
+	// WebhookSecret, when not empty, replaces the integration's webhook secret.
+	WebhookSecret string
+	// Audit, when set, is appended to the audit log.
+	Audit *AuditEntry
+	// TokenDropped, when set, gives the audit entry of each person's token
+	// removed because the address changed, by its user key.
+	TokenDropped func(userKey string) *AuditEntry
+}
+
 // Store keeps forgebridge's own state. Secrets are encrypted by the store with
 // its Cipher, bound to their row. Lookups of missing rows answer ENotFound;
 // inserts of duplicate keys answer EAlreadyExists.
 type Store interface {
 	Settings(ctx context.Context) (Settings, error)
 	UpdateSettings(ctx context.Context, s Settings) error
+	// ChangeSettings reads the settings in a transaction that keeps other
+	// writers out, lets change modify them, and writes them with a new
+	// version together with the audit entry change returns (nil: none): all
+	// or nothing. With ifVersion set, settings at another version are left
+	// alone (EVersionMismatch). An error from change aborts and is returned.
+	ChangeSettings(ctx context.Context, ifVersion string, change func(s *Settings) (*AuditEntry, error)) (Settings, error)
 
 	// CreateIntegration assigns in.ID, CreatedAt and UpdatedAt.
 	CreateIntegration(ctx context.Context, in *Integration) error
@@ -47,6 +70,22 @@ type Store interface {
 	UpdateIntegrationWithRepositories(ctx context.Context, in *Integration, repos []Repository, at time.Time) error
 	// DeleteIntegration removes the integration with its repositories and user tokens.
 	DeleteIntegration(ctx context.Context, id string) error
+	// CreateIntegrationWith creates the integration and writes w with it in
+	// one transaction; w.Audit gets the new integration's id.
+	CreateIntegrationWith(ctx context.Context, in *Integration, w IntegrationWrite) error
+	// ChangeIntegration reads the integration in a transaction that keeps
+	// other writers of it out, lets change modify it, and writes it with a
+	// new version together with the IntegrationWrite change returns: all or
+	// nothing. With ifVersion set, an integration at another version is left
+	// alone (EVersionMismatch). An error from change aborts and is returned.
+	// When the address changes, the people's tokens for it are removed
+	// (UpdateIntegration); dropped lists their owners' user keys.
+	ChangeIntegration(ctx context.Context, id, ifVersion string,
+		change func(in *Integration) (IntegrationWrite, error)) (out Integration, dropped []string, err error)
+	// DeleteIntegrationWith is DeleteIntegration with a version check (as
+	// ChangeIntegration's) and the audit entry e (nil: none) written in the
+	// same transaction.
+	DeleteIntegrationWith(ctx context.Context, id, ifVersion string, e *AuditEntry) error
 
 	// ReplaceRepositories makes repos the integration's repositories: it keeps the
 	// id of a repository already known by ExternalID, adds new ones, removes the

@@ -15,6 +15,9 @@ type SettingsInput struct {
 	RequireUserPATEverywhere *bool
 	BranchNameTemplate       *string
 	BranchNameMaxLength      *int
+	// IfVersion, when set, is the version the patch was made against:
+	// settings changed since are left alone (EVersionMismatch).
+	IfVersion string
 }
 
 // Settings returns the global settings (admins).
@@ -25,33 +28,49 @@ func (s *Service) Settings(ctx context.Context, u fb.User) (fb.Settings, error) 
 	return s.Store.Settings(ctx)
 }
 
-// UpdateSettings merges a patch into the global settings (admins).
+// UpdateSettings merges a patch into the global settings (admins). The
+// merge is made in the transaction that writes them, with the audit entry:
+// only the fields given are written, and a patch made meanwhile is kept.
 func (s *Service) UpdateSettings(ctx context.Context, u fb.User, in SettingsInput) (fb.Settings, error) {
 	if err := requireAdmin(u); err != nil {
 		return fb.Settings{}, err
 	}
-	cur, err := s.Store.Settings(ctx)
+	entry := fb.AuditEntry{User: u.Name, Action: fb.AuditSettingsUpdate}
+	st, err := s.Store.ChangeSettings(ctx, in.IfVersion, func(cur *fb.Settings) (*fb.AuditEntry, error) {
+		before := *cur
+		if err := in.apply(cur); err != nil {
+			return nil, err
+		}
+		entry.Changes = settingsChanges(before, *cur)
+		return s.stamp(&entry, nil), nil
+	})
 	if err != nil {
+		entry.Changes = nil // nothing changed
+		s.audit(ctx, entry, err)
 		return fb.Settings{}, err
 	}
+	s.Metrics.action(entry.Action, "", fb.AuditOutcomeSuccess)
+	return st, nil
+}
+
+// apply merges the patch into st and checks the result.
+func (in SettingsInput) apply(st *fb.Settings) error {
 	if in.RequireUserPATEverywhere != nil {
-		cur.RequireUserPATEverywhere = *in.RequireUserPATEverywhere
+		st.RequireUserPATEverywhere = *in.RequireUserPATEverywhere
 	}
 	if in.BranchNameTemplate != nil {
-		cur.BranchNameTemplate = *in.BranchNameTemplate
+		st.BranchNameTemplate = *in.BranchNameTemplate
 	}
 	if in.BranchNameMaxLength != nil {
-		cur.BranchNameMaxLength = *in.BranchNameMaxLength
+		st.BranchNameMaxLength = *in.BranchNameMaxLength
 	}
-	if err := branchname.ValidateTemplate(cur.BranchNameTemplate); err != nil {
-		return fb.Settings{}, fb.Errorf(fb.EInvalid, "branchNameTemplate: %s", fb.ErrorMessage(err))
+	if err := branchname.ValidateTemplate(st.BranchNameTemplate); err != nil {
+		return fb.Errorf(fb.EInvalid, "branchNameTemplate: %s", fb.ErrorMessage(err))
 	}
-	if cur.BranchNameMaxLength < 16 || cur.BranchNameMaxLength > 1000 {
-		return fb.Settings{}, fb.Errorf(fb.EInvalid, "branchNameMaxLength must be between 16 and 1000 bytes.")
+	if st.BranchNameMaxLength < 16 || st.BranchNameMaxLength > 1000 {
+		return fb.Errorf(fb.EInvalid, "branchNameMaxLength must be between 16 and 1000 bytes.")
 	}
-	err = s.Store.UpdateSettings(ctx, cur)
-	s.audit(ctx, fb.AuditEntry{User: u.Name, Action: fb.AuditSettingsUpdate}, err)
-	return cur, err
+	return nil
 }
 
 // Audit lists the audit log, newest first (admins).

@@ -102,12 +102,7 @@ func (s *Service) audit(ctx context.Context, e fb.AuditEntry, err error) {
 // record is audit for an action that created a branch or pull request: the
 // entry and the issue's record of what was created are written together.
 func (s *Service) record(ctx context.Context, e fb.AuditEntry, err error, b *fb.IssueBranch, pr *fb.IssuePullRequest) {
-	e.Time = s.now()
-	e.Outcome = fb.AuditOutcomeSuccess
-	if err != nil {
-		e.Outcome = fb.AuditOutcomeFailure
-		e.Code = string(fb.ErrorCode(err))
-	}
+	e = *s.stamp(&e, err)
 	ctx = context.WithoutCancel(ctx)
 	var werr error
 	if b != nil || pr != nil {
@@ -119,6 +114,19 @@ func (s *Service) record(ctx context.Context, e fb.AuditEntry, err error, b *fb.
 		s.log().Error("action not recorded", "action", e.Action, "user", e.User, "issue", e.Issue, "err", werr)
 	}
 	s.Metrics.action(e.Action, string(e.Actor.Type), e.Outcome)
+}
+
+// stamp returns a copy of e with the time and the outcome of err, as it is
+// recorded; for entries written in the transaction of the change itself.
+func (s *Service) stamp(e *fb.AuditEntry, err error) *fb.AuditEntry {
+	out := *e
+	out.Time = s.now()
+	out.Outcome = fb.AuditOutcomeSuccess
+	if err != nil {
+		out.Outcome = fb.AuditOutcomeFailure
+		out.Code = string(fb.ErrorCode(err))
+	}
+	return &out
 }
 
 // requireAdmin refuses a person who is not an administrator.

@@ -192,21 +192,6 @@ func newWebhookSecret() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// setWebhookSecret stores a webhook secret given with an integration, or a
-// new one for a new integration given none.
-func (s *Service) setWebhookSecret(ctx context.Context, integrationID string, secret *string, created bool) error {
-	if s.Index.Secrets == nil {
-		return nil
-	}
-	switch {
-	case secret != nil && *secret != "":
-		return s.Index.Secrets.SetWebhookSecret(ctx, integrationID, *secret, s.now())
-	case created:
-		return s.Index.Secrets.SetWebhookSecret(ctx, integrationID, newWebhookSecret(), s.now())
-	}
-	return nil
-}
-
 // WebhookConfigured says which integrations have a webhook secret.
 func (s *Service) WebhookConfigured(ctx context.Context) (map[string]bool, error) {
 	if s.Index.Secrets == nil {

@@ -1,9 +1,12 @@
 package app
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -31,6 +34,9 @@ type IntegrationInput struct {
 	RequireUserPAT        *bool
 	// WebhookSecret, when given and not empty, replaces the webhook secret.
 	WebhookSecret *string
+	// IfVersion, when set, is the version the patch was made against: an
+	// integration changed since is left alone (EVersionMismatch).
+	IfVersion string
 }
 
 var (
@@ -166,7 +172,8 @@ func (s *Service) connect(ctx context.Context, i *fb.Integration) ([]fb.Reposito
 }
 
 // CreateIntegration validates the service credential, discovers every
-// repository and only then saves the integration.
+// repository and only then saves the integration, with its repositories,
+// webhook secret and audit entry in one transaction.
 func (s *Service) CreateIntegration(ctx context.Context, u fb.User, in IntegrationInput) (fb.Integration, error) {
 	if err := requireAdmin(u); err != nil {
 		return fb.Integration{}, err
@@ -177,17 +184,15 @@ func (s *Service) CreateIntegration(ctx context.Context, u fb.User, in Integrati
 	}
 	in.apply(&i)
 	entry := fb.AuditEntry{User: u.Name, Action: fb.AuditIntegrationCreate, Target: i.Name}
-	err := s.createIntegration(ctx, &i)
-	if err == nil {
-		err = s.setWebhookSecret(ctx, i.ID, in.WebhookSecret, true)
+	err := s.createIntegration(ctx, &i, in, &entry)
+	if err != nil {
+		entry.Changes = nil // nothing changed
+		s.audit(ctx, entry, err)
+		return fb.Integration{}, err
 	}
-	entry.IntegrationID = i.ID
-	entry.Actor = fb.Actor{Type: fb.ActorIntegration, Login: i.CredentialLogin}
-	s.audit(ctx, entry, err)
-	if err == nil {
-		s.indexIntegration(ctx, i.ID)
-	}
-	return i, err
+	s.Metrics.action(entry.Action, string(entry.Actor.Type), fb.AuditOutcomeSuccess)
+	s.indexIntegration(ctx, i.ID)
+	return i, nil
 }
 
 // indexIntegration queues the first (or next) index of every repository of
@@ -201,7 +206,7 @@ func (s *Service) indexIntegration(ctx context.Context, integrationID string) {
 	s.indexSoon(ctx, ids, IndexByAdmin)
 }
 
-func (s *Service) createIntegration(ctx context.Context, i *fb.Integration) error {
+func (s *Service) createIntegration(ctx context.Context, i *fb.Integration, in IntegrationInput, entry *fb.AuditEntry) error {
 	if err := validateIntegration(*i); err != nil {
 		return err
 	}
@@ -209,91 +214,200 @@ func (s *Service) createIntegration(ctx context.Context, i *fb.Integration) erro
 	if err != nil {
 		return err
 	}
-	return s.Store.CreateIntegrationWithRepositories(ctx, i, repos, s.now())
+	entry.Actor = fb.Actor{Type: fb.ActorIntegration, Login: i.CredentialLogin}
+	entry.Changes = integrationChanges(nil, i, in)
+	w := fb.IntegrationWrite{Discovered: true, Repositories: repos, At: s.now(), Audit: s.stamp(entry, nil)}
+	if s.Index.Secrets != nil {
+		w.WebhookSecret = newWebhookSecret()
+		if in.WebhookSecret != nil && *in.WebhookSecret != "" {
+			w.WebhookSecret = *in.WebhookSecret
+		}
+	}
+	return s.Store.CreateIntegrationWith(ctx, i, w)
 }
 
 // UpdateIntegration merges a patch into an integration. A new credential or
-// new connection settings are tried with the provider before anything is saved.
+// new connection settings are tried with the provider before anything is
+// saved; the patch is then merged again into the integration as it is by
+// then, in the transaction that writes it, so that only the fields given are
+// written and a slow patch never undoes one made meanwhile.
 func (s *Service) UpdateIntegration(ctx context.Context, u fb.User, id string, in IntegrationInput) (fb.Integration, error) {
 	if err := requireAdmin(u); err != nil {
 		return fb.Integration{}, err
 	}
 	entry := fb.AuditEntry{User: u.Name, Action: fb.AuditIntegrationUpdate, IntegrationID: id}
-	i, err := s.updateIntegration(ctx, id, in, &entry)
-	s.audit(ctx, entry, err)
+	var i fb.Integration
+	var err error
+	for attempt := 1; ; attempt++ {
+		i, err = s.updateIntegration(ctx, id, in, &entry)
+		if !errors.Is(err, errConnectionChanged) {
+			break
+		}
+		if attempt == connectAttempts {
+			err = fb.Errorf(fb.EVersionMismatch, "The connection settings of %s kept changing while this change was tried; nothing was changed. Try again.", entry.Target)
+			break
+		}
+	}
+	if err != nil {
+		entry.Changes = nil // nothing changed
+		s.audit(ctx, entry, err)
+	}
 	return i, err
 }
 
-func (s *Service) updateIntegration(ctx context.Context, id string, in IntegrationInput, entry *fb.AuditEntry) (fb.Integration, error) {
-	i, err := s.Store.Integration(ctx, id)
-	if err != nil {
-		return fb.Integration{}, err
-	}
-	if in.Kind != nil && *in.Kind != i.Kind {
+// errConnectionChanged says that the integration's connection changed while
+// a patch's own was being tried with the provider: what was tried is not
+// what would be saved, so the patch is tried again on the new state.
+var errConnectionChanged = errors.New("the integration's connection changed meanwhile")
+
+// connectAttempts bounds the tries of a patch whose connection keeps being
+// changed by others.
+const connectAttempts = 3
+
+// patched returns the integration with the patch merged in, checked.
+func (in IntegrationInput) patched(cur fb.Integration) (fb.Integration, error) {
+	if in.Kind != nil && *in.Kind != cur.Kind {
 		return fb.Integration{}, fb.Errorf(fb.EInvalid, "kind cannot be changed; create a new integration.")
 	}
-	before := i
-	if in.Credential != nil && !in.Credential.IsZero() {
+	i := cur
+	i.Projects = slices.Clone(cur.Projects)
+	if in.credentialGiven() {
 		i.Credential = *in.Credential
 	}
 	in.apply(&i)
-	entry.Target = i.Name
 	if err := validateIntegration(i); err != nil {
 		return fb.Integration{}, err
 	}
 	// A credential is only ever sent where it was given for: a new address
 	// needs the service credential given again, and people's saved tokens,
 	// given for the old address, are removed.
-	moved := !sameAddress(i, before)
-	if moved && (in.Credential == nil || in.Credential.IsZero()) {
+	if !sameAddress(i, cur) && !in.credentialGiven() {
 		return fb.Integration{}, fb.Errorf(fb.EInvalid,
 			"credential: give the service credential again when baseUrl, region, proxyUrl or the TLS settings change.")
 	}
-	reconnect := moved || i.ServerVersion != before.ServerVersion || i.APIPath != before.APIPath ||
-		i.RepositoryFilter != before.RepositoryFilter || i.Credential != before.Credential
-	var repos []fb.Repository
-	if reconnect {
-		if repos, err = s.connect(ctx, &i); err != nil {
-			return fb.Integration{}, err
-		}
-	}
-	entry.Actor = fb.Actor{Type: fb.ActorIntegration, Login: i.CredentialLogin}
-	var dropped []fb.UserToken
-	if moved {
-		// The store removes them with the update; listed here for the audit log.
-		if dropped, err = s.Store.IntegrationUserTokens(ctx, i.ID); err != nil {
-			return fb.Integration{}, err
-		}
-	}
-	var known []fb.Repository
-	if reconnect {
-		if known, err = s.Store.IntegrationRepositories(ctx, i.ID); err != nil {
-			return fb.Integration{}, err
-		}
-		err = s.Store.UpdateIntegrationWithRepositories(ctx, &i, repos, s.now())
-	} else {
-		err = s.Store.UpdateIntegration(ctx, &i)
-	}
-	s.forget(i.ID)
+	return i, nil
+}
+
+func (in IntegrationInput) credentialGiven() bool {
+	return in.Credential != nil && !in.Credential.IsZero()
+}
+
+// sameConnection reports whether the provider would answer a and b alike:
+// same address, credential and repository listing.
+func sameConnection(a, b fb.Integration) bool {
+	return sameAddress(a, b) && a.Credential == b.Credential && a.ServerVersion == b.ServerVersion &&
+		a.APIPath == b.APIPath && a.RepositoryFilter == b.RepositoryFilter
+}
+
+// updateIntegration makes one try of a patch: it connects with the patched
+// connection settings (when they change), then merges the patch into the
+// integration as stored, in the transaction that writes it. If another
+// change of the connection came meanwhile, the discovery is not for what
+// would be saved: errConnectionChanged, nothing written.
+func (s *Service) updateIntegration(ctx context.Context, id string, in IntegrationInput, entry *fb.AuditEntry) (fb.Integration, error) {
+	base, err := s.Store.Integration(ctx, id)
 	if err != nil {
 		return fb.Integration{}, err
 	}
-	if err := s.setWebhookSecret(ctx, i.ID, in.WebhookSecret, false); err != nil {
+	entry.Target = base.Name
+	if in.IfVersion != "" && in.IfVersion != base.Version {
+		// Refused before the provider is asked anything; the store checks again.
+		return fb.Integration{}, integrationChanged(base)
+	}
+	tried, err := in.patched(base)
+	if err != nil {
 		return fb.Integration{}, err
 	}
+	entry.Target = tried.Name
+	reconnect := !sameConnection(tried, base)
+	var repos, known []fb.Repository
 	if reconnect {
+		if repos, err = s.connect(ctx, &tried); err != nil {
+			return fb.Integration{}, err
+		}
+		if known, err = s.Store.IntegrationRepositories(ctx, id); err != nil {
+			return fb.Integration{}, err
+		}
+	}
+	// The people whose tokens a move removes, by name for the audit log:
+	// asked of the tracker now, not in the transaction.
+	holders := map[string]string{}
+	if !sameAddress(tried, base) {
+		if holders, err = s.tokenHolders(ctx, id); err != nil {
+			return fb.Integration{}, err
+		}
+	}
+	discovered := false
+	i, dropped, err := s.Store.ChangeIntegration(ctx, id, in.IfVersion, func(cur *fb.Integration) (fb.IntegrationWrite, error) {
+		var w fb.IntegrationWrite
+		next, err := in.patched(*cur)
+		if err != nil {
+			return w, err
+		}
+		if !sameConnection(next, *cur) {
+			if !reconnect || !sameConnection(next, tried) {
+				return w, errConnectionChanged
+			}
+			next.CredentialLogin = tried.CredentialLogin
+			w.Discovered, w.Repositories, w.At = true, repos, s.now()
+		}
+		discovered = w.Discovered
+		if s.Index.Secrets != nil && in.WebhookSecret != nil {
+			w.WebhookSecret = *in.WebhookSecret
+		}
+		entry.Target = next.Name
+		entry.Actor = fb.Actor{Type: fb.ActorIntegration, Login: next.CredentialLogin}
+		entry.Changes = integrationChanges(cur, &next, in)
+		w.Audit = s.stamp(entry, nil)
+		w.TokenDropped = func(key string) *fb.AuditEntry {
+			name := cmp.Or(holders[key], key) // a token saved meanwhile
+			return s.stamp(&fb.AuditEntry{User: name, Action: fb.AuditTokenDelete, IntegrationID: id,
+				Target: "the integration's address changed"}, nil)
+		}
+		*cur = next
+		return w, nil
+	})
+	s.forget(id)
+	if err != nil {
+		return fb.Integration{}, err
+	}
+	s.Metrics.action(entry.Action, string(entry.Actor.Type), fb.AuditOutcomeSuccess)
+	if discovered {
 		s.removeMirrors(ctx, known, repos)
 		s.indexIntegration(ctx, i.ID)
 	}
-	for _, t := range dropped {
-		s.audit(ctx, fb.AuditEntry{User: s.userName(ctx, t.UserKey), Action: fb.AuditTokenDelete, IntegrationID: i.ID,
-			Target: "the integration's address changed"}, nil)
+	for range dropped {
+		s.Metrics.action(fb.AuditTokenDelete, "", fb.AuditOutcomeSuccess)
 	}
-	return s.Store.Integration(ctx, i.ID)
+	return i, nil
 }
 
-// DeleteIntegration removes an integration with its repositories and the tokens people saved for it.
-func (s *Service) DeleteIntegration(ctx context.Context, u fb.User, id string) error {
+// tokenHolders returns the names of the people who saved a token for the
+// integration, by user key.
+func (s *Service) tokenHolders(ctx context.Context, integrationID string) (map[string]string, error) {
+	tokens, err := s.Store.IntegrationUserTokens(ctx, integrationID)
+	if err != nil {
+		return nil, err
+	}
+	names := make(map[string]string, len(tokens))
+	for _, t := range tokens {
+		names[t.UserKey] = s.userName(ctx, t.UserKey)
+	}
+	return names, nil
+}
+
+// integrationChanged is EVersionMismatch for an integration.
+func integrationChanged(i fb.Integration) error {
+	e := fb.Errorf(fb.EVersionMismatch,
+		"Integration %s changed since this version was read; nothing was changed. Read it again and repeat the change if it still applies.", i.Name)
+	e.IntegrationID = i.ID
+	return e
+}
+
+// DeleteIntegration removes an integration with its repositories and the
+// tokens people saved for it; with ifVersion set, only if it is still at
+// that version.
+func (s *Service) DeleteIntegration(ctx context.Context, u fb.User, id, ifVersion string) error {
 	if err := requireAdmin(u); err != nil {
 		return err
 	}
@@ -305,13 +419,22 @@ func (s *Service) DeleteIntegration(ctx context.Context, u fb.User, id string) e
 	if err != nil {
 		return err
 	}
-	err = s.Store.DeleteIntegration(ctx, id)
-	s.forget(id)
-	s.audit(ctx, fb.AuditEntry{User: u.Name, Action: fb.AuditIntegrationDelete, IntegrationID: id, Target: i.Name}, err)
-	if err == nil {
-		s.removeMirrors(ctx, repos, nil)
+	entry := fb.AuditEntry{User: u.Name, Action: fb.AuditIntegrationDelete, IntegrationID: id, Target: i.Name,
+		Changes: integrationChanges(&i, nil, IntegrationInput{})}
+	if ifVersion != "" && ifVersion != i.Version {
+		err = integrationChanged(i)
+	} else {
+		err = s.Store.DeleteIntegrationWith(ctx, id, ifVersion, s.stamp(&entry, nil))
 	}
-	return err
+	s.forget(id)
+	if err != nil {
+		entry.Changes = nil
+		s.audit(ctx, entry, err)
+		return err
+	}
+	s.Metrics.action(entry.Action, "", fb.AuditOutcomeSuccess)
+	s.removeMirrors(ctx, repos, nil)
+	return nil
 }
 
 // removeMirrors deletes the mirrors of the repositories in before that are

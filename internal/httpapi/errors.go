@@ -18,6 +18,7 @@ var statusOf = map[fb.Code]int{
 	fb.EFeatureDisabled:     http.StatusForbidden,
 	fb.ENotFound:            http.StatusNotFound,
 	fb.EAlreadyExists:       http.StatusConflict,
+	fb.EVersionMismatch:     http.StatusPreconditionFailed,
 	fb.ETokenRejected:       http.StatusUnprocessableEntity,
 	fb.EProviderDenied:      http.StatusUnprocessableEntity,
 	fb.EProviderRejected:    http.StatusUnprocessableEntity,

@@ -167,6 +167,7 @@ func (s *Server) getSettings(w http.ResponseWriter, r *http.Request, u fb.User) 
 	if err != nil {
 		return err
 	}
+	setETag(w, st.Version)
 	writeJSON(w, http.StatusOK, st)
 	return nil
 }
@@ -177,14 +178,19 @@ func (s *Server) patchSettings(w http.ResponseWriter, r *http.Request, u fb.User
 		BranchNameTemplate       *string `json:"branchNameTemplate"`
 		BranchNameMaxLength      *int    `json:"branchNameMaxLength"`
 	}
+	ifVersion, err := ifMatch(r)
+	if err != nil {
+		return err
+	}
 	if err := decode(r, w, &in); err != nil {
 		return err
 	}
 	st, err := s.App.UpdateSettings(r.Context(), u, app.SettingsInput{RequireUserPATEverywhere: in.RequireUserPATEverywhere,
-		BranchNameTemplate: in.BranchNameTemplate, BranchNameMaxLength: in.BranchNameMaxLength})
+		BranchNameTemplate: in.BranchNameTemplate, BranchNameMaxLength: in.BranchNameMaxLength, IfVersion: ifVersion})
 	if err != nil {
 		return err
 	}
+	setETag(w, st.Version)
 	writeJSON(w, http.StatusOK, st)
 	return nil
 }
@@ -204,6 +210,7 @@ func (s *Server) createIntegration(w http.ResponseWriter, r *http.Request, u fb.
 	if err != nil {
 		return err
 	}
+	setETag(w, i.Version)
 	writeJSON(w, http.StatusCreated, s.integrationJSON(r.Context(), i))
 	return nil
 }
@@ -230,29 +237,75 @@ func (s *Server) getIntegration(w http.ResponseWriter, r *http.Request, u fb.Use
 	if err != nil {
 		return err
 	}
+	setETag(w, i.Version)
 	writeJSON(w, http.StatusOK, s.integrationJSON(r.Context(), i))
 	return nil
 }
 
 func (s *Server) patchIntegration(w http.ResponseWriter, r *http.Request, u fb.User) error {
 	var in integrationInput
-	if err := decode(r, w, &in); err != nil {
-		return err
-	}
-	i, err := s.App.UpdateIntegration(r.Context(), u, r.PathValue("id"), in.app())
+	ifVersion, err := ifMatch(r)
 	if err != nil {
 		return err
 	}
+	if err := decode(r, w, &in); err != nil {
+		return err
+	}
+	patch := in.app()
+	patch.IfVersion = ifVersion
+	i, err := s.App.UpdateIntegration(r.Context(), u, r.PathValue("id"), patch)
+	if err != nil {
+		return err
+	}
+	setETag(w, i.Version)
 	writeJSON(w, http.StatusOK, s.integrationJSON(r.Context(), i))
 	return nil
 }
 
 func (s *Server) deleteIntegration(w http.ResponseWriter, r *http.Request, u fb.User) error {
-	if err := s.App.DeleteIntegration(r.Context(), u, r.PathValue("id")); err != nil {
+	ifVersion, err := ifMatch(r)
+	if err != nil {
+		return err
+	}
+	if err := s.App.DeleteIntegration(r.Context(), u, r.PathValue("id"), ifVersion); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// setETag sends a version as the strong entity tag of the answer.
+func setETag(w http.ResponseWriter, version string) {
+	if version != "" {
+		w.Header().Set("ETag", `"`+version+`"`)
+	}
+}
+
+// ifMatch reads the version a change is made against from If-Match: "" when
+// there is none or it is "*" (any current version). A quoted entity tag is
+// the version; a bare version is accepted too. A weak tag (W/"…") never
+// matches, as RFC 9110 compares If-Match strongly: it is refused at once.
+func ifMatch(r *http.Request) (string, error) {
+	values := r.Header.Values("If-Match")
+	if len(values) == 0 {
+		return "", nil
+	}
+	v := strings.TrimSpace(strings.Join(values, ","))
+	switch {
+	case v == "*":
+		return "", nil
+	case strings.HasPrefix(v, "W/"):
+		return "", fb.Errorf(fb.EVersionMismatch, "If-Match compares versions strongly: a weak entity tag (W/…) never matches; nothing was changed.")
+	case strings.Contains(v, ","):
+		return "", fb.Errorf(fb.EInvalid, "If-Match takes one version, such as \"3\".")
+	}
+	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+		v = v[1 : len(v)-1]
+	}
+	if v == "" || strings.ContainsAny(v, `" `) {
+		return "", fb.Errorf(fb.EInvalid, "If-Match must be a version, such as \"3\".")
+	}
+	return v, nil
 }
 
 func (s *Server) syncIntegration(w http.ResponseWriter, r *http.Request, u fb.User) error {

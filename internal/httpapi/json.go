@@ -34,6 +34,7 @@ type integrationJSON struct {
 	Webhook               webhookJSON            `json:"webhook"`
 	CreatedAt             time.Time              `json:"createdAt"`
 	UpdatedAt             time.Time              `json:"updatedAt"`
+	Version               string                 `json:"version"`
 }
 
 func toIntegration(i fb.Integration, webhook webhookJSON) integrationJSON {
@@ -47,7 +48,7 @@ func toIntegration(i fb.Integration, webhook webhookJSON) integrationJSON {
 		InsecureSkipTLSVerify: i.InsecureSkipTLSVerify,
 		Credential:            credentialJSON{Configured: !i.Credential.IsZero(), Login: i.CredentialLogin},
 		RepositoryCount:       i.RepositoryCount, DiscoveredAt: utc(i.DiscoveredAt), CreatedAt: i.CreatedAt.UTC(), UpdatedAt: i.UpdatedAt.UTC(),
-		Webhook: webhook}
+		Webhook: webhook, Version: i.Version}
 }
 
 // credentialInput is a credential as clients send it.
@@ -316,6 +317,8 @@ type auditJSON struct {
 	Actor         *fb.Actor `json:"actor"`
 	Outcome       string    `json:"outcome"`
 	Code          *string   `json:"code"`
+	// Changes is what an admin change changed; null for other actions.
+	Changes fb.Changes `json:"changes"`
 }
 
 func toAudit(es []fb.AuditEntry) []auditJSON {
@@ -323,7 +326,7 @@ func toAudit(es []fb.AuditEntry) []auditJSON {
 	for _, e := range es {
 		a := auditJSON{Time: e.Time.UTC(), User: e.User, Action: e.Action, IntegrationID: orNull(e.IntegrationID),
 			RepositoryID: orNull(e.RepositoryID), Issue: orNull(e.Issue), Target: orNull(e.Target), Outcome: e.Outcome,
-			Code: orNull(e.Code)}
+			Code: orNull(e.Code), Changes: e.Changes}
 		if e.Actor.Type != "" {
 			actor := e.Actor
 			a.Actor = &actor

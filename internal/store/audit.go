@@ -2,13 +2,15 @@ package store
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"strings"
 
 	fb "github.com/forgebridge/forgebridge"
 )
 
 const auditColumns = `created_at, user_name, action, integration_id, repository_id, issue, target,
-	actor_type, actor_login, outcome, code`
+	actor_type, actor_login, outcome, code, changes`
 
 // AddAudit appends e to the audit log and sets e.ID, and e.Time to now when it is zero.
 func (s *Store) AddAudit(ctx context.Context, e *fb.AuditEntry) (err error) {
@@ -38,10 +40,14 @@ func (s *Store) RecordAction(ctx context.Context, e *fb.AuditEntry, b *fb.IssueB
 
 func (c conn) addAudit(ctx context.Context, e *fb.AuditEntry) error {
 	t := normalizeTime(e.Time)
-	err := c.queryRow(ctx, `INSERT INTO audit (`+auditColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+	changes, err := marshalChanges(e.Changes)
+	if err != nil {
+		return err
+	}
+	err = c.queryRow(ctx, `INSERT INTO audit (`+auditColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		micros(t), e.User, e.Action, e.IntegrationID, e.RepositoryID, e.Issue, e.Target,
-		string(e.Actor.Type), e.Actor.Login, e.Outcome, e.Code).Scan(&e.ID)
+		string(e.Actor.Type), e.Actor.Login, e.Outcome, e.Code, changes).Scan(&e.ID)
 	if err != nil {
 		return err
 	}
@@ -91,10 +97,13 @@ func (s *Store) Audit(ctx context.Context, q fb.AuditQuery) (_ []fb.AuditEntry, 
 		}
 		var e fb.AuditEntry
 		var at int64
-		var actorType string
+		var actorType, changes string
 		if err := rows.Scan(&e.ID, &at, &e.User, &e.Action, &e.IntegrationID, &e.RepositoryID, &e.Issue, &e.Target,
-			&actorType, &e.Actor.Login, &e.Outcome, &e.Code); err != nil {
+			&actorType, &e.Actor.Login, &e.Outcome, &e.Code, &changes); err != nil {
 			return nil, "", err
+		}
+		if e.Changes, err = unmarshalChanges(changes); err != nil {
+			return nil, "", fmt.Errorf("reading the changes of audit entry %d: %w", e.ID, err)
 		}
 		e.Time, e.Actor.Type = fromMicros(at), fb.ActorType(actorType)
 		entries = append(entries, e)
@@ -103,4 +112,22 @@ func (s *Store) Audit(ctx context.Context, q fb.AuditQuery) (_ []fb.AuditEntry, 
 		return nil, "", err
 	}
 	return entries, next, nil
+}
+
+// marshalChanges keeps an entry's changes as a JSON object: empty for an entry
+// without (nil), "{}" for an admin change that changed nothing.
+func marshalChanges(ch fb.Changes) (string, error) {
+	if ch == nil {
+		return "", nil
+	}
+	b, err := json.Marshal(ch)
+	return string(b), err
+}
+
+func unmarshalChanges(s string) (fb.Changes, error) {
+	if s == "" {
+		return nil, nil
+	}
+	ch := fb.Changes{}
+	return ch, json.Unmarshal([]byte(s), &ch)
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"time"
 
 	fb "github.com/forgebridge/forgebridge"
@@ -16,7 +17,7 @@ import (
 const integrationColumns = `id, name, kind, base_url, region, server_version, api_path, repository_filter,
 	projects, create_branch, create_pull_request, require_user_pat, proxy_url, ca_bundle,
 	insecure_skip_tls_verify, credential, credential_login, repository_count, discovered_at,
-	created_at, updated_at`
+	created_at, updated_at, version`
 
 // CreateIntegration stores a new integration, assigning in.ID, CreatedAt and UpdatedAt.
 func (s *Store) CreateIntegration(ctx context.Context, in *fb.Integration) (err error) {
@@ -69,7 +70,7 @@ func (s *Store) createIntegration(ctx context.Context, c conn, in *fb.Integratio
 	}
 	t := now()
 	_, err = c.exec(ctx, `INSERT INTO integrations (`+integrationColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
 		id, in.Name, string(in.Kind), in.BaseURL, in.Region, in.ServerVersion, in.APIPath, in.RepositoryFilter,
 		projects, in.Settings.CreateBranch, in.Settings.CreatePullRequest, in.Settings.RequireUserPAT, in.ProxyURL, in.CABundle,
 		in.InsecureSkipTLSVerify, cred, in.CredentialLogin, in.RepositoryCount, nullMicros(in.DiscoveredAt),
@@ -80,7 +81,7 @@ func (s *Store) createIntegration(ctx context.Context, c conn, in *fb.Integratio
 	if err != nil {
 		return err
 	}
-	in.ID, in.CreatedAt, in.UpdatedAt = id, t, t
+	in.ID, in.CreatedAt, in.UpdatedAt, in.Version = id, t, t, "1"
 	return nil
 }
 
@@ -114,8 +115,9 @@ func (s *Store) Integrations(ctx context.Context) (_ []fb.Integration, err error
 }
 
 // UpdateIntegration writes every field of the integration the caller may
-// change, the credential included, and sets in.UpdatedAt. The repository
-// count, discovery time and creation time are the store's: it fills them in.
+// change, the credential included, whatever its version, and sets
+// in.UpdatedAt and in.Version. The repository count, discovery time and
+// creation time are the store's: it fills them in.
 func (s *Store) UpdateIntegration(ctx context.Context, in *fb.Integration) (err error) {
 	defer wrap(&err, "UpdateIntegration(%q)", in.ID)
 	updated := *in
@@ -126,53 +128,183 @@ func (s *Store) UpdateIntegration(ctx context.Context, in *fb.Integration) (err 
 	return nil
 }
 
-// updateIntegration writes the integration. When its address changes (base
-// URL, region, proxy, CA bundle, TLS verification) it removes the people's
-// tokens for it in the same transaction: they were given for the old address
-// and must never be sent to the new one.
 func (s *Store) updateIntegration(ctx context.Context, c conn, in *fb.Integration) error {
+	_, err := s.writeIntegration(ctx, c, in)
+	return err
+}
+
+// writeIntegration writes the integration at its next version. When its
+// address changes (base URL, region, proxy, CA bundle, TLS verification) it
+// removes the people's tokens for it in the same transaction, and says
+// whose: they were given for the old address and must never be sent to the
+// new one.
+func (s *Store) writeIntegration(ctx context.Context, c conn, in *fb.Integration) (dropped []string, err error) {
 	var baseURL, region, proxyURL, caBundle string
 	var insecure bool
-	err := c.queryRow(ctx, `SELECT base_url, region, proxy_url, ca_bundle, insecure_skip_tls_verify FROM integrations WHERE id = ?`,
+	err = c.queryRow(ctx, `SELECT base_url, region, proxy_url, ca_bundle, insecure_skip_tls_verify FROM integrations WHERE id = ?`+c.forUpdate(),
 		in.ID).Scan(&baseURL, &region, &proxyURL, &caBundle, &insecure)
 	if errors.Is(err, sql.ErrNoRows) {
-		return integrationNotFound(in.ID)
+		return nil, integrationNotFound(in.ID)
 	} else if err != nil {
-		return err
+		return nil, err
 	}
 	if baseURL != in.BaseURL || region != in.Region || proxyURL != in.ProxyURL || caBundle != in.CABundle || insecure != in.InsecureSkipTLSVerify {
-		if _, err := c.exec(ctx, `DELETE FROM user_tokens WHERE integration_id = ?`, in.ID); err != nil {
-			return fmt.Errorf("removing the tokens given for the old address: %w", err)
+		if dropped, err = c.deleteIntegrationTokens(ctx, in.ID); err != nil {
+			return nil, fmt.Errorf("removing the tokens given for the old address: %w", err)
 		}
 	}
 	cred, err := s.seal(in.Credential, integrationCredentialAD(in.ID))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	projects, err := marshalList(in.Projects)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	t := now()
 	var discovered sql.NullInt64
-	var created int64
+	var created, version int64
 	err = c.queryRow(ctx, `UPDATE integrations SET name = ?, kind = ?, base_url = ?, region = ?, server_version = ?,
 			api_path = ?, repository_filter = ?, projects = ?, create_branch = ?, create_pull_request = ?,
 			require_user_pat = ?, proxy_url = ?, ca_bundle = ?, insecure_skip_tls_verify = ?, credential = ?,
-			credential_login = ?, updated_at = ?
+			credential_login = ?, updated_at = ?, version = version + 1
 		WHERE id = ?
-		RETURNING repository_count, discovered_at, created_at`,
+		RETURNING repository_count, discovered_at, created_at, version`,
 		in.Name, string(in.Kind), in.BaseURL, in.Region, in.ServerVersion,
 		in.APIPath, in.RepositoryFilter, projects, in.Settings.CreateBranch, in.Settings.CreatePullRequest,
 		in.Settings.RequireUserPAT, in.ProxyURL, in.CABundle, in.InsecureSkipTLSVerify, cred,
-		in.CredentialLogin, micros(t), in.ID).Scan(&in.RepositoryCount, &discovered, &created)
+		in.CredentialLogin, micros(t), in.ID).Scan(&in.RepositoryCount, &discovered, &created, &version)
 	if errors.Is(err, sql.ErrNoRows) {
-		return integrationNotFound(in.ID)
+		return nil, integrationNotFound(in.ID)
 	}
+	if err != nil {
+		return nil, err
+	}
+	in.DiscoveredAt, in.CreatedAt, in.UpdatedAt = timePtr(discovered), fromMicros(created), t
+	in.Version = strconv.FormatInt(version, 10)
+	return dropped, nil
+}
+
+// deleteIntegrationTokens removes every person's token for the integration
+// and returns their user keys.
+func (c conn) deleteIntegrationTokens(ctx context.Context, integrationID string) ([]string, error) {
+	rows, err := c.query(ctx, `DELETE FROM user_tokens WHERE integration_id = ? RETURNING user_key`, integrationID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var keys []string
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return nil, err
+		}
+		keys = append(keys, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	slices.Sort(keys)
+	return keys, nil
+}
+
+// CreateIntegrationWith creates the integration and writes w with it (its
+// repositories, webhook secret, audit entry) in one transaction: all or
+// nothing. in changes only if it all succeeds.
+func (s *Store) CreateIntegrationWith(ctx context.Context, in *fb.Integration, w fb.IntegrationWrite) (err error) {
+	defer wrap(&err, "CreateIntegrationWith(%q)", in.Name)
+	saved := *in
+	err = s.inTx(ctx, func(c conn) error {
+		if err := s.createIntegration(ctx, c, &saved); err != nil {
+			return err
+		}
+		if w.Audit != nil && w.Audit.IntegrationID == "" {
+			w.Audit.IntegrationID = saved.ID
+		}
+		return s.writeWith(ctx, c, &saved, w)
+	})
 	if err != nil {
 		return err
 	}
-	in.DiscoveredAt, in.CreatedAt, in.UpdatedAt = timePtr(discovered), fromMicros(created), t
+	*in = saved
+	return nil
+}
+
+// ChangeIntegration reads the integration under a lock (PostgreSQL: its
+// row; SQLite: the write transaction), checks its version, lets change
+// modify it and writes it at the next version with what change returns.
+// Concurrent changes take turns, each merging into what the one before
+// wrote, so a slow change never undoes a quicker one made meanwhile.
+func (s *Store) ChangeIntegration(ctx context.Context, id, ifVersion string,
+	change func(*fb.Integration) (fb.IntegrationWrite, error)) (_ fb.Integration, dropped []string, err error) {
+	defer wrap(&err, "ChangeIntegration(%q)", id)
+	var out fb.Integration
+	err = s.inTx(ctx, func(c conn) error {
+		cur, err := s.lockIntegration(ctx, c, id, ifVersion)
+		if err != nil {
+			return err
+		}
+		next := cur
+		next.Projects = slices.Clone(cur.Projects)
+		w, err := change(&next)
+		if err != nil {
+			return err
+		}
+		next.ID = id // the id is the row's, whatever change did
+		if dropped, err = s.writeIntegration(ctx, c, &next); err != nil {
+			return err
+		}
+		if err := s.writeWith(ctx, c, &next, w); err != nil {
+			return err
+		}
+		if w.TokenDropped != nil {
+			for _, key := range dropped {
+				if err := c.addAudit(ctx, w.TokenDropped(key)); err != nil {
+					return err
+				}
+			}
+		}
+		out = next
+		return nil
+	})
+	if err != nil {
+		return fb.Integration{}, nil, err
+	}
+	return out, dropped, nil
+}
+
+// lockIntegration reads the integration for a change and checks it is at
+// ifVersion (when set).
+func (s *Store) lockIntegration(ctx context.Context, c conn, id, ifVersion string) (fb.Integration, error) {
+	cur, err := s.scanIntegration(c.queryRow(ctx, `SELECT `+integrationColumns+` FROM integrations WHERE id = ?`+c.forUpdate(), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return fb.Integration{}, integrationNotFound(id)
+	} else if err != nil {
+		return fb.Integration{}, err
+	}
+	if ifVersion != "" && ifVersion != cur.Version {
+		return fb.Integration{}, versionMismatch(fmt.Sprintf("Integration %s", cur.Name))
+	}
+	return cur, nil
+}
+
+// writeWith writes what goes with a saved integration in its transaction.
+func (s *Store) writeWith(ctx context.Context, c conn, in *fb.Integration, w fb.IntegrationWrite) error {
+	if w.Discovered {
+		if err := c.replaceRepositories(ctx, in.ID, nil, w.Repositories, w.At); err != nil {
+			return err
+		}
+		at := w.At
+		in.RepositoryCount, in.DiscoveredAt = len(w.Repositories), &at
+	}
+	if w.WebhookSecret != "" {
+		if err := s.putWebhookSecret(ctx, c, in.ID, w.WebhookSecret, normalizeTime(w.At)); err != nil {
+			return err
+		}
+	}
+	if w.Audit != nil {
+		return c.addAudit(ctx, w.Audit)
+	}
 	return nil
 }
 
@@ -180,19 +312,41 @@ func (s *Store) updateIntegration(ctx context.Context, c conn, in *fb.Integratio
 // and its repositories with what was indexed of them and their links.
 func (s *Store) DeleteIntegration(ctx context.Context, id string) (err error) {
 	defer wrap(&err, "DeleteIntegration(%q)", id)
+	return s.inTx(ctx, func(c conn) error { return c.deleteIntegration(ctx, id) })
+}
+
+// DeleteIntegrationWith is DeleteIntegration with a version check and the
+// audit entry e written in the same transaction: both or neither.
+func (s *Store) DeleteIntegrationWith(ctx context.Context, id, ifVersion string, e *fb.AuditEntry) (err error) {
+	defer wrap(&err, "DeleteIntegrationWith(%q)", id)
 	return s.inTx(ctx, func(c conn) error {
-		// Concurrent discoveries of the integration wait (existingRepositories),
-		// so these are all its repositories.
-		known, err := c.existingRepositories(ctx, id, nil)
-		if err != nil {
+		if ifVersion != "" {
+			if _, err := s.lockIntegration(ctx, c, id, ifVersion); err != nil {
+				return err
+			}
+		}
+		if err := c.deleteIntegration(ctx, id); err != nil {
 			return err
 		}
-		if err := c.deleteRepositories(ctx, `integration_id = ?`, slices.Collect(maps.Values(known)), id); err != nil {
-			return err
+		if e != nil {
+			return c.addAudit(ctx, e)
 		}
-		_, err = c.exec(ctx, `DELETE FROM integrations WHERE id = ?`, id)
-		return err
+		return nil
 	})
+}
+
+func (c conn) deleteIntegration(ctx context.Context, id string) error {
+	// Concurrent discoveries of the integration wait (existingRepositories),
+	// so these are all its repositories.
+	known, err := c.existingRepositories(ctx, id, nil)
+	if err != nil {
+		return err
+	}
+	if err := c.deleteRepositories(ctx, `integration_id = ?`, slices.Collect(maps.Values(known)), id); err != nil {
+		return err
+	}
+	_, err = c.exec(ctx, `DELETE FROM integrations WHERE id = ?`, id)
+	return err
 }
 
 func (s *Store) scanIntegration(row interface{ Scan(...any) error }) (fb.Integration, error) {
@@ -202,14 +356,16 @@ func (s *Store) scanIntegration(row interface{ Scan(...any) error }) (fb.Integra
 		cred             []byte
 		discovered       sql.NullInt64
 		created, updated int64
+		version          int64
 	)
 	err := row.Scan(&in.ID, &in.Name, &kind, &in.BaseURL, &in.Region, &in.ServerVersion, &in.APIPath, &in.RepositoryFilter,
 		&projects, &in.Settings.CreateBranch, &in.Settings.CreatePullRequest, &in.Settings.RequireUserPAT, &in.ProxyURL, &in.CABundle,
 		&in.InsecureSkipTLSVerify, &cred, &in.CredentialLogin, &in.RepositoryCount, &discovered,
-		&created, &updated)
+		&created, &updated, &version)
 	if err != nil {
 		return fb.Integration{}, err
 	}
+	in.Version = strconv.FormatInt(version, 10)
 	in.Kind = fb.Kind(kind)
 	if in.Projects, err = unmarshalList(projects); err != nil {
 		return fb.Integration{}, fmt.Errorf("reading the projects of integration %s: %w", in.ID, err)

@@ -26,6 +26,10 @@ func TestStore(t *testing.T) {
 	}{
 		{"Migrate", testMigrate},
 		{"Settings", testSettings},
+		{"SettingsVersions", testSettingsVersions},
+		{"IntegrationVersions", testIntegrationVersions},
+		{"ConcurrentChanges", testConcurrentChanges},
+		{"AuditChanges", testAuditChanges},
 		{"Integrations", testIntegrations},
 		{"IntegrationWithRepositories", testIntegrationWithRepositories},
 		{"DeleteIntegrationCascades", testDeleteIntegrationCascades},
@@ -108,10 +112,12 @@ func testSettings(t *testing.T, s *store.Store, _ *storetest.Cipher) {
 	ctx := t.Context()
 	got, err := s.Settings(ctx)
 	must(t, err)
-	deepEqual(t, "settings before any update", got, fb.DefaultSettings)
+	defaults := fb.DefaultSettings
+	defaults.Version = "0"
+	deepEqual(t, "settings before any update", got, defaults)
 	for _, want := range []fb.Settings{
-		{RequireUserPATEverywhere: true, BranchNameTemplate: "feature/${issuekey}", BranchNameMaxLength: 60},
-		{RequireUserPATEverywhere: false, BranchNameTemplate: "${issuekey}", BranchNameMaxLength: 100},
+		{RequireUserPATEverywhere: true, BranchNameTemplate: "feature/${issuekey}", BranchNameMaxLength: 60, Version: "1"},
+		{RequireUserPATEverywhere: false, BranchNameTemplate: "${issuekey}", BranchNameMaxLength: 100, Version: "2"},
 	} {
 		must(t, s.UpdateSettings(ctx, want))
 		got, err := s.Settings(ctx)

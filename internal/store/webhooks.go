@@ -13,6 +13,12 @@ import (
 // replacing the one it had.
 func (s *Store) SetWebhookSecret(ctx context.Context, integrationID, secret string, at time.Time) (err error) {
 	defer wrap(&err, "SetWebhookSecret(%q)", integrationID)
+	return s.inTx(ctx, func(c conn) error { return s.putWebhookSecret(ctx, c, integrationID, secret, at) })
+}
+
+// putWebhookSecret seals and stores the integration's webhook secret in c's
+// transaction.
+func (s *Store) putWebhookSecret(ctx context.Context, c conn, integrationID, secret string, at time.Time) error {
 	ct, err := s.seal(fb.Credential{Token: secret}, webhookSecretAD(integrationID))
 	if err != nil {
 		return err
@@ -20,19 +26,17 @@ func (s *Store) SetWebhookSecret(ctx context.Context, integrationID, secret stri
 	if ct == nil {
 		return fb.Errorf(fb.EInvalid, "A webhook secret cannot be empty.")
 	}
-	return s.inTx(ctx, func(c conn) error {
-		var one int
-		err := c.queryRow(ctx, "SELECT 1 FROM integrations WHERE id = ?", integrationID).Scan(&one)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fb.Errorf(fb.ENotFound, "Integration %s does not exist.", integrationID)
-		} else if err != nil {
-			return err
-		}
-		_, err = c.exec(ctx, `INSERT INTO webhook_secrets (integration_id, secret, updated_at) VALUES (?, ?, ?)
-			ON CONFLICT (integration_id) DO UPDATE SET secret = excluded.secret, updated_at = excluded.updated_at`,
-			integrationID, ct, micros(at))
+	var one int
+	err = c.queryRow(ctx, "SELECT 1 FROM integrations WHERE id = ?", integrationID).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fb.Errorf(fb.ENotFound, "Integration %s does not exist.", integrationID)
+	} else if err != nil {
 		return err
-	})
+	}
+	_, err = c.exec(ctx, `INSERT INTO webhook_secrets (integration_id, secret, updated_at) VALUES (?, ?, ?)
+		ON CONFLICT (integration_id) DO UPDATE SET secret = excluded.secret, updated_at = excluded.updated_at`,
+		integrationID, ct, micros(at))
+	return err
 }
 
 // WebhookSecret returns the integration's webhook secret; ENotFound when it

@@ -1,9 +1,12 @@
 package web
 
 import (
+	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -50,6 +53,9 @@ type integrationForm struct {
 	RepositoryFilter      string
 	ProxyURL              string
 	InsecureSkipTLSVerify bool
+	// Version is the version the form was drawn from: a submit made after
+	// someone else changed the integration is refused.
+	Version string
 
 	// The integration's git data, on its page once it exists.
 	WebhookURL        string
@@ -64,7 +70,7 @@ func toForm(in fb.Integration) integrationForm {
 		AllProjects: len(in.Projects) == 0, Projects: strings.Join(in.Projects, ", "),
 		CreateBranch: in.Settings.CreateBranch, CreatePullRequest: in.Settings.CreatePullRequest,
 		RequireUserPAT: in.Settings.RequireUserPAT, APIPath: in.APIPath, RepositoryFilter: in.RepositoryFilter,
-		ProxyURL: in.ProxyURL, InsecureSkipTLSVerify: in.InsecureSkipTLSVerify}
+		ProxyURL: in.ProxyURL, InsecureSkipTLSVerify: in.InsecureSkipTLSVerify, Version: in.Version}
 }
 
 // readIntegrationForm reads the posted form into what was typed and the
@@ -76,7 +82,7 @@ func readIntegrationForm(r *http.Request) (integrationForm, app.IntegrationInput
 		AllProjects: p.Get("projectScope") != "chosen", Projects: p.Get("projects"),
 		CreateBranch: p.Get("createBranch") != "", CreatePullRequest: p.Get("createPullRequest") != "",
 		RequireUserPAT: p.Get("requireUserPat") != "", APIPath: p.Get("apiPath"), RepositoryFilter: p.Get("repositoryFilter"),
-		ProxyURL: p.Get("proxyUrl"), InsecureSkipTLSVerify: p.Get("insecureSkipTlsVerify") != ""}
+		ProxyURL: p.Get("proxyUrl"), InsecureSkipTLSVerify: p.Get("insecureSkipTlsVerify") != "", Version: p.Get("version")}
 	projects := []string{}
 	if !f.AllProjects {
 		projects = strings.FieldsFunc(f.Projects, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\r' || r == '\t' })
@@ -87,7 +93,7 @@ func readIntegrationForm(r *http.Request) (integrationForm, app.IntegrationInput
 	in := app.IntegrationInput{Name: &f.Name, BaseURL: &f.BaseURL, Region: &f.Region, ServerVersion: &f.ServerVersion,
 		APIPath: &f.APIPath, RepositoryFilter: &f.RepositoryFilter, Projects: &projects, ProxyURL: &f.ProxyURL,
 		InsecureSkipTLSVerify: &f.InsecureSkipTLSVerify, CreateBranch: &f.CreateBranch,
-		CreatePullRequest: &f.CreatePullRequest, RequireUserPAT: &f.RequireUserPAT}
+		CreatePullRequest: &f.CreatePullRequest, RequireUserPAT: &f.RequireUserPAT, IfVersion: f.Version}
 	if f.Kind != "" {
 		in.Kind = &f.Kind
 	}
@@ -253,7 +259,9 @@ func (s *Server) updateIntegration(w http.ResponseWriter, r *http.Request, u fb.
 		saved, err = s.App.UpdateIntegration(r.Context(), u, saved.ID, in)
 	}
 	if err != nil {
-		s.renderIntegrationForm(w, r, u, statusOf(err), f, err)
+		// The form keeps what was typed and the version it was drawn from,
+		// so that submitting it again is refused again.
+		s.renderIntegrationForm(w, r, u, statusOf(err), f, staleForm(err, "this integration"))
 		return nil
 	}
 	s.redirect(w, r, "/admin/integrations", &flash{Message: fmt.Sprintf("%s is updated.", saved.Name)})
@@ -278,7 +286,16 @@ func (s *Server) deleteIntegration(w http.ResponseWriter, r *http.Request, u fb.
 	if err != nil {
 		return err
 	}
-	if err := s.App.DeleteIntegration(r.Context(), u, in.ID); err != nil {
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	err = s.App.DeleteIntegration(r.Context(), u, in.ID, r.PostForm.Get("version"))
+	if fb.ErrorCode(err) == fb.EVersionMismatch {
+		s.redirect(w, r, "/admin/integrations", &flash{Message: fb.ErrorMessage(staleForm(err, in.Name)) +
+			" It was not deleted; check it, then delete it again if you still want to."})
+		return nil
+	}
+	if err != nil {
 		return err
 	}
 	s.redirect(w, r, "/admin/integrations", &flash{Message: fmt.Sprintf("%s is deleted, with its repositories and the tokens people saved for it.", in.Name)})
@@ -289,6 +306,7 @@ type settingsForm struct {
 	RequireUserPATEverywhere bool
 	BranchNameTemplate       string
 	BranchNameMaxLength      string
+	Version                  string // the version the form was drawn from
 }
 
 func (s *Server) settings(w http.ResponseWriter, r *http.Request, u fb.User) error {
@@ -298,7 +316,7 @@ func (s *Server) settings(w http.ResponseWriter, r *http.Request, u fb.User) err
 	}
 	s.render(w, r, http.StatusOK, "settings", view{Title: "Settings", User: &u, Active: "settings",
 		Data: settingsForm{RequireUserPATEverywhere: st.RequireUserPATEverywhere, BranchNameTemplate: st.BranchNameTemplate,
-			BranchNameMaxLength: strconv.Itoa(st.BranchNameMaxLength)}})
+			BranchNameMaxLength: strconv.Itoa(st.BranchNameMaxLength), Version: st.Version}})
 	return nil
 }
 
@@ -311,21 +329,55 @@ func (s *Server) updateSettings(w http.ResponseWriter, r *http.Request, u fb.Use
 	}
 	p := r.PostForm
 	f := settingsForm{RequireUserPATEverywhere: p.Get("requireUserPatEverywhere") != "",
-		BranchNameTemplate: p.Get("branchNameTemplate"), BranchNameMaxLength: strings.TrimSpace(p.Get("branchNameMaxLength"))}
+		BranchNameTemplate: p.Get("branchNameTemplate"), BranchNameMaxLength: strings.TrimSpace(p.Get("branchNameMaxLength")),
+		Version: p.Get("version")}
 	n, err := strconv.Atoi(f.BranchNameMaxLength)
 	if err != nil {
 		err = fb.Errorf(fb.EInvalid, "The maximum length must be a whole number of bytes.")
 	} else {
 		_, err = s.App.UpdateSettings(r.Context(), u, app.SettingsInput{RequireUserPATEverywhere: &f.RequireUserPATEverywhere,
-			BranchNameTemplate: &f.BranchNameTemplate, BranchNameMaxLength: &n})
+			BranchNameTemplate: &f.BranchNameTemplate, BranchNameMaxLength: &n, IfVersion: f.Version})
 	}
 	if err != nil {
 		s.render(w, r, statusOf(err), "settings", view{Title: "Settings", User: &u, Active: "settings",
-			Error: s.errorText(r, err), Data: f})
+			Error: s.errorText(r, staleForm(err, "the settings")), Data: f})
 		return nil
 	}
 	s.redirect(w, r, "/admin/settings", &flash{Message: "The settings are saved."})
 	return nil
+}
+
+// staleForm turns the refusal of a form drawn from an older version into
+// words for the person who submitted it; other errors pass unchanged.
+func staleForm(err error, what string) error {
+	if fb.ErrorCode(err) != fb.EVersionMismatch {
+		return err
+	}
+	return fb.Errorf(fb.EVersionMismatch, "Someone changed %s since you opened this page, so nothing was saved. "+
+		"Reload the page to see the current values, then make your change again.", what)
+}
+
+// changeLine is one field of an audit entry's changes, for the audit page.
+type changeLine struct {
+	Path, Before, After string
+}
+
+// changeLines lists an entry's changes by path, each value as JSON (null
+// where there was none).
+func changeLines(ch fb.Changes) []changeLine {
+	out := make([]changeLine, 0, len(ch))
+	for _, path := range slices.Sorted(maps.Keys(ch)) {
+		out = append(out, changeLine{Path: path, Before: jsonText(ch[path][0]), After: jsonText(ch[path][1])})
+	}
+	return out
+}
+
+func jsonText(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
 }
 
 type auditData struct {

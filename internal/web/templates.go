@@ -17,6 +17,7 @@ var pageNames = []string{"login", "error", "repositories", "tokens", "token", "i
 func parsePages() map[string]*template.Template {
 	base := template.Must(template.New("").Funcs(template.FuncMap{
 		"when":     when,
+		"changes":  changeLines,
 		"shortSHA": shortSHA,
 		"commitList": func(cs []app.CommitView, names map[string]string) any {
 			return struct {

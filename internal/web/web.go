@@ -238,6 +238,8 @@ func statusOf(err error) int {
 		return http.StatusNotFound
 	case fb.EAlreadyExists:
 		return http.StatusConflict
+	case fb.EVersionMismatch:
+		return http.StatusPreconditionFailed
 	case fb.ETokenRejected, fb.EProviderDenied, fb.EProviderRejected:
 		return http.StatusUnprocessableEntity
 	case fb.EPATRequired, fb.EPATInvalid:
