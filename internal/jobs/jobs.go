@@ -116,6 +116,7 @@ func Open(ctx context.Context, cfg Config) (*Queue, error) {
 	river.AddWorker(w, &revalidateWorker{q: q})
 	river.AddWorker(w, &scheduleWorker{q: q})
 	river.AddWorker(w, &indexWorker{q: q})
+	river.AddWorker(w, &recordWorker{q: q})
 
 	// Index runs have a queue of their own, worked only by instances that
 	// have git: one without it leaves them to the others.
