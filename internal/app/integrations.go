@@ -205,6 +205,9 @@ func (s *Service) createIntegration(ctx context.Context, i *fb.Integration) erro
 	if err := validateIntegration(*i); err != nil {
 		return err
 	}
+	if err := s.checkProjects(ctx, &i.Projects); err != nil {
+		return err
+	}
 	repos, err := s.connect(ctx, i)
 	if err != nil {
 		return err
@@ -225,6 +228,9 @@ func (s *Service) UpdateIntegration(ctx context.Context, u fb.User, id string, i
 }
 
 func (s *Service) updateIntegration(ctx context.Context, id string, in IntegrationInput, entry *fb.AuditEntry) (fb.Integration, error) {
+	if err := s.checkProjects(ctx, in.Projects); err != nil {
+		return fb.Integration{}, err
+	}
 	i, err := s.Store.Integration(ctx, id)
 	if err != nil {
 		return fb.Integration{}, err
