@@ -267,6 +267,9 @@ func cmdKeysRotate(ctx context.Context, args []string, getenv func(string) strin
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
+	if c.keysetFromEnv() {
+		return fmt.Errorf("keys rotate changes the keyset file: unset %s, run it with --keyset FILE on the file the JSON comes from, then update the secret", keysetJSONEnv)
+	}
 	st, ks, err := c.open(ctx)
 	if err != nil {
 		return err

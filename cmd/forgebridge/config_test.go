@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/forgebridge/forgebridge/internal/secret"
 )
 
 // TestSecretEnv checks that every secret read from the environment can come
@@ -104,4 +106,54 @@ func emptyFile(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return f
+}
+
+// TestKeysetJSON checks that the keyset can be given as its JSON in
+// FORGEBRIDGE_KEYSET_JSON or the file FORGEBRIDGE_KEYSET_JSON_FILE names,
+// for instances that get it from a secret store.
+func TestKeysetJSON(t *testing.T) {
+	dir := t.TempDir()
+	keysetFile := filepath.Join(dir, "keyset.json")
+	if _, err := secret.Open(keysetFile, true); err != nil {
+		t.Fatal(err)
+	}
+	js, err := os.ReadFile(keysetFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newProgram(t, map[string]string{"FORGEBRIDGE_KEYSET_JSON": string(js)})
+	if _, err := p.cli("", "users", "add", "admin", "--admin"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(p.env["FORGEBRIDGE_DATA"], "keyset.json")); err == nil {
+		t.Errorf("a keyset file was made although the keyset came from the environment")
+	}
+	// The same database opens with the keyset's file, given as a _FILE.
+	delete(p.env, "FORGEBRIDGE_KEYSET_JSON")
+	p.env["FORGEBRIDGE_KEYSET_JSON_FILE"] = keysetFile
+	if _, err := p.cli("", "tokens", "issue", "admin"); err != nil {
+		t.Errorf("tokens issue with FORGEBRIDGE_KEYSET_JSON_FILE: %v", err)
+	}
+	for _, tt := range []struct {
+		name    string
+		env     map[string]string
+		args    []string
+		wantErr string
+	}{
+		{"rotation needs the file", map[string]string{"FORGEBRIDGE_KEYSET_JSON": string(js)}, []string{"keys", "rotate"}, "unset FORGEBRIDGE_KEYSET_JSON"},
+		{"not with --keyset", map[string]string{"FORGEBRIDGE_KEYSET_JSON": string(js)}, []string{"tokens", "issue", "admin", "--keyset", keysetFile}, "not both"},
+		{"not valid", map[string]string{"FORGEBRIDGE_KEYSET_JSON": `{"primaryKeyId": 1, "key": "s3cret-ish"}`}, []string{"tokens", "issue", "admin"}, "not a valid Tink JSON keyset"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			q := newProgram(t, tt.env)
+			q.env["FORGEBRIDGE_DATA"] = p.env["FORGEBRIDGE_DATA"]
+			_, err := q.cli("", tt.args...)
+			if err == nil || !strings.Contains(message(err)+err.Error(), tt.wantErr) {
+				t.Fatalf("err = %v, want one containing %q", err, tt.wantErr)
+			}
+			if strings.Contains(err.Error(), "s3cret-ish") || strings.Contains(err.Error(), string(js)) {
+				t.Errorf("the error quotes the keyset: %v", err)
+			}
+		})
+	}
 }

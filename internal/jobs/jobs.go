@@ -1,7 +1,7 @@
 // Package jobs runs forgebridge's background work — remote link retries,
-// late action records, repository rediscovery and user token re-validation
-// — as River jobs kept in
-// the store's own database, so that several instances share one queue.
+// late action records, repository rediscovery and user token re-validation —
+// as River jobs kept in the store's own database, so that several instances
+// share one queue.
 package jobs
 
 import (
