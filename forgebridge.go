@@ -222,6 +222,9 @@ type Actor struct {
 	Login string    `json:"login"`
 }
 
+// AuditKeysRotate is the audit action of `forgebridge keys rotate` (API.md).
+const AuditKeysRotate = "keys.rotate"
+
 // Settings are the global settings.
 type Settings struct {
 	RequireUserPATEverywhere bool   `json:"requireUserPatEverywhere"`
@@ -353,6 +356,7 @@ const (
 // AuditEntry is one line of the audit log.
 type AuditEntry struct {
 	ID            int64
+	ActionID      string // when set, writing the entry again under the same id stores it once (retried writes)
 	Time          time.Time
 	User          string // the forgebridge user name
 	Action        string

@@ -267,18 +267,20 @@ func cmdKeysRotate(ctx context.Context, args []string, getenv func(string) strin
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
+	if c.keysetFromEnv() {
+		return fmt.Errorf("keys rotate changes the keyset file: unset %s, run it with --keyset FILE on the file the JSON comes from, then update the secret", keysetJSONEnv)
+	}
 	st, ks, err := c.open(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	id, err := ks.Rotate(c.keysetPath())
+	id, n, err := rotateKeys(ctx, ks, st, c.keysetPath())
+	if aerr := auditKeys(ctx, st, fb.AuditKeysRotate, keyTarget(id), err); aerr != nil && err == nil {
+		err = fmt.Errorf("new primary key %d in place and %d stored credentials re-encrypted, but the audit entry was not written: %w", id, n, aerr)
+	}
 	if err != nil {
 		return err
-	}
-	n, err := st.ReencryptSecrets(ctx)
-	if err != nil {
-		return fmt.Errorf("new key %d added, but re-encrypting failed (run keys rotate again): %w", id, err)
 	}
 	fmt.Fprintf(stdout, "new primary key %d; %d stored credentials re-encrypted; running servers must be restarted to use the new key\n", id, n)
 	return nil

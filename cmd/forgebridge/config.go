@@ -17,6 +17,12 @@ import (
 // config is what every command needs to reach the database and the keyset.
 type config struct {
 	data, database, keyset string
+	// databaseFile names a file holding the database DSN, which may carry
+	// a password that belongs in no flag nor environment variable.
+	databaseFile string
+	// keysetJSON is the keyset itself, from FORGEBRIDGE_KEYSET_JSON or the
+	// file FORGEBRIDGE_KEYSET_JSON_FILE names, instead of --keyset's file.
+	keysetJSON func() (string, error)
 }
 
 // newFlags makes a flag set with the shared --data, --database and --keyset,
@@ -25,8 +31,10 @@ func newFlags(name string, getenv func(string) string, stderr io.Writer, c *conf
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.data, "data", envOr(getenv, "FORGEBRIDGE_DATA", "./forgebridge-data"), "data directory")
-	fs.StringVar(&c.database, "database", getenv("FORGEBRIDGE_DATABASE"), "database: an SQLite file (default DATA/forgebridge.db) or a postgres:// DSN")
+	fs.StringVar(&c.database, "database", getenv("FORGEBRIDGE_DATABASE"), "database: an SQLite file (default DATA/forgebridge.db) or a postgres:// DSN (one with a password: use --database-file)")
+	fs.StringVar(&c.databaseFile, "database-file", getenv("FORGEBRIDGE_DATABASE_FILE"), "a file holding the --database value, e.g. a postgres:// DSN with its password")
 	fs.StringVar(&c.keyset, "keyset", getenv("FORGEBRIDGE_KEYSET"), "keyset file (default DATA/keyset.json)")
+	c.keysetJSON = func() (string, error) { return secretEnv(getenv, keysetJSONEnv) }
 	return fs
 }
 
@@ -72,14 +80,13 @@ func (c config) open(ctx context.Context) (*store.Store, *secret.Keyset, error) 
 	if err := os.MkdirAll(c.data, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("cannot create the data directory: %w", err)
 	}
-	keysetPath := c.keysetPath()
-	ks, err := secret.Open(keysetPath, true)
+	ks, keysetName, err := c.openKeyset()
 	if err != nil {
 		return nil, nil, err
 	}
-	dsn := c.database
-	if dsn == "" {
-		dsn = filepath.Join(c.data, "forgebridge.db")
+	dsn, err := c.dsn()
+	if err != nil {
+		return nil, nil, err
 	}
 	st, err := store.Open(ctx, dsn, ks)
 	if err != nil {
@@ -87,9 +94,88 @@ func (c config) open(ctx context.Context) (*store.Store, *secret.Keyset, error) 
 	}
 	if _, err := st.CheckSecrets(ctx); err != nil {
 		st.Close()
-		return nil, nil, fmt.Errorf("the keyset %s cannot decrypt the stored credentials (is it the keyset this database was used with?): %w", keysetPath, err)
+		return nil, nil, fmt.Errorf("the keyset %s cannot decrypt the stored credentials (is it the keyset this database was used with?): %w", keysetName, err)
 	}
 	return st, ks, nil
+}
+
+// keysetJSONEnv holds the keyset's JSON itself, for instances given it by a
+// secret store; with _FILE, a file holding it.
+const keysetJSONEnv = "FORGEBRIDGE_KEYSET_JSON"
+
+// openKeyset loads the keyset from FORGEBRIDGE_KEYSET_JSON(_FILE) when set,
+// else from the keyset file (created on first use), and returns what it
+// was loaded from, for messages.
+func (c config) openKeyset() (*secret.Keyset, string, error) {
+	var js string
+	if c.keysetJSON != nil {
+		var err error
+		if js, err = c.keysetJSON(); err != nil {
+			return nil, "", err
+		}
+	}
+	if js == "" {
+		ks, err := secret.Open(c.keysetPath(), true)
+		return ks, c.keysetPath(), err
+	}
+	if c.keyset != "" {
+		return nil, "", fmt.Errorf("give the keyset with --keyset (FORGEBRIDGE_KEYSET) or %s, not both", keysetJSONEnv)
+	}
+	ks, err := secret.OpenJSON([]byte(js), keysetJSONEnv)
+	return ks, keysetJSONEnv, err
+}
+
+// keysetFromEnv reports whether the keyset comes from FORGEBRIDGE_KEYSET_JSON(_FILE).
+func (c config) keysetFromEnv() bool {
+	if c.keysetJSON == nil {
+		return false
+	}
+	js, err := c.keysetJSON()
+	return err != nil || js != ""
+}
+
+// dsn is the database to open: --database, the content of --database-file,
+// or the SQLite file in the data directory.
+func (c config) dsn() (string, error) {
+	switch {
+	case c.database != "" && c.databaseFile != "":
+		return "", fmt.Errorf("give the database with --database (FORGEBRIDGE_DATABASE) or --database-file (FORGEBRIDGE_DATABASE_FILE), not both")
+	case c.databaseFile != "":
+		dsn, err := readSecretFile("--database-file", c.databaseFile)
+		if err == nil && dsn == "" {
+			err = fmt.Errorf("the --database-file %s is empty", c.databaseFile)
+		}
+		return dsn, err
+	case c.database != "":
+		return c.database, nil
+	}
+	return filepath.Join(c.data, "forgebridge.db"), nil
+}
+
+// secretEnv reads a secret from the environment variable key, or from the
+// file that key_FILE names (a container secret, a systemd credential), which
+// keeps it out of the process environment. Setting both is refused rather
+// than one silently winning. Surrounding white space, such as a file's final
+// newline, is dropped.
+func secretEnv(getenv func(string) string, key string) (string, error) {
+	v, file := strings.TrimSpace(getenv(key)), getenv(key+"_FILE")
+	switch {
+	case v != "" && file != "":
+		return "", fmt.Errorf("set %s or %s_FILE, not both", key, key)
+	case file != "":
+		return readSecretFile(key+"_FILE", file)
+	}
+	return v, nil
+}
+
+// readSecretFile reads a file holding one secret. Its errors name the file,
+// never its content.
+func readSecretFile(what, path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("cannot read %s: %w", what, err)
+	}
+	return strings.TrimSpace(string(b)), nil
 }
 
 func (c config) keysetPath() string {

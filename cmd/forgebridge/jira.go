@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -15,17 +14,11 @@ import (
 // jiraToken reads the Jira service account's token from the environment or
 // from the file FORGEBRIDGE_JIRA_TOKEN_FILE names; never from a flag.
 func jiraToken(getenv func(string) string) (string, error) {
-	if t := getenv("FORGEBRIDGE_JIRA_TOKEN"); t != "" {
-		return strings.TrimSpace(t), nil
+	t, err := secretEnv(getenv, "FORGEBRIDGE_JIRA_TOKEN")
+	if err == nil && t == "" {
+		err = fmt.Errorf("the Jira tracker needs the service account's personal access token in FORGEBRIDGE_JIRA_TOKEN or FORGEBRIDGE_JIRA_TOKEN_FILE")
 	}
-	if f := getenv("FORGEBRIDGE_JIRA_TOKEN_FILE"); f != "" {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return "", fmt.Errorf("cannot read FORGEBRIDGE_JIRA_TOKEN_FILE: %w", err)
-		}
-		return strings.TrimSpace(string(b)), nil
-	}
-	return "", fmt.Errorf("the Jira tracker needs the service account's personal access token in FORGEBRIDGE_JIRA_TOKEN or FORGEBRIDGE_JIRA_TOKEN_FILE")
+	return t, err
 }
 
 // openJira connects to Jira and checks the service token before serving.
@@ -49,7 +42,11 @@ func openJira(ctx context.Context, getenv func(string) string, baseURL string) (
 		}
 	}
 	if id := getenv("FORGEBRIDGE_JIRA_OAUTH_CLIENT_ID"); id != "" {
-		cfg.OAuth = &jira.OAuthConfig{ClientID: id, ClientSecret: getenv("FORGEBRIDGE_JIRA_OAUTH_CLIENT_SECRET")}
+		secret, err := secretEnv(getenv, "FORGEBRIDGE_JIRA_OAUTH_CLIENT_SECRET")
+		if err != nil {
+			return nil, err
+		}
+		cfg.OAuth = &jira.OAuthConfig{ClientID: id, ClientSecret: secret}
 	}
 	jt, err := jira.New(cfg)
 	if err != nil {

@@ -2,7 +2,9 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
+	"log/slog"
 	"strings"
 
 	fb "github.com/forgebridge/forgebridge"
@@ -192,6 +194,82 @@ func explainTokenError(err error, in fb.Integration, src Source) error {
 	return &out
 }
 
+// ActionRecord is what forgebridge keeps of a branch or pull request the host
+// has created: the action's audit entry and the issue's record of it. It
+// holds no secret (names, ids, addresses, the actor's login), so it may be
+// queued and, as a last resort, logged whole.
+type ActionRecord struct {
+	Entry       fb.AuditEntry // with its ActionID: storing it again stores it once
+	Branch      *fb.IssueBranch
+	PullRequest *fb.IssuePullRequest
+}
+
+// RecordQueue is a Queue that can also store an action record later. The
+// job queue is one; a Queue without it leaves failed records to the log.
+type RecordQueue interface {
+	// RetryRecord stores the record later, retried with backoff until the
+	// store takes it.
+	RetryRecord(ctx context.Context, r ActionRecord) error
+}
+
+// keep records a branch or pull request the host has already created. The
+// action happened whatever the store says, so its record is never dropped:
+// when the write fails it is queued to be written later (idempotently, by
+// its action id), and when even that fails it is logged whole at ERROR for
+// an operator to recover.
+func (s *Service) keep(ctx context.Context, e fb.AuditEntry, b *fb.IssueBranch, pr *fb.IssuePullRequest) {
+	e.Time, e.Outcome, e.ActionID = s.now(), fb.AuditOutcomeSuccess, rand.Text()
+	r := ActionRecord{Entry: e, Branch: b, PullRequest: pr}
+	ctx = context.WithoutCancel(ctx)
+	s.Metrics.action(e.Action, string(e.Actor.Type), e.Outcome)
+	err := s.StoreRecord(ctx, r)
+	if err == nil {
+		return
+	}
+	q, ok := s.Queue.(RecordQueue)
+	if !ok {
+		s.log().Error("action not recorded and no queue to retry it: recover it from this record",
+			"record", r, "err", err)
+		return
+	}
+	if qerr := q.RetryRecord(ctx, r); qerr != nil {
+		s.log().Error("action not recorded and its retry not queued: recover it from this record",
+			"record", r, "err", err, "queueErr", qerr)
+		return
+	}
+	s.log().Warn("action not recorded yet; queued to be recorded later", "action", e.Action,
+		"actionId", e.ActionID, "issue", e.Issue, "err", err)
+}
+
+// StoreRecord writes an action record: the audit entry and the issue's
+// record together. Writing one again changes nothing (the job queue's worker).
+func (s *Service) StoreRecord(ctx context.Context, r ActionRecord) error {
+	e := r.Entry
+	return s.Store.RecordAction(ctx, &e, r.Branch, r.PullRequest)
+}
+
+// LogValue logs every field of the record, so that one logged because it
+// could not be stored nor queued can be entered by hand.
+func (r ActionRecord) LogValue() slog.Value {
+	e := r.Entry
+	attrs := []slog.Attr{slog.String("actionId", e.ActionID), slog.Time("time", e.Time),
+		slog.String("user", e.User), slog.String("action", e.Action), slog.String("integrationId", e.IntegrationID),
+		slog.String("repositoryId", e.RepositoryID), slog.String("issue", e.Issue), slog.String("target", e.Target),
+		slog.String("actorType", string(e.Actor.Type)), slog.String("actorLogin", e.Actor.Login),
+		slog.String("outcome", e.Outcome)}
+	if b := r.Branch; b != nil {
+		attrs = append(attrs, slog.Group("branch", "issue", b.IssueKey, "repositoryId", b.RepositoryID,
+			"name", b.Name, "sha", b.SHA, "webUrl", b.WebURL, "createdAt", b.CreatedAt))
+	}
+	if pr := r.PullRequest; pr != nil {
+		attrs = append(attrs, slog.Group("pullRequest", "issue", pr.IssueKey, "repositoryId", pr.RepositoryID,
+			"id", pr.ID, "number", pr.Number, "title", pr.Title, "webUrl", pr.WebURL,
+			"sourceBranch", pr.SourceBranch, "targetBranch", pr.TargetBranch, "state", string(pr.State),
+			"draft", pr.Draft, "author", pr.Author, "createdAt", pr.CreatedAt))
+	}
+	return slog.GroupValue(attrs...)
+}
+
 // CreateBranch creates a branch for an issue with the credential the rule picks.
 func (s *Service) CreateBranch(ctx context.Context, u fb.User, issueKey string, in CreateBranchInput) (CreatedBranch, error) {
 	entry := fb.AuditEntry{User: u.Name, Action: fb.AuditBranchCreate, RepositoryID: in.RepositoryID, Issue: issueKey, Target: in.Name}
@@ -201,7 +279,7 @@ func (s *Service) CreateBranch(ctx context.Context, u fb.User, issueKey string, 
 		s.audit(ctx, entry, err)
 		return out, err
 	}
-	s.record(ctx, entry, nil, &fb.IssueBranch{IssueKey: t.issue.Key, RepositoryID: t.repo.ID,
+	s.keep(ctx, entry, &fb.IssueBranch{IssueKey: t.issue.Key, RepositoryID: t.repo.ID,
 		Name: out.Name, SHA: out.SHA, WebURL: out.WebURL, CreatedAt: s.now()}, nil)
 	s.link(ctx, u, t, branchLink(t, out.Branch))
 	s.indexSoon(ctx, []string{t.repo.ID}, IndexByWebhook)
@@ -258,7 +336,7 @@ func (s *Service) CreatePullRequest(ctx context.Context, u fb.User, issueKey str
 		s.audit(ctx, entry, err)
 		return out, err
 	}
-	s.record(ctx, entry, nil, nil, &fb.IssuePullRequest{IssueKey: t.issue.Key, RepositoryID: t.repo.ID,
+	s.keep(ctx, entry, nil, &fb.IssuePullRequest{IssueKey: t.issue.Key, RepositoryID: t.repo.ID,
 		PullRequest: out.PullRequest, CreatedAt: s.now()})
 	s.link(ctx, u, t, pullRequestLink(t, out.PullRequest))
 	s.indexSoon(ctx, []string{t.repo.ID}, IndexByWebhook)

@@ -210,6 +210,9 @@ func (s *Service) createIntegration(ctx context.Context, i *fb.Integration, in I
 	if err := validateIntegration(*i); err != nil {
 		return err
 	}
+	if err := s.checkProjects(ctx, &i.Projects); err != nil {
+		return err
+	}
 	repos, err := s.connect(ctx, i)
 	if err != nil {
 		return err
@@ -233,6 +236,9 @@ func (s *Service) createIntegration(ctx context.Context, i *fb.Integration, in I
 // written and a slow patch never undoes one made meanwhile.
 func (s *Service) UpdateIntegration(ctx context.Context, u fb.User, id string, in IntegrationInput) (fb.Integration, error) {
 	if err := requireAdmin(u); err != nil {
+		return fb.Integration{}, err
+	}
+	if err := s.checkProjects(ctx, in.Projects); err != nil {
 		return fb.Integration{}, err
 	}
 	entry := fb.AuditEntry{User: u.Name, Action: fb.AuditIntegrationUpdate, IntegrationID: id}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"time"
 
 	fb "github.com/forgebridge/forgebridge"
 )
@@ -32,6 +33,12 @@ type Linker interface {
 // AuditRemoteLink records a link written back to the tracker (an addition to API.md's actions).
 const AuditRemoteLink = "remotelink.create"
 
+// LinkTimeout bounds the attempt to write a link while the person waits for
+// their branch or pull request: a slow tracker then costs them at most this,
+// and the link is queued. Should the slow tracker have written it after all,
+// the retry updates that link (same global id) rather than adding another.
+const LinkTimeout = 2 * time.Second
+
 // link writes an issue link; a failure is logged, audited and queued for a
 // retry, never returned: the branch or pull request stands whatever the
 // tracker says. The link's state is kept for the issue page.
@@ -40,7 +47,9 @@ func (s *Service) link(ctx context.Context, u fb.User, t target, l IssueLink) {
 		return
 	}
 	ctx = context.WithoutCancel(ctx)
-	err := s.Linker.LinkIssue(ctx, t.issue.Key, l)
+	lctx, cancel := context.WithTimeout(ctx, LinkTimeout)
+	err := s.Linker.LinkIssue(lctx, t.issue.Key, l)
+	cancel()
 	switch {
 	case err == nil:
 		s.recordLink(ctx, t.issue.Key, l, fb.TrackerLinkLinked)

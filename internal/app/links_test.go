@@ -5,12 +5,15 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	fb "github.com/forgebridge/forgebridge"
 	"github.com/forgebridge/forgebridge/internal/app"
 	"github.com/forgebridge/forgebridge/internal/provider/drivers"
 	"github.com/forgebridge/forgebridge/internal/provider/github/fakegithub"
 	"github.com/forgebridge/forgebridge/internal/store/storetest"
+	"github.com/forgebridge/forgebridge/internal/tracker/jira"
+	"github.com/forgebridge/forgebridge/internal/tracker/jira/fakejira"
 	"github.com/forgebridge/forgebridge/internal/tracker/local"
 )
 
@@ -165,5 +168,87 @@ func TestDevelopmentTitle(t *testing.T) {
 		if got := app.DevelopmentTitle(tt.c, tt.b, tt.p); got != tt.want {
 			t.Errorf("DevelopmentTitle(%d, %d, %d) = %q, want %q", tt.c, tt.b, tt.p, got, tt.want)
 		}
+	}
+}
+
+// jiraLinker writes links as Jira remote links, as the server wires it.
+type jiraLinker struct{ t *jira.Tracker }
+
+func (l jiraLinker) LinkIssue(ctx context.Context, issueKey string, in app.IssueLink) error {
+	return l.t.AddRemoteLink(ctx, issueKey, jira.RemoteLink{GlobalID: in.GlobalID, URL: in.URL, Title: in.Title,
+		Summary: in.Summary, IconURL: in.IconURL, IconTitle: in.IconTitle, Resolved: in.Resolved})
+}
+
+// TestRemoteLinkBounded creates a branch while Jira is slow to take the
+// link: the create does not wait for Jira past LinkTimeout, the link is
+// queued and pending, and the retry leaves one link on the issue even though
+// the slow Jira wrote the first attempt's too.
+func TestRemoteLinkBounded(t *testing.T) {
+	ctx := context.Background()
+	fake := fakejira.New()
+	defer fake.Close()
+	fake.AddUser(fakejira.User{Key: "svc", Name: "forgebridge-svc", Active: true, Groups: []string{"jira-users"}, Token: "jira-svc-token"})
+	fake.AddProject("PROJ", "Project")
+	fake.Grant("forgebridge-svc", "PROJ", "BROWSE_PROJECTS", "LINK_ISSUES")
+	fake.AddIssue("PROJ-1", "Slow links", "Task")
+	jt, err := jira.New(jira.Config{BaseURL: fake.URL(), ServiceToken: "jira-svc-token"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	st := storetest.OpenSQLite(t, nil)
+	gh := fakegithub.New()
+	defer gh.Close()
+	gh.AddToken("svc", fakegithub.Token{Login: "bot", Scopes: []string{"repo"}})
+	gh.AddRepo("acme/app", "main")
+	q := &scriptedQueue{}
+	svc := &app.Service{Store: st, Tracker: &local.Tracker{Store: st}, Providers: drivers.New, Linker: jiraLinker{jt}, Queue: q}
+	q.svc = svc
+	admin, _, err := svc.AddUser(ctx, fb.User{Name: "admin", Admin: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	must := func(_ any, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(svc.CreateProject(ctx, admin, fb.Project{Key: "PROJ"}))
+	must(svc.SetPermissions(ctx, admin, "PROJ", "admin", []string{fb.PermBrowseProjects, fb.PermViewDevTools}))
+	must(svc.CreateIssue(ctx, admin, fb.Issue{Key: "PROJ-1", Summary: "Slow links"}))
+	kind, base := fb.KindGitHub, gh.URL()
+	must(svc.CreateIntegration(ctx, admin, app.IntegrationInput{Name: new("GH"), Kind: &kind, BaseURL: &base,
+		Credential: &fb.Credential{Token: "svc"}}))
+	repos, _, err := st.Repositories(ctx, fb.RepositoryQuery{Page: fb.Page{Limit: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Far longer than the bound: without it the create would wait it out
+	// and find the link written.
+	fake.SetRemoteLinkDelay(time.Minute)
+	b, err := svc.CreateBranch(ctx, admin, "PROJ-1", app.CreateBranchInput{RepositoryID: repos[0].ID})
+	if err != nil {
+		t.Fatalf("the branch must stand whatever Jira says: %v", err)
+	}
+	links, err := st.TrackerLinks(ctx, "PROJ-1")
+	if err != nil || len(links) != 1 || links[0].Status != fb.TrackerLinkPending {
+		t.Fatalf("recorded links %+v %v, want one pending", links, err)
+	}
+	if len(q.retries) != 1 || q.retries[0].URL != b.WebURL {
+		t.Fatalf("retries queued %+v, want the link to %s", q.retries, b.WebURL)
+	}
+
+	// Jira is quick again: the queue's retry writes the link.
+	fake.SetRemoteLinkDelay(0)
+	if err := svc.WriteLink(ctx, "PROJ-1", q.retries[0]); err != nil {
+		t.Fatalf("the retry: %v", err)
+	}
+	if got := fake.RemoteLinks("PROJ-1"); len(got) != 1 || got[0].GlobalID != q.retries[0].GlobalID {
+		t.Errorf("remote links on PROJ-1 %+v, want one with global id %s", got, q.retries[0].GlobalID)
+	}
+	if links, err := st.TrackerLinks(ctx, "PROJ-1"); err != nil || len(links) != 1 || links[0].Status != fb.TrackerLinkLinked {
+		t.Errorf("recorded links after the retry %+v %v, want one linked", links, err)
 	}
 }

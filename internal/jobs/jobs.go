@@ -1,6 +1,7 @@
 // Package jobs runs forgebridge's background work — remote link retries,
-// repository rediscovery and user token re-validation — as River jobs kept in
-// the store's own database, so that several instances share one queue.
+// late action records, repository rediscovery and user token re-validation —
+// as River jobs kept in the store's own database, so that several instances
+// share one queue.
 package jobs
 
 import (
@@ -116,6 +117,7 @@ func Open(ctx context.Context, cfg Config) (*Queue, error) {
 	river.AddWorker(w, &revalidateWorker{q: q})
 	river.AddWorker(w, &scheduleWorker{q: q})
 	river.AddWorker(w, &indexWorker{q: q})
+	river.AddWorker(w, &recordWorker{q: q})
 
 	// Index runs have a queue of their own, worked only by instances that
 	// have git: one without it leaves them to the others.

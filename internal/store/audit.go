@@ -15,6 +15,9 @@ const auditColumns = `created_at, user_name, action, integration_id, repository_
 // AddAudit appends e to the audit log and sets e.ID, and e.Time to now when it is zero.
 func (s *Store) AddAudit(ctx context.Context, e *fb.AuditEntry) (err error) {
 	defer wrap(&err, "AddAudit(%q)", e.Action)
+	if e.ActionID != "" {
+		return s.inTx(ctx, func(c conn) error { return c.addAuditOnce(ctx, e) })
+	}
 	return s.conn().addAudit(ctx, e)
 }
 
@@ -34,7 +37,7 @@ func (s *Store) RecordAction(ctx context.Context, e *fb.AuditEntry, b *fb.IssueB
 				return err
 			}
 		}
-		return c.addAudit(ctx, e)
+		return c.addAuditOnce(ctx, e)
 	})
 }
 

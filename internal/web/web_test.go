@@ -420,6 +420,10 @@ func TestIntegrationForms(t *testing.T) {
 	mustNotContain(t, "edit form", edit.body(), serviceToken)
 
 	// An empty credential keeps the saved one; switches can be turned off.
+	// Project keys must be the tracker's.
+	if _, err := e.app.CreateProject(context.Background(), fb.User{Admin: true}, fb.Project{Key: "OPS", Name: "Operations"}); err != nil {
+		t.Fatal(err)
+	}
 	upd := admin.post("/admin/integrations/"+id, url.Values{"name": {"Acme"}, "baseUrl": {e.gh.URL()}, "projectScope": {"chosen"},
 		"projects": {"proj, ops"}, "createBranch": {"true"}, "apiPath": {"/user/repos"}})
 	mustStatus(t, "update", upd, http.StatusSeeOther)

@@ -12,8 +12,10 @@
 package fakejira
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -86,6 +88,7 @@ type Server struct {
 	down        bool
 	retryAfter  int // with down: the Retry-After of the 503 answers
 	rateLimited int // > 0: every request answers 429 with this Retry-After
+	linkDelay   time.Duration
 	users       map[string]*User
 	projects    map[string]*project
 	issues      map[string]*issue
@@ -258,6 +261,34 @@ func (s *Server) SetRateLimited(retryAfter int) {
 	s.rateLimited = retryAfter
 }
 
+// SetRemoteLinkDelay makes each request adding a remote link wait d, or until
+// its client gives up, before it is handled: a Jira slow to answer. The link
+// is written even when the client has given up, as a request that reached
+// Jira may be. 0 stops it.
+func (s *Server) SetRemoteLinkDelay(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.linkDelay = d
+}
+
+func (s *Server) delayLink(r *http.Request) {
+	s.mu.Lock()
+	d := s.linkDelay
+	s.mu.Unlock()
+	if d <= 0 || r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/remotelink") {
+		return
+	}
+	// The server notices a client that gives up only once the body is read.
+	body, _ := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-r.Context().Done():
+	}
+}
+
 // Calls returns the requests received so far.
 func (s *Server) Calls() []Call {
 	s.mu.Lock()
@@ -298,6 +329,7 @@ func (s *Server) hasOnIssue(u *User, is *issue, perm string) bool {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	s.delayLink(r)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	call := Call{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery}
