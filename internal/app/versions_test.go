@@ -89,6 +89,11 @@ func newVersionsEnv(t *testing.T, st fb.Store) *versionsEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
+	for _, p := range []string{"PROJ", "OPS"} { // integrations may serve only projects the tracker has
+		if _, err := svc.CreateProject(t.Context(), admin, fb.Project{Key: p}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	kind, base := fb.KindGitHub, gh.URL()
 	in, err := svc.CreateIntegration(t.Context(), admin, app.IntegrationInput{Name: new("Acme"), Kind: &kind, BaseURL: &base,
 		Credential: &fb.Credential{Token: svcToken}})
