@@ -17,6 +17,9 @@ import (
 // config is what every command needs to reach the database and the keyset.
 type config struct {
 	data, database, keyset string
+	// create lets the command make a new database; only serve (and demo)
+	// do so without being asked.
+	create bool
 }
 
 // newFlags makes a flag set with the shared --data, --database and --keyset,
@@ -27,6 +30,9 @@ func newFlags(name string, getenv func(string) string, stderr io.Writer, c *conf
 	fs.StringVar(&c.data, "data", envOr(getenv, "FORGEBRIDGE_DATA", "./forgebridge-data"), "data directory")
 	fs.StringVar(&c.database, "database", getenv("FORGEBRIDGE_DATABASE"), "database: an SQLite file (default DATA/forgebridge.db) or a postgres:// DSN")
 	fs.StringVar(&c.keyset, "keyset", getenv("FORGEBRIDGE_KEYSET"), "keyset file (default DATA/keyset.json)")
+	if name != "serve" {
+		fs.BoolVar(&c.create, "create", false, "create and migrate the database if there is none yet")
+	}
 	return fs
 }
 
@@ -69,6 +75,20 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 // creating and migrating it, and checks that the keyset decrypts every
 // stored secret.
 func (c config) open(ctx context.Context) (*store.Store, *secret.Keyset, error) {
+	dsn := c.database
+	if dsn == "" {
+		dsn = filepath.Join(c.data, "forgebridge.db")
+	}
+	if !c.create {
+		exists, err := store.Exists(ctx, dsn)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !exists {
+			return nil, nil, fmt.Errorf("there is no forgebridge database at %s (check --data or --database); "+
+				"`forgebridge serve` creates one, or give --create to create it here", store.DisplayDSN(dsn))
+		}
+	}
 	if err := os.MkdirAll(c.data, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("cannot create the data directory: %w", err)
 	}
@@ -76,10 +96,6 @@ func (c config) open(ctx context.Context) (*store.Store, *secret.Keyset, error) 
 	ks, err := secret.Open(keysetPath, true)
 	if err != nil {
 		return nil, nil, err
-	}
-	dsn := c.database
-	if dsn == "" {
-		dsn = filepath.Join(c.data, "forgebridge.db")
 	}
 	st, err := store.Open(ctx, dsn, ks)
 	if err != nil {
