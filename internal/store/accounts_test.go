@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -317,4 +318,38 @@ func testDirectoryAudit(t *testing.T, s *store.Store) {
 		got = append(got, e.Action)
 	}
 	deepEqual(t, "audit actions", got, []string{fb.AuditIssueCreate, fb.AuditPermissionsUpdate, fb.AuditProjectCreate, fb.AuditUserCreate})
+}
+
+// TestExists: a database is there for SQLite when its file is, for
+// PostgreSQL when forgebridge's tables are.
+func TestExists(t *testing.T) {
+	ctx := t.Context()
+	check := func(what, dsn string, want bool) {
+		t.Helper()
+		got, err := store.Exists(ctx, dsn)
+		if err != nil || got != want {
+			t.Errorf("Exists(%s) = %v, %v; want %v", what, got, err, want)
+		}
+	}
+	t.Run("sqlite", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "forgebridge.db")
+		check("missing file", path, false)
+		check("missing file as URI", "file:"+path+"?mode=rwc", false)
+		s, err := store.Open(ctx, path, storetest.NewCipher())
+		must(t, err)
+		s.Close()
+		check("created file", path, true)
+		check("created file as URI", "file:"+path+"?mode=rwc", true)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		dsn := storetest.NewPostgresDatabase(t)
+		check("empty database", dsn, false)
+		s, err := store.Open(ctx, dsn, storetest.NewCipher())
+		must(t, err)
+		s.Close()
+		check("migrated database", dsn, true)
+		if shown := store.DisplayDSN("postgres://fb:s3cret@db.example/fb"); strings.Contains(shown, "s3cret") {
+			t.Errorf("DisplayDSN shows the password: %s", shown)
+		}
+	})
 }
