@@ -154,8 +154,13 @@ func HashAPIToken(token string) string {
 // it expire after that long. Sessions are listed with SessionTokenName and
 // not audited: signing in is not an administrative change.
 func (s *Service) IssueAPIToken(ctx context.Context, u fb.User, ttl time.Duration) (string, error) {
+	return s.IssueSessionToken(ctx, u, fb.SessionTokenName, ttl)
+}
+
+// IssueSessionToken is IssueAPIToken with the name the token is listed under.
+func (s *Service) IssueSessionToken(ctx context.Context, u fb.User, name string, ttl time.Duration) (string, error) {
 	token, hash := NewAPIToken()
-	t := fb.APIToken{Hash: hash, UserKey: u.Key, UserName: u.Name, Name: fb.SessionTokenName, CreatedAt: s.now()}
+	t := fb.APIToken{Hash: hash, UserKey: u.Key, UserName: u.Name, Name: name, CreatedAt: s.now()}
 	if ttl > 0 {
 		expires := t.CreatedAt.Add(ttl)
 		t.ExpiresAt = &expires
