@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/forgebridge/forgebridge/internal/store/storetest"
 )
 
 // cliErr runs a command and returns its standard output and error.
@@ -137,5 +139,21 @@ func TestAccountCommands(t *testing.T) {
 	me := p.must(p.call("PATCH", "/api/v1/directory/users/admin", admin, map[string]any{"admin": false}), 200, "demote admin now dave is one")
 	if me.body["admin"] != false {
 		t.Errorf("PATCH answer: %s", me.raw)
+	}
+}
+
+// TestAdminCommandsNeedAPostgresDatabase: on PostgreSQL a database without
+// forgebridge's tables is no installation either.
+func TestAdminCommandsNeedAPostgresDatabase(t *testing.T) {
+	dsn := storetest.NewPostgresDatabase(t)
+	p := newProgram(t, map[string]string{"FORGEBRIDGE_DATABASE": dsn})
+	if _, _, err := p.cliErr("", "users", "add", "admin", "--admin"); err == nil || !strings.Contains(message(err), "--create") {
+		t.Fatalf("users add on an empty PostgreSQL database: %v", err)
+	}
+	if out, _, err := p.cliErr("", "users", "add", "admin", "--admin", "--create"); err != nil || !strings.HasPrefix(out, "fbt_") {
+		t.Fatalf("users add --create: %q %v", out, err)
+	}
+	if _, _, err := p.cliErr("", "tokens", "issue", "admin"); err != nil {
+		t.Errorf("tokens issue once the tables exist: %v", err)
 	}
 }
