@@ -349,6 +349,15 @@ const (
 	AuditIntegrationUpdate = "integration.update"
 	AuditIntegrationDelete = "integration.delete"
 	AuditSettingsUpdate    = "settings.update"
+	AuditUserCreate        = "user.create"
+	AuditUserUpdate        = "user.update"
+	AuditUserDelete        = "user.delete"
+	AuditUserEnrol         = "user.enrol"
+	AuditPermissionsUpdate = "permissions.update"
+	AuditProjectCreate     = "project.create"
+	AuditIssueCreate       = "issue.create"
+	AuditAPITokenIssue     = "apitoken.issue"
+	AuditAPITokenRevoke    = "apitoken.revoke"
 	AuditOutcomeSuccess    = "success"
 	AuditOutcomeFailure    = "failure"
 )
@@ -382,11 +391,35 @@ const ChangeReplaced = "replaced"
 
 // APIToken is a forgebridge API credential. Only its hash is stored.
 type APIToken struct {
-	Hash      string // hex SHA-256 of the token
+	ID         string // shown and used to revoke it; not a secret
+	Hash       string // hex SHA-256 of the token
+	UserKey    string
+	UserName   string
+	Name       string // what it is for; web sessions are SessionTokenName
+	CreatedAt  time.Time
+	ExpiresAt  *time.Time // nil: does not expire
+	LastUsedAt *time.Time // nil: never used; updated at most once a minute
+	IssuedBy   string     // the admin (or "cli") who issued it; "" for a person's own
+}
+
+// SessionTokenName names the API tokens that web sign-ins make.
+const SessionTokenName = "web session"
+
+// UserPatch changes a user of the local directory; nil fields keep their value.
+type UserPatch struct {
+	DisplayName *string
+	Email       *string
+	Admin       *bool
+	Active      *bool
+}
+
+// Enrolment is a one-time link with which a person sets their own web
+// password. Only the hash of its secret is stored.
+type Enrolment struct {
+	Hash      string
 	UserKey   string
-	UserName  string
 	CreatedAt time.Time
-	ExpiresAt *time.Time // nil: does not expire
+	ExpiresAt time.Time
 }
 
 // Cipher encrypts and authenticates secrets at rest. associatedData binds a

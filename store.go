@@ -126,24 +126,48 @@ type Store interface {
 	PutTrackerLink(ctx context.Context, l TrackerLink) error
 	TrackerLinks(ctx context.Context, issueKey string) ([]TrackerLink, error)
 
-	// The local tracker's directory.
-	CreateUser(ctx context.Context, u User) error
+	// The local tracker's directory. The methods that take an audit entry
+	// write it in the same transaction as the change (nil writes none).
+	CreateUser(ctx context.Context, u User, audit *AuditEntry) error
+	// UpdateUser applies the patch and returns the user as it now is.
+	// Deactivating removes all the user's API tokens; taking away the last
+	// active administrator (demoting or deactivating) is EInvalid.
+	UpdateUser(ctx context.Context, key string, p UserPatch, audit *AuditEntry) (User, error)
+	// DeleteUser removes the user with their permissions, API tokens,
+	// enrolments and saved provider tokens; the last active admin is EInvalid.
+	DeleteUser(ctx context.Context, key string, audit *AuditEntry) error
 	User(ctx context.Context, key string) (User, error)
 	// UsersByEmail: see PeopleByEmail.
 	UsersByEmail(ctx context.Context, emails []string) (map[string]User, error)
 	SetPasswordHash(ctx context.Context, userKey, hash string) error
 	PasswordHash(ctx context.Context, userKey string) (string, error)
-	CreateProject(ctx context.Context, p Project) error
+	CreateProject(ctx context.Context, p Project, audit *AuditEntry) error
 	Project(ctx context.Context, key string) (Project, error)
 	Projects(ctx context.Context) ([]Project, error)
-	SetPermissions(ctx context.Context, projectKey, userKey string, perms []string) error
+	SetPermissions(ctx context.Context, projectKey, userKey string, perms []string, audit *AuditEntry) error
 	Permissions(ctx context.Context, projectKey, userKey string) ([]string, error)
-	CreateIssue(ctx context.Context, is Issue) error
+	CreateIssue(ctx context.Context, is Issue, audit *AuditEntry) error
 	Issue(ctx context.Context, key string) (Issue, error)
 
-	CreateAPIToken(ctx context.Context, t APIToken) error
+	// CreateAPIToken stores t; an empty t.ID gets a random one.
+	CreateAPIToken(ctx context.Context, t *APIToken, audit *AuditEntry) error
 	APIToken(ctx context.Context, hash string) (APIToken, error)
+	// APITokens lists a user's API tokens, newest first.
+	APITokens(ctx context.Context, userKey string) ([]APIToken, error)
+	// RevokeAPIToken removes the user's API token with that id (any user's
+	// when userKey is ""); ENotFound when there is none.
+	RevokeAPIToken(ctx context.Context, userKey, id string, audit *AuditEntry) (APIToken, error)
+	// TouchAPIToken records a use at `at` unless one after `since` is recorded.
+	TouchAPIToken(ctx context.Context, hash string, at, since time.Time) error
 	DeleteAPIToken(ctx context.Context, hash string) error
+	// CreateEnrolment stores a one-time enrolment, replacing the user's others.
+	CreateEnrolment(ctx context.Context, e Enrolment, audit *AuditEntry) error
+	// Enrolment returns the enrolment with that hash if it has not expired at
+	// now and its user is active; else ENotFound.
+	Enrolment(ctx context.Context, hash string, now time.Time) (Enrolment, error)
+	// RedeemEnrolment uses the enrolment once: it sets the password hash and
+	// removes the enrolment and the user's sessions, in one transaction.
+	RedeemEnrolment(ctx context.Context, hash string, now time.Time, passwordHash string) (Enrolment, error)
 	// DeleteExpiredAPITokens removes every API token that expired before now.
 	DeleteExpiredAPITokens(ctx context.Context, now time.Time) (int, error)
 	// DeleteExpiringAPITokens removes a user's API tokens that have an expiry

@@ -17,7 +17,7 @@ func TestClientCommands(t *testing.T) {
 	gh.AddRepo("acme/app", "main").AddBranch("PROJ-1-work")
 
 	p := newProgram(t, nil)
-	admin, err := p.cli("", "users", "add", "admin", "--admin")
+	admin, err := p.cli("", "users", "add", "admin", "--admin", "--create")
 	if err != nil {
 		t.Fatal(err)
 	}

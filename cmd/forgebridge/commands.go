@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -10,7 +11,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"strconv"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	fb "github.com/forgebridge/forgebridge"
@@ -26,6 +30,7 @@ import (
 	"github.com/forgebridge/forgebridge/internal/web"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/term"
 )
 
 // service builds the application over a store, for the administrative commands.
@@ -61,6 +66,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
 
+	c.create = true // serve makes a new installation's database
 	st, ks, err := c.open(ctx)
 	if err != nil {
 		return err
@@ -217,29 +223,74 @@ func withName(ctx context.Context, what string, args []string, getenv func(strin
 	return do(st, name)
 }
 
+// expiresFlag registers --expires-in-days (default 90; 0 never).
+func expiresFlag(fs *flag.FlagSet) *int {
+	return fs.Int("expires-in-days", app.DefaultAPITokenDays, "days until the API token expires; 0: it never expires")
+}
+
+// logExpiry tells on standard error when a new API token expires, plainly
+// when it never does: standard output carries only the token.
+func logExpiry(stderr io.Writer, t fb.APIToken) {
+	if t.ExpiresAt == nil {
+		fmt.Fprintf(stderr, "API token %s of %s issued; it NEVER expires (revoke it with: forgebridge tokens revoke %s)\n", t.ID, t.UserName, t.ID)
+		return
+	}
+	fmt.Fprintf(stderr, "API token %s of %s issued; it expires on %s\n", t.ID, t.UserName, t.ExpiresAt.Format(time.RFC3339))
+}
+
 func cmdUsersAdd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var display *string
 	var admin *bool
+	var days *int
 	flags := func(fs *flag.FlagSet) {
 		display = fs.String("display-name", "", "the name people see")
 		admin = fs.Bool("admin", false, "make the user a forgebridge administrator")
+		days = expiresFlag(fs)
 	}
 	return withName(ctx, "users add", args, getenv, stderr, flags, func(st *store.Store, name string) error {
-		_, token, err := service(st).AddUser(ctx, fb.User{Name: name, DisplayName: *display, Admin: *admin})
-		if err == nil {
-			fmt.Fprintln(stdout, token)
+		svc := service(st)
+		u, token, err := svc.CreateUserExpiring(ctx, app.CLI, fb.User{Name: name, DisplayName: *display, Admin: *admin}, days)
+		if err != nil {
+			return err
 		}
-		return err
+		fmt.Fprintln(stdout, token)
+		if t, err := st.APIToken(ctx, app.HashAPIToken(token)); err == nil {
+			logExpiry(stderr, t)
+		}
+		fmt.Fprintf(stderr, "user %s added\n", u.Name)
+		return nil
 	})
+}
+
+// readPassword reads one line of standard input; from a terminal without
+// echoing it.
+func readPassword(stdin io.Reader, stderr io.Writer, name string) (string, error) {
+	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprintf(stderr, "New web password for %s: ", name)
+		b, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(stderr)
+		if err != nil {
+			return "", fmt.Errorf("cannot read the password from the terminal: %w", err)
+		}
+		return string(b), nil
+	}
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("cannot read the password from standard input: %w", err)
+	}
+	return strings.TrimRight(line, "\r\n"), nil
 }
 
 func cmdUsersPasswd(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	return withName(ctx, "users passwd", args, getenv, stderr, nil, func(st *store.Store, name string) error {
-		line, err := bufio.NewReader(stdin).ReadString('\n')
-		if err != nil && !errors.Is(err, io.EOF) {
-			return fmt.Errorf("cannot read the password from standard input: %w", err)
+		if _, err := st.User(ctx, name); err != nil {
+			return err
 		}
-		if err := service(st).SetPassword(ctx, name, strings.TrimRight(line, "\r\n")); err != nil {
+		password, err := readPassword(stdin, stderr, name)
+		if err != nil {
+			return err
+		}
+		if err := service(st).SetPassword(ctx, name, password); err != nil {
 			return err
 		}
 		fmt.Fprintf(stderr, "password of %s set\n", name)
@@ -247,17 +298,119 @@ func cmdUsersPasswd(ctx context.Context, args []string, getenv func(string) stri
 	})
 }
 
-func cmdTokensIssue(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	return withName(ctx, "tokens issue", args, getenv, stderr, nil, func(st *store.Store, name string) error {
-		u, err := st.User(ctx, name)
+// cmdUsersPatch is users activate, deactivate and set-admin: one change of
+// a user, audited as the CLI.
+func cmdUsersPatch(ctx context.Context, verb string, args []string, getenv func(string) string, stderr io.Writer) error {
+	var admin *string
+	var flags func(*flag.FlagSet)
+	if verb == "set-admin" {
+		flags = func(fs *flag.FlagSet) { admin = fs.String("admin", "", "true or false") }
+	}
+	return withName(ctx, "users "+verb, args, getenv, stderr, flags, func(st *store.Store, name string) error {
+		var p fb.UserPatch
+		switch verb {
+		case "activate":
+			p.Active = new(true)
+		case "deactivate":
+			p.Active = new(false)
+		case "set-admin":
+			v, err := strconv.ParseBool(*admin)
+			if err != nil {
+				return fmt.Errorf("users set-admin needs --admin=true or --admin=false")
+			}
+			p.Admin = &v
+		}
+		u, err := service(st).UpdateUser(ctx, app.CLI, name, p)
 		if err != nil {
 			return err
 		}
-		token, err := service(st).IssueAPIToken(ctx, u, 0)
-		if err == nil {
-			fmt.Fprintln(stdout, token)
+		switch verb {
+		case "activate":
+			fmt.Fprintf(stderr, "%s is active; they need a new API token (forgebridge tokens issue %s) or to sign in again\n", u.Name, u.Name)
+		case "deactivate":
+			fmt.Fprintf(stderr, "%s is deactivated; their API tokens and sessions are revoked\n", u.Name)
+		default:
+			fmt.Fprintf(stderr, "%s admin: %t\n", u.Name, u.Admin)
 		}
-		return err
+		return nil
+	})
+}
+
+func cmdUsersDelete(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	return withName(ctx, "users delete", args, getenv, stderr, nil, func(st *store.Store, name string) error {
+		if err := service(st).DeleteUser(ctx, app.CLI, name); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "%s deleted, with their API tokens, sessions, permissions and saved tokens\n", name)
+		return nil
+	})
+}
+
+func cmdUsersEnrol(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var base *string
+	flags := func(fs *flag.FlagSet) {
+		base = fs.String("url", envOr(getenv, "FORGEBRIDGE_PUBLIC_URL", "http://127.0.0.1:8080"), "the address people reach forgebridge at")
+	}
+	return withName(ctx, "users enrol", args, getenv, stderr, flags, func(st *store.Store, name string) error {
+		e, err := service(st).Enrol(ctx, app.CLI, name)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, strings.TrimRight(*base, "/")+httpapi.EnrolmentPath+e.Secret)
+		fmt.Fprintf(stderr, "one-time link for %s to set their web password; it works once, until %s\n", e.User.Name, e.ExpiresAt.Format(time.RFC3339))
+		return nil
+	})
+}
+
+func cmdTokensIssue(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var days *int
+	var name *string
+	flags := func(fs *flag.FlagSet) {
+		days = expiresFlag(fs)
+		name = fs.String("name", "api token", "what the token is for")
+	}
+	return withName(ctx, "tokens issue", args, getenv, stderr, flags, func(st *store.Store, user string) error {
+		t, token, err := service(st).IssueUserAPIToken(ctx, app.CLI, user, app.TokenRequest{Name: *name, ExpiresInDays: days})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, token)
+		logExpiry(stderr, t)
+		return nil
+	})
+}
+
+func cmdTokensList(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	return withName(ctx, "tokens list", args, getenv, stderr, nil, func(st *store.Store, user string) error {
+		list, err := service(st).UserAPITokens(ctx, app.CLI, user)
+		if err != nil {
+			return err
+		}
+		w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "ID\tNAME\tCREATED\tEXPIRES\tLAST USED\tISSUED BY")
+		for _, t := range list {
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.CreatedAt.Format(time.RFC3339),
+				timeOr(t.ExpiresAt, "never"), timeOr(t.LastUsedAt, "never"), cmp.Or(t.IssuedBy, "-"))
+		}
+		return w.Flush()
+	})
+}
+
+func timeOr(t *time.Time, none string) string {
+	if t == nil {
+		return none
+	}
+	return t.Format(time.RFC3339)
+}
+
+func cmdTokensRevoke(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	return withName(ctx, "tokens revoke", args, getenv, stderr, nil, func(st *store.Store, id string) error {
+		t, err := service(st).RevokeUserAPIToken(ctx, app.CLI, "", id)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "API token %s (%s) of %s revoked\n", t.ID, t.Name, t.UserName)
+		return nil
 	})
 }
 

@@ -23,6 +23,10 @@ type config struct {
 	// keysetJSON is the keyset itself, from FORGEBRIDGE_KEYSET_JSON or the
 	// file FORGEBRIDGE_KEYSET_JSON_FILE names, instead of --keyset's file.
 	keysetJSON func() (string, error)
+
+	// create lets the command make a new database; only serve (and demo)
+	// do so without being asked.
+	create bool
 }
 
 // newFlags makes a flag set with the shared --data, --database and --keyset,
@@ -35,6 +39,10 @@ func newFlags(name string, getenv func(string) string, stderr io.Writer, c *conf
 	fs.StringVar(&c.databaseFile, "database-file", getenv("FORGEBRIDGE_DATABASE_FILE"), "a file holding the --database value, e.g. a postgres:// DSN with its password")
 	fs.StringVar(&c.keyset, "keyset", getenv("FORGEBRIDGE_KEYSET"), "keyset file (default DATA/keyset.json)")
 	c.keysetJSON = func() (string, error) { return secretEnv(getenv, keysetJSONEnv) }
+
+	if name != "serve" {
+		fs.BoolVar(&c.create, "create", false, "create and migrate the database if there is none yet")
+	}
 	return fs
 }
 
@@ -77,14 +85,24 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 // creating and migrating it, and checks that the keyset decrypts every
 // stored secret.
 func (c config) open(ctx context.Context) (*store.Store, *secret.Keyset, error) {
+	dsn, err := c.dsn()
+	if err != nil {
+		return nil, nil, err
+	}
+	if !c.create {
+		exists, err := store.Exists(ctx, dsn)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !exists {
+			return nil, nil, fmt.Errorf("there is no forgebridge database at %s (check --data or --database); "+
+				"`forgebridge serve` creates one, or give --create to create it here", store.DisplayDSN(dsn))
+		}
+	}
 	if err := os.MkdirAll(c.data, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("cannot create the data directory: %w", err)
 	}
 	ks, keysetName, err := c.openKeyset()
-	if err != nil {
-		return nil, nil, err
-	}
-	dsn, err := c.dsn()
 	if err != nil {
 		return nil, nil, err
 	}

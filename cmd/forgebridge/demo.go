@@ -156,6 +156,7 @@ func seedHost(host *fakegithub.Server) error {
 // project and its issues, and the integration with the sample host. It
 // returns the passwords.
 func seedDirectory(ctx context.Context, c config, hostURL string) (map[string]string, error) {
+	c.create = true // the demo's database is always a new one
 	st, _, err := c.open(ctx)
 	if err != nil {
 		return nil, err

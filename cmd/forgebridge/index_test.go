@@ -72,7 +72,7 @@ func inRepo(l []any, key, repositoryID string) []string {
 // that are refused.
 func TestProgramIndexEveryKind(t *testing.T) {
 	p := newProgram(t, map[string]string{"FORGEBRIDGE_REINDEX": "-1s"})
-	admin, err := p.cli("", "users", "add", "admin", "--admin")
+	admin, err := p.cli("", "users", "add", "admin", "--admin", "--create")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +178,7 @@ func TestProgramWebhookDeliveries(t *testing.T) {
 	gh.AddToken("ghp_svc", fakegithub.Token{Login: "bot", Scopes: []string{"repo"}})
 	gh.AddRepo("acme/app", "main")
 	p := newProgram(t, map[string]string{"FORGEBRIDGE_REINDEX": "-1s"})
-	admin, err := p.cli("", "users", "add", "admin", "--admin")
+	admin, err := p.cli("", "users", "add", "admin", "--admin", "--create")
 	if err != nil {
 		t.Fatal(err)
 	}

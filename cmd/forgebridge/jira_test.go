@@ -44,7 +44,7 @@ func TestProgramJira(t *testing.T) {
 	p := newProgram(t, map[string]string{"FORGEBRIDGE_JIRA_TOKEN": "jira-svc-token",
 		"FORGEBRIDGE_JIRA_OAUTH_CLIENT_ID": "fb-client", "FORGEBRIDGE_JIRA_OAUTH_CLIENT_SECRET": "fb-secret"})
 	// A local administrator account, named like an ordinary Jira user.
-	localOps, err := p.cli("", "users", "add", "ops", "--admin")
+	localOps, err := p.cli("", "users", "add", "ops", "--admin", "--create")
 	if err != nil {
 		t.Fatal(err)
 	}

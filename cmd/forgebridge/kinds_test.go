@@ -119,7 +119,7 @@ func kindCases() []kindCase {
 // forgebridge's behaviour which provider is behind a repository.
 func TestProgramEveryKind(t *testing.T) {
 	p := newProgram(t, nil)
-	admin, err := p.cli("", "users", "add", "admin", "--admin")
+	admin, err := p.cli("", "users", "add", "admin", "--admin", "--create")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,9 +49,13 @@ Usage:
   forgebridge demo [--addr A] [--data NEW-DIR]   (the server with a sample git host and sample data)
   forgebridge serve [--addr A] [--data DIR] [--database DSN] [--keyset FILE] [--tracker local] [--reindex 5m]
   forgebridge migrate [--data DIR] [--database DSN] [--keyset FILE]
-  forgebridge users add NAME [--display-name S] [--admin]
-  forgebridge users passwd NAME            (the password is read from standard input)
-  forgebridge tokens issue NAME
+  forgebridge users add NAME [--display-name S] [--admin] [--expires-in-days 90] [--create]
+  forgebridge users passwd NAME            (the password is read from standard input, unechoed on a terminal)
+  forgebridge users enrol NAME [--url URL] (prints a one-time link where NAME sets their own web password)
+  forgebridge users deactivate NAME | users activate NAME | users delete NAME
+  forgebridge users set-admin NAME --admin=true|false
+  forgebridge tokens issue NAME [--name S] [--expires-in-days 90]   (0: never expires)
+  forgebridge tokens list NAME | tokens revoke ID
   forgebridge keys rotate
 
 Client commands (API token in FORGEBRIDGE_API_TOKEN, server in --server or FORGEBRIDGE_SERVER):
@@ -65,6 +69,8 @@ Client commands (API token in FORGEBRIDGE_API_TOKEN, server in --server or FORGE
 
 The administrative commands take --data, --database and --keyset; each flag
 also reads FORGEBRIDGE_<FLAG> from the environment (FORGEBRIDGE_DATABASE, …).
+They work on an existing database and refuse when there is none, unless
+given --create; serve creates a new one itself.
 `
 
 // run runs one command line.
@@ -88,9 +94,24 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		if len(rest) > 0 && rest[0] == "passwd" {
 			return cmdUsersPasswd(ctx, rest[1:], getenv, stdin, stdout, stderr)
 		}
+		if len(rest) > 0 && (rest[0] == "activate" || rest[0] == "deactivate" || rest[0] == "set-admin") {
+			return cmdUsersPatch(ctx, rest[0], rest[1:], getenv, stderr)
+		}
+		if len(rest) > 0 && rest[0] == "delete" {
+			return cmdUsersDelete(ctx, rest[1:], getenv, stderr)
+		}
+		if len(rest) > 0 && rest[0] == "enrol" {
+			return cmdUsersEnrol(ctx, rest[1:], getenv, stdout, stderr)
+		}
 	case "tokens":
 		if len(rest) > 0 && rest[0] == "issue" {
 			return cmdTokensIssue(ctx, rest[1:], getenv, stdout, stderr)
+		}
+		if len(rest) > 0 && rest[0] == "list" {
+			return cmdTokensList(ctx, rest[1:], getenv, stdout, stderr)
+		}
+		if len(rest) > 0 && rest[0] == "revoke" {
+			return cmdTokensRevoke(ctx, rest[1:], getenv, stderr)
 		}
 	case "keys":
 		if len(rest) > 0 && rest[0] == "rotate" {

@@ -226,7 +226,7 @@ func TestProgramGitHubScenario(t *testing.T) {
 	repo.AddBranch("PROJ-1-existing-work")
 
 	p := newProgram(t, nil)
-	admin, err := p.cli("", "users", "add", "admin", "--admin", "--display-name", "The Admin")
+	admin, err := p.cli("", "users", "add", "admin", "--admin", "--display-name", "The Admin", "--create")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -475,6 +475,9 @@ func lastCall(gh *fakegithub.Server, method, path string) fakegithub.Call {
 
 func TestCLIUsage(t *testing.T) {
 	p := newProgram(t, nil)
+	if _, err := p.cli("", "users", "add", "carol", "--create"); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		args    []string
 		stdin   string
@@ -497,9 +500,6 @@ func TestCLIUsage(t *testing.T) {
 				t.Fatalf("err = %v, want one containing %q", err, tt.wantErr)
 			}
 		})
-	}
-	if _, err := p.cli("", "users", "add", "carol"); err != nil {
-		t.Fatal(err)
 	}
 	if _, err := p.cli("short\n", "users", "passwd", "carol"); err == nil {
 		t.Fatal("a short password was accepted")

@@ -87,38 +87,51 @@ var (
 	knownPerms = []string{fb.PermBrowseProjects, fb.PermViewDevTools}
 )
 
-// CreateUser adds a user to the local directory and returns their first API token.
+// CreateUser adds a user to the local directory and returns their first
+// API token, which expires in DefaultAPITokenDays.
 func (s *Service) CreateUser(ctx context.Context, u fb.User, nu fb.User) (fb.User, string, error) {
-	if err := requireAdmin(u); err != nil {
-		return fb.User{}, "", err
-	}
-	return s.AddUser(ctx, nu)
+	return s.CreateUserExpiring(ctx, u, nu, nil)
 }
 
-// AddUser creates a local user without an acting person (the CLI) and returns
-// their first API token.
+// AddUser creates a local user as the CLI and returns their first API token.
 func (s *Service) AddUser(ctx context.Context, nu fb.User) (fb.User, string, error) {
+	return s.CreateUserExpiring(ctx, CLI, nu, nil)
+}
+
+// CreateUserExpiring adds a user to the local directory (admins) and
+// issues their first API token, expiring as days asks (see TokenRequest).
+func (s *Service) CreateUserExpiring(ctx context.Context, actor fb.User, nu fb.User, days *int) (fb.User, string, error) {
+	if err := requireAdmin(actor); err != nil {
+		return fb.User{}, "", err
+	}
 	nu.Name = strings.TrimSpace(nu.Name)
 	if !userNameRE.MatchString(nu.Name) {
 		return fb.User{}, "", fb.Errorf(fb.EInvalid, "name must be 1 to 128 letters, digits or . _ @ - and start with a letter or digit.")
 	}
 	nu.Key = nu.Name
-	nu.Email = strings.TrimSpace(nu.Email)
-	if nu.Email != "" && (len(nu.Email) > 200 || !strings.Contains(nu.Email, "@") || strings.ContainsAny(nu.Email, " \t\r\n<>")) {
-		return fb.User{}, "", fb.Errorf(fb.EInvalid, "email must be an address such as alice@example.com, at most 200 characters.")
+	email, err := checkEmail(nu.Email)
+	if err != nil {
+		return fb.User{}, "", err
 	}
+	nu.Email = email
 	nu.DisplayName = strings.TrimSpace(nu.DisplayName)
 	if nu.DisplayName == "" {
 		nu.DisplayName = nu.Name
 	}
+	if len([]rune(nu.DisplayName)) > 200 {
+		return fb.User{}, "", fb.Errorf(fb.EInvalid, "displayName must be at most 200 characters.")
+	}
+	if _, err := expiry(s.now(), days); err != nil {
+		return fb.User{}, "", err
+	}
 	nu.Active = true
-	if err := s.Store.CreateUser(ctx, nu); err != nil {
+	if err := s.Store.CreateUser(ctx, nu, s.auditEntry(actor, fb.AuditUserCreate, nu.Name)); err != nil {
 		if fb.ErrorCode(err) == fb.EAlreadyExists {
 			return fb.User{}, "", fb.Errorf(fb.EAlreadyExists, "A user named %s exists already.", nu.Name)
 		}
 		return fb.User{}, "", err
 	}
-	token, err := s.IssueAPIToken(ctx, nu, 0)
+	_, token, err := s.issueToken(ctx, actor, nu, TokenRequest{Name: "first token", ExpiresInDays: days})
 	return nu, token, err
 }
 
@@ -135,7 +148,7 @@ func (s *Service) CreateProject(ctx context.Context, u fb.User, p fb.Project) (f
 	if p.Name == "" {
 		p.Name = p.Key
 	}
-	if err := s.Store.CreateProject(ctx, p); err != nil {
+	if err := s.Store.CreateProject(ctx, p, s.auditEntry(u, fb.AuditProjectCreate, p.Key)); err != nil {
 		if fb.ErrorCode(err) == fb.EAlreadyExists {
 			return fb.Project{}, fb.Errorf(fb.EAlreadyExists, "Project %s exists already.", p.Key)
 		}
@@ -164,7 +177,8 @@ func (s *Service) SetPermissions(ctx context.Context, u fb.User, projectKey, use
 			out = append(out, p)
 		}
 	}
-	if err := s.Store.SetPermissions(ctx, projectKey, userName, out); err != nil {
+	if err := s.Store.SetPermissions(ctx, projectKey, userName, out,
+		s.auditEntry(u, fb.AuditPermissionsUpdate, projectKey+"/"+userName)); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -193,7 +207,9 @@ func (s *Service) CreateIssue(ctx context.Context, u fb.User, is fb.Issue) (fb.I
 	if is.Type = strings.TrimSpace(is.Type); is.Type == "" {
 		is.Type = "Task"
 	}
-	if err := s.Store.CreateIssue(ctx, is); err != nil {
+	entry := s.auditEntry(u, fb.AuditIssueCreate, is.Key)
+	entry.Issue = is.Key
+	if err := s.Store.CreateIssue(ctx, is, entry); err != nil {
 		if fb.ErrorCode(err) == fb.EAlreadyExists {
 			return fb.Issue{}, fb.Errorf(fb.EAlreadyExists, "Issue %s exists already.", is.Key)
 		}

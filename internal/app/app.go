@@ -157,11 +157,18 @@ func HashAPIToken(token string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// IssueAPIToken creates and stores a new API token for a user and returns
-// it. A ttl above zero makes it expire after that long.
+// IssueAPIToken creates and stores a session token for a user (a web
+// sign-in, a Jira token exchange) and returns it. A ttl above zero makes
+// it expire after that long. Sessions are listed with SessionTokenName and
+// not audited: signing in is not an administrative change.
 func (s *Service) IssueAPIToken(ctx context.Context, u fb.User, ttl time.Duration) (string, error) {
+	return s.IssueSessionToken(ctx, u, fb.SessionTokenName, ttl)
+}
+
+// IssueSessionToken is IssueAPIToken with the name the token is listed under.
+func (s *Service) IssueSessionToken(ctx context.Context, u fb.User, name string, ttl time.Duration) (string, error) {
 	token, hash := NewAPIToken()
-	t := fb.APIToken{Hash: hash, UserKey: u.Key, UserName: u.Name, CreatedAt: s.now()}
+	t := fb.APIToken{Hash: hash, UserKey: u.Key, UserName: u.Name, Name: name, CreatedAt: s.now()}
 	if ttl > 0 {
 		expires := t.CreatedAt.Add(ttl)
 		t.ExpiresAt = &expires
@@ -170,7 +177,7 @@ func (s *Service) IssueAPIToken(ctx context.Context, u fb.User, ttl time.Duratio
 			s.log().Warn("expired API tokens not removed", "err", err)
 		}
 	}
-	if err := s.Store.CreateAPIToken(ctx, t); err != nil {
+	if err := s.Store.CreateAPIToken(ctx, &t, nil); err != nil {
 		return "", err
 	}
 	return token, nil
@@ -209,6 +216,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (fb.User, erro
 	if !u.Active {
 		return fb.User{}, fb.Errorf(fb.EUnauthenticated, "The account %s is deactivated.", u.Name)
 	}
+	s.touch(ctx, t)
 	return u, nil
 }
 

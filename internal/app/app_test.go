@@ -16,7 +16,8 @@ func TestAPITokenLifetime(t *testing.T) {
 	st := storetest.OpenSQLite(t, nil)
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	svc := &app.Service{Store: st, Tracker: &local.Tracker{Store: st}, Now: func() time.Time { return now }}
-	u, forever, err := svc.AddUser(ctx, fb.User{Name: "alice"})
+	never := 0
+	u, forever, err := svc.CreateUserExpiring(ctx, app.CLI, fb.User{Name: "alice"}, &never)
 	if err != nil {
 		t.Fatal(err)
 	}

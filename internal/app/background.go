@@ -80,6 +80,9 @@ func (s *Service) RevalidateTokens(ctx context.Context, integrationID string) (c
 		return 0, 0, err
 	}
 	for _, t := range tokens {
+		if !s.activeOwner(ctx, t.UserKey) {
+			continue
+		}
 		info, verr := p.Validate(ctx, t.Credential)
 		now := s.now()
 		was := t.Status

@@ -21,6 +21,7 @@ func TestRevalidateTokens(t *testing.T) {
 	gh.AddToken("svc", fakegithub.Token{Login: "bot", Scopes: []string{"repo"}})
 	gh.AddToken("alice-t", fakegithub.Token{Login: "alice-gh", Scopes: []string{"repo"}})
 	gh.AddToken("bob-t", fakegithub.Token{Login: "bob-gh", Scopes: []string{"repo"}})
+	gh.AddToken("carol-t", fakegithub.Token{Login: "carol-gh", Scopes: []string{"repo"}})
 	gh.AddRepo("acme/app", "main")
 	svc := &app.Service{Store: st, Tracker: &local.Tracker{Store: st}, Providers: drivers.New}
 	admin := fb.User{Key: "admin", Name: "admin", Admin: true}
@@ -30,11 +31,19 @@ func TestRevalidateTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, u := range []string{"alice", "bob"} {
+	for _, u := range []string{"alice", "bob", "carol"} {
+		if _, _, err := svc.AddUser(ctx, fb.User{Name: u}); err != nil {
+			t.Fatal(err)
+		}
 		if _, err := svc.SaveToken(ctx, fb.User{Key: u, Name: u}, in.ID, fb.Credential{Token: u + "-t"}); err != nil {
 			t.Fatal(err)
 		}
 	}
+	// carol's account is deactivated: her saved token is not checked again.
+	if _, err := svc.UpdateUser(ctx, app.CLI, "carol", fb.UserPatch{Active: new(false)}); err != nil {
+		t.Fatal(err)
+	}
+	gh.AddToken("carol-t", fakegithub.Token{Login: "carol-gh", Expired: true})
 
 	// GitHub now tells alice's expiry and has revoked bob's token.
 	expiry := time.Date(2027, 1, 2, 0, 0, 0, 0, time.UTC)
@@ -47,6 +56,9 @@ func TestRevalidateTokens(t *testing.T) {
 	alice, _ := st.UserToken(ctx, "alice", in.ID)
 	if alice.Status != fb.TokenValid || alice.ExpiresAt == nil || !alice.ExpiresAt.Equal(expiry) || len(alice.Scopes) != 2 {
 		t.Errorf("alice's token after revalidation: %+v", alice)
+	}
+	if carol, _ := st.UserToken(ctx, "carol", in.ID); carol.Status != fb.TokenValid {
+		t.Errorf("a deactivated user's token was checked again: status %s", carol.Status)
 	}
 	bob, _ := st.UserToken(ctx, "bob", in.ID)
 	if bob.Status != fb.TokenInvalid || bob.Credential.Token != "bob-t" {

@@ -76,7 +76,7 @@ func (s *Server) jiraSession(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return err
 		}
-		token, err := s.App.IssueAPIToken(r.Context(), u, JiraSessionTTL)
+		token, err := s.App.IssueSessionToken(r.Context(), u, "jira session", JiraSessionTTL)
 		if err != nil {
 			return err
 		}

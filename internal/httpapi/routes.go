@@ -26,6 +26,12 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("DELETE /api/v1/session", s.authed(s.endSession))
 
 	mux.Handle("POST /api/v1/directory/users", s.authed(s.createUser))
+	mux.Handle("PATCH /api/v1/directory/users/{name}", s.authed(s.patchUser))
+	mux.Handle("DELETE /api/v1/directory/users/{name}", s.authed(s.deleteUser))
+	mux.Handle("GET /api/v1/directory/users/{name}/api-tokens", s.authed(s.userAPITokens))
+	mux.Handle("POST /api/v1/directory/users/{name}/api-tokens", s.authed(s.createUserAPIToken))
+	mux.Handle("DELETE /api/v1/directory/users/{name}/api-tokens/{id}", s.authed(s.revokeUserAPIToken))
+	mux.Handle("POST /api/v1/directory/users/{name}/enrolment", s.authed(s.createEnrolment))
 	mux.Handle("POST /api/v1/directory/projects", s.authed(s.createProject))
 	mux.Handle("PUT /api/v1/directory/projects/{key}/permissions/{user}", s.authed(s.setPermissions))
 	mux.Handle("POST /api/v1/directory/issues", s.authed(s.createIssue))
@@ -49,6 +55,9 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /api/v1/repositories/{id}/reindex", s.authed(s.reindexRepository))
 
 	mux.Handle("GET /api/v1/me", s.authed(s.me))
+	mux.Handle("GET /api/v1/me/api-tokens", s.authed(s.myAPITokens))
+	mux.Handle("POST /api/v1/me/api-tokens", s.authed(s.createMyAPIToken))
+	mux.Handle("DELETE /api/v1/me/api-tokens/{id}", s.authed(s.revokeMyAPIToken))
 	mux.Handle("GET /api/v1/me/tokens", s.authed(s.myTokens))
 	mux.Handle("PUT /api/v1/me/tokens/{integrationId}", s.authed(s.putToken))
 	mux.Handle("DELETE /api/v1/me/tokens/{integrationId}", s.authed(s.deleteToken))

@@ -401,6 +401,10 @@ func TestRevalidateJob(t *testing.T) {
 			e.gh.AddToken("alice-t", fakegithub.Token{Login: "alice-gh", Scopes: []string{"repo"}})
 			e.gh.AddToken("bob-t", fakegithub.Token{Login: "bob-gh", Scopes: []string{"repo"}})
 			for _, u := range []string{"alice", "bob"} {
+				// Only the tokens of active users of the tracker are checked.
+				if _, _, err := e.svc.AddUser(ctx, fb.User{Name: u}); err != nil {
+					t.Fatal(err)
+				}
 				if _, err := e.svc.SaveToken(ctx, fb.User{Key: u, Name: u}, e.in.ID, fb.Credential{Token: u + "-t"}); err != nil {
 					t.Fatal(err)
 				}

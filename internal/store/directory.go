@@ -6,32 +6,153 @@ import (
 	"errors"
 	"slices"
 	"strings"
-	"time"
 
 	fb "github.com/forgebridge/forgebridge"
 )
 
 // CreateUser adds a person to the local tracker's directory.
-func (s *Store) CreateUser(ctx context.Context, u fb.User) (err error) {
+func (s *Store) CreateUser(ctx context.Context, u fb.User, audit *fb.AuditEntry) (err error) {
 	defer wrap(&err, "CreateUser(%q)", u.Key)
-	_, err = s.conn().exec(ctx, `INSERT INTO users (user_key, name, display_name, admin, active, password_hash, email)
-		VALUES (?, ?, ?, ?, ?, '', ?)`, u.Key, u.Name, u.DisplayName, u.Admin, u.Active, u.Email)
-	if isUniqueViolation(err) {
-		return fb.Errorf(fb.EAlreadyExists, "a user with key %q or name %q already exists", u.Key, u.Name)
-	}
-	return err
+	return s.inTx(ctx, func(c conn) error {
+		_, err := c.exec(ctx, `INSERT INTO users (user_key, name, display_name, admin, active, password_hash, email)
+			VALUES (?, ?, ?, ?, ?, '', ?)`, u.Key, u.Name, u.DisplayName, u.Admin, u.Active, u.Email)
+		if isUniqueViolation(err) {
+			return fb.Errorf(fb.EAlreadyExists, "a user with key %q or name %q already exists", u.Key, u.Name)
+		}
+		if err != nil {
+			return err
+		}
+		return c.addAuditIf(ctx, audit)
+	})
+}
+
+const userColumns = `user_key, name, display_name, admin, active, email`
+
+func scanUser(row interface{ Scan(...any) error }) (fb.User, error) {
+	var u fb.User
+	err := row.Scan(&u.Key, &u.Name, &u.DisplayName, &u.Admin, &u.Active, &u.Email)
+	return u, err
 }
 
 // User returns the person with the key.
 func (s *Store) User(ctx context.Context, key string) (_ fb.User, err error) {
 	defer wrap(&err, "User(%q)", key)
-	var u fb.User
-	err = s.conn().queryRow(ctx, `SELECT user_key, name, display_name, admin, active, email FROM users WHERE user_key = ?`, key).
-		Scan(&u.Key, &u.Name, &u.DisplayName, &u.Admin, &u.Active, &u.Email)
+	u, err := scanUser(s.conn().queryRow(ctx, `SELECT `+userColumns+` FROM users WHERE user_key = ?`, key))
 	if errors.Is(err, sql.ErrNoRows) {
 		return fb.User{}, userNotFound(key)
 	}
 	return u, err
+}
+
+// UpdateUser applies the patch in one transaction with its audit entry.
+// Deactivating removes the user's API tokens (sessions included), so a
+// reactivated user starts with none.
+func (s *Store) UpdateUser(ctx context.Context, key string, p fb.UserPatch, audit *fb.AuditEntry) (_ fb.User, err error) {
+	defer wrap(&err, "UpdateUser(%q)", key)
+	var u fb.User
+	err = s.inTx(ctx, func(c conn) error {
+		before, admins, err := c.lockUser(ctx, key)
+		if err != nil {
+			return err
+		}
+		u = before
+		if p.DisplayName != nil {
+			u.DisplayName = *p.DisplayName
+		}
+		if p.Email != nil {
+			u.Email = *p.Email
+		}
+		if p.Admin != nil {
+			u.Admin = *p.Admin
+		}
+		if p.Active != nil {
+			u.Active = *p.Active
+		}
+		if err := keepAnAdmin(before, u.Admin && u.Active, admins); err != nil {
+			return err
+		}
+		if _, err := c.exec(ctx, `UPDATE users SET display_name = ?, email = ?, admin = ?, active = ? WHERE user_key = ?`,
+			u.DisplayName, u.Email, u.Admin, u.Active, key); err != nil {
+			return err
+		}
+		if before.Active && !u.Active {
+			if _, err := c.exec(ctx, `DELETE FROM api_tokens WHERE user_key = ?`, key); err != nil {
+				return err
+			}
+			if _, err := c.exec(ctx, `DELETE FROM enrolments WHERE user_key = ?`, key); err != nil {
+				return err
+			}
+		}
+		return c.addAuditIf(ctx, audit)
+	})
+	return u, err
+}
+
+// DeleteUser removes the user and everything that acts for them: API
+// tokens, enrolments, saved provider tokens and (by cascade) permissions.
+func (s *Store) DeleteUser(ctx context.Context, key string, audit *fb.AuditEntry) (err error) {
+	defer wrap(&err, "DeleteUser(%q)", key)
+	return s.inTx(ctx, func(c conn) error {
+		before, admins, err := c.lockUser(ctx, key)
+		if err != nil {
+			return err
+		}
+		if err := keepAnAdmin(before, false, admins); err != nil {
+			return err
+		}
+		for _, q := range []string{`DELETE FROM api_tokens WHERE user_key = ?`, `DELETE FROM user_tokens WHERE user_key = ?`,
+			`DELETE FROM enrolments WHERE user_key = ?`, `DELETE FROM users WHERE user_key = ?`} {
+			if _, err := c.exec(ctx, q, key); err != nil {
+				return err
+			}
+		}
+		return c.addAuditIf(ctx, audit)
+	})
+}
+
+// lockUser reads a user and counts the active administrators, locking
+// their rows first, always in key order, then the user's. Two concurrent
+// changes that each take away one of the last two admins thus run one
+// after the other, and the second sees the first's result (on SQLite every
+// write transaction runs alone anyway).
+func (c conn) lockUser(ctx context.Context, key string) (fb.User, int, error) {
+	lock := ""
+	if c.postgres {
+		lock = " FOR UPDATE"
+	}
+	rows, err := c.query(ctx, `SELECT user_key FROM users WHERE admin AND active ORDER BY user_key`+lock)
+	if err != nil {
+		return fb.User{}, 0, err
+	}
+	admins := 0
+	for rows.Next() {
+		admins++
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fb.User{}, 0, err
+	}
+	u, err := scanUser(c.queryRow(ctx, `SELECT `+userColumns+` FROM users WHERE user_key = ?`+lock, key))
+	if errors.Is(err, sql.ErrNoRows) {
+		return fb.User{}, 0, userNotFound(key)
+	}
+	return u, admins, err
+}
+
+// keepAnAdmin refuses a change that leaves no active administrator.
+func keepAnAdmin(before fb.User, stillAdmin bool, admins int) error {
+	if before.Admin && before.Active && !stillAdmin && admins <= 1 {
+		return fb.Errorf(fb.EInvalid, "%s is the last active administrator: make another user an administrator first.", before.Name)
+	}
+	return nil
+}
+
+// addAuditIf writes the audit entry of a change, if there is one.
+func (c conn) addAuditIf(ctx context.Context, e *fb.AuditEntry) error {
+	if e == nil {
+		return nil
+	}
+	return c.addAudit(ctx, e)
 }
 
 // SetPasswordHash stores the hash of the person's password.
@@ -57,13 +178,18 @@ func userNotFound(key string) error { return fb.Errorf(fb.ENotFound, "user %s no
 func projectNotFound(key string) error { return fb.Errorf(fb.ENotFound, "project %s not found", key) }
 
 // CreateProject adds a project to the local tracker.
-func (s *Store) CreateProject(ctx context.Context, p fb.Project) (err error) {
+func (s *Store) CreateProject(ctx context.Context, p fb.Project, audit *fb.AuditEntry) (err error) {
 	defer wrap(&err, "CreateProject(%q)", p.Key)
-	_, err = s.conn().exec(ctx, `INSERT INTO projects (project_key, name) VALUES (?, ?)`, p.Key, p.Name)
-	if isUniqueViolation(err) {
-		return fb.Errorf(fb.EAlreadyExists, "project %s already exists", p.Key)
-	}
-	return err
+	return s.inTx(ctx, func(c conn) error {
+		_, err := c.exec(ctx, `INSERT INTO projects (project_key, name) VALUES (?, ?)`, p.Key, p.Name)
+		if isUniqueViolation(err) {
+			return fb.Errorf(fb.EAlreadyExists, "project %s already exists", p.Key)
+		}
+		if err != nil {
+			return err
+		}
+		return c.addAuditIf(ctx, audit)
+	})
 }
 
 // Project returns the project with the key.
@@ -97,7 +223,7 @@ func (s *Store) Projects(ctx context.Context) (_ []fb.Project, err error) {
 }
 
 // SetPermissions makes perms the permissions the person holds on the project.
-func (s *Store) SetPermissions(ctx context.Context, projectKey, userKey string, perms []string) (err error) {
+func (s *Store) SetPermissions(ctx context.Context, projectKey, userKey string, perms []string, audit *fb.AuditEntry) (err error) {
 	defer wrap(&err, "SetPermissions(%q, %q)", projectKey, userKey)
 	return s.inTx(ctx, func(c conn) error {
 		if _, err := c.exec(ctx, `DELETE FROM permissions WHERE project_key = ? AND user_key = ?`, projectKey, userKey); err != nil {
@@ -114,7 +240,7 @@ func (s *Store) SetPermissions(ctx context.Context, projectKey, userKey string, 
 				return err
 			}
 		}
-		return nil
+		return c.addAuditIf(ctx, audit)
 	})
 }
 
@@ -139,17 +265,21 @@ func (s *Store) Permissions(ctx context.Context, projectKey, userKey string) (_ 
 }
 
 // CreateIssue adds an issue to the local tracker; its project must exist.
-func (s *Store) CreateIssue(ctx context.Context, is fb.Issue) (err error) {
+func (s *Store) CreateIssue(ctx context.Context, is fb.Issue, audit *fb.AuditEntry) (err error) {
 	defer wrap(&err, "CreateIssue(%q)", is.Key)
-	_, err = s.conn().exec(ctx, `INSERT INTO issues (issue_key, summary, issue_type, project_key) VALUES (?, ?, ?, ?)`,
-		is.Key, is.Summary, is.Type, is.Project)
-	switch {
-	case isUniqueViolation(err):
-		return fb.Errorf(fb.EAlreadyExists, "issue %s already exists", is.Key)
-	case isForeignKeyViolation(err):
-		return projectNotFound(is.Project)
-	}
-	return err
+	return s.inTx(ctx, func(c conn) error {
+		_, err := c.exec(ctx, `INSERT INTO issues (issue_key, summary, issue_type, project_key) VALUES (?, ?, ?, ?)`,
+			is.Key, is.Summary, is.Type, is.Project)
+		switch {
+		case isUniqueViolation(err):
+			return fb.Errorf(fb.EAlreadyExists, "issue %s already exists", is.Key)
+		case isForeignKeyViolation(err):
+			return projectNotFound(is.Project)
+		case err != nil:
+			return err
+		}
+		return c.addAuditIf(ctx, audit)
+	})
 }
 
 // Issue returns the issue with the key.
@@ -162,65 +292,6 @@ func (s *Store) Issue(ctx context.Context, key string) (_ fb.Issue, err error) {
 		return fb.Issue{}, fb.Errorf(fb.ENotFound, "issue %s not found", key)
 	}
 	return is, err
-}
-
-// CreateAPIToken stores an API token by its hash.
-func (s *Store) CreateAPIToken(ctx context.Context, t fb.APIToken) (err error) {
-	defer wrap(&err, "CreateAPIToken(%q)", t.UserKey)
-	_, err = s.conn().exec(ctx, `INSERT INTO api_tokens (hash, user_key, user_name, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
-		t.Hash, t.UserKey, t.UserName, micros(normalizeTime(t.CreatedAt)), nullMicros(t.ExpiresAt))
-	if isUniqueViolation(err) {
-		return fb.Errorf(fb.EAlreadyExists, "the API token already exists")
-	}
-	return err
-}
-
-// APIToken returns the API token whose hash is hash.
-func (s *Store) APIToken(ctx context.Context, hash string) (_ fb.APIToken, err error) {
-	defer wrap(&err, "APIToken")
-	var t fb.APIToken
-	var at int64
-	var expires sql.NullInt64
-	err = s.conn().queryRow(ctx, `SELECT hash, user_key, user_name, created_at, expires_at FROM api_tokens WHERE hash = ?`, hash).
-		Scan(&t.Hash, &t.UserKey, &t.UserName, &at, &expires)
-	if errors.Is(err, sql.ErrNoRows) {
-		return fb.APIToken{}, fb.Errorf(fb.ENotFound, "API token not found")
-	}
-	if err != nil {
-		return fb.APIToken{}, err
-	}
-	t.CreatedAt, t.ExpiresAt = fromMicros(at), timePtr(expires)
-	return t, nil
-}
-
-// DeleteExpiringAPITokens removes a user's API tokens that have an expiry
-// (web sessions, tokens got from Jira), keeping the long-lived ones.
-func (s *Store) DeleteExpiringAPITokens(ctx context.Context, userKey string) (n int, err error) {
-	defer wrap(&err, "DeleteExpiringAPITokens(%q)", userKey)
-	res, err := s.conn().exec(ctx, `DELETE FROM api_tokens WHERE user_key = ? AND expires_at IS NOT NULL`, userKey)
-	if err != nil {
-		return 0, err
-	}
-	rows, err := res.RowsAffected()
-	return int(rows), err
-}
-
-// DeleteExpiredAPITokens removes every API token that expired before now.
-func (s *Store) DeleteExpiredAPITokens(ctx context.Context, now time.Time) (n int, err error) {
-	defer wrap(&err, "DeleteExpiredAPITokens")
-	res, err := s.conn().exec(ctx, `DELETE FROM api_tokens WHERE expires_at IS NOT NULL AND expires_at <= ?`, micros(now))
-	if err != nil {
-		return 0, err
-	}
-	rows, err := res.RowsAffected()
-	return int(rows), err
-}
-
-// DeleteAPIToken removes the API token whose hash is hash.
-func (s *Store) DeleteAPIToken(ctx context.Context, hash string) (err error) {
-	defer wrap(&err, "DeleteAPIToken")
-	res, err := s.conn().exec(ctx, `DELETE FROM api_tokens WHERE hash = ?`, hash)
-	return expectOne(res, err, fb.Errorf(fb.ENotFound, "API token not found"))
 }
 
 // UsersByEmail returns the active users whose email is one of emails
@@ -238,7 +309,7 @@ func (s *Store) UsersByEmail(ctx context.Context, emails []string) (_ map[string
 	if len(args) == 0 {
 		return out, nil
 	}
-	rows, err := s.conn().query(ctx, `SELECT user_key, name, display_name, admin, active, email FROM users
+	rows, err := s.conn().query(ctx, `SELECT `+userColumns+` FROM users
 		WHERE active AND lower(email) IN (`+placeholders(len(args))+`)`, args...)
 	if err != nil {
 		return nil, err
@@ -246,8 +317,8 @@ func (s *Store) UsersByEmail(ctx context.Context, emails []string) (_ map[string
 	defer rows.Close()
 	shared := map[string]bool{}
 	for rows.Next() {
-		var u fb.User
-		if err := rows.Scan(&u.Key, &u.Name, &u.DisplayName, &u.Admin, &u.Active, &u.Email); err != nil {
+		u, err := scanUser(rows)
+		if err != nil {
 			return nil, err
 		}
 		e := strings.ToLower(u.Email)

@@ -784,11 +784,11 @@ func testIssueLinks(t *testing.T, s *store.Store, _ *storetest.Cipher) {
 func testDirectory(t *testing.T, s *store.Store, _ *storetest.Cipher) {
 	ctx := t.Context()
 	alice := fb.User{Key: "u1", Name: "alice", DisplayName: "Alice A.", Admin: true, Active: true}
-	must(t, s.CreateUser(ctx, alice))
-	wantCode(t, s.CreateUser(ctx, fb.User{Key: "u1", Name: "other"}), fb.EAlreadyExists)
-	wantCode(t, s.CreateUser(ctx, fb.User{Key: "u2", Name: "alice"}), fb.EAlreadyExists)
+	must(t, s.CreateUser(ctx, alice, nil))
+	wantCode(t, s.CreateUser(ctx, fb.User{Key: "u1", Name: "other"}, nil), fb.EAlreadyExists)
+	wantCode(t, s.CreateUser(ctx, fb.User{Key: "u2", Name: "alice"}, nil), fb.EAlreadyExists)
 	bob := fb.User{Key: "u2", Name: "bob", Active: false}
-	must(t, s.CreateUser(ctx, bob))
+	must(t, s.CreateUser(ctx, bob, nil))
 	for _, want := range []fb.User{alice, bob} {
 		got, err := s.User(ctx, want.Key)
 		must(t, err)
@@ -814,9 +814,9 @@ func testDirectory(t *testing.T, s *store.Store, _ *storetest.Cipher) {
 
 	projects := []fb.Project{{Key: "ABC", Name: "Alphabet"}, {Key: "DEF", Name: "Definitions"}}
 	for _, p := range slices.Backward(projects) {
-		must(t, s.CreateProject(ctx, p))
+		must(t, s.CreateProject(ctx, p, nil))
 	}
-	wantCode(t, s.CreateProject(ctx, fb.Project{Key: "ABC", Name: "again"}), fb.EAlreadyExists)
+	wantCode(t, s.CreateProject(ctx, fb.Project{Key: "ABC", Name: "again"}, nil), fb.EAlreadyExists)
 	list, err := s.Projects(ctx)
 	must(t, err)
 	deepEqual(t, "Projects", list, projects)
@@ -835,24 +835,24 @@ func testDirectory(t *testing.T, s *store.Store, _ *storetest.Cipher) {
 		{"replaced", []string{fb.PermBrowseProjects}, []string{fb.PermBrowseProjects}},
 		{"cleared", nil, nil},
 	} {
-		must(t, s.SetPermissions(ctx, "ABC", "u1", tc.perms))
+		must(t, s.SetPermissions(ctx, "ABC", "u1", tc.perms, nil))
 		got, err := s.Permissions(ctx, "ABC", "u1")
 		must(t, err)
 		deepEqual(t, "Permissions "+tc.name, got, tc.want)
 	}
-	must(t, s.SetPermissions(ctx, "DEF", "u2", []string{fb.PermBrowseProjects}))
+	must(t, s.SetPermissions(ctx, "DEF", "u2", []string{fb.PermBrowseProjects}, nil))
 	got, err := s.Permissions(ctx, "DEF", "u1")
 	must(t, err)
 	if len(got) != 0 {
 		t.Errorf("another user's permissions leaked: %v", got)
 	}
-	wantCode(t, s.SetPermissions(ctx, "XYZ", "u1", []string{fb.PermBrowseProjects}), fb.ENotFound)
-	wantCode(t, s.SetPermissions(ctx, "ABC", "nobody", []string{fb.PermBrowseProjects}), fb.ENotFound)
+	wantCode(t, s.SetPermissions(ctx, "XYZ", "u1", []string{fb.PermBrowseProjects}, nil), fb.ENotFound)
+	wantCode(t, s.SetPermissions(ctx, "ABC", "nobody", []string{fb.PermBrowseProjects}, nil), fb.ENotFound)
 
 	issue := fb.Issue{Key: "ABC-1", Summary: "Fix the thing", Type: "Bug", Project: "ABC"}
-	must(t, s.CreateIssue(ctx, issue))
-	wantCode(t, s.CreateIssue(ctx, issue), fb.EAlreadyExists)
-	wantCode(t, s.CreateIssue(ctx, fb.Issue{Key: "XYZ-1", Project: "XYZ"}), fb.ENotFound)
+	must(t, s.CreateIssue(ctx, issue, nil))
+	wantCode(t, s.CreateIssue(ctx, issue, nil), fb.EAlreadyExists)
+	wantCode(t, s.CreateIssue(ctx, fb.Issue{Key: "XYZ-1", Project: "XYZ"}, nil), fb.ENotFound)
 	gotIssue, err := s.Issue(ctx, "ABC-1")
 	must(t, err)
 	deepEqual(t, "Issue", gotIssue, issue)
@@ -863,8 +863,8 @@ func testDirectory(t *testing.T, s *store.Store, _ *storetest.Cipher) {
 func testAPITokens(t *testing.T, s *store.Store, _ *storetest.Cipher) {
 	ctx := t.Context()
 	tok := fb.APIToken{Hash: strings.Repeat("ab", 32), UserKey: "u1", UserName: "alice", CreatedAt: at(0).Add(789 * time.Nanosecond)}
-	must(t, s.CreateAPIToken(ctx, tok))
-	wantCode(t, s.CreateAPIToken(ctx, tok), fb.EAlreadyExists)
+	must(t, s.CreateAPIToken(ctx, &tok, nil))
+	wantCode(t, s.CreateAPIToken(ctx, &tok, nil), fb.EAlreadyExists)
 	got, err := s.APIToken(ctx, tok.Hash)
 	must(t, err)
 	tok.CreatedAt = at(0) // kept to the microsecond
@@ -874,7 +874,7 @@ func testAPITokens(t *testing.T, s *store.Store, _ *storetest.Cipher) {
 
 	expires := at(3600)
 	short := fb.APIToken{Hash: strings.Repeat("ef", 32), UserKey: "u1", UserName: "alice", CreatedAt: at(0), ExpiresAt: &expires}
-	must(t, s.CreateAPIToken(ctx, short))
+	must(t, s.CreateAPIToken(ctx, &short, nil))
 	got, err = s.APIToken(ctx, short.Hash)
 	must(t, err)
 	deepEqual(t, "APIToken with expiry", got, short)
@@ -884,7 +884,7 @@ func testAPITokens(t *testing.T, s *store.Store, _ *storetest.Cipher) {
 	wantCode(t, err, fb.ENotFound)
 	wantCode(t, s.DeleteAPIToken(ctx, short.Hash), fb.ENotFound)
 
-	must(t, s.CreateAPIToken(ctx, short))
+	must(t, s.CreateAPIToken(ctx, &short, nil))
 	n, err := s.DeleteExpiringAPITokens(ctx, "u1")
 	must(t, err)
 	if n != 1 {
@@ -894,7 +894,7 @@ func testAPITokens(t *testing.T, s *store.Store, _ *storetest.Cipher) {
 		t.Errorf("the long-lived token went too: %v", err)
 	}
 
-	must(t, s.CreateAPIToken(ctx, short)) // expires at(3600)
+	must(t, s.CreateAPIToken(ctx, &short, nil)) // expires at(3600)
 	for _, c := range []struct {
 		now  time.Time
 		want int

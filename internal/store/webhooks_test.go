@@ -103,7 +103,7 @@ func TestUsersByEmail(t *testing.T) {
 				{Key: "twin2", Name: "twin2", Active: true, Email: "TWIN@example.com"},
 				{Key: "nomail", Name: "nomail", Active: true},
 			} {
-				must(t, s.CreateUser(ctx, u))
+				must(t, s.CreateUser(ctx, u, nil))
 			}
 			got, err := s.UsersByEmail(ctx, []string{"alice@example.COM", "gone@example.com", "twin@example.com", "", "x@example.com"})
 			must(t, err)

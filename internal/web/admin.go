@@ -390,7 +390,8 @@ type auditData struct {
 
 var auditActions = []string{fb.AuditBranchCreate, fb.AuditPullRequestCreate, fb.AuditTokenSave, fb.AuditTokenDelete,
 	fb.AuditTokenInvalidated, fb.AuditIntegrationCreate, fb.AuditIntegrationUpdate, fb.AuditIntegrationDelete,
-	fb.AuditSettingsUpdate}
+	fb.AuditSettingsUpdate, fb.AuditUserCreate, fb.AuditUserUpdate, fb.AuditUserDelete, fb.AuditUserEnrol,
+	fb.AuditPermissionsUpdate, fb.AuditProjectCreate, fb.AuditIssueCreate, fb.AuditAPITokenIssue, fb.AuditAPITokenRevoke}
 
 const auditPerPage = 50
 

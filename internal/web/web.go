@@ -75,6 +75,11 @@ func (s *Server) Handler(api http.Handler) http.Handler {
 	mux.Handle("POST /tokens/{id}", s.page(s.saveToken))
 	mux.Handle("POST /tokens/{id}/delete", s.page(s.deleteToken))
 
+	mux.Handle("GET /api-tokens", s.page(s.apiTokens))
+	mux.Handle("POST /api-tokens", s.page(s.createAPIToken))
+	mux.Handle("POST /api-tokens/{id}/revoke", s.page(s.revokeAPIToken))
+	mux.HandleFunc("GET /enrol/{secret}", s.enrolPage)
+	mux.HandleFunc("POST /enrol/{secret}", s.enrol)
 	mux.Handle("GET /browse", s.page(s.gotoIssue))
 	mux.Handle("GET /browse/{key}", s.page(s.issue))
 	mux.Handle("GET /browse/{key}/commits", s.page(s.issueCommits))

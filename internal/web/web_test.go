@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -769,4 +770,90 @@ func TestIssuePageShowsTrackerLinkState(t *testing.T) {
 	if strings.Count(body, "Not yet linked in Jira") != 1 || strings.Count(body, "Not linked in Jira<") != 1 {
 		t.Fatalf("the issue page does not show each link's state once:\n%s", body)
 	}
+}
+
+// TestAPITokensPage: a person lists their tokens and sessions, creates one
+// (shown once), revokes it (401 at once), and revoking this browser's own
+// session signs it out. Forms from another site are refused.
+func TestAPITokensPage(t *testing.T) {
+	e := newEnv(t)
+	b := e.signedIn("alice")
+	r := b.get("/api-tokens")
+	mustStatus(t, "page", r, http.StatusOK)
+	mustContain(t, "page", r.body(), "web session")
+	mustContain(t, "page", r.body(), "this browser")
+
+	r = b.post("/api-tokens", url.Values{"name": {"laptop"}, "expiresInDays": {"0"}})
+	mustStatus(t, "create", r, http.StatusOK)
+	m := regexp.MustCompile(`<code data-token>(fbt_[0-9a-f]+)</code>`).FindStringSubmatch(r.body())
+	if m == nil {
+		t.Fatalf("the new token is not shown: %s", r.body())
+	}
+	token := m[1]
+	api := func() int {
+		req := httptest.NewRequest(http.MethodGet, "/api/v1/me", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		rec := httptest.NewRecorder()
+		e.handler.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	if got := api(); got != http.StatusOK {
+		t.Fatalf("the new token: %d", got)
+	}
+	if strings.Contains(b.get("/api-tokens").body(), token) {
+		t.Error("the token is shown again")
+	}
+	mustStatus(t, "bad days", b.post("/api-tokens", url.Values{"name": {"x"}, "expiresInDays": {"-3"}}), http.StatusBadRequest)
+
+	list, err := e.app.MyAPITokens(context.Background(), fb.User{Key: "alice", Name: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var laptop, session string
+	for _, tok := range list {
+		switch tok.Name {
+		case "laptop":
+			laptop = tok.ID
+		case fb.SessionTokenName:
+			session = tok.ID
+		}
+	}
+	// Cross-site forms are refused, as every other form.
+	req := httptest.NewRequest(http.MethodPost, "/api-tokens/"+laptop+"/revoke", nil)
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	mustStatus(t, "cross-site revoke", b.do(req), http.StatusForbidden)
+	if got := api(); got != http.StatusOK {
+		t.Fatalf("a cross-site form revoked the token: %d", got)
+	}
+
+	r = b.post("/api-tokens/"+laptop+"/revoke", nil)
+	mustStatus(t, "revoke", r, http.StatusSeeOther)
+	if got := api(); got != http.StatusUnauthorized {
+		t.Errorf("revoked token: %d, want 401", got)
+	}
+	mustStatus(t, "bob revokes alice's session", e.signedIn("bob").post("/api-tokens/"+session+"/revoke", nil), http.StatusNotFound)
+	r = b.post("/api-tokens/"+session+"/revoke", nil)
+	if r.Code != http.StatusSeeOther || r.Header().Get("Location") != "/login" {
+		t.Errorf("revoking this browser's session: %d → %s", r.Code, r.Header().Get("Location"))
+	}
+	mustBeSignedOut(t, "after revoking this session", b)
+}
+
+// TestEnrolmentLink: a one-time link lets a person set their password and
+// signs them in; it works once.
+func TestEnrolmentLink(t *testing.T) {
+	e := newEnv(t)
+	en, err := e.app.Enrol(context.Background(), fb.User{Name: "admin", Admin: true, Active: true}, "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := e.browser()
+	path := "/enrol/" + en.Secret
+	mustStatus(t, "link", b.get(path), http.StatusOK)
+	mustStatus(t, "passwords differ", b.post(path, url.Values{"password": {"one-long-password"}, "confirm": {"another-password"}}), http.StatusBadRequest)
+	r := b.post(path, url.Values{"password": {"bobs-own-password"}, "confirm": {"bobs-own-password"}})
+	mustStatus(t, "set", r, http.StatusSeeOther)
+	mustStatus(t, "signed in", b.get("/repositories"), http.StatusOK)
+	mustStatus(t, "used twice", e.browser().get(path), http.StatusNotFound)
+	mustStatus(t, "sign in with it", e.browser().post("/login", url.Values{"name": {"bob"}, "password": {"bobs-own-password"}}), http.StatusSeeOther)
 }

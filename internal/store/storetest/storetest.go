@@ -65,6 +65,23 @@ func OpenPostgres(t testing.TB, c fb.Cipher) *store.Store {
 	if c == nil {
 		c = NewCipher()
 	}
+	dsn := NewPostgresDatabase(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := store.Open(ctx, dsn, c)
+	if err != nil {
+		t.Fatalf("opening a PostgreSQL store: %v", err)
+	}
+	// Registered after the drop, so it runs before it.
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// NewPostgresDatabase creates an empty database with a random name on the
+// test server, dropped when the test ends, and returns its URL. It skips
+// as OpenPostgres does.
+func NewPostgresDatabase(t testing.TB) string {
+	t.Helper()
 	admin, u := connectPostgres(t)
 	name := "forgebridge_test_" + randomHex(8)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -83,13 +100,7 @@ func OpenPostgres(t testing.TB, c fb.Cipher) *store.Store {
 		admin.Close()
 	})
 	u.Path = "/" + name
-	s, err := store.Open(ctx, u.String(), c)
-	if err != nil {
-		t.Fatalf("opening a PostgreSQL store on %s: %v", name, err)
-	}
-	// Registered after the drop, so it runs before it.
-	t.Cleanup(func() { s.Close() })
-	return s
+	return u.String()
 }
 
 // connectPostgres connects to the test server's maintenance database.
