@@ -67,7 +67,7 @@ func TestDatabaseFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := newProgram(t, map[string]string{"FORGEBRIDGE_DATABASE_FILE": dsnFile})
-	if _, err := p.cli("", "users", "add", "admin", "--admin"); err != nil {
+	if _, err := p.cli("", "users", "add", "admin", "--admin", "--create"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(db); err != nil {
@@ -122,7 +122,7 @@ func TestKeysetJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := newProgram(t, map[string]string{"FORGEBRIDGE_KEYSET_JSON": string(js)})
-	if _, err := p.cli("", "users", "add", "admin", "--admin"); err != nil {
+	if _, err := p.cli("", "users", "add", "admin", "--admin", "--create"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join(p.env["FORGEBRIDGE_DATA"], "keyset.json")); err == nil {

@@ -13,7 +13,7 @@ import (
 // an audit entry, and so is a failed one.
 func TestKeysRotateAudited(t *testing.T) {
 	p := newProgram(t, nil)
-	if _, err := p.cli("", "users", "add", "admin", "--admin"); err != nil {
+	if _, err := p.cli("", "users", "add", "admin", "--admin", "--create"); err != nil {
 		t.Fatal(err)
 	}
 	if out, err := p.cli("", "keys", "rotate"); err != nil || !strings.Contains(out, "new primary key") {
