@@ -16,7 +16,7 @@ import (
 const integrationColumns = `id, name, kind, base_url, region, server_version, api_path, repository_filter,
 	projects, create_branch, create_pull_request, require_user_pat, proxy_url, ca_bundle,
 	insecure_skip_tls_verify, credential, credential_login, repository_count, discovered_at,
-	created_at, updated_at`
+	created_at, updated_at, credential_user_id`
 
 // CreateIntegration stores a new integration, assigning in.ID, CreatedAt and UpdatedAt.
 func (s *Store) CreateIntegration(ctx context.Context, in *fb.Integration) (err error) {
@@ -69,11 +69,11 @@ func (s *Store) createIntegration(ctx context.Context, c conn, in *fb.Integratio
 	}
 	t := now()
 	_, err = c.exec(ctx, `INSERT INTO integrations (`+integrationColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		id, in.Name, string(in.Kind), in.BaseURL, in.Region, in.ServerVersion, in.APIPath, in.RepositoryFilter,
 		projects, in.Settings.CreateBranch, in.Settings.CreatePullRequest, in.Settings.RequireUserPAT, in.ProxyURL, in.CABundle,
 		in.InsecureSkipTLSVerify, cred, in.CredentialLogin, in.RepositoryCount, nullMicros(in.DiscoveredAt),
-		micros(t), micros(t))
+		micros(t), micros(t), in.CredentialUserID)
 	if isUniqueViolation(err) {
 		return fb.Errorf(fb.EAlreadyExists, "an integration with id %s already exists", id)
 	}
@@ -159,13 +159,13 @@ func (s *Store) updateIntegration(ctx context.Context, c conn, in *fb.Integratio
 	err = c.queryRow(ctx, `UPDATE integrations SET name = ?, kind = ?, base_url = ?, region = ?, server_version = ?,
 			api_path = ?, repository_filter = ?, projects = ?, create_branch = ?, create_pull_request = ?,
 			require_user_pat = ?, proxy_url = ?, ca_bundle = ?, insecure_skip_tls_verify = ?, credential = ?,
-			credential_login = ?, updated_at = ?
+			credential_login = ?, credential_user_id = ?, updated_at = ?
 		WHERE id = ?
 		RETURNING repository_count, discovered_at, created_at`,
 		in.Name, string(in.Kind), in.BaseURL, in.Region, in.ServerVersion,
 		in.APIPath, in.RepositoryFilter, projects, in.Settings.CreateBranch, in.Settings.CreatePullRequest,
 		in.Settings.RequireUserPAT, in.ProxyURL, in.CABundle, in.InsecureSkipTLSVerify, cred,
-		in.CredentialLogin, micros(t), in.ID).Scan(&in.RepositoryCount, &discovered, &created)
+		in.CredentialLogin, in.CredentialUserID, micros(t), in.ID).Scan(&in.RepositoryCount, &discovered, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return integrationNotFound(in.ID)
 	}
@@ -206,7 +206,7 @@ func (s *Store) scanIntegration(row interface{ Scan(...any) error }) (fb.Integra
 	err := row.Scan(&in.ID, &in.Name, &kind, &in.BaseURL, &in.Region, &in.ServerVersion, &in.APIPath, &in.RepositoryFilter,
 		&projects, &in.Settings.CreateBranch, &in.Settings.CreatePullRequest, &in.Settings.RequireUserPAT, &in.ProxyURL, &in.CABundle,
 		&in.InsecureSkipTLSVerify, &cred, &in.CredentialLogin, &in.RepositoryCount, &discovered,
-		&created, &updated)
+		&created, &updated, &in.CredentialUserID)
 	if err != nil {
 		return fb.Integration{}, err
 	}

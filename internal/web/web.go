@@ -238,7 +238,7 @@ func statusOf(err error) int {
 		return http.StatusNotFound
 	case fb.EAlreadyExists:
 		return http.StatusConflict
-	case fb.ETokenRejected, fb.EProviderDenied, fb.EProviderRejected:
+	case fb.ETokenRejected, fb.EProviderDenied, fb.EProviderRejected, fb.ETokenNotPersonal:
 		return http.StatusUnprocessableEntity
 	case fb.EPATRequired, fb.EPATInvalid:
 		return http.StatusPreconditionRequired
