@@ -114,6 +114,15 @@ type WebLinker interface {
 	TagURL(repo fb.Repository, name string) string
 }
 
+// AccessChecker is a driver whose Validate proves only that a credential is
+// genuine, not that it may use the service (AWS STS answers for any valid
+// key, whatever its policy). CheckAccess proves more without an account-wide
+// call: it reads one repository the credential must reach, answering with
+// Validate's errors (EProviderDenied naming the missing permission).
+type AccessChecker interface {
+	CheckAccess(ctx context.Context, cred fb.Credential, repo fb.Repository) error
+}
+
 // Capability returns p's optional capability T. A wrapper that adds
 // behaviour around a driver (metrics, checks) gives the driver back with an
 // Unwrap method, so the capabilities of the driver beneath stay reachable.

@@ -149,6 +149,7 @@ func (d *Driver) Validate(ctx context.Context, cred fb.Credential) (info fb.Toke
 	}
 	return fb.TokenInfo{
 		Login:     user.GetLogin(),
+		UserID:    strconv.FormatInt(user.GetID(), 10),
 		Scopes:    scopes(resp.Header),
 		ExpiresAt: expiry(resp.Header.Get("github-authentication-token-expiration")),
 	}, nil

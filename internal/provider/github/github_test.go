@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -153,17 +154,29 @@ func TestValidate(t *testing.T) {
 		{fineToken, "bob", []string{}, nil},
 		{"ghp_expiring000000000000000000000000000", "alice", []string{"repo", "workflow"}, &exp},
 	}
+	ids := map[string]string{} // login → user id
 	for _, tt := range tests {
 		info, err := d.Validate(ctx, cred(tt.token))
 		if err != nil {
 			t.Fatalf("Validate: %v", err)
 		}
+		// GitHub's numeric user id: one per account, whichever of its tokens.
+		if _, err := strconv.ParseInt(info.UserID, 10, 64); err != nil {
+			t.Errorf("Validate(%s) user id %q, want GitHub's numeric id", tt.login, info.UserID)
+		}
+		if id, seen := ids[tt.login]; seen && id != info.UserID {
+			t.Errorf("two tokens of %s have user ids %s and %s", tt.login, id, info.UserID)
+		}
+		ids[tt.login] = info.UserID
 		if info.Login != tt.login || !slices.Equal(info.Scopes, tt.scopes) || info.Scopes == nil {
 			t.Errorf("Validate = %+v, want login %s scopes %q", info, tt.login, tt.scopes)
 		}
 		if (info.ExpiresAt == nil) != (tt.expires == nil) || (tt.expires != nil && !info.ExpiresAt.Equal(*tt.expires)) {
 			t.Errorf("expires %v, want %v", info.ExpiresAt, tt.expires)
 		}
+	}
+	if ids["alice"] == ids["bob"] {
+		t.Errorf("alice and bob have one user id %s", ids["bob"])
 	}
 	for v, want := range map[string]string{
 		"2026-12-31 00:00:00 UTC":   "2026-12-31T00:00:00Z",
