@@ -114,7 +114,8 @@ func tokenState(t *fb.UserToken) tokenView {
 	}
 	v := tokenView{Configured: true, Expires: day(t.ExpiresAt)}
 	now := time.Now()
-	expired := t.ExpiresAt != nil && !t.ExpiresAt.After(now)
+	// The service says expired by its own clock (fb.UserToken.StatusAt).
+	expired := t.Status == fb.TokenExpired || t.ExpiresAt != nil && !t.ExpiresAt.After(now)
 	v.Warn = t.ExpiresAt != nil && t.ExpiresAt.Before(now.Add(expiryWarning))
 	switch {
 	case expired:
