@@ -275,9 +275,9 @@ func scrub(err *error, token string) {
 	if e == nil {
 		e = &fb.Error{Code: fb.EInternal, Message: "An internal error occurred.", Err: *err}
 	}
-	e.Message = strings.ReplaceAll(e.Message, token, "[redacted]")
-	if e.Err != nil && strings.Contains(e.Err.Error(), token) {
-		e.Err = errors.New(strings.ReplaceAll(e.Err.Error(), token, "[redacted]"))
+	e.Message = provider.Redact(e.Message, token)
+	if e.Err != nil && provider.Leaks(e.Err.Error(), token) {
+		e.Err = errors.New(provider.Redact(e.Err.Error(), token))
 	}
 	*err = e
 }
