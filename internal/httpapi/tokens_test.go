@@ -1,13 +1,16 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	fb "github.com/forgebridge/forgebridge"
 	"github.com/forgebridge/forgebridge/internal/provider/github/fakegithub"
 )
 
@@ -230,5 +233,86 @@ func TestMyTokensListsOnlyWhatThePersonMaySee(t *testing.T) {
 	}
 	if got := e.myTokens(e.bob); len(got) != 1 || !got[created.ID].Configured {
 		t.Fatalf("bob (no project, a token for Other) sees %v, want Other alone", got)
+	}
+}
+
+// TestConcurrentSaveOfOneAccount: people saving tokens of one account at
+// once: exactly one succeeds, the others get token_not_personal.
+func TestConcurrentSaveOfOneAccount(t *testing.T) {
+	e := newTokensEnv(t)
+	users := []string{e.alice, e.bob, e.admin}
+	tokens := []string{aliceToken, aliceToken2, aliceToken}
+	replies := make([]reply, len(users))
+	var wg sync.WaitGroup
+	for i := range users {
+		wg.Go(func() {
+			replies[i] = e.json("PUT", "/api/v1/me/tokens/"+e.integrationID, users[i], fmt.Sprintf(`{"token":%q}`, tokens[i]))
+		})
+	}
+	wg.Wait()
+	ok := 0
+	for i, r := range replies {
+		switch {
+		case r.status == 200:
+			ok++
+		case r.status != 422 || r.code() != "token_not_personal":
+			t.Errorf("person %d: %d %s", i, r.status, r.body)
+		}
+	}
+	if ok != 1 {
+		t.Fatalf("%d people saved alice-gh's tokens, want exactly 1", ok)
+	}
+	saved, err := e.svc.Store.IntegrationUserTokens(context.Background(), e.integrationID)
+	if err != nil || len(saved) != 1 {
+		t.Fatalf("tokens stored: %d, %v; want 1", len(saved), err)
+	}
+}
+
+// TestAttributionOfTokensSavedBefore: an integration and tokens saved
+// before provider ids were kept learn them at their next validation: the
+// service account's id when a person's token is checked against it, a
+// token's own at revalidation, where a second person's token of one
+// account is not theirs and turns invalid.
+func TestAttributionOfTokensSavedBefore(t *testing.T) {
+	e := newTokensEnv(t)
+	ctx := context.Background()
+	st := e.svc.Store
+	in, err := st.Integration(ctx, e.integrationID)
+	if err != nil || in.CredentialUserID == "" {
+		t.Fatalf("a new integration has service account id %q (%v)", in.CredentialUserID, err)
+	}
+	// As if saved before: no ids anywhere.
+	if err := st.RecordCredentialUserID(ctx, in, ""); err != nil {
+		t.Fatal(err)
+	}
+	r := e.json("PUT", "/api/v1/me/tokens/"+e.integrationID, e.bob, fmt.Sprintf(`{"token":%q}`, serviceToken2))
+	if r.status != 422 || r.code() != "token_not_personal" {
+		t.Fatalf("service account's token before its id was kept: %d %s", r.status, r.body)
+	}
+	if again, _ := st.Integration(ctx, e.integrationID); again.CredentialUserID != in.CredentialUserID {
+		t.Errorf("the service account id learnt is %q, want %q", again.CredentialUserID, in.CredentialUserID)
+	}
+	for user, token := range map[string]string{"alice": aliceToken, "bob": aliceToken2} {
+		tok := fb.UserToken{UserKey: user, IntegrationID: e.integrationID, Credential: fb.Credential{Token: token}, Status: fb.TokenValid}
+		if err := st.PutUserToken(ctx, &tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := e.svc.RevalidateTokens(ctx, e.integrationID); err != nil {
+		t.Fatal(err)
+	}
+	statuses := map[string]fb.TokenStatus{}
+	for _, user := range []string{"alice", "bob"} {
+		tok, err := st.UserToken(ctx, user, e.integrationID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		statuses[string(tok.Status)+map[bool]string{true: "+id", false: ""}[tok.ProviderUserID != ""]] = tok.Status
+	}
+	if _, ok := statuses["valid+id"]; !ok || len(statuses) != 2 {
+		t.Fatalf("after revalidation: %v, want one valid with its id and one invalid", statuses)
+	}
+	if _, ok := statuses["invalid"]; !ok {
+		t.Fatalf("after revalidation: %v, want the second token of the account invalid", statuses)
 	}
 }
