@@ -11,6 +11,7 @@ import (
 	"time"
 
 	fb "github.com/forgebridge/forgebridge"
+	"github.com/forgebridge/forgebridge/internal/provider/codecommit/fakecodecommit"
 	"github.com/forgebridge/forgebridge/internal/provider/github/fakegithub"
 )
 
@@ -314,5 +315,50 @@ func TestAttributionOfTokensSavedBefore(t *testing.T) {
 	}
 	if _, ok := statuses["invalid"]; !ok {
 		t.Fatalf("after revalidation: %v, want the second token of the account invalid", statuses)
+	}
+}
+
+// TestCodeCommitTokenSave: a person's access key is checked with STS and
+// one repository of the integration (GetRepository), never an account-wide
+// ListRepositories; a key of the service's IAM user is not a person's own.
+func TestCodeCommitTokenSave(t *testing.T) {
+	e := newTokensEnv(t)
+	cc := fakecodecommit.New("eu-west-1")
+	t.Cleanup(cc.Close)
+	const account = "arn:aws:iam::123456789012:user/"
+	cc.AddKey("AKIASERVICE000000001", "service/secret/0000000000000000000000", fakecodecommit.Key{ARN: account + "forgebridge"})
+	cc.AddKey("AKIASERVICE000000002", "service/secret/2222222222222222222222", fakecodecommit.Key{ARN: account + "forgebridge"})
+	cc.AddKey("AKIAALICE00000000001", "alice/secret/11111111111111111111111", fakecodecommit.Key{ARN: account + "alice"})
+	cc.AddKey("AKIANOCODECOMMIT0001", "nocc/secret/000000000000000000000000",
+		fakecodecommit.Key{ARN: account + "s3-only", Deny: []string{"codecommit:GetRepository"}})
+	cc.AddRepo("app", "main")
+	body := fmt.Sprintf(`{"name":"AWS","kind":"codecommit","region":"eu-west-1","baseUrl":%q,"projects":["PROJ"],
+		"credential":{"accessKeyId":"AKIASERVICE000000001","secretAccessKey":"service/secret/0000000000000000000000"}}`, cc.URL())
+	r := e.json("POST", "/api/v1/integrations", e.admin, body)
+	if r.status != http.StatusCreated {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	var in struct{ ID string }
+	_ = json.Unmarshal(r.body, &in)
+	put := func(keyID, secret string) reply {
+		return e.json("PUT", "/api/v1/me/tokens/"+in.ID, e.alice, fmt.Sprintf(`{"accessKeyId":%q,"secretAccessKey":%q}`, keyID, secret))
+	}
+	cc.ResetCalls()
+	r = put("AKIANOCODECOMMIT0001", "nocc/secret/000000000000000000000000")
+	if r.status != 422 || r.code() != "provider_denied" || !strings.Contains(string(r.body), `"missingScopes":["codecommit:GetRepository"]`) {
+		t.Fatalf("key without CodeCommit: %d %s, want provider_denied naming codecommit:GetRepository", r.status, r.body)
+	}
+	r = put("AKIASERVICE000000002", "service/secret/2222222222222222222222")
+	if r.status != 422 || r.code() != "token_not_personal" {
+		t.Fatalf("another key of the service's IAM user: %d %s, want token_not_personal", r.status, r.body)
+	}
+	r = put("AKIAALICE00000000001", "alice/secret/11111111111111111111111")
+	if r.status != 200 || !strings.Contains(string(r.body), `"login":"`+account+`alice"`) {
+		t.Fatalf("alice's own key: %d %s", r.status, r.body)
+	}
+	for _, c := range cc.Calls() {
+		if c.Operation == "ListRepositories" || c.Operation == "BatchGetRepositories" {
+			t.Errorf("saving a token listed the account's repositories (%s)", c.Operation)
+		}
 	}
 }
