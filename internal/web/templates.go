@@ -169,7 +169,7 @@ func tokenHelp(in fb.Integration) help {
 		return h
 	case fb.KindCodeCommit:
 		return help{URL: "https://console.aws.amazon.com/iam/home#/security_credentials",
-			Scopes: "an IAM access key whose policy allows codecommit:ListRepositories, codecommit:GetRepository, " +
+			Scopes: "an IAM access key whose policy allows codecommit:GetRepository, " +
 				"codecommit:ListBranches, codecommit:GetBranch, codecommit:CreateBranch and codecommit:CreatePullRequest"}
 	}
 	return help{}
