@@ -26,7 +26,9 @@ import (
 //   - EProviderUnavailable: the provider could not be reached, timed out or failed (5xx).
 //   - ENotSupported: the provider cannot do this.
 type Provider interface {
-	// Validate asks the provider who the credential belongs to.
+	// Validate asks the provider who the credential belongs to: the login,
+	// and the account's stable UserID (never empty on success), which
+	// decides whose a token is.
 	Validate(ctx context.Context, cred fb.Credential) (fb.TokenInfo, error)
 	// Repositories lists every repository the credential can see (every page),
 	// narrowed by the integration's API path and JMESPath filter. ID is left empty.
