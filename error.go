@@ -19,6 +19,7 @@ const (
 	ETokenRejected       Code = "token_rejected"
 	EProviderDenied      Code = "provider_denied"
 	EProviderRejected    Code = "provider_rejected"
+	ETokenNotPersonal    Code = "token_not_personal"
 	EPATRequired         Code = "pat_required"
 	EPATInvalid          Code = "pat_invalid"
 	ERateLimited         Code = "rate_limited"

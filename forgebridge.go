@@ -98,6 +98,9 @@ type Integration struct {
 
 	Credential      Credential // the service credential, decrypted
 	CredentialLogin string     // who the provider says the service credential is
+	// CredentialUserID is the provider's stable id of the service account
+	// (TokenInfo.UserID); empty until the credential is next validated.
+	CredentialUserID string
 
 	RepositoryCount int
 	DiscoveredAt    *time.Time
@@ -185,11 +188,17 @@ const (
 	TokenValid      TokenStatus = "valid"
 	TokenInvalid    TokenStatus = "invalid"
 	TokenUnverified TokenStatus = "unverified"
+	// TokenExpired is a token whose ExpiresAt has passed: used like an invalid one.
+	TokenExpired TokenStatus = "expired"
 )
 
 // TokenInfo is what a provider says about a credential when it is validated.
 type TokenInfo struct {
-	Login     string
+	Login string
+	// UserID is the provider's stable id of the account (GitHub and GitLab
+	// user id, Azure's connectionData authenticatedUser.id, AWS's UserId):
+	// unlike a login it cannot be renamed, so it decides whose a token is.
+	UserID    string
 	Scopes    []string   // empty where the provider does not tell
 	ExpiresAt *time.Time // nil where the provider does not tell
 }
@@ -200,12 +209,24 @@ type UserToken struct {
 	IntegrationID string
 	Credential    Credential
 	Login         string
-	Scopes        []string
-	ExpiresAt     *time.Time
-	Status        TokenStatus
-	CheckedAt     *time.Time
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// ProviderUserID is TokenInfo.UserID of the token's account; empty for
+	// a token saved before forgebridge recorded it, until its next check.
+	ProviderUserID string
+	Scopes         []string
+	ExpiresAt      *time.Time
+	Status         TokenStatus
+	CheckedAt      *time.Time
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// StatusAt is the token's status as of now: TokenExpired once its expiry
+// has passed, whatever the last check said, else the recorded status.
+func (t UserToken) StatusAt(now time.Time) TokenStatus {
+	if t.ExpiresAt != nil && !now.Before(*t.ExpiresAt) {
+		return TokenExpired
+	}
+	return t.Status
 }
 
 // ActorType says whose credential performed an action on a provider.

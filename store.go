@@ -100,17 +100,26 @@ type Store interface {
 	// Repositories lists in order of full name then id; next is "" on the last page.
 	Repositories(ctx context.Context, q RepositoryQuery) (repos []Repository, next string, err error)
 
-	// PutUserToken inserts or replaces the user's token for the integration.
+	// PutUserToken inserts or replaces the user's token for the integration;
+	// EAlreadyExists if another person's token has its ProviderUserID.
 	PutUserToken(ctx context.Context, t *UserToken) error
 	UserToken(ctx context.Context, userKey, integrationID string) (UserToken, error)
 	UserTokens(ctx context.Context, userKey string) ([]UserToken, error)
 	// IntegrationUserTokens lists every person's token for one integration.
 	IntegrationUserTokens(ctx context.Context, integrationID string) ([]UserToken, error)
 	DeleteUserToken(ctx context.Context, userKey, integrationID string) error
-	// RecordTokenCheck records a check's result (login, scopes, expiry, status,
-	// checked time) if the row still holds the token checked (same UpdatedAt);
-	// else ENotFound.
+	// RecordTokenCheck records a check's result (login, account id, scopes,
+	// expiry, status, checked time) if the row still holds the token checked
+	// (same UpdatedAt); else ENotFound. EAlreadyExists: another person's
+	// token has that account id.
 	RecordTokenCheck(ctx context.Context, t *UserToken) error
+	// UserTokenOwner returns the key of the person whose token for the
+	// integration is of the provider account providerUserID; else ENotFound.
+	UserTokenOwner(ctx context.Context, integrationID, providerUserID string) (string, error)
+	// RecordCredentialUserID records the service account's id of an
+	// integration saved before it was recorded, if the integration is still
+	// the version in (same UpdatedAt, UpdatedAt unchanged); else ENotFound.
+	RecordCredentialUserID(ctx context.Context, in Integration, userID string) error
 
 	AddAudit(ctx context.Context, e *AuditEntry) error
 	// RecordAction writes an action's audit entry and what it created for an

@@ -118,15 +118,21 @@ func (s *Service) issueAndPermissions(ctx context.Context, u fb.User, key string
 }
 
 // credential applies the credential rule for an action, saving a remembered
-// one-off token first and learning a one-off token's login.
+// one-off token first and learning a one-off token's login. A blank one-off
+// token is none: it neither removes the saved token nor lets the service
+// account act where a person's token is required.
 func (s *Service) credential(ctx context.Context, u fb.User, t target, tok OneOffToken) (CredentialChoice, error) {
-	if tok.Remember && !tok.Credential.IsZero() {
+	if BlankCredential(tok.Credential) {
+		tok = OneOffToken{}
+	}
+	if tok.Remember {
 		if _, err := s.SaveToken(ctx, u, t.integ.ID, tok.Credential); err != nil {
 			return CredentialChoice{}, err
 		}
 		tok = OneOffToken{}
 	}
-	req := CredentialRequest{Integration: t.integ, RequireEverywhere: t.settings.RequireUserPATEverywhere, OneOff: tok.Credential}
+	req := CredentialRequest{Integration: t.integ, RequireEverywhere: t.settings.RequireUserPATEverywhere, OneOff: tok.Credential,
+		Now: s.now()}
 	if tok.Credential.IsZero() {
 		saved, err := s.Store.UserToken(ctx, u.Key, t.integ.ID)
 		switch {
@@ -149,6 +155,9 @@ func (s *Service) credential(ctx context.Context, u fb.User, t target, tok OneOf
 	info, err := p.Validate(ctx, choice.Credential)
 	if err != nil {
 		return CredentialChoice{}, explainTokenError(err, t.integ, SourceOneOff)
+	}
+	if err := s.checkPersonal(ctx, u, t.integ, info.UserID); err != nil {
+		return CredentialChoice{}, err
 	}
 	choice.Login = info.Login
 	return choice, nil

@@ -90,6 +90,7 @@ func (s *Service) RevalidateTokens(ctx context.Context, integrationID string) (c
 		switch code := fb.ErrorCode(verr); code {
 		case "":
 			t.Login, t.Scopes, t.ExpiresAt, t.Status = info.Login, info.Scopes, info.ExpiresAt, fb.TokenValid
+			t.ProviderUserID = info.UserID
 		case fb.ETokenRejected:
 			t.Status = fb.TokenInvalid
 		case fb.ERateLimited, fb.EProviderUnavailable:
@@ -99,6 +100,13 @@ func (s *Service) RevalidateTokens(ctx context.Context, integrationID string) (c
 			// the token, so its status stands.
 		}
 		err = s.Store.RecordTokenCheck(ctx, &t)
+		if fb.ErrorCode(err) == fb.EAlreadyExists {
+			// Saved before ids were kept, it is a token of an account another
+			// person holds: not this person's own, so never used as theirs.
+			s.log().Warn("a saved token is of an account another person's token is", "integration", t.IntegrationID)
+			t.ProviderUserID, t.Status = "", fb.TokenInvalid
+			err = s.Store.RecordTokenCheck(ctx, &t)
+		}
 		if fb.ErrorCode(err) == fb.ENotFound {
 			continue // the person replaced or removed it meanwhile
 		} else if err != nil {

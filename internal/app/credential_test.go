@@ -2,6 +2,7 @@ package app
 
 import (
 	"testing"
+	"time"
 
 	fb "github.com/forgebridge/forgebridge"
 )
@@ -14,6 +15,16 @@ func TestChooseCredential(t *testing.T) {
 	valid := &fb.UserToken{Credential: fb.Credential{Token: "saved"}, Login: "alice", Status: fb.TokenValid}
 	unverified := &fb.UserToken{Credential: fb.Credential{Token: "saved"}, Login: "alice", Status: fb.TokenUnverified}
 	invalid := &fb.UserToken{Credential: fb.Credential{Token: "saved"}, Login: "alice", Status: fb.TokenInvalid}
+	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	past, future := now.Add(-time.Second), now.Add(time.Hour)
+	expired := &fb.UserToken{Credential: fb.Credential{Token: "saved"}, Login: "alice", Status: fb.TokenValid, ExpiresAt: &past}
+	expiresAtNow := &fb.UserToken{Credential: fb.Credential{Token: "saved"}, Login: "alice", Status: fb.TokenValid, ExpiresAt: &now}
+	notYet := &fb.UserToken{Credential: fb.Credential{Token: "saved"}, Login: "alice", Status: fb.TokenValid, ExpiresAt: &future}
+	withID := optional
+	withID.CredentialUserID = "900"
+	servicesOwn := &fb.UserToken{Credential: fb.Credential{Token: "saved"}, Login: "acme-bot", Status: fb.TokenValid, ProviderUserID: "900"}
+	own := &fb.UserToken{Credential: fb.Credential{Token: "saved"}, Login: "alice", Status: fb.TokenValid, ProviderUserID: "901"}
+	blank := fb.Credential{Token: "   "}
 	oneOff := fb.Credential{Token: "typed"}
 	keys := fb.Credential{AccessKeyID: "AKID", SecretAccessKey: "secret"}
 
@@ -46,6 +57,22 @@ func TestChooseCredential(t *testing.T) {
 		{"required and none saved", CredentialRequest{Integration: required},
 			"", fb.Credential{}, fb.Actor{}, fb.EPATRequired},
 		{"required everywhere overrides the integration", CredentialRequest{Integration: optional, RequireEverywhere: true},
+			"", fb.Credential{}, fb.Actor{}, fb.EPATRequired},
+		{"expired saved token is refused without a call", CredentialRequest{Integration: optional, Saved: expired, Now: now},
+			"", fb.Credential{}, fb.Actor{}, fb.EPATInvalid},
+		{"a token expiring now has expired", CredentialRequest{Integration: required, Saved: expiresAtNow, Now: now},
+			"", fb.Credential{}, fb.Actor{}, fb.EPATInvalid},
+		{"saved token before its expiry", CredentialRequest{Integration: optional, Saved: notYet, Now: now},
+			SourceSaved, notYet.Credential, fb.Actor{Type: fb.ActorUser, Login: "alice"}, ""},
+		{"one-off wins over an expired saved token", CredentialRequest{Integration: required, OneOff: oneOff, Saved: expired, Now: now},
+			SourceOneOff, oneOff, fb.Actor{Type: fb.ActorUser}, ""},
+		{"a saved token of the service account is not the person's", CredentialRequest{Integration: withID, Saved: servicesOwn},
+			"", fb.Credential{}, fb.Actor{}, fb.ETokenNotPersonal},
+		{"a saved token of another account is used", CredentialRequest{Integration: withID, Saved: own},
+			SourceSaved, own.Credential, fb.Actor{Type: fb.ActorUser, Login: "alice"}, ""},
+		{"blank one-off is none: the saved token is used", CredentialRequest{Integration: required, OneOff: blank, Saved: valid},
+			SourceSaved, valid.Credential, fb.Actor{Type: fb.ActorUser, Login: "alice"}, ""},
+		{"blank one-off is none: required without a saved token", CredentialRequest{Integration: required, OneOff: blank},
 			"", fb.Credential{}, fb.Actor{}, fb.EPATRequired},
 		{"service account otherwise", CredentialRequest{Integration: optional},
 			SourceService, service, fb.Actor{Type: fb.ActorIntegration, Login: "acme-bot"}, ""},

@@ -161,7 +161,7 @@ func (s *Service) connect(ctx context.Context, i *fb.Integration) ([]fb.Reposito
 	if err != nil {
 		return nil, explainTokenError(err, *i, SourceService)
 	}
-	i.CredentialLogin = info.Login
+	i.CredentialLogin, i.CredentialUserID = info.Login, info.UserID
 	ctx, cancel := context.WithTimeout(ctx, DiscoveryTimeout)
 	defer cancel()
 	repos, err := p.Repositories(ctx, i.Credential)

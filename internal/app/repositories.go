@@ -123,7 +123,7 @@ func (s *Service) views(ctx context.Context, u fb.User, ins []fb.Integration, re
 		v := RepositoryView{Repository: r, Integration: in, RequireUserPAT: RequiresUserToken(in, settings.RequireUserPATEverywhere)}
 		v.CanCreateBranch = r.CanCreateBranch && in.Settings.CreateBranch
 		v.CanCreatePullRequest = r.CanCreatePullRequest && in.Settings.CreatePullRequest
-		v.Token = shownToken(tokens, in.ID)
+		v.Token = shownToken(tokens, in.ID, s.now())
 		v.Index = states[i]
 		out = append(out, v)
 	}

@@ -4,8 +4,10 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"time"
 
 	fb "github.com/forgebridge/forgebridge"
+	"github.com/forgebridge/forgebridge/internal/provider"
 )
 
 // TokenEntry is what a person sees of their token for one integration.
@@ -76,9 +78,19 @@ func (s *Service) saveToken(ctx context.Context, u fb.User, in fb.Integration, c
 		return explainTokenError(err, in, SourceOneOff)
 	}
 	entry.Actor = fb.Actor{Type: fb.ActorUser, Login: info.Login}
+	if err := s.checkAccess(ctx, p, in, c); err != nil {
+		return explainTokenError(err, in, SourceOneOff)
+	}
+	if err := s.checkPersonal(ctx, u, in, info.UserID); err != nil {
+		return err
+	}
 	now := s.now()
-	if err := s.Store.PutUserToken(ctx, &fb.UserToken{UserKey: u.Key, IntegrationID: in.ID, Credential: c,
-		Login: info.Login, Scopes: info.Scopes, ExpiresAt: info.ExpiresAt, Status: fb.TokenValid, CheckedAt: &now}); err != nil {
+	err = s.Store.PutUserToken(ctx, &fb.UserToken{UserKey: u.Key, IntegrationID: in.ID, Credential: c,
+		Login: info.Login, ProviderUserID: info.UserID, Scopes: info.Scopes, ExpiresAt: info.ExpiresAt,
+		Status: fb.TokenValid, CheckedAt: &now})
+	if fb.ErrorCode(err) == fb.EAlreadyExists {
+		return notPersonal(in, false) // someone saved it meanwhile: the unique index decided
+	} else if err != nil {
 		return err
 	}
 	// The token was checked at the address the integration had then; if an
@@ -93,6 +105,68 @@ func (s *Service) saveToken(ctx context.Context, u fb.User, in fb.Integration, c
 		return fb.Errorf(fb.EInvalid, "The address of %s changed while your token was being checked; save it again.", in.Name)
 	}
 	return nil
+}
+
+// checkAccess proves, where the driver's Validate cannot (CodeCommit: STS
+// answers for any valid key), that the credential reaches one repository of
+// the integration, when it has one. A repository gone meanwhile proves nothing
+// either way.
+func (s *Service) checkAccess(ctx context.Context, p provider.Provider, in fb.Integration, c fb.Credential) error {
+	ac, ok := provider.Capability[provider.AccessChecker](p)
+	if !ok {
+		return nil
+	}
+	repos, _, err := s.Store.Repositories(ctx, fb.RepositoryQuery{Page: fb.Page{Limit: 1}, IntegrationIDs: []string{in.ID}})
+	if err != nil || len(repos) == 0 {
+		return err
+	}
+	if err := ac.CheckAccess(ctx, c, repos[0]); fb.ErrorCode(err) != fb.ENotFound {
+		return err
+	}
+	return nil
+}
+
+// checkPersonal refuses, as a person's own, a token of the provider account
+// userID when that account is the integration's service account or another
+// person saved a token of it. The provider's stable id decides, never the
+// login, which can be renamed or reused.
+func (s *Service) checkPersonal(ctx context.Context, u fb.User, in fb.Integration, userID string) error {
+	if userID == "" {
+		return nil
+	}
+	if userID == s.serviceUserID(ctx, in) {
+		return notPersonal(in, true)
+	}
+	owner, err := s.Store.UserTokenOwner(ctx, in.ID, userID)
+	switch {
+	case err == nil && owner != u.Key:
+		return notPersonal(in, false)
+	case err != nil && fb.ErrorCode(err) != fb.ENotFound:
+		return err
+	}
+	return nil
+}
+
+// serviceUserID is the provider id of the integration's service account.
+// An integration saved before forgebridge kept it learns it now, once; if
+// the service credential cannot be checked, "" (the other checks stand).
+func (s *Service) serviceUserID(ctx context.Context, in fb.Integration) string {
+	if in.CredentialUserID != "" || in.Credential.IsZero() {
+		return in.CredentialUserID
+	}
+	p, err := s.provider(in)
+	if err != nil {
+		return ""
+	}
+	info, err := p.Validate(ctx, in.Credential)
+	if err != nil {
+		s.log().Warn("service account id not learnt", "integration", in.ID, "err", err)
+		return ""
+	}
+	if err := s.Store.RecordCredentialUserID(context.WithoutCancel(ctx), in, info.UserID); err != nil && fb.ErrorCode(err) != fb.ENotFound {
+		s.log().Warn("service account id not saved", "integration", in.ID, "err", err)
+	}
+	return info.UserID
 }
 
 // sameAddress reports whether two versions of an integration reach the same service the same way.
@@ -123,17 +197,21 @@ func (s *Service) tokenEntry(ctx context.Context, u fb.User, in fb.Integration) 
 	t, err := s.Store.UserToken(ctx, u.Key, in.ID)
 	switch {
 	case err == nil:
-		t.Credential = fb.Credential{}
-		e.Token = &t
+		e.Token = shownToken([]fb.UserToken{t}, in.ID, s.now())
 	case fb.ErrorCode(err) != fb.ENotFound:
 		return TokenEntry{}, err
 	}
 	return e, nil
 }
 
-// MyTokens lists the person's tokens, one entry per integration.
+// MyTokens lists the person's tokens, one entry per integration: those
+// serving a project the person may browse, and any where they hold a token.
 func (s *Service) MyTokens(ctx context.Context, u fb.User) ([]TokenEntry, error) {
 	ins, err := s.Store.Integrations(ctx)
+	if err != nil {
+		return nil, err
+	}
+	browsable, err := s.Tracker.BrowsableProjects(ctx, u)
 	if err != nil {
 		return nil, err
 	}
@@ -145,23 +223,29 @@ func (s *Service) MyTokens(ctx context.Context, u fb.User) ([]TokenEntry, error)
 	if err != nil {
 		return nil, err
 	}
+	now := s.now()
 	out := make([]TokenEntry, 0, len(ins))
 	for _, in := range ins {
 		e := TokenEntry{Integration: in, Required: RequiresUserToken(in, settings.RequireUserPATEverywhere)}
-		e.Token = shownToken(tokens, in.ID)
+		e.Token = shownToken(tokens, in.ID, now)
+		if e.Token == nil && !slices.ContainsFunc(browsable, in.ServesProject) {
+			continue // nothing of theirs, and serving nothing they may see
+		}
 		out = append(out, e)
 	}
 	return out, nil
 }
 
 // shownToken is the person's token for an integration as it may be shown:
-// a copy without its credential; nil if they have none.
-func shownToken(tokens []fb.UserToken, integrationID string) *fb.UserToken {
+// a copy without its credential, its status as of now (expired once past
+// its expiry); nil if they have none.
+func shownToken(tokens []fb.UserToken, integrationID string, now time.Time) *fb.UserToken {
 	i := slices.IndexFunc(tokens, func(t fb.UserToken) bool { return t.IntegrationID == integrationID })
 	if i < 0 {
 		return nil
 	}
 	t := tokens[i]
 	t.Credential = fb.Credential{}
+	t.Status = t.StatusAt(now)
 	return &t
 }

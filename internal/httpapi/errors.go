@@ -22,6 +22,7 @@ var statusOf = map[fb.Code]int{
 	fb.ETokenRejected:       http.StatusUnprocessableEntity,
 	fb.EProviderDenied:      http.StatusUnprocessableEntity,
 	fb.EProviderRejected:    http.StatusUnprocessableEntity,
+	fb.ETokenNotPersonal:    http.StatusUnprocessableEntity,
 	fb.EPATRequired:         http.StatusPreconditionRequired,
 	fb.EPATInvalid:          http.StatusPreconditionRequired,
 	fb.ERateLimited:         http.StatusTooManyRequests,

@@ -26,7 +26,9 @@ import (
 //   - EProviderUnavailable: the provider could not be reached, timed out or failed (5xx).
 //   - ENotSupported: the provider cannot do this.
 type Provider interface {
-	// Validate asks the provider who the credential belongs to.
+	// Validate asks the provider who the credential belongs to: the login,
+	// and the account's stable UserID (never empty on success), which
+	// decides whose a token is.
 	Validate(ctx context.Context, cred fb.Credential) (fb.TokenInfo, error)
 	// Repositories lists every repository the credential can see (every page),
 	// narrowed by the integration's API path and JMESPath filter. ID is left empty.
@@ -112,6 +114,15 @@ type WebLinker interface {
 	CommitURL(repo fb.Repository, sha string) string
 	BranchURL(repo fb.Repository, name string) string
 	TagURL(repo fb.Repository, name string) string
+}
+
+// AccessChecker is a driver whose Validate proves only that a credential is
+// genuine, not that it may use the service (AWS STS answers for any valid
+// key, whatever its policy). CheckAccess proves more without an account-wide
+// call: it reads one repository the credential must reach, answering with
+// Validate's errors (EProviderDenied naming the missing permission).
+type AccessChecker interface {
+	CheckAccess(ctx context.Context, cred fb.Credential, repo fb.Repository) error
 }
 
 // Capability returns p's optional capability T. A wrapper that adds

@@ -10,11 +10,13 @@ import (
 )
 
 const userTokenColumns = `user_key, integration_id, credential, login, scopes, expires_at, status, checked_at,
-	created_at, updated_at`
+	created_at, updated_at, provider_user_id`
 
 // PutUserToken inserts or replaces the user's token for the integration. It
 // sets t.UpdatedAt, and t.CreatedAt to when the user first saved a token for
-// the integration; an empty Status becomes TokenUnverified.
+// the integration; an empty Status becomes TokenUnverified. A token of an
+// account (ProviderUserID) that another person already saved for the
+// integration answers EAlreadyExists: one account's token is one person's.
 func (s *Store) PutUserToken(ctx context.Context, t *fb.UserToken) (err error) {
 	defer wrap(&err, "PutUserToken(%q, %q)", t.UserKey, t.IntegrationID)
 	if t.Credential.IsZero() {
@@ -34,16 +36,19 @@ func (s *Store) PutUserToken(ctx context.Context, t *fb.UserToken) (err error) {
 	at := now()
 	var created int64
 	err = s.conn().queryRow(ctx, `INSERT INTO user_tokens (`+userTokenColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (user_key, integration_id) DO UPDATE SET
 			credential = excluded.credential, login = excluded.login, scopes = excluded.scopes,
 			expires_at = excluded.expires_at, status = excluded.status, checked_at = excluded.checked_at,
-			updated_at = excluded.updated_at
+			updated_at = excluded.updated_at, provider_user_id = excluded.provider_user_id
 		RETURNING created_at`,
 		t.UserKey, t.IntegrationID, cred, t.Login, scopes, nullMicros(t.ExpiresAt), string(t.Status), nullMicros(t.CheckedAt),
-		micros(at), micros(at)).Scan(&created)
+		micros(at), micros(at), t.ProviderUserID).Scan(&created)
 	if isForeignKeyViolation(err) {
 		return integrationNotFound(t.IntegrationID)
+	}
+	if isUniqueViolation(err) {
+		return accountTaken(t.IntegrationID)
 	}
 	if err != nil {
 		return err
@@ -92,6 +97,42 @@ func (s *Store) userTokens(ctx context.Context, where string, arg string) ([]fb.
 	return out, rows.Err()
 }
 
+// UserTokenOwner returns the key of the person whose saved token for the
+// integration belongs to the provider account providerUserID; ENotFound if
+// nobody's does (an empty id is nobody's).
+func (s *Store) UserTokenOwner(ctx context.Context, integrationID, providerUserID string) (_ string, err error) {
+	defer wrap(&err, "UserTokenOwner(%q)", integrationID)
+	var key string
+	// "<> ''" lets both databases use the partial unique index.
+	err = s.conn().queryRow(ctx, `SELECT user_key FROM user_tokens
+		WHERE integration_id = ? AND provider_user_id = ? AND provider_user_id <> ''`, integrationID, providerUserID).Scan(&key)
+	if errors.Is(err, sql.ErrNoRows) {
+		e := fb.Errorf(fb.ENotFound, "nobody saved a token of that account for integration %s", integrationID)
+		e.IntegrationID = integrationID
+		return "", e
+	}
+	return key, err
+}
+
+// RecordCredentialUserID records the service account's provider id of an
+// integration whose credential was validated before the id was kept. It
+// writes only if the integration is still that version, and leaves
+// UpdatedAt alone: nothing an administrator set has changed.
+func (s *Store) RecordCredentialUserID(ctx context.Context, in fb.Integration, userID string) (err error) {
+	defer wrap(&err, "RecordCredentialUserID(%q)", in.ID)
+	res, err := s.conn().exec(ctx, `UPDATE integrations SET credential_user_id = ? WHERE id = ? AND updated_at = ?`,
+		userID, in.ID, micros(in.UpdatedAt))
+	return expectOne(res, err, fb.Errorf(fb.ENotFound, "integration %s changed since its credential was checked", in.ID))
+}
+
+// accountTaken is the answer to saving a token of an account another person
+// saved a token of: it never says who.
+func accountTaken(integrationID string) error {
+	e := fb.Errorf(fb.EAlreadyExists, "another person saved a token of this account for integration %s", integrationID)
+	e.IntegrationID = integrationID
+	return e
+}
+
 // DeleteUserToken removes the user's token for the integration.
 func (s *Store) DeleteUserToken(ctx context.Context, userKey, integrationID string) (err error) {
 	defer wrap(&err, "DeleteUserToken(%q, %q)", userKey, integrationID)
@@ -100,20 +141,25 @@ func (s *Store) DeleteUserToken(ctx context.Context, userKey, integrationID stri
 }
 
 // RecordTokenCheck records what the provider said of a token: its login,
-// scopes, expiry, status and when it was checked. It writes only if the row
+// account id, scopes, expiry, status and when it was checked. It writes only if the row
 // still holds the token that was checked (same UpdatedAt), so a token the
 // person replaced or removed meanwhile is left alone: then it answers
-// ENotFound.
+// ENotFound. An account id another person's token already has answers
+// EAlreadyExists, nothing written.
 func (s *Store) RecordTokenCheck(ctx context.Context, t *fb.UserToken) (err error) {
 	defer wrap(&err, "RecordTokenCheck(%q, %q)", t.UserKey, t.IntegrationID)
 	scopes, err := marshalList(t.Scopes)
 	if err != nil {
 		return err
 	}
-	res, err := s.conn().exec(ctx, `UPDATE user_tokens SET login = ?, scopes = ?, expires_at = ?, status = ?, checked_at = ?
+	res, err := s.conn().exec(ctx, `UPDATE user_tokens SET login = ?, provider_user_id = ?, scopes = ?, expires_at = ?,
+			status = ?, checked_at = ?
 		WHERE user_key = ? AND integration_id = ? AND updated_at = ?`,
-		t.Login, scopes, nullMicros(t.ExpiresAt), string(t.Status), nullMicros(t.CheckedAt),
+		t.Login, t.ProviderUserID, scopes, nullMicros(t.ExpiresAt), string(t.Status), nullMicros(t.CheckedAt),
 		t.UserKey, t.IntegrationID, micros(t.UpdatedAt))
+	if isUniqueViolation(err) {
+		return accountTaken(t.IntegrationID)
+	}
 	return expectOne(res, err, fb.Errorf(fb.ENotFound, "the token of %s for integration %s changed since it was checked", t.UserKey, t.IntegrationID))
 }
 
@@ -146,7 +192,8 @@ func (s *Store) scanUserToken(row interface{ Scan(...any) error }) (fb.UserToken
 		expires, checked sql.NullInt64
 		created, updated int64
 	)
-	err := row.Scan(&t.UserKey, &t.IntegrationID, &cred, &t.Login, &scopes, &expires, &status, &checked, &created, &updated)
+	err := row.Scan(&t.UserKey, &t.IntegrationID, &cred, &t.Login, &scopes, &expires, &status, &checked, &created, &updated,
+		&t.ProviderUserID)
 	if err != nil {
 		return fb.UserToken{}, err
 	}

@@ -295,3 +295,21 @@ func TestTokenHelpWithoutAddress(t *testing.T) {
 		mustNotContain(t, name, body, `href=""`, `href="/_usersSettings`, `href="_usersSettings`)
 	}
 }
+
+// TestMyTokensShowsOnlyWhatThePersonMaySee: the My tokens page lists the
+// integrations serving a project the person may browse, and those where
+// they hold a token.
+func TestMyTokensShowsOnlyWhatThePersonMaySee(t *testing.T) {
+	e := newEnv(t)
+	in := e.addIntegration(false)
+	mustContain(t, "bob's tokens (Browse on PROJ)", e.signedIn("bob").get("/tokens").body(), `data-integration="`+in.ID+`"`)
+	admin := e.signedIn("admin") // no permission on any project
+	mustNotContain(t, "admin's tokens", admin.get("/tokens").body(), `data-integration="`+in.ID+`"`, "Acme GitHub")
+	mustContain(t, "admin's tokens", admin.get("/tokens").body(), "No git hosting service serves a project you may browse.")
+	mustStatus(t, "admin's token page of an integration not shown", admin.get("/tokens/"+in.ID), http.StatusNotFound)
+	tok := fb.UserToken{UserKey: "admin", IntegrationID: in.ID, Credential: fb.Credential{Token: aliceToken}, Status: fb.TokenValid}
+	if err := e.app.Store.PutUserToken(context.Background(), &tok); err != nil {
+		t.Fatal(err)
+	}
+	mustContain(t, "admin's tokens with one saved", admin.get("/tokens").body(), `data-integration="`+in.ID+`"`)
+}

@@ -115,7 +115,8 @@ func tokenState(t *fb.UserToken) tokenView {
 	}
 	v := tokenView{Configured: true, Expires: day(t.ExpiresAt)}
 	now := time.Now()
-	expired := t.ExpiresAt != nil && !t.ExpiresAt.After(now)
+	// The service says expired by its own clock (fb.UserToken.StatusAt).
+	expired := t.Status == fb.TokenExpired || t.ExpiresAt != nil && !t.ExpiresAt.After(now)
 	v.Warn = t.ExpiresAt != nil && t.ExpiresAt.Before(now.Add(expiryWarning))
 	switch {
 	case expired:
@@ -169,7 +170,7 @@ func tokenHelp(in fb.Integration) help {
 		return h
 	case fb.KindCodeCommit:
 		return help{URL: "https://console.aws.amazon.com/iam/home#/security_credentials",
-			Scopes: "an IAM access key whose policy allows codecommit:ListRepositories, codecommit:GetRepository, " +
+			Scopes: "an IAM access key whose policy allows codecommit:GetRepository, " +
 				"codecommit:ListBranches, codecommit:GetBranch, codecommit:CreateBranch and codecommit:CreatePullRequest"}
 	}
 	return help{}

@@ -245,7 +245,7 @@ func statusOf(err error) int {
 		return http.StatusConflict
 	case fb.EVersionMismatch:
 		return http.StatusPreconditionFailed
-	case fb.ETokenRejected, fb.EProviderDenied, fb.EProviderRejected:
+	case fb.ETokenRejected, fb.EProviderDenied, fb.EProviderRejected, fb.ETokenNotPersonal:
 		return http.StatusUnprocessableEntity
 	case fb.EPATRequired, fb.EPATInvalid:
 		return http.StatusPreconditionRequired

@@ -552,6 +552,7 @@ func TestTokenStateAndHelp(t *testing.T) {
 		{"valid, expiring soon", &fb.UserToken{Status: fb.TokenValid, ExpiresAt: &soon}, "valid", true, true, true},
 		{"expired", &fb.UserToken{Status: fb.TokenValid, ExpiresAt: &past}, "expired", false, false, true},
 		{"invalid", &fb.UserToken{Status: fb.TokenInvalid}, "invalid", false, false, false},
+		{"expired by the service's clock", &fb.UserToken{Status: fb.TokenExpired, ExpiresAt: &later}, "expired", false, false, false},
 		// Usable, but not known to be valid: no checkmark.
 		{"unverified", &fb.UserToken{Status: fb.TokenUnverified}, "unverified", true, false, false},
 	} {

@@ -280,18 +280,19 @@ func TestValidate(t *testing.T) {
 		body        string
 		wantLogin   string
 		wantCode    fb.Code
+		wantUserID  string // authenticatedUser.id, lower case: who, whatever the PAT
 	}{
-		{"account", 200, "application/json", `{"authenticatedUser":{"id":"6c5b6a49-1f2e-4d0c-9c3b-0a4b7e9f2d11","providerDisplayName":"Alice","properties":{"Account":{"$value":"alice@example.com"}}}}`, "alice@example.com", ""},
-		{"display name fallback", 200, "application/json", `{"authenticatedUser":{"id":"6c5b6a49-1f2e-4d0c-9c3b-0a4b7e9f2d11","providerDisplayName":"Alice","properties":{}}}`, "Alice", ""},
-		{"zero id", 200, "application/json", `{"authenticatedUser":{"id":"00000000-0000-0000-0000-000000000000","providerDisplayName":"Anonymous"}}`, "", fb.ETokenRejected},
-		{"public access descriptor", 200, "application/json", `{"authenticatedUser":{"id":"aa442ad2-0000-4c3b-9e8a-1b2c3d4e5f60","descriptor":"System:PublicAccess;aa442ad2-0000-4c3b-9e8a-1b2c3d4e5f60","providerDisplayName":"Anonymous"}}`, "", fb.ETokenRejected},
-		{"no user", 200, "application/json", `{}`, "", fb.ETokenRejected},
-		{"203 sign-in page", 203, "text/html; charset=utf-8", `<html><title>Sign In</title></html>`, "", fb.ETokenRejected},
-		{"200 sign-in page", 200, "text/html", `<html><title>Sign In</title></html>`, "", fb.ETokenRejected},
-		{"401", 401, "", ``, "", fb.ETokenRejected},
-		{"garbled JSON", 200, "application/json", `{"authenticatedUser":`, "", fb.EProviderUnavailable},
-		{"wrong collection", 404, "text/html", `<html>Not found</html>`, "", fb.EProviderRejected},
-		{"server error", 500, "application/json", `{"message":"boom","typeKey":"VssServiceException"}`, "", fb.EProviderUnavailable},
+		{"account", 200, "application/json", `{"authenticatedUser":{"id":"6c5b6a49-1f2e-4d0c-9c3b-0a4b7e9f2d11","providerDisplayName":"Alice","properties":{"Account":{"$value":"alice@example.com"}}}}`, "alice@example.com", "", "6c5b6a49-1f2e-4d0c-9c3b-0a4b7e9f2d11"},
+		{"display name fallback", 200, "application/json", `{"authenticatedUser":{"id":"6C5B6A49-1F2E-4D0C-9C3B-0A4B7E9F2D11","providerDisplayName":"Alice","properties":{}}}`, "Alice", "", "6c5b6a49-1f2e-4d0c-9c3b-0a4b7e9f2d11"},
+		{"zero id", 200, "application/json", `{"authenticatedUser":{"id":"00000000-0000-0000-0000-000000000000","providerDisplayName":"Anonymous"}}`, "", fb.ETokenRejected, ""},
+		{"public access descriptor", 200, "application/json", `{"authenticatedUser":{"id":"aa442ad2-0000-4c3b-9e8a-1b2c3d4e5f60","descriptor":"System:PublicAccess;aa442ad2-0000-4c3b-9e8a-1b2c3d4e5f60","providerDisplayName":"Anonymous"}}`, "", fb.ETokenRejected, ""},
+		{"no user", 200, "application/json", `{}`, "", fb.ETokenRejected, ""},
+		{"203 sign-in page", 203, "text/html; charset=utf-8", `<html><title>Sign In</title></html>`, "", fb.ETokenRejected, ""},
+		{"200 sign-in page", 200, "text/html", `<html><title>Sign In</title></html>`, "", fb.ETokenRejected, ""},
+		{"401", 401, "", ``, "", fb.ETokenRejected, ""},
+		{"garbled JSON", 200, "application/json", `{"authenticatedUser":`, "", fb.EProviderUnavailable, ""},
+		{"wrong collection", 404, "text/html", `<html>Not found</html>`, "", fb.EProviderRejected, ""},
+		{"server error", 500, "application/json", `{"message":"boom","typeKey":"VssServiceException"}`, "", fb.EProviderUnavailable, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -305,8 +306,8 @@ func TestValidate(t *testing.T) {
 			defer srv.Close()
 			p := newProvider(t, fb.Integration{Kind: fb.KindAzureDevOps, BaseURL: srv.URL + "/contoso"})
 			info, err := p.Validate(context.Background(), cred(goodPAT))
-			if fb.ErrorCode(err) != tt.wantCode || info.Login != tt.wantLogin {
-				t.Errorf("Validate = %+v, %v; want login %q, code %q", info, err, tt.wantLogin, tt.wantCode)
+			if fb.ErrorCode(err) != tt.wantCode || info.Login != tt.wantLogin || info.UserID != tt.wantUserID {
+				t.Errorf("Validate = %+v, %v; want login %q, user id %q, code %q", info, err, tt.wantLogin, tt.wantUserID, tt.wantCode)
 			}
 		})
 	}
@@ -747,4 +748,24 @@ func BenchmarkCreatePullRequest(b *testing.B) {
 		i++
 	}
 	b.ReportMetric(float64(len(w.fake.Calls()))/float64(i), "calls/op")
+}
+
+// TestValidateUserID: connectionData's authenticatedUser.id is the
+// account's, the same for each of its PATs, another account's for another.
+func TestValidateUserID(t *testing.T) {
+	w := newWorld(t)
+	second := "second-pat-of-alice-0000000000000000000000000000000"
+	w.fake.AddToken(second, fakeazure.Token{Account: "Alice@example.com", DisplayName: "Alice"})
+	p := newProvider(t, fb.Integration{Kind: fb.KindAzureDevOps, BaseURL: w.fake.URL()})
+	ids := map[string]string{}
+	for _, pat := range []string{goodPAT, second, readOnlyPAT} {
+		info, err := p.Validate(context.Background(), cred(pat))
+		if err != nil || len(info.UserID) != 36 {
+			t.Fatalf("Validate = %+v, %v; want a GUID user id", info, err)
+		}
+		ids[pat] = info.UserID
+	}
+	if ids[goodPAT] != ids[second] || ids[goodPAT] == ids[readOnlyPAT] {
+		t.Errorf("user ids %v: want alice's two PATs alike and bob's another", ids)
+	}
 }

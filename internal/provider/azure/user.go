@@ -49,5 +49,5 @@ func (p *Provider) Validate(ctx context.Context, cred fb.Credential) (fb.TokenIn
 	if login == "" {
 		login = u.ProviderDisplayName
 	}
-	return fb.TokenInfo{Login: login}, nil
+	return fb.TokenInfo{Login: login, UserID: strings.ToLower(u.ID)}, nil
 }

@@ -195,9 +195,12 @@ func checkCredential(cred fb.Credential) error {
 	return nil
 }
 
-// Validate asks STS who the key belongs to (the login is the ARN), then
-// lists repositories once to prove the key may use CodeCommit: STS answers
-// for any valid key, whatever its policy.
+var _ provider.AccessChecker = (*driver)(nil)
+
+// Validate asks STS who the key belongs to: the login is the ARN, the user
+// id IAM's unique id (AIDA…, or AROA…:session for a role). STS answers for
+// any valid key, whatever its policy: CheckAccess proves CodeCommit access
+// on one repository, without listing the whole account.
 func (d *driver) Validate(ctx context.Context, cred fb.Credential) (fb.TokenInfo, error) {
 	if err := checkCredential(cred); err != nil {
 		return fb.TokenInfo{}, err
@@ -208,10 +211,19 @@ func (d *driver) Validate(ctx context.Context, cred fb.Credential) (fb.TokenInfo
 	if err != nil {
 		return fb.TokenInfo{}, mapError(err, cred, "sts:GetCallerIdentity", "")
 	}
-	if _, err := d.client(cred).ListRepositories(ctx, &codecommit.ListRepositoriesInput{}, d.read); err != nil {
-		return fb.TokenInfo{}, mapError(err, cred, "codecommit:ListRepositories", "")
+	return fb.TokenInfo{Login: aws.ToString(out.Arn), UserID: aws.ToString(out.UserId)}, nil
+}
+
+// CheckAccess reads the repository's metadata (GetRepository) with cred.
+func (d *driver) CheckAccess(ctx context.Context, cred fb.Credential, repo fb.Repository) error {
+	if err := checkCredential(cred); err != nil {
+		return err
 	}
-	return fb.TokenInfo{Login: aws.ToString(out.Arn)}, nil
+	_, err := d.client(cred).GetRepository(ctx, &codecommit.GetRepositoryInput{RepositoryName: aws.String(repo.Name)}, d.read)
+	if err != nil {
+		return mapError(err, cred, "codecommit:GetRepository", repo.Name)
+	}
+	return nil
 }
 
 // repositoryJSON is one repository as CodeCommit's RepositoryMetadata names

@@ -118,20 +118,50 @@ func TestNewRefusesBadSettings(t *testing.T) {
 	}
 }
 
-func TestValidateNeedsCodeCommitAccess(t *testing.T) {
+// TestValidateAndCheckAccess: Validate is STS alone (who, by ARN and
+// IAM's unique id), never an account-wide ListRepositories; CheckAccess
+// proves CodeCommit access on one repository with GetRepository.
+func TestValidateAndCheckAccess(t *testing.T) {
 	w := newWorld(t)
+	repo := w.repo(t, "app")
+	ctx := context.Background()
 	noCC := fb.Credential{AccessKeyID: "AKIANOCODECOMMIT0005", SecretAccessKey: "nocc/secret"}
 	w.fake.AddKey(noCC.AccessKeyID, noCC.SecretAccessKey,
-		fakecodecommit.Key{ARN: "arn:aws:iam::123456789012:user/s3-only", Deny: []string{"codecommit:ListRepositories"}})
-	_, err := w.p.Validate(context.Background(), noCC)
-	e := fb.AsError(err)
-	if e == nil || e.Code != fb.EProviderDenied || len(e.MissingScopes) != 1 || e.MissingScopes[0] != "codecommit:ListRepositories" ||
-		!strings.Contains(e.Message, "codecommit:ListRepositories") {
-		t.Fatalf("Validate = %v, want %s naming codecommit:ListRepositories", err, fb.EProviderDenied)
+		fakecodecommit.Key{ARN: "arn:aws:iam::123456789012:user/s3-only", Deny: []string{"codecommit:GetRepository", "codecommit:ListRepositories"}})
+	second := fb.Credential{AccessKeyID: "AKIASECONDKEYALICE01", SecretAccessKey: "second/secret"}
+	w.fake.AddKey(second.AccessKeyID, second.SecretAccessKey, fakecodecommit.Key{ARN: goodARN})
+
+	w.fake.ResetCalls()
+	info, err := w.p.Validate(ctx, good)
+	if err != nil || info.Login != goodARN || info.Scopes != nil || info.ExpiresAt != nil ||
+		!strings.HasPrefix(info.UserID, "AIDA") {
+		t.Errorf("Validate(good) = %+v, %v; want login %s, an AIDA… user id and nothing else", info, err, goodARN)
 	}
-	info, err := w.p.Validate(context.Background(), good)
-	if err != nil || info.Login != goodARN || info.Scopes != nil || info.ExpiresAt != nil {
-		t.Errorf("Validate(good) = %+v, %v; want login %s and nothing else", info, err, goodARN)
+	if calls := w.fake.Calls(); len(calls) != 1 || calls[0].Operation != "GetCallerIdentity" {
+		t.Errorf("Validate made %+v, want GetCallerIdentity alone", calls)
+	}
+	// Two keys of one IAM user are one account; another user is another.
+	info2, err := w.p.Validate(ctx, second)
+	if err != nil || info2.UserID != info.UserID {
+		t.Errorf("Validate(second key of the user) = %+v, %v; want user id %s", info2, err, info.UserID)
+	}
+	other, err := w.p.Validate(ctx, noCC)
+	if err != nil || other.UserID == info.UserID || other.UserID == "" {
+		t.Errorf("Validate(another user) = %+v, %v; want another user id", other, err)
+	}
+
+	ac, ok := provider.Capability[provider.AccessChecker](w.p)
+	if !ok {
+		t.Fatal("the driver is no AccessChecker")
+	}
+	if err := ac.CheckAccess(ctx, good, repo); err != nil {
+		t.Errorf("CheckAccess(good) = %v", err)
+	}
+	err = ac.CheckAccess(ctx, noCC, repo)
+	e := fb.AsError(err)
+	if e == nil || e.Code != fb.EProviderDenied || len(e.MissingScopes) != 1 || e.MissingScopes[0] != "codecommit:GetRepository" ||
+		!strings.Contains(e.Message, "codecommit:GetRepository") {
+		t.Fatalf("CheckAccess(no CodeCommit) = %v, want %s naming codecommit:GetRepository", err, fb.EProviderDenied)
 	}
 	_, err = w.p.Validate(context.Background(), fb.Credential{AccessKeyID: good.AccessKeyID})
 	if fb.ErrorCode(err) != fb.ETokenRejected {
@@ -617,7 +647,7 @@ func TestRegionalEndpoints(t *testing.T) {
 	if err != nil || len(repos) != 5 {
 		t.Fatalf("Repositories = %d, %v", len(repos), err)
 	}
-	want := map[string]int{"sts.eu-west-1.amazonaws.com": 1, "codecommit.eu-west-1.amazonaws.com": 1 + 3 + 1}
+	want := map[string]int{"sts.eu-west-1.amazonaws.com": 1, "codecommit.eu-west-1.amazonaws.com": 3 + 1}
 	if fmt.Sprint(rw.hosts) != fmt.Sprint(want) {
 		t.Errorf("requests went to %v, want %v", rw.hosts, want)
 	}

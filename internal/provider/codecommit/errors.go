@@ -129,13 +129,10 @@ func scrub(err error, cred fb.Credential) error {
 	return e
 }
 
+// redact removes both halves of the key in every form they could be quoted
+// in (as is, JSON-escaped, URL-encoded, base64).
 func redact(s string, cred fb.Credential) string {
-	for _, secret := range []string{cred.SecretAccessKey, cred.AccessKeyID} {
-		if secret != "" {
-			s = strings.ReplaceAll(s, secret, "[redacted]")
-		}
-	}
-	return s
+	return provider.Redact(s, cred.SecretAccessKey, cred.AccessKeyID)
 }
 
 // redactedError stands in for a cause whose text held a credential. It

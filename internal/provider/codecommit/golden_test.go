@@ -54,14 +54,28 @@ func TestGolden(t *testing.T) {
 	demoRepo := map[string]any{"repositoryName": "MyDemoRepo"}
 	tests := []providertest.GoldenCase[goldenCall]{
 		{
-			// STS says who the key is; listing repositories proves it may use CodeCommit.
+			// STS says who the key is (its UserId decides whose it is), and
+			// nothing account-wide is listed.
 			Name: "get_caller_identity.xml",
 			Calls: []goldenCall{
 				{service: "sts", op: "GetCallerIdentity", fixture: "get_caller_identity.xml"},
-				listRepos,
 			},
 			Run: func(ctx context.Context, p provider.Provider, cred fb.Credential) (any, error) {
 				return p.Validate(ctx, cred)
+			},
+		},
+		{
+			// One repository the key must reach proves it may use CodeCommit.
+			Name: "get_repository.json",
+			Calls: []goldenCall{
+				{service: "codecommit", op: "GetRepository", input: demoRepo, fixture: "get_repository.json"},
+			},
+			Run: func(ctx context.Context, p provider.Provider, cred fb.Credential) (any, error) {
+				ac, ok := provider.Capability[provider.AccessChecker](p)
+				if !ok {
+					return nil, fb.Errorf(fb.ENotSupported, "no AccessChecker")
+				}
+				return "reached", ac.CheckAccess(ctx, cred, goldenRepo)
 			},
 		},
 		{

@@ -81,6 +81,9 @@ func mapError(err error, write bool) error {
 		if write && classic(h) {
 			return scopeDenied(h, err)
 		}
+		if lacksRepoScope(h) {
+			return repoScopeMissing(err)
+		}
 		if write {
 			return &fb.Error{Code: fb.EProviderDenied, Err: err,
 				Message: "GitHub did not let your token write to this repository: it cannot see the repository or lacks the Contents and Pull requests write permissions."}
@@ -130,6 +133,23 @@ func scopeDenied(h http.Header, err error) error {
 		e.MissingScopes = []string{"repo"}
 	}
 	return e
+}
+
+// lacksRepoScope reports whether a 404 is GitHub hiding a private
+// repository from a classic token without the repo scope: the answer names
+// repo in X-Accepted-OAuth-Scopes and the token's own scopes lack it.
+func lacksRepoScope(h http.Header) bool {
+	if !classic(h) || slices.Contains(scopes(h), "repo") {
+		return false
+	}
+	accepted := strings.Split(h.Get("X-Accepted-OAuth-Scopes"), ",")
+	return slices.ContainsFunc(accepted, func(s string) bool { return strings.TrimSpace(s) == "repo" })
+}
+
+// repoScopeMissing is the answer to a read GitHub hid for lack of the repo scope.
+func repoScopeMissing(err error) error {
+	return &fb.Error{Code: fb.EProviderDenied, Err: err, MissingScopes: []string{"repo"},
+		Message: "GitHub did not show the repository to your token: a classic token needs the scope repo for a private repository. Add it to the token on GitHub, or create one with it."}
 }
 
 // classic reports whether an answer was to a classic token: GitHub lists the
@@ -255,9 +275,9 @@ func scrub(err *error, token string) {
 	if e == nil {
 		e = &fb.Error{Code: fb.EInternal, Message: "An internal error occurred.", Err: *err}
 	}
-	e.Message = strings.ReplaceAll(e.Message, token, "[redacted]")
-	if e.Err != nil && strings.Contains(e.Err.Error(), token) {
-		e.Err = errors.New(strings.ReplaceAll(e.Err.Error(), token, "[redacted]"))
+	e.Message = provider.Redact(e.Message, token)
+	if e.Err != nil && provider.Leaks(e.Err.Error(), token) {
+		e.Err = errors.New(provider.Redact(e.Err.Error(), token))
 	}
 	*err = e
 }

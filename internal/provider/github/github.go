@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -149,6 +150,7 @@ func (d *Driver) Validate(ctx context.Context, cred fb.Credential) (info fb.Toke
 	}
 	return fb.TokenInfo{
 		Login:     user.GetLogin(),
+		UserID:    strconv.FormatInt(user.GetID(), 10),
 		Scopes:    scopes(resp.Header),
 		ExpiresAt: expiry(resp.Header.Get("github-authentication-token-expiration")),
 	}, nil
@@ -365,6 +367,9 @@ func (d *Driver) CreateBranch(ctx context.Context, cred fb.Credential, repo fb.R
 // see: GitHub answers 404 for both.
 func (d *Driver) baseMissing(ctx context.Context, owner, name, fullName, base string, cause error) error {
 	if _, _, err := d.client.Repositories.Get(ctx, owner, name); err != nil {
+		if e := fb.AsError(mapError(err, false)); e != nil && slices.Equal(e.MissingScopes, []string{"repo"}) {
+			return e
+		}
 		if s := status(err); s == http.StatusNotFound || s == http.StatusForbidden {
 			return &fb.Error{Code: fb.EProviderDenied, Err: err,
 				Message: fmt.Sprintf("GitHub did not show the repository %s to your token: it does not exist or the token has no access to it.", fullName)}

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -153,17 +154,29 @@ func TestValidate(t *testing.T) {
 		{fineToken, "bob", []string{}, nil},
 		{"ghp_expiring000000000000000000000000000", "alice", []string{"repo", "workflow"}, &exp},
 	}
+	ids := map[string]string{} // login → user id
 	for _, tt := range tests {
 		info, err := d.Validate(ctx, cred(tt.token))
 		if err != nil {
 			t.Fatalf("Validate: %v", err)
 		}
+		// GitHub's numeric user id: one per account, whichever of its tokens.
+		if _, err := strconv.ParseInt(info.UserID, 10, 64); err != nil {
+			t.Errorf("Validate(%s) user id %q, want GitHub's numeric id", tt.login, info.UserID)
+		}
+		if id, seen := ids[tt.login]; seen && id != info.UserID {
+			t.Errorf("two tokens of %s have user ids %s and %s", tt.login, id, info.UserID)
+		}
+		ids[tt.login] = info.UserID
 		if info.Login != tt.login || !slices.Equal(info.Scopes, tt.scopes) || info.Scopes == nil {
 			t.Errorf("Validate = %+v, want login %s scopes %q", info, tt.login, tt.scopes)
 		}
 		if (info.ExpiresAt == nil) != (tt.expires == nil) || (tt.expires != nil && !info.ExpiresAt.Equal(*tt.expires)) {
 			t.Errorf("expires %v, want %v", info.ExpiresAt, tt.expires)
 		}
+	}
+	if ids["alice"] == ids["bob"] {
+		t.Errorf("alice and bob have one user id %s", ids["bob"])
 	}
 	for v, want := range map[string]string{
 		"2026-12-31 00:00:00 UTC":   "2026-12-31T00:00:00Z",
@@ -562,5 +575,50 @@ func BenchmarkCreateBranchDirect(b *testing.B) {
 		if _, _, err := c.Git.CreateRef(ctx, "acme", "app", gh.CreateRef{Ref: fmt.Sprintf("refs/heads/bench-%d", i), SHA: ref.GetObject().GetSHA()}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestPrivateRepoWithoutRepoScope: GitHub hides a private repository from a
+// classic token without the repo scope (404, X-Accepted-OAuth-Scopes: repo);
+// every path names repo in MissingScopes, the base-branch lookup included.
+func TestPrivateRepoWithoutRepoScope(t *testing.T) {
+	f, _ := newFake(t)
+	f.AddRepo("dave/secret", "main").SetPrivate(true) // dave's own: only the scope is missing
+	d := newDriver(t, integration(fb.KindGitHub, f), f)
+	secret := fb.Repository{FullName: "dave/secret", DefaultBranch: "main"}
+	noDefault := fb.Repository{FullName: "dave/secret"}
+	paths := map[string]func(fb.Credential) error{
+		"branches":                 func(c fb.Credential) error { _, err := d.Branches(ctx, c, secret); return err },
+		"create branch (base ref)": func(c fb.Credential) error { _, err := d.CreateBranch(ctx, c, secret, "x", ""); return err },
+		"create branch (named base)": func(c fb.Credential) error {
+			_, err := d.CreateBranch(ctx, c, secret, "x", "develop")
+			return err
+		},
+		"create branch (default branch lookup)": func(c fb.Credential) error { _, err := d.CreateBranch(ctx, c, noDefault, "x", ""); return err },
+		"create pull request": func(c fb.Credential) error {
+			_, err := d.CreatePullRequest(ctx, c, secret, fb.NewPullRequest{SourceBranch: "feature", TargetBranch: "main", Title: "t"})
+			return err
+		},
+		"pull requests": func(c fb.Credential) error {
+			return d.PullRequests(ctx, c, secret, time.Time{}, func(fb.PullRequest) error { return nil })
+		},
+	}
+	for name, call := range paths {
+		t.Run(name, func(t *testing.T) {
+			e := fb.AsError(call(cred(classicROToken)))
+			if e == nil || e.Code != fb.EProviderDenied || !slices.Equal(e.MissingScopes, []string{"repo"}) || !strings.Contains(e.Message, "repo") {
+				t.Errorf("classic token without repo: %v, want %s with missingScopes [repo]", e, fb.EProviderDenied)
+			}
+			// A token with the scope that may not see the repository lacks no scope.
+			e = fb.AsError(call(cred(goodToken)))
+			if e == nil || e.Code != fb.EProviderDenied || e.MissingScopes != nil {
+				t.Errorf("classic token with repo, no access: %v, want %s without missingScopes", e, fb.EProviderDenied)
+			}
+		})
+	}
+	// A public repository's unknown base branch is just that, whatever the scopes.
+	_, err := d.CreateBranch(ctx, cred(classicROToken), fb.Repository{FullName: "acme/app", DefaultBranch: "main"}, "x", "nope")
+	if e := fb.AsError(err); e == nil || e.Code != fb.EProviderRejected || e.MissingScopes != nil {
+		t.Errorf("unknown base of a public repository: %v, want %s", err, fb.EProviderRejected)
 	}
 }

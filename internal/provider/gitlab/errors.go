@@ -190,9 +190,7 @@ func retryAfter(h http.Header, now time.Time) int {
 	return secs
 }
 
+// scrub removes the token from s in every form it could be quoted in.
 func scrub(s, token string) string {
-	if token == "" {
-		return s
-	}
-	return strings.ReplaceAll(s, token, "[redacted]")
+	return provider.Redact(s, token)
 }

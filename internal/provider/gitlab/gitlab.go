@@ -171,7 +171,7 @@ func (d *driver) Validate(ctx context.Context, cred fb.Credential) (fb.TokenInfo
 	if err != nil {
 		return fb.TokenInfo{}, d.mapError(cred, opValidate, "", resp, err)
 	}
-	info.Login = user.Username
+	info.Login, info.UserID = user.Username, strconv.FormatInt(int64(user.ID), 10)
 	return info, nil
 }
 

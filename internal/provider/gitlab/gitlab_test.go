@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -179,10 +180,24 @@ func TestValidate(t *testing.T) {
 		t.Errorf("info = %+v (expires %v), want frank, api+read_user, expiring %v", info, info.ExpiresAt, day)
 	}
 
+	// GitLab's numeric user id: one per account, whichever of its tokens.
+	frankID := info.UserID
+	if _, err := strconv.Atoi(frankID); err != nil {
+		t.Errorf("user id %q, want GitLab's numeric id", frankID)
+	}
+	second := fb.Credential{Token: "glpat-FRANK-second-008"}
+	f.fake.AddToken(second.Token, fakegitlab.Token{Username: "frank", Scopes: []string{"api"}})
+	if info, err := f.p.Validate(ctx, second); err != nil || info.UserID != frankID {
+		t.Errorf("Validate(frank's second token) = %+v, %v; want user id %s", info, err, frankID)
+	}
+
 	f.fake.ResetCalls()
 	info, err = f.p.Validate(ctx, legacy)
 	if err != nil {
 		t.Fatalf("Validate(legacy): %v", err)
+	}
+	if info.UserID == "" || info.UserID == frankID {
+		t.Errorf("erin's user id %q, want one of her own", info.UserID)
 	}
 	if info.Login != "erin" || info.Scopes != nil || info.ExpiresAt != nil {
 		t.Errorf("legacy info = %+v, want login erin, scopes and expiry unknown", info)

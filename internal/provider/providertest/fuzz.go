@@ -2,9 +2,13 @@ package providertest
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -20,9 +24,15 @@ var knownCodes = map[fb.Code]bool{fb.ETokenRejected: true, fb.EProviderDenied: t
 // FuzzAnswers feeds a driver arbitrary answers from its service — any
 // status, content type, Retry-After and body — on every call it makes. The
 // driver must not panic, must answer with a *forgebridge.Error of a known
-// code (or succeed), and must never put the credential into an error. The
-// service's answers are untrusted input: this is the fuzz test of every
-// parser of them.
+// code (or succeed), and must never put the credential into an error, in
+// any form (provider.SecretForms: as is, inside a JSON string, URL-encoded,
+// base64). The service's answers are untrusted input: this is the fuzz test
+// of every parser of them.
+//
+// The service echoes what it was sent, the worst case for leaks: the
+// Authorization header after the body, and in the body each placeholder
+// ({{secret}}, {{secret.json}}, {{secret.url}}, {{secret.b64}}, {{auth}},
+// {{auth.json}}) replaced by the credential or the header in that form.
 //
 // newProvider builds the driver with its service at baseURL; cred is a
 // credential whose parts are long enough to be found if they leak.
@@ -43,8 +53,17 @@ func FuzzAnswers(f *testing.F, newProvider func(baseURL string) (provider.Provid
 	f.Add(200, "application/json", "", []byte(`{"value":[{"id":"1","name":"r","project":{"name":"p"},"webUrl":"http://x"}],"count":1}`))
 	f.Add(200, "application/json", "", []byte(`{"authenticatedUser":{"id":"00000000-0000-0000-0000-000000000000"}}`))
 	f.Add(200, "text/xml", "", []byte(`<GetCallerIdentityResponse><GetCallerIdentityResult><Arn>arn:aws:iam::1:user/x</Arn></GetCallerIdentityResult></GetCallerIdentityResponse>`))
+	// Services that quote the credential back, in the forms a leak takes.
+	f.Add(401, "application/json", "", []byte(`{"message":"Bad credentials: {{secret.json}}"}`))
+	f.Add(422, "application/json", "", []byte(`{"message":"Validation Failed","errors":[{"message":"token {{secret.json}} may not","code":"custom"}]}`))
+	f.Add(400, "application/json", "", []byte(`{"message":"bad header {{auth.json}}","error":"{{secret.b64}}"}`))
+	f.Add(404, "text/html", "", []byte(`<a href="/login?token={{secret.url}}">{{auth}}</a>`))
+	f.Add(500, "application/json", "", []byte(`{"$id":"1","message":"TF400813: {{auth.json}} {{secret.url}}","typeKey":"UnauthorizedRequestException"}`))
+	f.Add(400, "application/x-amz-json-1.1", "", []byte(`{"__type":"ValidationException","message":"key {{secret.json}} / {{secret.b64}}"}`))
+	f.Add(200, "application/json", "", []byte(`{"login":"{{secret.json}}","id":1,"name":"{{auth.json}}","value":[{"id":"{{secret.b64}}","name":"r"}]}`))
 
 	secrets := []string{cred.Token, cred.AccessKeyID, cred.SecretAccessKey}
+	joined := strings.Join(slices.DeleteFunc(slices.Clone(secrets), func(s string) bool { return s == "" }), " ")
 	f.Fuzz(func(t *testing.T, status int, contentType, retryAfter string, body []byte) {
 		if status < 200 || status > 599 { // 1xx are not final answers: the client would wait for one
 			return
@@ -55,10 +74,11 @@ func FuzzAnswers(f *testing.F, newProvider func(baseURL string) (provider.Provid
 			if retryAfter != "" {
 				w.Header().Set("Retry-After", retryAfter)
 			}
+			auth := r.Header.Get("Authorization") + r.Header.Get("Private-Token")
 			w.Header().Set("X-Echo", r.Header.Get("Authorization"))
 			w.WriteHeader(status)
-			w.Write(body)
-			w.Write([]byte(r.Header.Get("Authorization") + r.Header.Get("Private-Token")))
+			w.Write(quoteBack(body, joined, auth))
+			w.Write([]byte(auth))
 		}))
 		defer srv.Close()
 		p, err := newProvider(srv.URL)
@@ -85,10 +105,8 @@ func FuzzAnswers(f *testing.F, newProvider func(baseURL string) (provider.Provid
 			if e.Code == fb.ERateLimited && e.RetryAfter < 1 {
 				t.Fatalf("%s: rate_limited with retryAfter %d", op, e.RetryAfter)
 			}
-			for _, s := range secrets {
-				if s != "" && (strings.Contains(e.Message, s) || strings.Contains(err.Error(), s)) {
-					t.Fatalf("%s: the error carries a secret: %v", op, err)
-				}
+			if provider.Leaks(e.Message, secrets...) || provider.Leaks(err.Error(), secrets...) {
+				t.Fatalf("%s: the error carries a secret: %v", op, err)
 			}
 		}
 		_, err = p.Validate(ctx, cred)
@@ -102,4 +120,21 @@ func FuzzAnswers(f *testing.F, newProvider func(baseURL string) (provider.Provid
 		_, err = p.CreatePullRequest(ctx, cred, repo, fb.NewPullRequest{SourceBranch: "PROJ-1-x", TargetBranch: "main", Title: "t"})
 		check("CreatePullRequest", err)
 	})
+}
+
+// quoteBack fills the body's placeholders with the secret and the
+// Authorization header the driver sent, each in the form it names.
+func quoteBack(body []byte, secret, auth string) []byte {
+	jsonString := func(s string) string {
+		b, _ := json.Marshal(s)
+		return strings.Trim(string(b), `"`)
+	}
+	return []byte(strings.NewReplacer(
+		"{{secret}}", secret,
+		"{{secret.json}}", jsonString(secret),
+		"{{secret.url}}", url.QueryEscape(secret),
+		"{{secret.b64}}", base64.StdEncoding.EncodeToString([]byte(secret)),
+		"{{auth}}", auth,
+		"{{auth.json}}", jsonString(auth),
+	).Replace(string(body)))
 }

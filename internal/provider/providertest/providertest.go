@@ -87,6 +87,12 @@ func Run(t *testing.T, setup func(t *testing.T) *Harness) {
 		if info.Login != h.GoodLogin {
 			t.Errorf("login = %q, want %q", info.Login, h.GoodLogin)
 		}
+		// The stable id decides whose a token is (attribution): never empty,
+		// and the same at every validation.
+		again, err := h.Provider.Validate(ctx, h.Good)
+		if info.UserID == "" || err != nil || again.UserID != info.UserID {
+			t.Errorf("user id %q, then %q (%v): want one non-empty id", info.UserID, again.UserID, err)
+		}
 		for name, cred := range map[string]fb.Credential{"unknown": h.Unknown, "expired": h.Expired} {
 			_, err := h.Provider.Validate(ctx, cred)
 			wantCode(t, "Validate("+name+")", err, fb.ETokenRejected)

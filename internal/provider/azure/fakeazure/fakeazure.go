@@ -230,6 +230,20 @@ func (s *Server) commitTimeLocked() time.Time {
 }
 
 // guid makes a stable GUID-shaped id.
+// userID is the identity id of a token's user, as connectionData's
+// authenticatedUser.id gives it: one per account (its Account, else its
+// display name), whichever of the account's PATs is used; a token naming
+// neither is an account of its own.
+func userID(pat string, tok Token) string {
+	switch {
+	case tok.Account != "":
+		return guid("user", strings.ToLower(tok.Account))
+	case tok.DisplayName != "":
+		return guid("user", "name:"+tok.DisplayName)
+	}
+	return guid("user", "pat:"+pat)
+}
+
 func guid(kind, name string) string {
 	sum := sha1.Sum([]byte(kind + ":" + name))
 	h := hex.EncodeToString(sum[:16])
@@ -365,7 +379,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if tok.NoCodeScope {
 		writeError(w, http.StatusUnauthorized, "UnauthorizedRequestException", fmt.Sprintf(
-			"TF400813: The user '%s' is not authorized to access this resource.", guid("user", pat)))
+			"TF400813: The user '%s' is not authorized to access this resource.", userID(pat, tok)))
 		return
 	}
 	if len(segs) == 3 {
@@ -386,7 +400,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if write && tok.ReadOnly {
 		// The scope check runs before the call reaches the Git service.
 		writeError(w, http.StatusUnauthorized, "UnauthorizedRequestException", fmt.Sprintf(
-			"TF400813: The user '%s' is not authorized to access this resource.", guid("user", pat)))
+			"TF400813: The user '%s' is not authorized to access this resource.", userID(pat, tok)))
 		return
 	}
 	resource := ""
@@ -447,7 +461,7 @@ func (s *Server) checkVersion(w http.ResponseWriter, method, v string) bool {
 }
 
 func (s *Server) connectionData(w http.ResponseWriter, r *http.Request, pat string, tok Token) {
-	id := guid("user", pat)
+	id := userID(pat, tok)
 	props := map[string]any{}
 	if tok.Account != "" {
 		props["Account"] = map[string]string{"$type": "System.String", "$value": tok.Account}

@@ -326,7 +326,7 @@ func (s *Server) serveGit(w http.ResponseWriter, r *http.Request, project, name,
 	case !hasAuth || !known || tok.Expired:
 		s.gitUnauthorized(w, "TF400813: Resource not available for anonymous access. Client authentication required.")
 	case tok.NoCodeScope:
-		s.gitUnauthorized(w, fmt.Sprintf("TF400813: The user '%s' is not authorized to access this resource.", guid("user", pat)))
+		s.gitUnauthorized(w, fmt.Sprintf("TF400813: The user '%s' is not authorized to access this resource.", userID(pat, tok)))
 	case throttled:
 		s.throttle(w)
 	case !found:

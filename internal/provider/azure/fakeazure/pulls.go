@@ -234,7 +234,7 @@ func (s *Server) createPullRequest(w http.ResponseWriter, body []byte, repo *Rep
 		return
 	}
 	draft := in.IsDraft && !v.less(version{5, 1})
-	by := identity{id: guid("user", pat), displayName: tok.DisplayName, uniqueName: tok.Account}
+	by := identity{id: userID(pat, tok), displayName: tok.DisplayName, uniqueName: tok.Account}
 	pr, err := s.openPullLocked(repo, in.SourceRefName, in.TargetRefName, in.Title, in.Description, draft, by)
 	if err != nil {
 		writeError(w, err.status, err.typeKey, err.message)

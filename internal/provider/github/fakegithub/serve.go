@@ -240,6 +240,9 @@ func (s *Server) route(q *request) reply {
 	case len(seg) == 3 && (seg[0] == "orgs" || seg[0] == "users") && seg[2] == "repos" && get:
 		return s.listRepos(q, seg[1])
 	case len(seg) >= 3 && seg[0] == "repos":
+		// GitHub names the scope of repository routes even when it hides
+		// the repository (404) from a classic token without it.
+		q.header.Set("X-Accepted-OAuth-Scopes", "repo")
 		repo := s.repos[strings.ToLower(seg[1]+"/"+seg[2])]
 		if repo == nil || !repo.visibleTo(q.tok) {
 			return q.notFound(docsRepos + "#get-a-repository")
@@ -249,7 +252,6 @@ func (s *Server) route(q *request) reply {
 			return q.errorf(http.StatusForbidden, docsRoot+"/overview/other-authentication-methods#authenticating-for-saml-sso",
 				"Resource protected by organization SAML enforcement. You must grant your Personal Access token access to this organization.")
 		}
-		q.header.Set("X-Accepted-OAuth-Scopes", "repo")
 		return s.routeRepo(q, repo, seg[3:])
 	}
 	return q.notFound(docsRoot)
