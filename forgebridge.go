@@ -340,6 +340,7 @@ const (
 	AuditIntegrationUpdate = "integration.update"
 	AuditIntegrationDelete = "integration.delete"
 	AuditSettingsUpdate    = "settings.update"
+	AuditSignInFailure     = "signin.failure"
 	AuditOutcomeSuccess    = "success"
 	AuditOutcomeFailure    = "failure"
 )

@@ -101,6 +101,9 @@ func (s *Service) issueWithDevTools(ctx context.Context, u fb.User, key string) 
 
 // issueAndPermissions returns the issue if the person may browse its project.
 func (s *Service) issueAndPermissions(ctx context.Context, u fb.User, key string) (fb.Issue, map[string]bool, error) {
+	if err := checkBounds(chars("issue key", key, MaxIssueKeyChars)); err != nil {
+		return fb.Issue{}, nil, err
+	}
 	issue, err := s.Tracker.Issue(ctx, strings.ToUpper(key))
 	if err != nil {
 		return fb.Issue{}, nil, err
@@ -194,6 +197,9 @@ func explainTokenError(err error, in fb.Integration, src Source) error {
 
 // CreateBranch creates a branch for an issue with the credential the rule picks.
 func (s *Service) CreateBranch(ctx context.Context, u fb.User, issueKey string, in CreateBranchInput) (CreatedBranch, error) {
+	if err := in.bounds(issueKey); err != nil {
+		return CreatedBranch{}, err
+	}
 	entry := fb.AuditEntry{User: u.Name, Action: fb.AuditBranchCreate, RepositoryID: in.RepositoryID, Issue: issueKey, Target: in.Name}
 	var t target
 	out, err := s.createBranch(ctx, u, issueKey, in, &entry, &t)
@@ -203,6 +209,7 @@ func (s *Service) CreateBranch(ctx context.Context, u fb.User, issueKey string, 
 	}
 	s.record(ctx, entry, nil, &fb.IssueBranch{IssueKey: t.issue.Key, RepositoryID: t.repo.ID,
 		Name: out.Name, SHA: out.SHA, WebURL: out.WebURL, CreatedAt: s.now()}, nil)
+	s.guards().branches.forget(t.repo.ID) // the dialogs list the new branch at once
 	s.link(ctx, u, t, branchLink(t, out.Branch))
 	s.indexSoon(ctx, []string{t.repo.ID}, IndexByWebhook)
 	return out, nil
@@ -225,6 +232,9 @@ func (s *Service) createBranch(ctx context.Context, u fb.User, issueKey string, 
 		}
 	}
 	entry.Target = name
+	if err := typedBranchBound(in.Name, name, t.settings); err != nil {
+		return CreatedBranch{}, err
+	}
 	if err := branchname.Valid(name); err != nil {
 		return CreatedBranch{}, err
 	}
@@ -251,6 +261,9 @@ func (s *Service) createBranch(ctx context.Context, u fb.User, issueKey string, 
 
 // CreatePullRequest opens a pull request for an issue with the credential the rule picks.
 func (s *Service) CreatePullRequest(ctx context.Context, u fb.User, issueKey string, in CreatePullRequestInput) (CreatedPullRequest, error) {
+	if err := in.bounds(issueKey); err != nil {
+		return CreatedPullRequest{}, err
+	}
 	entry := fb.AuditEntry{User: u.Name, Action: fb.AuditPullRequestCreate, RepositoryID: in.RepositoryID, Issue: issueKey}
 	var t target
 	out, err := s.createPullRequest(ctx, u, issueKey, in, &entry, &t)

@@ -168,7 +168,7 @@ func (s *Service) connect(ctx context.Context, i *fb.Integration) ([]fb.Reposito
 // CreateIntegration validates the service credential, discovers every
 // repository and only then saves the integration.
 func (s *Service) CreateIntegration(ctx context.Context, u fb.User, in IntegrationInput) (fb.Integration, error) {
-	if err := requireAdmin(u); err != nil {
+	if err := in.check(u); err != nil {
 		return fb.Integration{}, err
 	}
 	i := fb.Integration{Settings: fb.DefaultIntegrationSettings}
@@ -215,7 +215,7 @@ func (s *Service) createIntegration(ctx context.Context, i *fb.Integration) erro
 // UpdateIntegration merges a patch into an integration. A new credential or
 // new connection settings are tried with the provider before anything is saved.
 func (s *Service) UpdateIntegration(ctx context.Context, u fb.User, id string, in IntegrationInput) (fb.Integration, error) {
-	if err := requireAdmin(u); err != nil {
+	if err := in.check(u); err != nil {
 		return fb.Integration{}, err
 	}
 	entry := fb.AuditEntry{User: u.Name, Action: fb.AuditIntegrationUpdate, IntegrationID: id}

@@ -45,8 +45,9 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	name := strings.TrimSpace(r.PostForm.Get("name"))
 	next := localPath(r.PostForm.Get("next"))
-	u, err := s.App.SignIn(r.Context(), name, r.PostForm.Get("password"))
+	u, err := s.App.SignIn(r.Context(), name, r.PostForm.Get("password"), s.clientAddress(r))
 	if err != nil {
+		setRetryAfter(w, err)
 		s.render(w, r, statusOf(err), "login", s.loginView(next, name, s.errorText(r, err)))
 		return
 	}
