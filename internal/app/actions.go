@@ -197,7 +197,7 @@ func explainTokenError(err error, in fb.Integration, src Source) error {
 
 // CreateBranch creates a branch for an issue with the credential the rule picks.
 func (s *Service) CreateBranch(ctx context.Context, u fb.User, issueKey string, in CreateBranchInput) (CreatedBranch, error) {
-	if err := in.bounds(issueKey); err != nil {
+	if err := s.branchBounds(ctx, issueKey, in); err != nil {
 		return CreatedBranch{}, err
 	}
 	entry := fb.AuditEntry{User: u.Name, Action: fb.AuditBranchCreate, RepositoryID: in.RepositoryID, Issue: issueKey, Target: in.Name}
@@ -232,9 +232,6 @@ func (s *Service) createBranch(ctx context.Context, u fb.User, issueKey string, 
 		}
 	}
 	entry.Target = name
-	if err := typedBranchBound(in.Name, name, t.settings); err != nil {
-		return CreatedBranch{}, err
-	}
 	if err := branchname.Valid(name); err != nil {
 		return CreatedBranch{}, err
 	}

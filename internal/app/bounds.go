@@ -1,7 +1,9 @@
 package app
 
 import (
+	"context"
 	"fmt"
+	"strings"
 	"unicode/utf8"
 
 	fb "github.com/forgebridge/forgebridge"
@@ -146,13 +148,24 @@ func truncate(s string, n int) string {
 	return s[:cut] + ellipsis
 }
 
-// typedBranchBound holds a branch name typed by a person to the configured
-// maximum length, as suggested names are.
-func typedBranchBound(typed, name string, st fb.Settings) error {
-	if typed == "" || st.BranchNameMaxLength <= 0 || len(name) <= st.BranchNameMaxLength {
+// branchBounds checks a branch request's fields, and holds a branch name
+// typed by a person to the configured maximum length, as suggested names are.
+func (s *Service) branchBounds(ctx context.Context, issueKey string, in CreateBranchInput) error {
+	if err := in.bounds(issueKey); err != nil {
+		return err
+	}
+	name := strings.TrimSpace(in.Name)
+	if name == "" {
 		return nil
 	}
-	return fb.Errorf(fb.EInvalid, "name is longer than the configured maximum of %d bytes for a branch name.", st.BranchNameMaxLength)
+	st, err := s.Store.Settings(ctx)
+	if err != nil {
+		return err
+	}
+	if st.BranchNameMaxLength > 0 && len(name) > st.BranchNameMaxLength {
+		return fb.Errorf(fb.EInvalid, "name is longer than the configured maximum of %d bytes for a branch name.", st.BranchNameMaxLength)
+	}
+	return nil
 }
 
 // check refuses a person who is not an administrator, then a field over its bound.

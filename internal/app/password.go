@@ -112,7 +112,9 @@ func (s *Service) guards() *guards {
 	g.once.Do(func() {
 		g.names = &ratelimit.Failures{Max: SignInFailsPerName, Window: SignInWindow}
 		g.addresses = &ratelimit.Failures{Max: SignInFailsPerAddr, Window: SignInWindow}
-		g.reads = &ratelimit.Buckets{Rate: providerReadRate, Burst: providerReadBurst}
+		if g.reads == nil { // tests set their own
+			g.reads = &ratelimit.Buckets{Rate: providerReadRate, Burst: providerReadBurst}
+		}
 		g.branches = &branchCache{}
 		g.checks = make(chan struct{}, passwordCheckSlots)
 		if g.wait == 0 {
