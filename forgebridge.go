@@ -98,6 +98,9 @@ type Integration struct {
 
 	Credential      Credential // the service credential, decrypted
 	CredentialLogin string     // who the provider says the service credential is
+	// CredentialStored says a credential is stored; listings carry it
+	// without decrypting the credential itself.
+	CredentialStored bool
 
 	RepositoryCount int
 	DiscoveredAt    *time.Time

@@ -80,7 +80,7 @@ func (s *Store) createIntegration(ctx context.Context, c conn, in *fb.Integratio
 	if err != nil {
 		return err
 	}
-	in.ID, in.CreatedAt, in.UpdatedAt = id, t, t
+	in.ID, in.CreatedAt, in.UpdatedAt, in.CredentialStored = id, t, t, cred != nil
 	return nil
 }
 
@@ -94,7 +94,9 @@ func (s *Store) Integration(ctx context.Context, id string) (_ fb.Integration, e
 	return in, err
 }
 
-// Integrations returns every integration by name, credentials decrypted.
+// Integrations returns every integration by name. Credentials are not
+// decrypted (CredentialStored says which have one): a listing must not fail
+// for everyone because one row cannot be opened; Integration decrypts.
 func (s *Store) Integrations(ctx context.Context) (_ []fb.Integration, err error) {
 	defer wrap(&err, "Integrations")
 	rows, err := s.conn().query(ctx, `SELECT `+integrationColumns+` FROM integrations ORDER BY lower(name), id`)
@@ -104,7 +106,7 @@ func (s *Store) Integrations(ctx context.Context) (_ []fb.Integration, err error
 	defer rows.Close()
 	var out []fb.Integration
 	for rows.Next() {
-		in, err := s.scanIntegration(rows)
+		in, err := s.scanSealedIntegration(rows, false)
 		if err != nil {
 			return nil, err
 		}
@@ -172,7 +174,7 @@ func (s *Store) updateIntegration(ctx context.Context, c conn, in *fb.Integratio
 	if err != nil {
 		return err
 	}
-	in.DiscoveredAt, in.CreatedAt, in.UpdatedAt = timePtr(discovered), fromMicros(created), t
+	in.DiscoveredAt, in.CreatedAt, in.UpdatedAt, in.CredentialStored = timePtr(discovered), fromMicros(created), t, cred != nil
 	return nil
 }
 
@@ -196,6 +198,11 @@ func (s *Store) DeleteIntegration(ctx context.Context, id string) (err error) {
 }
 
 func (s *Store) scanIntegration(row interface{ Scan(...any) error }) (fb.Integration, error) {
+	return s.scanSealedIntegration(row, true)
+}
+
+// scanSealedIntegration reads an integration, its credential decrypted only when open is set.
+func (s *Store) scanSealedIntegration(row interface{ Scan(...any) error }, open bool) (fb.Integration, error) {
 	var (
 		in               fb.Integration
 		kind, projects   string
@@ -215,6 +222,10 @@ func (s *Store) scanIntegration(row interface{ Scan(...any) error }) (fb.Integra
 		return fb.Integration{}, fmt.Errorf("reading the projects of integration %s: %w", in.ID, err)
 	}
 	in.DiscoveredAt, in.CreatedAt, in.UpdatedAt = timePtr(discovered), fromMicros(created), fromMicros(updated)
+	in.CredentialStored = len(cred) > 0
+	if !open {
+		return in, nil
+	}
 	if in.Credential, err = s.open(cred, integrationCredentialAD(in.ID)); err != nil {
 		return fb.Integration{}, undecryptable(secretRow{integrationID: in.ID}, err)
 	}
