@@ -87,8 +87,8 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	if ok {
 		if err := s.App.RevokeAPIToken(r.Context(), sess.Token); err != nil {
 			setPageHeaders(w)
-			s.renderError(w, r, nil, &fb.Error{Code: fb.ErrorCode(err), Err: err, Message: "You are signed out in this browser, " +
-				"but forgebridge could not end the session, so it stays usable until it expires. " + fb.ErrorMessage(err)})
+			s.render(w, r, statusOf(err), "error", view{Title: "Something went wrong", Error: "You are signed out in this browser, " +
+				"but forgebridge could not end the session, so it stays usable until it expires. " + s.errorText(r, err)})
 			return
 		}
 	}

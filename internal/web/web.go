@@ -273,7 +273,7 @@ func (s *Server) errorText(r *http.Request, err error) string {
 	if fb.AsError(err) == nil || fb.ErrorCode(err) == fb.EInternal {
 		id := httpapi.RequestID(r.Context())
 		s.log().Error("web request failed", "request_id", id, "method", r.Method, "path", r.URL.Path, "err", err)
-		return "Something went wrong inside forgebridge. An administrator can find the details in the log under request id " + id + "."
+		return "Something went wrong inside forgebridge. An administrator can find the details in the log under the request id " + id + "."
 	}
 	return fb.ErrorMessage(err)
 }
