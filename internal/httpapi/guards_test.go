@@ -64,6 +64,7 @@ func TestBounds(t *testing.T) {
 		{"repository search", "GET", "/api/v1/repositories?q=" + long(200), e.alice, "", "q"},
 		{"branch search", "GET", "/api/v1/repositories/" + e.repoID + "/branches?q=" + long(200), e.alice, "", "q"},
 		{"audit user", "GET", "/api/v1/audit?user=" + long(200), e.admin, "", "user"},
+		{"cursor", "GET", "/api/v1/repositories?cursor=" + long(1000), e.alice, "", "cursor"},
 	}
 	callsBefore := e.gh.CallCount()
 	for _, tt := range tests {

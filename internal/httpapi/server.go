@@ -289,9 +289,15 @@ func jsonKind(goKind string) string {
 	}
 }
 
+// maxCursor bounds ?cursor=: the cursors this API makes are far shorter.
+const maxCursor = 1000
+
 // page reads ?limit= and ?cursor=.
 func page(r *http.Request) (fb.Page, error) {
 	p := fb.Page{Limit: 100, Cursor: r.URL.Query().Get("cursor")}
+	if len(p.Cursor) > maxCursor {
+		return fb.Page{}, fb.Errorf(fb.EInvalid, "cursor is not valid.")
+	}
 	if l := r.URL.Query().Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 1 || n > 1000 {
