@@ -81,7 +81,9 @@ func TestCrossSiteAPIRefusalIsJSON(t *testing.T) {
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Sec-Fetch-Site", "cross-site")
 	r := admin.do(req)
-	var body struct{ Error struct{ Code, RequestID string } }
+	var body struct {
+		Error struct{ Code, RequestID string }
+	}
 	if err := json.Unmarshal(r.Body.Bytes(), &body); err != nil || r.Code != http.StatusForbidden ||
 		body.Error.Code != "forbidden" || body.Error.RequestID != r.Header().Get("X-Request-Id") {
 		t.Fatalf("cross-site API request: %d %s", r.Code, r.body())
