@@ -236,6 +236,19 @@ func TestBranchListsAreCached(t *testing.T) {
 	if got := branchReads(gh); got == reads {
 		t.Fatal("an expired list was not read again")
 	}
+	// A list read with one credential is not served for another.
+	reads = branchReads(gh)
+	list()
+	gh.AddToken("ghp_service2", fakegithub.Token{Login: "acme-bot2", Scopes: []string{"repo"}})
+	in := integrationOf(t, svc)
+	if _, err := svc.UpdateIntegration(ctx, fb.User{Name: "admin", Admin: true}, in.ID,
+		app.IntegrationInput{Credential: &fb.Credential{Token: "ghp_service2"}}); err != nil {
+		t.Fatal(err)
+	}
+	list()
+	if got := branchReads(gh); got == reads {
+		t.Fatal("a list read with the old credential was served for the new one")
+	}
 	// A branch created here is listed at once.
 	if _, err := svc.CreateBranch(ctx, alice, "PROJ-1", app.CreateBranchInput{RepositoryID: repoID, Name: "PROJ-1-new"}); err != nil {
 		t.Fatal(err)
@@ -261,4 +274,13 @@ func TestProviderReadsArePerPersonLimited(t *testing.T) {
 	if e := fb.AsError(err); e == nil || e.Code != fb.ERateLimited || e.RetryAfter < 1 {
 		t.Fatalf("past the read limit: %v, want rate_limited with a retry", err)
 	}
+}
+
+func integrationOf(t *testing.T, svc *app.Service) fb.Integration {
+	t.Helper()
+	ins, err := svc.Store.Integrations(context.Background())
+	if err != nil || len(ins) != 1 {
+		t.Fatalf("integrations: %v %v", ins, err)
+	}
+	return ins[0]
 }
