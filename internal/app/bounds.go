@@ -15,7 +15,7 @@ import (
 const (
 	MaxNameChars        = 200      // names and display names, ids
 	MaxIssueKeyChars    = 255      // issue keys, project keys in a query
-	MaxSummaryChars     = 255      // issue summaries (Jira's own limit)
+	MaxSummaryChars     = 1000     // issue summaries of the local directory (Jira holds its own to 255)
 	MaxBranchBytes      = 1000     // any branch name; a typed one is also held to the configured maximum
 	MaxTitleChars       = 256      // pull request titles
 	MaxDescriptionBytes = 64 << 10 // pull request descriptions

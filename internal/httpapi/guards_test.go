@@ -44,7 +44,7 @@ func TestBounds(t *testing.T) {
 		{"display name", "POST", "/api/v1/directory/users", e.admin, `{"name":"dora","displayName":"` + strings.Repeat("é", 201) + `"}`, "displayName"},
 		{"project name", "POST", "/api/v1/directory/projects", e.admin, `{"key":"NEW","name":"` + long(200) + `"}`, "name"},
 		{"issue key", "POST", "/api/v1/directory/issues", e.admin, `{"key":"` + long(255) + `","summary":"s"}`, "key"},
-		{"issue summary", "POST", "/api/v1/directory/issues", e.admin, `{"key":"PROJ-7","summary":"` + long(255) + `"}`, "summary"},
+		{"issue summary", "POST", "/api/v1/directory/issues", e.admin, `{"key":"PROJ-7","summary":"` + long(1000) + `"}`, "summary"},
 		{"integration name", "PATCH", "/api/v1/integrations/" + e.integrationID, e.admin, `{"name":"` + long(200) + `"}`, "name"},
 		{"branch template", "PATCH", "/api/v1/settings", e.admin, `{"branchNameTemplate":"` + long(1000) + `"}`, "branchNameTemplate"},
 		{"branch name", "POST", "/api/v1/issues/PROJ-1/branches", e.alice, body(`,"name":"` + long(1000) + `"`), "name"},
