@@ -102,6 +102,10 @@ type Integration struct {
 	// (TokenInfo.UserID); empty until the credential is next validated.
 	CredentialUserID string
 
+	// CredentialStored says a credential is stored; listings carry it
+	// without decrypting the credential itself.
+	CredentialStored bool
+
 	RepositoryCount int
 	DiscoveredAt    *time.Time
 	CreatedAt       time.Time
@@ -379,6 +383,8 @@ const (
 	AuditIssueCreate       = "issue.create"
 	AuditAPITokenIssue     = "apitoken.issue"
 	AuditAPITokenRevoke    = "apitoken.revoke"
+
+	AuditSignInFailure     = "signin.failure"
 	AuditOutcomeSuccess    = "success"
 	AuditOutcomeFailure    = "failure"
 )

@@ -25,6 +25,7 @@ import (
 	"github.com/forgebridge/forgebridge/internal/jobs"
 	"github.com/forgebridge/forgebridge/internal/provider"
 	"github.com/forgebridge/forgebridge/internal/provider/drivers"
+	"github.com/forgebridge/forgebridge/internal/ratelimit"
 	"github.com/forgebridge/forgebridge/internal/store"
 	"github.com/forgebridge/forgebridge/internal/tracker/local"
 	"github.com/forgebridge/forgebridge/internal/web"
@@ -48,6 +49,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	publicURL := fs.String("public-url", getenv("FORGEBRIDGE_PUBLIC_URL"), "the address people reach forgebridge at (default http://ADDR)")
 	rediscover := fs.Duration("rediscover", envDuration(getenv, "FORGEBRIDGE_REDISCOVER", jobs.DefaultRediscover), "how often repositories are discovered again (negative: never)")
 	revalidate := fs.Duration("revalidate", envDuration(getenv, "FORGEBRIDGE_REVALIDATE", jobs.DefaultRevalidate), "how often saved user tokens are checked with their provider (negative: never)")
+	trustedProxies := fs.String("trusted-proxies", getenv("FORGEBRIDGE_TRUSTED_PROXIES"), "comma-separated CIDRs of reverse proxies whose X-Forwarded-For names the client")
 	reindex := fs.Duration("reindex", envDuration(getenv, "FORGEBRIDGE_REINDEX", jobs.DefaultReindex), "how often every repository is indexed when no webhook says it changed (negative: never)")
 	if pos, err := parse(fs, args); err != nil {
 		return err
@@ -60,6 +62,10 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 				return fmt.Errorf("%s=%q is not a duration such as 1h or 30m", key, v)
 			}
 		}
+	}
+	proxies, err := ratelimit.ParsePrefixes(*trustedProxies)
+	if err != nil {
+		return fmt.Errorf("--trusted-proxies must be CIDRs such as 10.0.0.0/8, separated by commas: %w", err)
 	}
 	if *tracker != "local" && *tracker != "jira" {
 		return fmt.Errorf("--tracker must be local or jira, not %q", *tracker)
@@ -78,7 +84,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}()
 	svc := service(st)
-	api := &httpapi.Server{App: svc, Logger: log, Ready: st.Ping}
+	api := &httpapi.Server{App: svc, Logger: log, Ready: st.Ping, TrustedProxies: proxies}
 	var signIn web.JiraSignIn
 	if *tracker == "jira" {
 		jt, err := openJira(ctx, getenv, *jiraURL)
@@ -142,7 +148,8 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		return fmt.Errorf("cannot start the job queue: %w", err)
 	}
 	ui := &web.Server{App: svc, Logger: log, Cipher: ks, Secure: strings.HasPrefix(base, "https://"),
-		Jira: signIn, PublicURL: strings.TrimRight(*publicURL, "/")}
+		Jira: signIn, PublicURL: strings.TrimRight(*publicURL, "/"), TrustedProxies: proxies}
+	warnLoopback(log, base)
 	srv := &http.Server{Handler: ui.Handler(api.Handler()), ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}

@@ -45,7 +45,7 @@ func TestDemoSeeds(t *testing.T) {
 	if _, err := st.Issue(context.Background(), "DEMO-3"); err != nil {
 		t.Error(err)
 	}
-	if _, err := service(st).SignIn(context.Background(), "alice", passwords["alice"]); err != nil {
+	if _, err := service(st).SignIn(context.Background(), "alice", passwords["alice"], "127.0.0.1"); err != nil {
 		t.Errorf("alice cannot sign in: %v", err)
 	}
 }

@@ -3,12 +3,17 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
+	"net/url"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	fb "github.com/forgebridge/forgebridge"
@@ -47,7 +52,7 @@ const usage = `forgebridge: a bridge between issue trackers and git hosting serv
 
 Usage:
   forgebridge demo [--addr A] [--data NEW-DIR]   (the server with a sample git host and sample data)
-  forgebridge serve [--addr A] [--data DIR] [--database DSN] [--keyset FILE] [--tracker local] [--reindex 5m]
+  forgebridge serve [--addr A] [--data DIR] [--database DSN] [--keyset FILE] [--tracker local] [--reindex 5m] [--trusted-proxies CIDRS]
   forgebridge migrate [--data DIR] [--database DSN] [--keyset FILE]
   forgebridge users add NAME [--display-name S] [--admin] [--expires-in-days 90] [--create]
   forgebridge users passwd NAME            (the password is read from standard input, unechoed on a terminal)
@@ -141,8 +146,66 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return cmdReindex(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
+		printFlags(ctx, stdout)
 		return nil
 	}
 	fmt.Fprintf(stderr, "forgebridge: unknown command %q\n\n%s", cmd, usage)
 	return errUsage
+}
+
+// printFlags lists the flags of every command named in the usage text, as
+// each command's own -h prints them. Defaults are shown as they are without
+// environment variables, so no configured value (a DSN's password) is printed.
+func printFlags(ctx context.Context, w io.Writer) {
+	noEnv := func(string) string { return "" }
+	for _, cmd := range usageCommands() {
+		var out bytes.Buffer
+		_ = run(ctx, append(cmd, "-h"), noEnv, strings.NewReader(""), &out, &out)
+		flags := out.String()
+		if i := strings.Index(flags, "\n"); strings.HasPrefix(flags, "Usage of ") && i >= 0 {
+			flags = flags[i+1:]
+		}
+		if strings.TrimSpace(flags) == "" {
+			continue
+		}
+		fmt.Fprintf(w, "\nforgebridge %s flags:\n%s", strings.Join(cmd, " "), flags)
+	}
+}
+
+// usageCommands are the commands of the usage text: the lower-case words
+// after "forgebridge" up to the first argument or flag.
+func usageCommands() [][]string {
+	var cmds [][]string
+	for _, line := range strings.Split(usage, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 || f[0] != "forgebridge" || !strings.HasPrefix(line, "  ") {
+			continue
+		}
+		var cmd []string
+		for _, w := range f[1:] {
+			if w != strings.ToLower(w) || strings.ContainsAny(w, "[-(") {
+				break
+			}
+			cmd = append(cmd, w)
+		}
+		if len(cmd) > 0 {
+			cmds = append(cmds, cmd)
+		}
+	}
+	return cmds
+}
+
+// warnLoopback warns when the public URL is a loopback address: pull request
+// descriptions and Jira issues would link to an address only this machine reaches.
+func warnLoopback(log *slog.Logger, publicURL string) {
+	u, err := url.Parse(publicURL)
+	if err != nil {
+		return
+	}
+	host := u.Hostname()
+	if ip := net.ParseIP(host); host == "localhost" || ip != nil && ip.IsLoopback() {
+		log.Warn("the public URL is a loopback address: links in pull request descriptions and issues will not work "+
+			"from other machines; set --public-url (FORGEBRIDGE_PUBLIC_URL) to the address people reach forgebridge at",
+			"public_url", publicURL)
+	}
 }

@@ -229,7 +229,7 @@ func TestEnrolment(t *testing.T) {
 	if _, err := e.svc.CompleteEnrolment(ctx, en.Secret, "a-good-password"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.svc.SignIn(ctx, "alice", "a-good-password"); err != nil {
+	if _, err := e.svc.SignIn(ctx, "alice", "a-good-password", "192.0.2.1"); err != nil {
 		t.Errorf("sign-in with the enrolled password: %v", err)
 	}
 	_, err = e.svc.CompleteEnrolment(ctx, en.Secret, "another-password")

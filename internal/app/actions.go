@@ -103,6 +103,9 @@ func (s *Service) issueWithDevTools(ctx context.Context, u fb.User, key string) 
 
 // issueAndPermissions returns the issue if the person may browse its project.
 func (s *Service) issueAndPermissions(ctx context.Context, u fb.User, key string) (fb.Issue, map[string]bool, error) {
+	if err := checkBounds(chars("issue key", key, MaxIssueKeyChars)); err != nil {
+		return fb.Issue{}, nil, err
+	}
 	issue, err := s.Tracker.Issue(ctx, strings.ToUpper(key))
 	if err != nil {
 		return fb.Issue{}, nil, err
@@ -227,7 +230,8 @@ type RecordQueue interface {
 // its action id), and when even that fails it is logged whole at ERROR for
 // an operator to recover.
 func (s *Service) keep(ctx context.Context, e fb.AuditEntry, b *fb.IssueBranch, pr *fb.IssuePullRequest) {
-	e.Time, e.Outcome, e.ActionID = s.now(), fb.AuditOutcomeSuccess, rand.Text()
+	e = *s.stamp(&e, nil)
+	e.ActionID = rand.Text()
 	r := ActionRecord{Entry: e, Branch: b, PullRequest: pr}
 	ctx = context.WithoutCancel(ctx)
 	s.Metrics.action(e.Action, string(e.Actor.Type), e.Outcome)
@@ -281,6 +285,9 @@ func (r ActionRecord) LogValue() slog.Value {
 
 // CreateBranch creates a branch for an issue with the credential the rule picks.
 func (s *Service) CreateBranch(ctx context.Context, u fb.User, issueKey string, in CreateBranchInput) (CreatedBranch, error) {
+	if err := s.branchBounds(ctx, issueKey, in); err != nil {
+		return CreatedBranch{}, err
+	}
 	entry := fb.AuditEntry{User: u.Name, Action: fb.AuditBranchCreate, RepositoryID: in.RepositoryID, Issue: issueKey, Target: in.Name}
 	var t target
 	out, err := s.createBranch(ctx, u, issueKey, in, &entry, &t)
@@ -290,6 +297,7 @@ func (s *Service) CreateBranch(ctx context.Context, u fb.User, issueKey string, 
 	}
 	s.keep(ctx, entry, &fb.IssueBranch{IssueKey: t.issue.Key, RepositoryID: t.repo.ID,
 		Name: out.Name, SHA: out.SHA, WebURL: out.WebURL, CreatedAt: s.now()}, nil)
+	s.guards().branches.forget(t.repo.ID) // the dialogs list the new branch at once
 	s.link(ctx, u, t, branchLink(t, out.Branch))
 	s.indexSoon(ctx, []string{t.repo.ID}, IndexByWebhook)
 	return out, nil
@@ -338,6 +346,9 @@ func (s *Service) createBranch(ctx context.Context, u fb.User, issueKey string, 
 
 // CreatePullRequest opens a pull request for an issue with the credential the rule picks.
 func (s *Service) CreatePullRequest(ctx context.Context, u fb.User, issueKey string, in CreatePullRequestInput) (CreatedPullRequest, error) {
+	if err := in.bounds(issueKey); err != nil {
+		return CreatedPullRequest{}, err
+	}
 	entry := fb.AuditEntry{User: u.Name, Action: fb.AuditPullRequestCreate, RepositoryID: in.RepositoryID, Issue: issueKey}
 	var t target
 	out, err := s.createPullRequest(ctx, u, issueKey, in, &entry, &t)

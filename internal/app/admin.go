@@ -35,6 +35,11 @@ func (s *Service) UpdateSettings(ctx context.Context, u fb.User, in SettingsInpu
 	if err := requireAdmin(u); err != nil {
 		return fb.Settings{}, err
 	}
+	if in.BranchNameTemplate != nil {
+		if err := checkBounds(octets("branchNameTemplate", *in.BranchNameTemplate, MaxTemplateBytes)); err != nil {
+			return fb.Settings{}, err
+		}
+	}
 	entry := fb.AuditEntry{User: u.Name, Action: fb.AuditSettingsUpdate}
 	st, err := s.Store.ChangeSettings(ctx, in.IfVersion, func(cur *fb.Settings) (*fb.AuditEntry, error) {
 		before := *cur
@@ -78,6 +83,9 @@ func (s *Service) Audit(ctx context.Context, u fb.User, q fb.AuditQuery) ([]fb.A
 	if err := requireAdmin(u); err != nil {
 		return nil, "", err
 	}
+	if err := checkBounds(chars("user", q.User, MaxNameChars), chars("action", q.Action, MaxNameChars)); err != nil {
+		return nil, "", err
+	}
 	return s.Store.Audit(ctx, q)
 }
 
@@ -102,6 +110,9 @@ func (s *Service) AddUser(ctx context.Context, nu fb.User) (fb.User, string, err
 // issues their first API token, expiring as days asks (see TokenRequest).
 func (s *Service) CreateUserExpiring(ctx context.Context, actor fb.User, nu fb.User, days *int) (fb.User, string, error) {
 	if err := requireAdmin(actor); err != nil {
+		return fb.User{}, "", err
+	}
+	if err := checkBounds(chars("name", nu.Name, MaxNameChars), chars("displayName", nu.DisplayName, MaxNameChars)); err != nil {
 		return fb.User{}, "", err
 	}
 	nu.Name = strings.TrimSpace(nu.Name)
@@ -140,6 +151,9 @@ func (s *Service) CreateProject(ctx context.Context, u fb.User, p fb.Project) (f
 	if err := requireAdmin(u); err != nil {
 		return fb.Project{}, err
 	}
+	if err := checkBounds(chars("key", p.Key, MaxNameChars), chars("name", p.Name, MaxNameChars)); err != nil {
+		return fb.Project{}, err
+	}
 	p.Key = strings.TrimSpace(p.Key)
 	if !projectKeyRE.MatchString(p.Key) {
 		return fb.Project{}, fb.Errorf(fb.EInvalid, "key must be upper-case letters, digits or _, starting with a letter (like PROJ).")
@@ -160,6 +174,9 @@ func (s *Service) CreateProject(ctx context.Context, u fb.User, p fb.Project) (f
 // SetPermissions sets a user's permissions on a project of the local directory.
 func (s *Service) SetPermissions(ctx context.Context, u fb.User, projectKey, userName string, perms []string) ([]string, error) {
 	if err := requireAdmin(u); err != nil {
+		return nil, err
+	}
+	if err := checkBounds(chars("project key", projectKey, MaxNameChars), chars("user name", userName, MaxNameChars)); err != nil {
 		return nil, err
 	}
 	if _, err := s.Store.Project(ctx, projectKey); err != nil {
@@ -187,6 +204,10 @@ func (s *Service) SetPermissions(ctx context.Context, u fb.User, projectKey, use
 // CreateIssue adds an issue to the local directory; its key's prefix must be a project.
 func (s *Service) CreateIssue(ctx context.Context, u fb.User, is fb.Issue) (fb.Issue, error) {
 	if err := requireAdmin(u); err != nil {
+		return fb.Issue{}, err
+	}
+	if err := checkBounds(chars("key", is.Key, MaxIssueKeyChars), chars("summary", is.Summary, MaxSummaryChars),
+		chars("type", is.Type, MaxNameChars)); err != nil {
 		return fb.Issue{}, err
 	}
 	is.Key = strings.TrimSpace(is.Key)

@@ -43,6 +43,7 @@ type Service struct {
 
 	mu        sync.Mutex
 	providers map[string]cachedProvider // by integration id
+	guard     guards                    // sign-in limits, read limits, the branch cache
 }
 
 type cachedProvider struct {
@@ -121,6 +122,7 @@ func (s *Service) record(ctx context.Context, e fb.AuditEntry, err error, b *fb.
 func (s *Service) stamp(e *fb.AuditEntry, err error) *fb.AuditEntry {
 	out := *e
 	out.Time = s.now()
+	boundAudit(&out)
 	out.Outcome = fb.AuditOutcomeSuccess
 	if err != nil {
 		out.Outcome = fb.AuditOutcomeFailure
@@ -219,44 +221,3 @@ func (s *Service) Authenticate(ctx context.Context, token string) (fb.User, erro
 	s.touch(ctx, t)
 	return u, nil
 }
-
-// SignIn checks a local user's web sign-in password.
-func (s *Service) SignIn(ctx context.Context, name, password string) (fb.User, error) {
-	bad := fb.Errorf(fb.EUnauthenticated, "The user name or password is wrong.")
-	// Each check takes 64 MiB: bound how many run at once, so a flood of
-	// sign-ins queues instead of exhausting memory.
-	select {
-	case passwordChecks <- struct{}{}:
-		defer func() { <-passwordChecks }()
-	case <-ctx.Done():
-		return fb.User{}, ctx.Err()
-	}
-	hash, err := s.Store.PasswordHash(ctx, name)
-	if fb.ErrorCode(err) == fb.ENotFound {
-		CheckPassword(dummyHash(), password) // spend the same time as for a known user
-		return fb.User{}, bad
-	} else if err != nil {
-		return fb.User{}, err
-	}
-	if hash == "" || !CheckPassword(hash, password) {
-		return fb.User{}, bad
-	}
-	u, err := s.Tracker.User(ctx, name)
-	if err != nil {
-		return fb.User{}, err
-	}
-	if !u.Active {
-		return fb.User{}, fb.Errorf(fb.EUnauthenticated, "The account %s is deactivated.", u.Name)
-	}
-	return u, nil
-}
-
-// passwordChecks bounds the argon2id checks running at once.
-var passwordChecks = make(chan struct{}, 2)
-
-// dummyHash is checked for unknown user names so that timing does not tell
-// which names exist.
-var dummyHash = sync.OnceValue(func() string {
-	h, _ := HashPassword("forgebridge-timing-equaliser")
-	return h
-})

@@ -175,7 +175,7 @@ func (s *Service) connect(ctx context.Context, i *fb.Integration) ([]fb.Reposito
 // repository and only then saves the integration, with its repositories,
 // webhook secret and audit entry in one transaction.
 func (s *Service) CreateIntegration(ctx context.Context, u fb.User, in IntegrationInput) (fb.Integration, error) {
-	if err := requireAdmin(u); err != nil {
+	if err := in.check(u); err != nil {
 		return fb.Integration{}, err
 	}
 	i := fb.Integration{Settings: fb.DefaultIntegrationSettings}
@@ -235,7 +235,7 @@ func (s *Service) createIntegration(ctx context.Context, i *fb.Integration, in I
 // then, in the transaction that writes it, so that only the fields given are
 // written and a slow patch never undoes one made meanwhile.
 func (s *Service) UpdateIntegration(ctx context.Context, u fb.User, id string, in IntegrationInput) (fb.Integration, error) {
-	if err := requireAdmin(u); err != nil {
+	if err := in.check(u); err != nil {
 		return fb.Integration{}, err
 	}
 	if err := s.checkProjects(ctx, in.Projects); err != nil {

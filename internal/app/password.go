@@ -7,8 +7,11 @@ import (
 	"encoding/base64"
 	"fmt"
 	"strings"
+	"sync"
+	"time"
 
 	fb "github.com/forgebridge/forgebridge"
+	"github.com/forgebridge/forgebridge/internal/ratelimit"
 	"golang.org/x/crypto/argon2"
 )
 
@@ -61,6 +64,9 @@ func CheckPassword(hash, password string) bool {
 
 // SetPassword sets a local user's web sign-in password.
 func (s *Service) SetPassword(ctx context.Context, userName, password string) error {
+	if err := checkBounds(octets("password", password, MaxPasswordBytes)); err != nil {
+		return err
+	}
 	if _, err := s.Store.User(ctx, userName); err != nil {
 		return err
 	}
@@ -75,3 +81,154 @@ func (s *Service) SetPassword(ctx context.Context, userName, password string) er
 	_, err = s.Store.DeleteExpiringAPITokens(ctx, userName)
 	return err
 }
+
+// Sign-in limits (API.md, "Authentication"). They are counted in memory by
+// each instance: behind a load balancer a person gets these many tries at
+// each instance.
+const (
+	SignInWindow        = 5 * time.Minute
+	SignInFailsPerName  = 5
+	SignInFailsPerAddr  = 20
+	passwordCheckSlots  = 2               // each argon2id check takes 64 MiB
+	passwordCheckWait   = 5 * time.Second // longer in the queue: 429, try again
+	passwordCheckRetry  = 1               // seconds
+	jiraTokenAuditEntry = "Jira personal access token"
+)
+
+// guards are the service's in-memory limits, made on first use.
+type guards struct {
+	once             sync.Once
+	names, addresses *ratelimit.Failures
+	reads            *ratelimit.Buckets
+	branches         *branchCache
+	// checks bounds the password hashes running at once; wait is how long
+	// one may queue for a slot.
+	checks chan struct{}
+	wait   time.Duration
+}
+
+func (s *Service) guards() *guards {
+	g := &s.guard
+	g.once.Do(func() {
+		g.names = &ratelimit.Failures{Max: SignInFailsPerName, Window: SignInWindow}
+		g.addresses = &ratelimit.Failures{Max: SignInFailsPerAddr, Window: SignInWindow}
+		if g.reads == nil { // tests set their own
+			g.reads = &ratelimit.Buckets{Rate: providerReadRate, Burst: providerReadBurst}
+		}
+		g.branches = &branchCache{}
+		g.checks = make(chan struct{}, passwordCheckSlots)
+		if g.wait == 0 {
+			g.wait = passwordCheckWait
+		}
+	})
+	return g
+}
+
+// SignIn checks a local user's web sign-in password, within the sign-in
+// limits; client is the client's address.
+func (s *Service) SignIn(ctx context.Context, name, password, client string) (fb.User, error) {
+	if err := checkBounds(chars("name", name, MaxNameChars), octets("password", password, MaxPasswordBytes)); err != nil {
+		return fb.User{}, err
+	}
+	return s.GuardSignIn(ctx, name, client, func(ctx context.Context) (fb.User, error) {
+		return s.checkPassword(ctx, name, password)
+	})
+}
+
+// GuardSignIn runs one sign-in attempt within the sign-in limits: once the
+// name tried ("" when it is not known, as for a Jira token) or the client
+// address has used up its failures, the answer is 429 until the window
+// passes, whatever the attempt would have said. A failure (an
+// unauthenticated answer) is counted and audited.
+func (s *Service) GuardSignIn(ctx context.Context, name, client string, attempt func(context.Context) (fb.User, error)) (fb.User, error) {
+	if err := checkBounds(chars("name", name, MaxNameChars)); err != nil {
+		return fb.User{}, err
+	}
+	g, now := s.guards(), s.now()
+	nameKey := strings.ToLower(strings.TrimSpace(name))
+	retry, blocked := g.addresses.Blocked(client, now)
+	if nameKey != "" && !blocked {
+		retry, blocked = g.names.Blocked(nameKey, now)
+	}
+	if blocked {
+		return fb.User{}, &fb.Error{Code: fb.ERateLimited, RetryAfter: retry,
+			Message: fmt.Sprintf("Too many failed sign-ins. Try again in %s.", waitText(retry))}
+	}
+	u, err := attempt(ctx)
+	if fb.ErrorCode(err) != fb.EUnauthenticated {
+		return u, err
+	}
+	g.addresses.Fail(client, now)
+	if nameKey != "" {
+		g.names.Fail(nameKey, now)
+	}
+	entry := fb.AuditEntry{User: name, Action: fb.AuditSignInFailure, Target: "from " + client}
+	if name == "" {
+		entry.Target = jiraTokenAuditEntry + " from " + client
+	}
+	s.audit(ctx, entry, err)
+	return u, err
+}
+
+func waitText(seconds int) string {
+	if seconds < 120 {
+		return fmt.Sprintf("%d seconds", seconds)
+	}
+	return fmt.Sprintf("%d minutes", (seconds+59)/60)
+}
+
+// checkPassword checks a password against the stored hash. It hashes once
+// whether the account exists, has no password or has one, so the time
+// taken tells nothing about which.
+func (s *Service) checkPassword(ctx context.Context, name, password string) (fb.User, error) {
+	bad := fb.Errorf(fb.EUnauthenticated, "The user name or password is wrong.")
+	release, err := s.passwordSlot(ctx)
+	if err != nil {
+		return fb.User{}, err
+	}
+	defer release()
+	hash, err := s.Store.PasswordHash(ctx, name)
+	if err != nil && fb.ErrorCode(err) != fb.ENotFound {
+		return fb.User{}, err
+	}
+	if hash == "" {
+		CheckPassword(dummyHash(), password) // spend the same time as for a known user with a password
+		return fb.User{}, bad
+	}
+	if !CheckPassword(hash, password) {
+		return fb.User{}, bad
+	}
+	u, err := s.Tracker.User(ctx, name)
+	if err != nil {
+		return fb.User{}, err
+	}
+	if !u.Active {
+		return fb.User{}, fb.Errorf(fb.EUnauthenticated, "The account %s is deactivated.", u.Name)
+	}
+	return u, nil
+}
+
+// passwordSlot waits for one of the few password checks that may run at
+// once. A flood of sign-ins queues, then is told to come back: 429 with
+// Retry-After rather than memory exhausted or requests piling up.
+func (s *Service) passwordSlot(ctx context.Context) (release func(), err error) {
+	g := s.guards()
+	t := time.NewTimer(g.wait)
+	defer t.Stop()
+	select {
+	case g.checks <- struct{}{}:
+		return func() { <-g.checks }, nil
+	case <-t.C:
+		return nil, &fb.Error{Code: fb.ERateLimited, RetryAfter: passwordCheckRetry,
+			Message: "Too many sign-ins are being checked at once. Try again in a moment."}
+	case <-ctx.Done():
+		return nil, fb.Errorf(fb.ERateLimited, "The sign-in was not checked in time. Try again in a moment.")
+	}
+}
+
+// dummyHash is checked for unknown user names and accounts without a
+// password, so that timing does not tell which names exist.
+var dummyHash = sync.OnceValue(func() string {
+	h, _ := HashPassword("forgebridge-timing-equaliser")
+	return h
+})

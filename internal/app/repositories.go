@@ -2,14 +2,19 @@ package app
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	fb "github.com/forgebridge/forgebridge"
 	"github.com/forgebridge/forgebridge/internal/branchname"
 	"github.com/forgebridge/forgebridge/internal/provider"
+	"golang.org/x/time/rate"
 )
 
 // RepositoryView is a repository as one person sees it.
@@ -60,6 +65,9 @@ func (s *Service) integrationsServing(ctx context.Context, projects []string) ([
 
 // Repositories lists the repositories the person may see, one page at a time.
 func (s *Service) Repositories(ctx context.Context, u fb.User, project, text string, page fb.Page) ([]RepositoryView, string, error) {
+	if err := checkBounds(chars("project", project, MaxIssueKeyChars), chars("q", text, MaxSearchChars)); err != nil {
+		return nil, "", err
+	}
 	ins, err := s.visibleIntegrations(ctx, u, project)
 	if err != nil {
 		return nil, "", err
@@ -79,6 +87,9 @@ func (s *Service) Repositories(ctx context.Context, u fb.User, project, text str
 // Repository returns one repository the person may see: one of an
 // integration serving a project they may browse.
 func (s *Service) Repository(ctx context.Context, u fb.User, id string) (RepositoryView, error) {
+	if err := checkBounds(chars("repository id", id, MaxNameChars)); err != nil {
+		return RepositoryView{}, err
+	}
 	repo, err := s.Store.Repository(ctx, id)
 	if err != nil {
 		return RepositoryView{}, err
@@ -135,6 +146,9 @@ func (s *Service) views(ctx context.Context, u fb.User, ins []fb.Integration, re
 // The person must hold View Development Tools on a project the repository's
 // integration serves.
 func (s *Service) Branches(ctx context.Context, u fb.User, repositoryID, text string, page fb.Page) ([]fb.Branch, string, error) {
+	if err := checkBounds(chars("repository id", repositoryID, MaxNameChars), chars("q", text, MaxSearchChars)); err != nil {
+		return nil, "", err
+	}
 	repo, err := s.Store.Repository(ctx, repositoryID)
 	if err != nil {
 		return nil, "", err
@@ -146,19 +160,110 @@ func (s *Service) Branches(ctx context.Context, u fb.User, repositoryID, text st
 	if err := s.requireDevTools(ctx, u, in); err != nil {
 		return nil, "", err
 	}
-	p, err := s.provider(in)
+	all, err := s.cachedBranches(ctx, u, in, repo)
 	if err != nil {
 		return nil, "", err
-	}
-	all, err := p.Branches(ctx, in.Credential, repo)
-	if err != nil {
-		return nil, "", explainTokenError(err, in, SourceService)
 	}
 	if text != "" {
 		text = strings.ToLower(text)
 		all = slices.DeleteFunc(all, func(b fb.Branch) bool { return !strings.Contains(strings.ToLower(b.Name), text) })
 	}
 	return pageOf(all, page)
+}
+
+// Branch lists come from a short cache, so rendering a dialog or paging a
+// list does not read every page of every branch from the provider each time,
+// and each person's cache misses are limited, so that nobody can spend the
+// service account's rate limit alone.
+const (
+	branchCacheTTL     = 30 * time.Second
+	branchCacheEntries = 1000
+	providerReadRate   = rate.Limit(0.5) // provider reads per second and person, refilled
+	providerReadBurst  = 10
+)
+
+// branchCache holds recent branch lists by repository and credential: the
+// identity of the credential that read them is part of the key, so a list
+// read with one token is never shown for another.
+type branchCache struct {
+	mu      sync.Mutex
+	entries map[branchKey]branchEntry
+}
+
+type branchKey struct {
+	repositoryID string
+	credential   [sha256.Size]byte
+}
+
+type branchEntry struct {
+	at       time.Time
+	branches []fb.Branch
+}
+
+func credentialIdentity(in fb.Integration, c fb.Credential) [sha256.Size]byte {
+	return sha256.Sum256([]byte(in.ID + "\x00" + in.UpdatedAt.String() + "\x00" + c.Token + "\x00" + c.AccessKeyID + "\x00" + c.SecretAccessKey))
+}
+
+func (c *branchCache) get(k branchKey, now time.Time) ([]fb.Branch, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[k]
+	if !ok || now.Sub(e.at) >= branchCacheTTL || now.Before(e.at) {
+		return nil, false
+	}
+	return e.branches, true
+}
+
+func (c *branchCache) put(k branchKey, now time.Time, branches []fb.Branch) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil {
+		c.entries = map[branchKey]branchEntry{}
+	}
+	if len(c.entries) >= branchCacheEntries {
+		for key, e := range c.entries {
+			if now.Sub(e.at) >= branchCacheTTL || len(c.entries) >= branchCacheEntries {
+				delete(c.entries, key)
+			}
+		}
+	}
+	c.entries[k] = branchEntry{at: now, branches: branches}
+}
+
+// forget drops a repository's lists, after a branch was created there.
+func (c *branchCache) forget(repositoryID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k := range c.entries {
+		if k.repositoryID == repositoryID {
+			delete(c.entries, k)
+		}
+	}
+}
+
+// cachedBranches is a repository's branch list read with the integration's
+// service credential: from the cache, else from the provider within the
+// person's read limit.
+func (s *Service) cachedBranches(ctx context.Context, u fb.User, in fb.Integration, repo fb.Repository) ([]fb.Branch, error) {
+	g, now := s.guards(), s.now()
+	key := branchKey{repositoryID: repo.ID, credential: credentialIdentity(in, in.Credential)}
+	if branches, ok := g.branches.get(key, now); ok {
+		return branches, nil
+	}
+	if retry, ok := g.reads.Allow(u.Key, now); !ok {
+		return nil, &fb.Error{Code: fb.ERateLimited, RetryAfter: retry,
+			Message: fmt.Sprintf("You have asked %s for branch lists too often. Try again in %d seconds.", in.Name, retry)}
+	}
+	p, err := s.provider(in)
+	if err != nil {
+		return nil, err
+	}
+	branches, err := p.Branches(ctx, in.Credential, repo)
+	if err != nil {
+		return nil, explainTokenError(err, in, SourceService)
+	}
+	g.branches.put(key, now, branches)
+	return branches, nil
 }
 
 // requireDevTools refuses unless the person holds Browse and View

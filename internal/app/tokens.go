@@ -44,6 +44,9 @@ func checkCredentialShape(kind fb.Kind, c fb.Credential) error {
 // it as the person's token for that integration. A blank credential removes
 // the saved one. A credential the provider refuses is not saved.
 func (s *Service) SaveToken(ctx context.Context, u fb.User, integrationID string, c fb.Credential) (TokenEntry, error) {
+	if err := checkBounds(credentialBounds("", c)...); err != nil {
+		return TokenEntry{}, err
+	}
 	in, err := s.Store.Integration(ctx, integrationID)
 	if err != nil {
 		return TokenEntry{}, err

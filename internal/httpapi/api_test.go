@@ -57,7 +57,7 @@ func TestErrors(t *testing.T) {
 		{"no commits between", "POST", "/api/v1/issues/PROJ-1/pull-requests", e.aliceTok,
 			fmt.Sprintf(`{"repositoryId":%q,"sourceBranch":"main"}`, e.repoID), nil, 422, "provider_rejected"},
 		{"cross-site browser request", "POST", "/api/v1/issues/PROJ-1/branches", e.aliceTok, branch(""),
-			[]string{"Sec-Fetch-Site", "cross-site", "Origin", "https://evil.example"}, 403, ""},
+			[]string{"Sec-Fetch-Site", "cross-site", "Origin", "https://evil.example"}, 403, "forbidden"},
 		{"jira sign-in without Jira", "POST", "/api/v1/session/jira", nil, `{"token":"x"}`, nil, 501, "not_supported"},
 	}
 	for _, tt := range tests {

@@ -9,6 +9,7 @@ import (
 
 	fb "github.com/forgebridge/forgebridge"
 	"github.com/forgebridge/forgebridge/internal/app"
+	"github.com/forgebridge/forgebridge/internal/ratelimit"
 )
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
@@ -72,7 +73,12 @@ func (s *Server) jiraSession(w http.ResponseWriter, r *http.Request) {
 		if in.Token == "" {
 			return fb.Errorf(fb.EInvalid, "token is required: a Jira personal access token.")
 		}
-		u, err := s.JiraSession(r.Context(), in.Token)
+		if err := app.CheckSecret("token", in.Token); err != nil {
+			return err
+		}
+		u, err := s.App.GuardSignIn(r.Context(), "", ratelimit.ClientAddress(r, s.TrustedProxies), func(ctx context.Context) (fb.User, error) {
+			return s.JiraSession(ctx, in.Token)
+		})
 		if err != nil {
 			return err
 		}

@@ -39,7 +39,7 @@ var deliveries = make(chan struct{}, maxDeliveries)
 // declared too large, an unknown integration.
 func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 	if r.ContentLength > maxWebhookBody {
-		s.tooLarge(w)
+		s.tooLarge(w, r)
 		return
 	}
 	id := r.PathValue("integrationId")
@@ -59,7 +59,7 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhookBody))
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
-		s.tooLarge(w)
+		s.tooLarge(w, r)
 		return
 	} else if err != nil {
 		writeError(w, r, s.Logger, fb.Errorf(fb.EInvalid, "The delivery could not be read."))
@@ -75,9 +75,8 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (s *Server) tooLarge(w http.ResponseWriter) {
-	writeJSON(w, http.StatusRequestEntityTooLarge, errorBody{Error: errorJSON{Code: fb.EInvalid,
-		Message: "The delivery is larger than 25 MB."}})
+func (s *Server) tooLarge(w http.ResponseWriter, r *http.Request) {
+	writeError(w, r, s.Logger, tooLarge("The delivery", maxWebhookBody))
 }
 
 func reset(r *http.Request) (bool, error) {

@@ -46,7 +46,7 @@ func toIntegration(i fb.Integration, webhook webhookJSON) integrationJSON {
 		ServerVersion: i.ServerVersion, APIPath: i.APIPath, RepositoryFilter: i.RepositoryFilter, Projects: projects,
 		Settings: i.Settings, ProxyURL: i.ProxyURL, CABundleConfigured: i.CABundle != "",
 		InsecureSkipTLSVerify: i.InsecureSkipTLSVerify,
-		Credential:            credentialJSON{Configured: !i.Credential.IsZero(), Login: i.CredentialLogin},
+		Credential:            credentialJSON{Configured: i.CredentialStored || !i.Credential.IsZero(), Login: i.CredentialLogin},
 		RepositoryCount:       i.RepositoryCount, DiscoveredAt: utc(i.DiscoveredAt), CreatedAt: i.CreatedAt.UTC(), UpdatedAt: i.UpdatedAt.UTC(),
 		Webhook: webhook, Version: i.Version}
 }

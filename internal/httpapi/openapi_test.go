@@ -348,8 +348,8 @@ func TestOpenAPIErrorCodes(t *testing.T) {
 			}
 			for _, c := range codes {
 				checked++
-				if handlerStatus[key+" "+status] == fb.Code(c) {
-					continue
+				if handlerStatus[key+" "+status] == fb.Code(c) || (code == http.StatusRequestEntityTooLarge && c == string(fb.EInvalid)) {
+					continue // a body over its limit: 413 invalid_request, whatever the route
 				}
 				if want, ok := statusOf[fb.Code(c)]; !ok || want != code {
 					t.Errorf("%s: code %s documented under %d; errors.go answers it with %d", key, c, code, want)
@@ -432,7 +432,7 @@ func TestOpenAPISchemasMatchAnswers(t *testing.T) {
 			Action: fb.AuditSettingsUpdate, Outcome: fb.AuditOutcomeSuccess}})[0], false},
 		{"settings", "Settings", fb.DefaultSettings, true},
 		{"error", "Error", errorBody{errorJSON{Code: fb.EAlreadyExists, Message: "m", IntegrationID: "i1", RetryAfter: 1,
-			MissingScopes: []string{"repo"}, Existing: &fb.Existing{Name: "b", ID: "1", Number: 1, WebURL: "https://x"}}}, true},
+			MissingScopes: []string{"repo"}, Existing: &fb.Existing{Name: "b", ID: "1", Number: 1, WebURL: "https://x"}, RequestID: "r1"}}, true},
 		{"plain error", "Error", errorBody{errorJSON{Code: fb.ENotFound, Message: "m"}}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -72,7 +72,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if allowed := allowedMethods(mux, r); len(allowed) > 0 {
 			w.Header().Set("Allow", strings.Join(allowed, ", "))
-			writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: errorJSON{Code: fb.EInvalid,
+			writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: errorJSON{Code: fb.EInvalid, RequestID: RequestID(r.Context()),
 				Message: fmt.Sprintf("%s is not allowed on %s; use %s.", r.Method, r.URL.Path, strings.Join(allowed, " or "))}})
 			return
 		}

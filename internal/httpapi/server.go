@@ -4,12 +4,15 @@ package httpapi
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -40,6 +43,12 @@ type Server struct {
 	// Gatherer and Registerer are the Prometheus registry of /metrics.
 	Gatherer   prometheus.Gatherer
 	Registerer prometheus.Registerer
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client address that sign-in limits count by.
+	TrustedProxies []netip.Prefix
+	// RequestTimeout is every request's deadline (DefaultRequestTimeout when
+	// zero); webhook deliveries get WebhookTimeout.
+	RequestTimeout time.Duration
 
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
@@ -47,6 +56,15 @@ type Server struct {
 
 // maxBody bounds request bodies; no request of this API needs more.
 const maxBody = 1 << 20
+
+// Deadlines of requests: provider and tracker calls made for a request use
+// its context, so they end with it, or when the client goes away.
+const (
+	DefaultRequestTimeout = 30 * time.Second
+	// WebhookTimeout leaves time to read a 25 MB delivery from a slow host
+	// (within the server's 60-second write timeout).
+	WebhookTimeout = 50 * time.Second
+)
 
 // Handler returns the HTTP handler with every route.
 func (s *Server) Handler() http.Handler {
@@ -64,7 +82,91 @@ func (s *Server) Handler() http.Handler {
 	// API clients authenticate with bearer tokens, which browsers never send
 	// by themselves; the check still refuses cross-site browser requests so
 	// that the web UI's cookie session can share these routes safely.
-	return s.observe(http.NewCrossOriginProtection().Handler(mux), mux)
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(s.crossSite))
+	timeout := s.RequestTimeout
+	if timeout <= 0 {
+		timeout = DefaultRequestTimeout
+	}
+	return WithRequestID(s.observe(withDeadline(cop.Handler(mux), timeout), mux))
+}
+
+// crossSite answers a cross-site request that the browser's headers gave away.
+func (s *Server) crossSite(w http.ResponseWriter, r *http.Request) {
+	writeError(w, r, s.Logger, CrossSiteError())
+}
+
+// CrossSiteError is the refusal of a cross-site browser request.
+func CrossSiteError() error {
+	return fb.Errorf(fb.EForbidden, "Cross-site requests are refused: send this request from forgebridge's own pages, or without a browser.")
+}
+
+// withDeadline gives each request its deadline; webhook deliveries, which
+// may be 25 MB, a longer one.
+func withDeadline(next http.Handler, timeout time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d := timeout
+		if strings.HasPrefix(r.URL.Path, "/api/v1/webhooks/") {
+			d = max(d, WebhookTimeout)
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// WithDeadline gives each request of the web UI its deadline.
+func WithDeadline(next http.Handler, timeout time.Duration) http.Handler {
+	if timeout <= 0 {
+		timeout = DefaultRequestTimeout
+	}
+	return withDeadline(next, timeout)
+}
+
+type requestIDKey struct{}
+
+// RequestID is the id of the request being answered ("" outside of one).
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// WithRequestID gives every answer an X-Request-Id: the client's own when it
+// is short and plain (so a proxy's id can be followed), else a new one.
+// Error bodies and log lines carry it. A request that has one already keeps it.
+func WithRequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if RequestID(r.Context()) != "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		id := r.Header.Get("X-Request-Id")
+		if !safeRequestID(id) {
+			id = newRequestID()
+		}
+		w.Header().Set("X-Request-Id", id)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
+	})
+}
+
+// safeRequestID accepts 1 to 64 letters, digits and . _ : - : nothing that
+// could forge a log line or carry a payload.
+func safeRequestID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("._:-", c)) {
+			return false
+		}
+	}
+	return true
+}
+
+func newRequestID() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	return hex.EncodeToString(b)
 }
 
 // statusWriter remembers the status written.
@@ -93,7 +195,7 @@ func (s *Server) observe(next http.Handler, mux *http.ServeMux) http.Handler {
 		d := time.Since(start)
 		s.requests.WithLabelValues(route, strconv.Itoa(sw.status)).Inc()
 		s.latency.WithLabelValues(route).Observe(d.Seconds())
-		s.Logger.LogAttrs(r.Context(), slog.LevelInfo, "request", slog.String("method", r.Method),
+		s.Logger.LogAttrs(r.Context(), slog.LevelInfo, "request", slog.String("request_id", RequestID(r.Context())), slog.String("method", r.Method),
 			slog.String("route", route), slog.Int("status", sw.status), slog.Duration("duration", d))
 	})
 }
@@ -164,7 +266,7 @@ func badJSON(err error) error {
 	case errors.As(err, &typ):
 		return fb.Errorf(fb.EInvalid, "Field %q must be %s.", typ.Field, jsonKind(typ.Type.Kind().String()))
 	case errors.As(err, &tooBig):
-		return fb.Errorf(fb.EInvalid, "The body is larger than %d bytes.", tooBig.Limit)
+		return tooLarge("The body", tooBig.Limit)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		return fb.Errorf(fb.EInvalid, "Unknown field %s.", strings.TrimPrefix(err.Error(), "json: unknown field "))
 	default:
@@ -187,9 +289,15 @@ func jsonKind(goKind string) string {
 	}
 }
 
+// maxCursor bounds ?cursor=: the cursors this API makes are far shorter.
+const maxCursor = 1000
+
 // page reads ?limit= and ?cursor=.
 func page(r *http.Request) (fb.Page, error) {
 	p := fb.Page{Limit: 100, Cursor: r.URL.Query().Get("cursor")}
+	if len(p.Cursor) > maxCursor {
+		return fb.Page{}, fb.Errorf(fb.EInvalid, "cursor is not valid.")
+	}
 	if l := r.URL.Query().Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 1 || n > 1000 {

@@ -81,7 +81,7 @@ func (s *Store) createIntegration(ctx context.Context, c conn, in *fb.Integratio
 	if err != nil {
 		return err
 	}
-	in.ID, in.CreatedAt, in.UpdatedAt, in.Version = id, t, t, "1"
+	in.ID, in.CreatedAt, in.UpdatedAt, in.Version, in.CredentialStored = id, t, t, "1", cred != nil
 	return nil
 }
 
@@ -95,7 +95,9 @@ func (s *Store) Integration(ctx context.Context, id string) (_ fb.Integration, e
 	return in, err
 }
 
-// Integrations returns every integration by name, credentials decrypted.
+// Integrations returns every integration by name. Credentials are not
+// decrypted (CredentialStored says which have one): a listing must not fail
+// for everyone because one row cannot be opened; Integration decrypts.
 func (s *Store) Integrations(ctx context.Context) (_ []fb.Integration, err error) {
 	defer wrap(&err, "Integrations")
 	rows, err := s.conn().query(ctx, `SELECT `+integrationColumns+` FROM integrations ORDER BY lower(name), id`)
@@ -105,7 +107,7 @@ func (s *Store) Integrations(ctx context.Context) (_ []fb.Integration, err error
 	defer rows.Close()
 	var out []fb.Integration
 	for rows.Next() {
-		in, err := s.scanIntegration(rows)
+		in, err := s.scanSealedIntegration(rows, false)
 		if err != nil {
 			return nil, err
 		}
@@ -180,7 +182,7 @@ func (s *Store) writeIntegration(ctx context.Context, c conn, in *fb.Integration
 	if err != nil {
 		return nil, err
 	}
-	in.DiscoveredAt, in.CreatedAt, in.UpdatedAt = timePtr(discovered), fromMicros(created), t
+	in.DiscoveredAt, in.CreatedAt, in.UpdatedAt, in.CredentialStored = timePtr(discovered), fromMicros(created), t, cred != nil
 	in.Version = strconv.FormatInt(version, 10)
 	return dropped, nil
 }
@@ -350,6 +352,11 @@ func (c conn) deleteIntegration(ctx context.Context, id string) error {
 }
 
 func (s *Store) scanIntegration(row interface{ Scan(...any) error }) (fb.Integration, error) {
+	return s.scanSealedIntegration(row, true)
+}
+
+// scanSealedIntegration reads an integration, its credential decrypted only when open is set.
+func (s *Store) scanSealedIntegration(row interface{ Scan(...any) error }, open bool) (fb.Integration, error) {
 	var (
 		in               fb.Integration
 		kind, projects   string
@@ -371,6 +378,10 @@ func (s *Store) scanIntegration(row interface{ Scan(...any) error }) (fb.Integra
 		return fb.Integration{}, fmt.Errorf("reading the projects of integration %s: %w", in.ID, err)
 	}
 	in.DiscoveredAt, in.CreatedAt, in.UpdatedAt = timePtr(discovered), fromMicros(created), fromMicros(updated)
+	in.CredentialStored = len(cred) > 0
+	if !open {
+		return in, nil
+	}
 	if in.Credential, err = s.open(cred, integrationCredentialAD(in.ID)); err != nil {
 		return fb.Integration{}, undecryptable(secretRow{integrationID: in.ID}, err)
 	}

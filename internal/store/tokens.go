@@ -68,19 +68,21 @@ func (s *Store) UserToken(ctx context.Context, userKey, integrationID string) (_
 	return t, err
 }
 
-// UserTokens returns every token of the user, by integration id, decrypted.
+// UserTokens returns every token of the user, by integration id, without
+// their credentials: a listing to show, which one undecryptable row must not
+// break. UserToken decrypts the one to use.
 func (s *Store) UserTokens(ctx context.Context, userKey string) (_ []fb.UserToken, err error) {
 	defer wrap(&err, "UserTokens(%q)", userKey)
-	return s.userTokens(ctx, `user_key = ? ORDER BY integration_id`, userKey)
+	return s.userTokens(ctx, false, `user_key = ? ORDER BY integration_id`, userKey)
 }
 
 // IntegrationUserTokens lists every person's token for one integration.
 func (s *Store) IntegrationUserTokens(ctx context.Context, integrationID string) (_ []fb.UserToken, err error) {
 	defer wrap(&err, "IntegrationUserTokens(%q)", integrationID)
-	return s.userTokens(ctx, `integration_id = ? ORDER BY user_key`, integrationID)
+	return s.userTokens(ctx, true, `integration_id = ? ORDER BY user_key`, integrationID)
 }
 
-func (s *Store) userTokens(ctx context.Context, where string, arg string) ([]fb.UserToken, error) {
+func (s *Store) userTokens(ctx context.Context, open bool, where string, arg string) ([]fb.UserToken, error) {
 	rows, err := s.conn().query(ctx, `SELECT `+userTokenColumns+` FROM user_tokens WHERE `+where, arg)
 	if err != nil {
 		return nil, err
@@ -88,7 +90,7 @@ func (s *Store) userTokens(ctx context.Context, where string, arg string) ([]fb.
 	defer rows.Close()
 	var out []fb.UserToken
 	for rows.Next() {
-		t, err := s.scanUserToken(rows)
+		t, err := s.scanSealedUserToken(rows, open)
 		if err != nil {
 			return nil, err
 		}
@@ -185,6 +187,11 @@ func expectOne(res sql.Result, err error, notFound error) error {
 }
 
 func (s *Store) scanUserToken(row interface{ Scan(...any) error }) (fb.UserToken, error) {
+	return s.scanSealedUserToken(row, true)
+}
+
+// scanSealedUserToken reads a user token, its credential decrypted only when open is set.
+func (s *Store) scanSealedUserToken(row interface{ Scan(...any) error }, open bool) (fb.UserToken, error) {
 	var (
 		t                fb.UserToken
 		cred             []byte
@@ -203,6 +210,9 @@ func (s *Store) scanUserToken(row interface{ Scan(...any) error }) (fb.UserToken
 	t.Status = fb.TokenStatus(status)
 	t.ExpiresAt, t.CheckedAt = timePtr(expires), timePtr(checked)
 	t.CreatedAt, t.UpdatedAt = fromMicros(created), fromMicros(updated)
+	if !open {
+		return t, nil
+	}
 	if t.Credential, err = s.open(cred, userTokenAD(t.UserKey, t.IntegrationID)); err != nil {
 		return fb.UserToken{}, undecryptable(secretRow{userToken: true, userKey: t.UserKey, integrationID: t.IntegrationID}, err)
 	}

@@ -45,8 +45,9 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	name := strings.TrimSpace(r.PostForm.Get("name"))
 	next := localPath(r.PostForm.Get("next"))
-	u, err := s.App.SignIn(r.Context(), name, r.PostForm.Get("password"))
+	u, err := s.App.SignIn(r.Context(), name, r.PostForm.Get("password"), s.clientAddress(r))
 	if err != nil {
+		setRetryAfter(w, err)
 		s.render(w, r, statusOf(err), "login", s.loginView(next, name, s.errorText(r, err)))
 		return
 	}
@@ -86,8 +87,8 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	if ok {
 		if err := s.App.RevokeAPIToken(r.Context(), sess.Token); err != nil {
 			setPageHeaders(w)
-			s.renderError(w, r, nil, &fb.Error{Code: fb.ErrorCode(err), Err: err, Message: "You are signed out in this browser, " +
-				"but forgebridge could not end the session, so it stays usable until it expires. " + fb.ErrorMessage(err)})
+			s.render(w, r, statusOf(err), "error", view{Title: "Something went wrong", Error: "You are signed out in this browser, " +
+				"but forgebridge could not end the session, so it stays usable until it expires. " + s.errorText(r, err)})
 			return
 		}
 	}

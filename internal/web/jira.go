@@ -13,6 +13,7 @@ import (
 	"time"
 
 	fb "github.com/forgebridge/forgebridge"
+	"github.com/forgebridge/forgebridge/internal/app"
 )
 
 // JiraSignIn is what the web UI needs of the Jira tracker to sign people in.
@@ -175,6 +176,7 @@ func (s *Server) loginWithJiraToken(w http.ResponseWriter, r *http.Request) {
 	}
 	next := localPath(r.PostForm.Get("next"))
 	fail := func(err error) {
+		setRetryAfter(w, err)
 		s.render(w, r, statusOf(err), "login", s.loginView(next, "", s.errorText(r, err)))
 	}
 	token := strings.TrimSpace(r.PostForm.Get("token"))
@@ -182,7 +184,13 @@ func (s *Server) loginWithJiraToken(w http.ResponseWriter, r *http.Request) {
 		fail(fb.Errorf(fb.EInvalid, "Paste your Jira personal access token."))
 		return
 	}
-	u, err := s.Jira.UserForToken(r.Context(), token)
+	if err := app.CheckSecret("token", token); err != nil {
+		fail(err)
+		return
+	}
+	u, err := s.App.GuardSignIn(r.Context(), "", s.clientAddress(r), func(ctx context.Context) (fb.User, error) {
+		return s.Jira.UserForToken(ctx, token)
+	})
 	switch {
 	case fb.ErrorCode(err) == fb.EUnauthenticated:
 		fail(fb.Errorf(fb.EUnauthenticated, "Jira did not accept that token. Check that you copied all of it "+

@@ -7,18 +7,22 @@ package web
 import (
 	"context"
 	"embed"
-	"encoding/json"
 	"errors"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 
 	fb "github.com/forgebridge/forgebridge"
 	"github.com/forgebridge/forgebridge/internal/app"
 	"github.com/forgebridge/forgebridge/internal/httpapi"
+	"github.com/forgebridge/forgebridge/internal/ratelimit"
 )
 
 //go:embed templates/*.html
@@ -41,6 +45,11 @@ type Server struct {
 	// redirect URI), e.g. "https://fb.example.com"; when empty it is derived
 	// from the request.
 	PublicURL string
+	// RequestTimeout is each request's deadline (httpapi.DefaultRequestTimeout when zero).
+	RequestTimeout time.Duration
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client address that sign-in limits count by.
+	TrustedProxies []netip.Prefix
 
 	pages map[string]*template.Template
 }
@@ -105,7 +114,21 @@ func (s *Server) Handler(api http.Handler) http.Handler {
 	}))
 	// Every state-changing request, forms and API calls alike, must come
 	// from this origin: the browser's Sec-Fetch-Site or Origin tells.
-	return http.NewCrossOriginProtection().Handler(mux)
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(s.crossSite))
+	return httpapi.WithRequestID(httpapi.WithDeadline(cop.Handler(mux), s.RequestTimeout))
+}
+
+// crossSite refuses a cross-site request: in the API's format under /api/,
+// else with the error page.
+func (s *Server) crossSite(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		httpapi.WriteError(w, r, s.log(), httpapi.CrossSiteError())
+		return
+	}
+	setPageHeaders(w)
+	s.renderError(w, r, nil, fb.Errorf(fb.EForbidden, "This form was sent from another site, so it was refused. "+
+		"Open the page on forgebridge itself and send it again."))
 }
 
 func (s *Server) log() *slog.Logger {
@@ -196,20 +219,7 @@ func (s *Server) sessionUser(w http.ResponseWriter, r *http.Request) (fb.User, s
 // writeAPIError answers an /api/ request with an error in the REST API's
 // format: {"error":{"code":…,"message":…}} and the API's status for the code.
 func (s *Server) writeAPIError(w http.ResponseWriter, r *http.Request, err error) {
-	type apiError struct {
-		Code    fb.Code `json:"code"`
-		Message string  `json:"message"`
-	}
-	body, jerr := json.Marshal(struct {
-		Error apiError `json:"error"`
-	}{apiError{Code: fb.ErrorCode(err), Message: s.errorText(r, err)}})
-	if jerr != nil {
-		panic(jerr) // two strings always marshal
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(statusOf(err))
-	_, _ = w.Write(append(body, '\n'))
+	httpapi.WriteError(w, r, s.log(), err)
 }
 
 func setPageHeaders(w http.ResponseWriter) {
@@ -232,6 +242,10 @@ func cacheStatic(h http.Handler) http.Handler {
 
 // statusOf maps error codes to HTTP statuses, as the REST API does.
 func statusOf(err error) int {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return http.StatusRequestEntityTooLarge
+	}
 	switch fb.ErrorCode(err) {
 	case fb.EInvalid:
 		return http.StatusBadRequest
@@ -264,7 +278,9 @@ func statusOf(err error) int {
 // logged, never shown.
 func (s *Server) errorText(r *http.Request, err error) string {
 	if fb.AsError(err) == nil || fb.ErrorCode(err) == fb.EInternal {
-		s.log().Error("web request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		id := httpapi.RequestID(r.Context())
+		s.log().Error("web request failed", "request_id", id, "method", r.Method, "path", r.URL.Path, "err", err)
+		return "Something went wrong inside forgebridge. An administrator can find the details in the log under the request id " + id + "."
 	}
 	return fb.ErrorMessage(err)
 }
@@ -338,9 +354,21 @@ func parseForm(w http.ResponseWriter, r *http.Request) error {
 	if err := r.ParseForm(); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return fb.Errorf(fb.EInvalid, "The form is larger than %d bytes.", tooBig.Limit)
+			return &fb.Error{Code: fb.EInvalid, Err: tooBig, Message: fmt.Sprintf("The form is larger than %d MiB.", tooBig.Limit>>20)}
 		}
 		return fb.Errorf(fb.EInvalid, "The form could not be read.")
 	}
 	return nil
+}
+
+// clientAddress is the address sign-in limits count by.
+func (s *Server) clientAddress(r *http.Request) string {
+	return ratelimit.ClientAddress(r, s.TrustedProxies)
+}
+
+// setRetryAfter tells a client refused by a limit when to come back.
+func setRetryAfter(w http.ResponseWriter, err error) {
+	if e := fb.AsError(err); e != nil && e.Code == fb.ERateLimited {
+		w.Header().Set("Retry-After", strconv.Itoa(max(e.RetryAfter, 1)))
+	}
 }

@@ -219,7 +219,7 @@ func TestSessionThatCannotBeChecked(t *testing.T) {
 		{"tracker down", fb.Errorf(fb.ETrackerUnavailable, "Jira cannot be reached; try again in a moment."),
 			http.StatusBadGateway, fb.ETrackerUnavailable, "Jira cannot be reached; try again in a moment."},
 		{"internal failure", errors.New("disk on fire at /var/lib/x"),
-			http.StatusInternalServerError, fb.EInternal, "An internal error occurred."},
+			http.StatusInternalServerError, fb.EInternal, "An administrator can find the details in the log under the request id"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
@@ -238,7 +238,7 @@ func TestSessionThatCannotBeChecked(t *testing.T) {
 			if err := json.Unmarshal(r.Body.Bytes(), &body); err != nil || r.Header().Get("Content-Type") != "application/json" {
 				t.Fatalf("API answer is not the API's JSON error (%v): %s", err, r.body())
 			}
-			if body.Error.Code != tc.code || body.Error.Message != tc.message {
+			if body.Error.Code != tc.code || !strings.Contains(body.Error.Message, tc.message) {
 				t.Fatalf("API error %+v, want %s %q", body.Error, tc.code, tc.message)
 			}
 			p := b.get("/repositories")
@@ -632,7 +632,7 @@ func TestIssuePageAndCreateForms(t *testing.T) {
 	mustStatus(t, "create without token", refused, http.StatusPreconditionRequired)
 	mustContain(t, "create without token", refused.body(), "requires your own personal access token for this action",
 		`value="PROJ-1-my-name"`, `<option value="main" selected>`, `data-setup>`)
-	if e.gh.CallCount() != calls+1 { // only the branch list of the redrawn dialog
+	if e.gh.CallCount() != calls { // the redrawn dialog's branch list comes from the cache
 		t.Fatalf("GitHub was called %d times for a refused create", e.gh.CallCount()-calls)
 	}
 
