@@ -148,7 +148,8 @@ func (s *Server) jiraCallback(w http.ResponseWriter, r *http.Request) {
 		fail(err)
 		return
 	}
-	// The access token only proves who this is; it goes no further.
+	// The access token proves who this is, and stays in the sealed session
+	// so that Jira is asked about the person's projects as them.
 	u, err := s.Jira.UserForToken(r.Context(), token)
 	if err == nil && !u.Active {
 		err = fb.Errorf(fb.EUnauthenticated, "The Jira account %s is deactivated.", u.Name)
@@ -157,7 +158,7 @@ func (s *Server) jiraCallback(w http.ResponseWriter, r *http.Request) {
 		fail(err)
 		return
 	}
-	s.startSession(w, r, u, st.Next)
+	s.startSession(w, r, u, st.Next, token)
 }
 
 // loginWithJiraToken signs a person in with a Jira personal access token,
@@ -192,7 +193,7 @@ func (s *Server) loginWithJiraToken(w http.ResponseWriter, r *http.Request) {
 	case !u.Active:
 		fail(fb.Errorf(fb.EUnauthenticated, "The Jira account %s is deactivated.", u.Name))
 	default:
-		s.startSession(w, r, u, next)
+		s.startSession(w, r, u, next, "")
 	}
 }
 

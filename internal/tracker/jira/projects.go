@@ -77,16 +77,19 @@ func (t *Tracker) ProjectKeys(ctx context.Context) ([]string, error) {
 
 // ownProjects returns the projects the person may browse, asked as them with
 // their own token (one call, kept for the cache period). ok is false when
-// ctx carries no token of theirs, or Jira no longer accepts it (an OAuth
-// access token lasts an hour): the caller then asks as the service account.
+// there is no fresh answer and ctx carries no token of theirs, or Jira no
+// longer accepts it (an OAuth access token lasts an hour): the caller then
+// asks as the service account.
 func (t *Tracker) ownProjects(ctx context.Context, u fb.User) ([]string, bool, error) {
-	token, ok := tokenOf(ctx, u)
-	if !ok {
-		return nil, false, nil
-	}
+	// What Jira answered them stands for the cache period, however they
+	// come back (an API token carries no Jira token).
 	pk := personKey{u.Key, u.Name}
 	if keys, ok := t.ownProjectLists.get(pk, t.now()); ok {
 		return keys, true, nil
+	}
+	token, ok := tokenOf(ctx, u)
+	if !ok {
+		return nil, false, nil
 	}
 	keys, err := t.projectList(ctx, token, person)
 	if fb.ErrorCode(err) == fb.EUnauthenticated || statusOf(err) == http.StatusForbidden {
