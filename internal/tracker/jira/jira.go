@@ -67,7 +67,12 @@ type Tracker struct {
 	// each person's, asked as them (projects.go).
 	allProjects     *lru[struct{}, []string]
 	ownProjectLists *lru[personKey, []string]
-	probe           probe // Ready's last answer (ready.go)
+	// missing is the projects and issues Jira said do not exist, so a
+	// stale name in an integration is not asked about on every page;
+	// refused the hashes of person tokens Jira no longer accepts.
+	missing *lru[scope, struct{}]
+	refused *lru[[32]byte, struct{}]
+	probe   probe // Ready's last answer (ready.go)
 }
 
 var _ fb.Tracker = (*Tracker)(nil)
@@ -114,6 +119,8 @@ func New(cfg Config) (*Tracker, error) {
 	t.users = newLRU[string, fb.User](ttl, maxUsers)
 	t.allProjects = newLRU[struct{}, []string](ttl, 1)
 	t.ownProjectLists = newLRU[personKey, []string](ttl, maxPeople)
+	t.missing = newLRU[scope, struct{}](ttl, maxUsers)
+	t.refused = newLRU[[32]byte, struct{}](ttl, maxPeople)
 	t.client = newHTTPClient(cfg.HTTPClient, u.Host)
 	return t, nil
 }
@@ -372,7 +379,13 @@ func (t *Tracker) holds(ctx context.Context, u fb.User, sc scope, perm string) (
 	if ok, hit := cache.get(k, t.now()); hit {
 		return ok, nil
 	}
+	if _, gone := t.missing.get(sc, t.now()); gone {
+		return false, notFound(sc)
+	}
 	ok, err := t.search(ctx, u, sc, perm)
+	if fb.ErrorCode(err) == fb.ENotFound {
+		t.missing.put(sc, struct{}{}, t.now())
+	}
 	if err != nil {
 		return false, err
 	}
@@ -402,10 +415,7 @@ func (t *Tracker) search(ctx context.Context, u fb.User, sc scope, perm string) 
 		var users []jiraUser
 		err := t.call(ctx, request{method: http.MethodGet, path: "/rest/api/2/user/permission/search", query: q, token: t.token.Token, whose: service}, &users)
 		if statusOf(err) == http.StatusNotFound {
-			if sc.param == "issueKey" {
-				return false, fb.Errorf(fb.ENotFound, "Issue %s does not exist in Jira.", sc.key)
-			}
-			return false, fb.Errorf(fb.ENotFound, "Project %s does not exist in Jira.", sc.key)
+			return false, notFound(sc)
 		}
 		if err != nil {
 			return false, describe(err, "checking permissions")
@@ -420,6 +430,14 @@ func (t *Tracker) search(ctx context.Context, u fb.User, sc scope, perm string) 
 		}
 		start += len(users)
 	}
+}
+
+// notFound says that the project or issue does not exist.
+func notFound(sc scope) error {
+	if sc.param == "issueKey" {
+		return fb.Errorf(fb.ENotFound, "Issue %s does not exist in Jira.", sc.key)
+	}
+	return fb.Errorf(fb.ENotFound, "Project %s does not exist in Jira.", sc.key)
 }
 
 // sameUser reports whether a user of a search answer is u: the same key

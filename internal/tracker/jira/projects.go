@@ -2,6 +2,7 @@ package jira
 
 import (
 	"context"
+	"crypto/sha256"
 	"net/http"
 	"net/url"
 	"slices"
@@ -35,13 +36,28 @@ func WithPersonToken(ctx context.Context, userKey, token string) context.Context
 	return context.WithValue(ctx, personTokenKey{}, personToken{userKey: userKey, token: token})
 }
 
-// tokenOf returns the access token ctx carries for u, if any.
-func tokenOf(ctx context.Context, u fb.User) (string, bool) {
+// tokenOf returns the access token ctx carries for u, if any and Jira has
+// not refused it lately.
+func (t *Tracker) tokenOf(ctx context.Context, u fb.User) (string, bool) {
 	pt, ok := ctx.Value(personTokenKey{}).(personToken)
 	if !ok || u.Key == "" || pt.userKey != u.Key {
 		return "", false
 	}
+	if _, refused := t.refused.get(sha256.Sum256([]byte(pt.token)), t.now()); refused {
+		return "", false
+	}
 	return pt.token, true
+}
+
+// refusedToken reports whether Jira turned the person's token away (an
+// OAuth access token lasts an hour), remembering it so it is not tried
+// again on every page: the service account answers instead.
+func (t *Tracker) refusedToken(token string, err error) bool {
+	if fb.ErrorCode(err) != fb.EUnauthenticated && statusOf(err) != http.StatusForbidden {
+		return false
+	}
+	t.refused.put(sha256.Sum256([]byte(token)), struct{}{}, t.now())
+	return true
 }
 
 // projectList is the keys of projects, as GET /rest/api/2/project answers.
@@ -87,12 +103,12 @@ func (t *Tracker) ownProjects(ctx context.Context, u fb.User) ([]string, bool, e
 	if keys, ok := t.ownProjectLists.get(pk, t.now()); ok {
 		return keys, true, nil
 	}
-	token, ok := tokenOf(ctx, u)
+	token, ok := t.tokenOf(ctx, u)
 	if !ok {
 		return nil, false, nil
 	}
 	keys, err := t.projectList(ctx, token, person)
-	if fb.ErrorCode(err) == fb.EUnauthenticated || statusOf(err) == http.StatusForbidden {
+	if t.refusedToken(token, err) {
 		return nil, false, nil
 	}
 	if err != nil {
@@ -217,7 +233,7 @@ func (t *Tracker) browsableOf(ctx context.Context, u fb.User, projects []string,
 // of one permission search per permission as the service account). ok is
 // false when ctx carries no token of theirs or Jira no longer accepts it.
 func (t *Tracker) ownPermissions(ctx context.Context, u fb.User, sc scope) (map[string]bool, bool, error) {
-	token, ok := tokenOf(ctx, u)
+	token, ok := t.tokenOf(ctx, u)
 	if !ok || sc.param != "projectKey" {
 		return nil, false, nil
 	}
@@ -229,7 +245,7 @@ func (t *Tracker) ownPermissions(ctx context.Context, u fb.User, sc scope) (map[
 	q := url.Values{"projectKey": {sc.key}}
 	err := t.call(ctx, request{method: http.MethodGet, path: "/rest/api/2/mypermissions", query: q, token: token, whose: person}, &answer)
 	switch {
-	case fb.ErrorCode(err) == fb.EUnauthenticated || statusOf(err) == http.StatusForbidden:
+	case t.refusedToken(token, err):
 		return nil, false, nil
 	case statusOf(err) == http.StatusNotFound:
 		// Jira answers alike a project that does not exist and one the
