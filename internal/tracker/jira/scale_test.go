@@ -197,23 +197,23 @@ func TestBrowsableAtScale(t *testing.T) {
 				return tr.BrowsableProjectsAmong(ctx, u, []string{"P0001", "P0500", "P0999"})
 			}, want: []string{"P0500", "P0999"}, maxCalls: 1, wantAsHer: 1, noSearches: true},
 		{name: "all her projects, as her: one call", token: aliceToken,
-			ask: func(ctx context.Context, tr *Tracker, u fb.User) (any, error) { return tr.BrowsableProjects(ctx, u) },
+			ask:  func(ctx context.Context, tr *Tracker, u fb.User) (any, error) { return tr.BrowsableProjects(ctx, u) },
 			want: []string{"P0500", "P0999"}, maxCalls: 1, wantAsHer: 1, noSearches: true},
 		{name: "a token Jira no longer accepts: the service account instead", token: "expired",
 			ask: func(ctx context.Context, tr *Tracker, u fb.User) (any, error) {
 				return tr.BrowsableProjectsAmong(ctx, u, []string{"P0500", "P0001"})
 			}, want: []string{"P0500"}, maxCalls: 1 + 2},
 		{name: "any project, as the service account: stops at the first found",
-			ask: func(ctx context.Context, tr *Tracker, u fb.User) (any, error) { return tr.BrowsesAnyProject(ctx, u) },
+			ask:  func(ctx context.Context, tr *Tracker, u fb.User) (any, error) { return tr.BrowsesAnyProject(ctx, u) },
 			want: true, maxCalls: 1 + 500 + 1 + checkConcurrency},
 		{name: "any project, as her: one call", token: aliceToken,
-			ask: func(ctx context.Context, tr *Tracker, u fb.User) (any, error) { return tr.BrowsesAnyProject(ctx, u) },
+			ask:  func(ctx context.Context, tr *Tracker, u fb.User) (any, error) { return tr.BrowsesAnyProject(ctx, u) },
 			want: true, maxCalls: 1, wantAsHer: 1, noSearches: true},
 		{name: "her permissions on a project, as her: one call", token: aliceToken,
-			ask: func(ctx context.Context, tr *Tracker, u fb.User) (any, error) { return tr.Permissions(ctx, u, "P0500") },
+			ask:  func(ctx context.Context, tr *Tracker, u fb.User) (any, error) { return tr.Permissions(ctx, u, "P0500") },
 			want: map[string]bool{fb.PermBrowseProjects: true, fb.PermViewDevTools: true}, maxCalls: 1, wantAsHer: 1, noSearches: true},
 		{name: "on one she may not browse, as her: holds nothing", token: aliceToken,
-			ask: func(ctx context.Context, tr *Tracker, u fb.User) (any, error) { return tr.Permissions(ctx, u, "P0002") },
+			ask:  func(ctx context.Context, tr *Tracker, u fb.User) (any, error) { return tr.Permissions(ctx, u, "P0002") },
 			want: map[string]bool{fb.PermBrowseProjects: false, fb.PermViewDevTools: false}, maxCalls: 1, wantAsHer: 1, noSearches: true},
 	}
 	for _, tt := range tests {
