@@ -224,7 +224,9 @@ func (t *Tracker) UserForToken(ctx context.Context, personalToken string) (fb.Us
 	if !ju.Active {
 		return fb.User{}, fb.Errorf(fb.EUnauthenticated, "The Jira account %s is deactivated.", ju.Name)
 	}
-	return t.toUser(ju), nil
+	u := t.toUser(ju)
+	t.learnOwnProjects(ctx, u, personalToken)
+	return u, nil
 }
 
 // User returns the Jira user with that user key (the stable key, not the

@@ -118,6 +118,15 @@ func (t *Tracker) ownProjects(ctx context.Context, u fb.User) ([]string, bool, e
 	return keys, true, nil
 }
 
+// learnOwnProjects asks Jira, while the person's token is at hand at sign-in,
+// which projects they may browse, so that the listing that follows costs no
+// call. Best effort: without an answer the listing asks itself.
+func (t *Tracker) learnOwnProjects(ctx context.Context, u fb.User, token string) {
+	if keys, err := t.projectList(ctx, token, person); err == nil {
+		t.ownProjectLists.put(personKey{u.Key, u.Name}, keys, t.now())
+	}
+}
+
 // BrowsableProjects returns the keys of the projects the user may browse.
 // Asked as the person when ctx carries their token (one call); otherwise
 // every project the service account sees is checked for the user's Browse
