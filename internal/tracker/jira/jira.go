@@ -43,6 +43,9 @@ type Config struct {
 	// OAuth is forgebridge's OAuth 2.0 client in Jira, for "Sign in with
 	// Jira"; nil when not configured.
 	OAuth *OAuthConfig
+	// Now, when set, is the clock of the caches and the readiness probe
+	// (tests and benchmarks); time.Now otherwise.
+	Now func() time.Time
 	// HTTPClient, when set, is used for every call (tests); otherwise a client
 	// with timeouts and the environment's proxy is built. Redirects to another
 	// host are refused either way, so the tokens only ever reach Jira.
@@ -72,6 +75,9 @@ type Tracker struct {
 	// refused the hashes of person tokens Jira no longer accepts.
 	missing *lru[scope, struct{}]
 	refused *lru[[32]byte, struct{}]
+	// lastBrowsable is a project each person was last found to browse,
+	// tried first when the question is whether they browse any.
+	lastBrowsable *lru[personKey, string]
 	probe   probe // Ready's last answer (ready.go)
 }
 
@@ -110,6 +116,9 @@ func New(cfg Config) (*Tracker, error) {
 	if t.adminGroup == "" {
 		t.adminGroup = DefaultAdminGroup
 	}
+	if cfg.Now != nil {
+		t.now = cfg.Now
+	}
 	ttl := cfg.CacheTTL
 	if ttl == 0 {
 		ttl = DefaultCacheTTL
@@ -121,6 +130,7 @@ func New(cfg Config) (*Tracker, error) {
 	t.ownProjectLists = newLRU[personKey, []string](ttl, maxPeople)
 	t.missing = newLRU[scope, struct{}](ttl, maxUsers)
 	t.refused = newLRU[[32]byte, struct{}](ttl, maxPeople)
+	t.lastBrowsable = newLRU[personKey, string](0, maxPeople)
 	t.client = newHTTPClient(cfg.HTTPClient, u.Host)
 	return t, nil
 }

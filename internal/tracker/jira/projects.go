@@ -114,8 +114,18 @@ func (t *Tracker) ownProjects(ctx context.Context, u fb.User) ([]string, bool, e
 	if err != nil {
 		return nil, false, describe(err, "listing your projects")
 	}
-	t.ownProjectLists.put(pk, keys, t.now())
+	t.keepOwnProjects(u, keys)
 	return keys, true, nil
+}
+
+// keepOwnProjects keeps the person's project list for the cache period, and
+// one of the projects beyond it, as the first to try when it is over.
+func (t *Tracker) keepOwnProjects(u fb.User, keys []string) {
+	pk := personKey{u.Key, u.Name}
+	t.ownProjectLists.put(pk, keys, t.now())
+	if len(keys) > 0 {
+		t.lastBrowsable.put(pk, keys[0], t.now())
+	}
 }
 
 // learnOwnProjects asks Jira, while the person's token is at hand at sign-in,
@@ -123,7 +133,7 @@ func (t *Tracker) ownProjects(ctx context.Context, u fb.User) ([]string, bool, e
 // call. Best effort: without an answer the listing asks itself.
 func (t *Tracker) learnOwnProjects(ctx context.Context, u fb.User, token string) {
 	if keys, err := t.projectList(ctx, token, person); err == nil {
-		t.ownProjectLists.put(personKey{u.Key, u.Name}, keys, t.now())
+		t.keepOwnProjects(u, keys)
 	}
 }
 
@@ -181,6 +191,13 @@ func (t *Tracker) BrowsesAnyProject(ctx context.Context, u fb.User) (bool, error
 			return true, nil
 		}
 	}
+	// The project they were last found to browse, kept beyond the cache
+	// period, most often answers with one call.
+	if last, ok := t.lastBrowsable.get(personKey{u.Key, u.Name}, now); ok && slices.Contains(projects, last) {
+		if found, err := t.browsableOf(ctx, u, []string{last}, true); err != nil || len(found) > 0 {
+			return len(found) > 0, err
+		}
+	}
 	found, err := t.browsableOf(ctx, u, projects, true)
 	return len(found) > 0, err
 }
@@ -193,8 +210,6 @@ const checkConcurrency = 4
 // (cached decisions first), a few at a time. With first it stops once one
 // project is found. A project deleted since it was listed is left out.
 func (t *Tracker) browsableOf(ctx context.Context, u fb.User, projects []string, first bool) ([]string, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	allowed := make([]bool, len(projects))
 	errs := make([]error, len(projects))
 	sem := make(chan struct{}, checkConcurrency)
@@ -214,8 +229,8 @@ func (t *Tracker) browsableOf(ctx context.Context, u fb.User, projects []string,
 			}
 			allowed[i], errs[i] = t.holds(ctx, u, projectScope(p), fb.PermBrowseProjects)
 			if allowed[i] && errs[i] == nil && first {
+				// No new checks start; those under way finish and are kept.
 				found.Store(true)
-				cancel() // the others' answers are no longer needed
 			}
 		})
 	}
@@ -224,6 +239,7 @@ func (t *Tracker) browsableOf(ctx context.Context, u fb.User, projects []string,
 	for i, p := range projects {
 		if allowed[i] && errs[i] == nil {
 			out = append(out, p)
+			t.lastBrowsable.put(personKey{u.Key, u.Name}, p, t.now())
 			if first {
 				return out, nil
 			}

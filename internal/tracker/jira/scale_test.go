@@ -269,3 +269,44 @@ func TestPersonTokenOnlyForThem(t *testing.T) {
 		}
 	}
 }
+
+// TestBrowsesAnyRemembersLast checks that after the cache period the project
+// a person was last found to browse is asked about first: one search, not a
+// scan; and that a scan follows when they lost it.
+func TestBrowsesAnyRemembersLast(t *testing.T) {
+	fake, tr, alice := scaleEnv(t, 1000, "P0700")
+	c := &clock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	tr.now = c.Now
+	ctx := context.Background()
+	tests := []struct {
+		name     string
+		change   func()
+		want     bool
+		minCalls int
+		maxCalls int
+	}{
+		{name: "first: a scan", want: true, minCalls: 700, maxCalls: 1 + 701 + checkConcurrency},
+		{name: "after the cache period: the project list and P0700", change: func() { c.Advance(DefaultCacheTTL) },
+			want: true, minCalls: 2, maxCalls: 2},
+		{name: "P0700 taken away: a scan again", change: func() {
+			c.Advance(DefaultCacheTTL)
+			fake.Revoke("alice", "P0700", "BROWSE_PROJECTS")
+			fake.Grant("alice", "P0010", "BROWSE_PROJECTS")
+		}, want: true, minCalls: 3, maxCalls: 2 + 11 + checkConcurrency},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.change != nil {
+				tt.change()
+			}
+			fake.ResetCalls()
+			got, err := tr.BrowsesAnyProject(ctx, alice)
+			if err != nil || got != tt.want {
+				t.Fatalf("BrowsesAnyProject() = %v, %v; want %v", got, err, tt.want)
+			}
+			if n := len(fake.Calls()); n < tt.minCalls || n > tt.maxCalls {
+				t.Errorf("%d calls, want %d to %d", n, tt.minCalls, tt.maxCalls)
+			}
+		})
+	}
+}
