@@ -18,7 +18,9 @@ import (
 // JiraSignIn is what the web UI needs of the Jira tracker to sign people in.
 type JiraSignIn interface {
 	// UserForToken checks a Jira personal access token (or an OAuth access
-	// token) with /rest/api/2/myself and returns its user; the token is not kept.
+	// token) with /rest/api/2/myself and returns its user. A personal access
+	// token is not kept; an OAuth access token stays in the sealed session,
+	// for the tracker to ask about the person as them.
 	UserForToken(ctx context.Context, token string) (fb.User, error)
 	// OAuthConfigured reports whether an OAuth 2.0 client is configured.
 	OAuthConfigured() bool

@@ -3,7 +3,6 @@ package fakejira
 import (
 	"fmt"
 	"net/http"
-	"slices"
 )
 
 // permissionNames are the display names Jira gives the permissions the fake knows.
@@ -37,11 +36,4 @@ func (s *Server) serveMyPermissions(w http.ResponseWriter, r *http.Request, call
 			"description": "Ability to " + name + ".", "havePermission": have}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"permissions": perms})
-}
-
-// CallsTo counts the requests received so far for the path.
-func (s *Server) CallsTo(path string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(slices.DeleteFunc(slices.Clone(s.calls), func(c Call) bool { return c.Path != path }))
 }
