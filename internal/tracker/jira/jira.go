@@ -78,7 +78,7 @@ type Tracker struct {
 	// lastBrowsable is a project each person was last found to browse,
 	// tried first when the question is whether they browse any.
 	lastBrowsable *lru[personKey, string]
-	probe   probe // Ready's last answer (ready.go)
+	probe         probe // Ready's last answer (ready.go)
 }
 
 var _ fb.Tracker = (*Tracker)(nil)
