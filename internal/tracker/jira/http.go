@@ -107,13 +107,16 @@ func (t *Tracker) call(ctx context.Context, r request, out any) error {
 		retry := idempotent && attempt < len(t.retryWaits) && ctx.Err() == nil &&
 			((err != nil && !errors.Is(err, errForeignRedirect)) || (isTransient(status) && header.Get("Retry-After") == ""))
 		if !retry {
-			if caller.Err() == nil { // a caller giving up says nothing of Jira
-				t.observe(status, err) // Ready's word on Jira, for free
-			}
+			result := error(nil)
 			if err != nil {
-				return &fb.Error{Code: fb.ETrackerUnavailable, Message: unavailableMessage, Err: err}
+				result = &fb.Error{Code: fb.ETrackerUnavailable, Message: unavailableMessage, Err: err}
+			} else {
+				result = interpret(r, status, header, body, out)
 			}
-			return interpret(r, status, header, body, out)
+			if caller.Err() == nil && r.whose != person { // a caller giving up says nothing of Jira
+				t.observe(status, result) // Ready's word on Jira, for free
+			}
+			return result
 		}
 		select {
 		case <-time.After(t.retryWaits[attempt]):

@@ -25,24 +25,23 @@ type probe struct {
 	inflight chan struct{} // closed when the call under way ends; nil: none
 }
 
-// observe records what a call to Jira showed: an HTTP answer below 500 is
-// Jira answering (even a refusal); no answer, or a 5xx, is Jira down. A 429
-// is neither: Jira is up but busy, and says nothing new.
+// observe records what a call with the service token showed: Jira is down
+// for forgebridge when it does not answer, fails (5xx), or rejects the
+// service token, or a proxy answers in its place (all ETrackerUnavailable);
+// any other answer, a refusal of one request included, is Jira up. A 429 is
+// neither: Jira is up but busy, and says nothing new. Calls with a person's
+// token tell nothing of the service account's.
 func (t *Tracker) observe(status int, err error) {
 	if status == http.StatusTooManyRequests {
 		return
 	}
-	down := status == 0 || status >= 500
+	var down error
+	if fb.ErrorCode(err) == fb.ETrackerUnavailable && statusOf(err) == 0 {
+		down = err
+	}
 	t.probe.mu.Lock()
 	defer t.probe.mu.Unlock()
-	t.probe.at = t.now()
-	t.probe.err = nil
-	if down {
-		t.probe.err = err
-		if t.probe.err == nil {
-			t.probe.err = fb.Errorf(fb.ETrackerUnavailable, unavailableMessage)
-		}
-	}
+	t.probe.at, t.probe.err = t.now(), down
 }
 
 // Ready reports whether Jira answers, for readiness probes: the last word

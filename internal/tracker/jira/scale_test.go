@@ -310,3 +310,49 @@ func TestBrowsesAnyRemembersLast(t *testing.T) {
 		})
 	}
 }
+
+// TestReadyFollowsTheServiceToken checks what calls tell Ready: a service
+// call that Jira fails or whose token it rejects is down; a person's call,
+// accepted or not, tells nothing; a refusal of one request is Jira up.
+func TestReadyFollowsTheServiceToken(t *testing.T) {
+	tests := []struct {
+		name    string
+		token   string // the service token
+		call    func(e *env) error
+		wantErr bool
+	}{
+		{name: "a service call answered", token: svcToken, call: func(e *env) error { _, err := e.tr.Issue(context.Background(), "PROJ-1"); return err }},
+		{name: "a service call refused for its issue", token: svcToken, call: func(e *env) error {
+			_, err := e.tr.Issue(context.Background(), "NOPE-1")
+			return err
+		}},
+		{name: "the service token rejected", token: "revoked", wantErr: true, call: func(e *env) error {
+			_, err := e.tr.Issue(context.Background(), "PROJ-1")
+			return err
+		}},
+		{name: "the service token rejected, a person signs in", token: "revoked", wantErr: true, call: func(e *env) error {
+			_, _ = e.tr.Issue(context.Background(), "PROJ-1")
+			_, err := e.tr.UserForToken(context.Background(), aliceToken)
+			return err
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			tr, err := New(Config{BaseURL: e.fake.URL(), ServiceToken: tt.token, Now: e.clock.Now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tr.retryWaits = e.tr.retryWaits
+			e.tr = tr
+			_ = tt.call(e)
+			before := e.calls("/rest/api/2/serverInfo")
+			if err := tr.Ready(context.Background()); (err != nil) != tt.wantErr {
+				t.Errorf("Ready() = %v, want error %v", err, tt.wantErr)
+			}
+			if e.calls("/rest/api/2/serverInfo") != before {
+				t.Error("Ready asked Jira although a call had just told")
+			}
+		})
+	}
+}
