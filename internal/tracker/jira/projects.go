@@ -81,14 +81,14 @@ func (t *Tracker) projectList(ctx context.Context, token string, w whose) ([]str
 // have. The list is reused for the cache period.
 func (t *Tracker) ProjectKeys(ctx context.Context) ([]string, error) {
 	if keys, ok := t.allProjects.get(struct{}{}, t.now()); ok {
-		return keys, nil
+		return slices.Clone(keys), nil // the cached list stays the cache's
 	}
 	keys, err := t.projectList(ctx, t.token.Token, service)
 	if err != nil {
 		return nil, describe(err, "listing projects")
 	}
 	t.allProjects.put(struct{}{}, keys, t.now())
-	return keys, nil
+	return slices.Clone(keys), nil
 }
 
 // ownProjects returns the projects the person may browse, asked as them with
@@ -145,7 +145,7 @@ func (t *Tracker) learnOwnProjects(ctx context.Context, u fb.User, token string)
 // projects matter use BrowsableProjectsAmong.
 func (t *Tracker) BrowsableProjects(ctx context.Context, u fb.User) ([]string, error) {
 	if own, ok, err := t.ownProjects(ctx, u); ok || err != nil {
-		return own, err
+		return slices.Clone(own), err
 	}
 	projects, err := t.ProjectKeys(ctx)
 	if err != nil {
