@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"slices"
 	"sync"
-	"sync/atomic"
 
 	fb "github.com/forgebridge/forgebridge"
 )
@@ -207,47 +206,31 @@ func (t *Tracker) BrowsesAnyProject(ctx context.Context, u fb.User) (bool, error
 const checkConcurrency = 4
 
 // browsableOf checks the user's Browse Projects permission on each project
-// (cached decisions first), a few at a time. With first it stops once one
-// project is found. A project deleted since it was listed is left out.
+// (cached decisions first), checkConcurrency at a time. With first it stops
+// after the batch that found one, so a listing never asks more than a batch
+// beyond; any error but a project deleted since it was listed ends it too,
+// rather than asking a failing Jira about every project.
 func (t *Tracker) browsableOf(ctx context.Context, u fb.User, projects []string, first bool) ([]string, error) {
-	allowed := make([]bool, len(projects))
-	errs := make([]error, len(projects))
-	sem := make(chan struct{}, checkConcurrency)
-	var (
-		wg    sync.WaitGroup
-		found atomic.Bool
-	)
-	for i, p := range projects {
-		if first && found.Load() {
-			break
-		}
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			if first && found.Load() {
-				return
-			}
-			allowed[i], errs[i] = t.holds(ctx, u, projectScope(p), fb.PermBrowseProjects)
-			if allowed[i] && errs[i] == nil && first {
-				// No new checks start; those under way finish and are kept.
-				found.Store(true)
-			}
-		})
-	}
-	wg.Wait()
 	var out []string
-	for i, p := range projects {
-		if allowed[i] && errs[i] == nil {
-			out = append(out, p)
-			t.lastBrowsable.put(personKey{u.Key, u.Name}, p, t.now())
-			if first {
-				return out, nil
+	for batch := range slices.Chunk(projects, checkConcurrency) {
+		allowed := make([]bool, len(batch))
+		errs := make([]error, len(batch))
+		var wg sync.WaitGroup
+		for i, p := range batch {
+			wg.Go(func() { allowed[i], errs[i] = t.holds(ctx, u, projectScope(p), fb.PermBrowseProjects) })
+		}
+		wg.Wait()
+		for i, p := range batch {
+			switch {
+			case errs[i] != nil && fb.ErrorCode(errs[i]) != fb.ENotFound:
+				return nil, errs[i]
+			case allowed[i] && errs[i] == nil:
+				out = append(out, p)
+				t.lastBrowsable.put(personKey{u.Key, u.Name}, p, t.now())
 			}
 		}
-	}
-	for i := range projects {
-		if errs[i] != nil && fb.ErrorCode(errs[i]) != fb.ENotFound { // ENotFound: deleted since listed
-			return nil, errs[i]
+		if first && len(out) > 0 {
+			return out[:1], nil
 		}
 	}
 	return out, nil
