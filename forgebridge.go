@@ -384,9 +384,9 @@ const (
 	AuditAPITokenIssue     = "apitoken.issue"
 	AuditAPITokenRevoke    = "apitoken.revoke"
 
-	AuditSignInFailure     = "signin.failure"
-	AuditOutcomeSuccess    = "success"
-	AuditOutcomeFailure    = "failure"
+	AuditSignInFailure  = "signin.failure"
+	AuditOutcomeSuccess = "success"
+	AuditOutcomeFailure = "failure"
 )
 
 // AuditEntry is one line of the audit log.

@@ -91,10 +91,13 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		if err != nil {
 			return err
 		}
+		if err := checkJira(ctx, jt, *jiraURL, log); err != nil {
+			return err
+		}
 		accounts := withLocalAccounts{jira: jt, local: st}
 		svc.Tracker = accounts
 		svc.Linker = jiraLinker{jt}
-		api.Tracker, api.JiraSession = jt.Ping, accounts.UserForToken
+		api.Tracker, api.JiraSession = jt.Ready, accounts.UserForToken
 		signIn = accounts
 	}
 

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -21,7 +22,7 @@ func jiraToken(getenv func(string) string) (string, error) {
 	return t, err
 }
 
-// openJira connects to Jira and checks the service token before serving.
+// openJira configures the Jira tracker; checkJira then checks its service token.
 func openJira(ctx context.Context, getenv func(string) string, baseURL string) (*jira.Tracker, error) {
 	if baseURL == "" {
 		return nil, fmt.Errorf("--tracker jira needs --jira-url (or FORGEBRIDGE_JIRA_URL)")
@@ -48,14 +49,26 @@ func openJira(ctx context.Context, getenv func(string) string, baseURL string) (
 		}
 		cfg.OAuth = &jira.OAuthConfig{ClientID: id, ClientSecret: secret}
 	}
-	jt, err := jira.New(cfg)
-	if err != nil {
-		return nil, err
+	return jira.New(cfg)
+}
+
+// checkJira checks the service token before serving. Only a token Jira
+// rejects stops the start: while Jira cannot be reached the service starts
+// degraded (/readyz says "jira":"down", and what needs Jira answers
+// tracker_unavailable until it answers).
+func checkJira(ctx context.Context, jt *jira.Tracker, baseURL string, log *slog.Logger) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second) // a hanging Jira does not hold the start
+	defer cancel()
+	_, err := jt.Check(ctx)
+	switch {
+	case err == nil:
+		return nil
+	case fb.ErrorCode(err) == fb.EUnauthenticated:
+		return fmt.Errorf("Jira at %s: %s", baseURL, message(err))
+	default:
+		log.Warn("Jira does not answer; serving without it until it does", "jira", baseURL, "err", fb.ErrorMessage(err))
+		return nil
 	}
-	if _, err := jt.Check(ctx); err != nil {
-		return nil, fmt.Errorf("Jira at %s: %s", baseURL, message(err))
-	}
-	return jt, nil
 }
 
 // jiraKeyPrefix marks the keys of Jira users inside forgebridge. Local
@@ -98,9 +111,18 @@ func (t withLocalAccounts) Issue(ctx context.Context, key string) (fb.Issue, err
 	return t.jira.Issue(ctx, key)
 }
 
+// asJiraUser passes the person's own Jira token, if the context carries
+// one for them, on to the Jira tracker under their Jira key.
+func asJiraUser(ctx context.Context, u, ju fb.User) context.Context {
+	if token, ok := fb.TrackerToken(ctx, u.Key); ok {
+		return jira.WithPersonToken(ctx, ju.Key, token)
+	}
+	return ctx
+}
+
 func (t withLocalAccounts) Permissions(ctx context.Context, u fb.User, projectKey string) (map[string]bool, error) {
 	if ju, ok := jiraUser(u); ok {
-		return t.jira.Permissions(ctx, ju, projectKey)
+		return t.jira.Permissions(asJiraUser(ctx, u, ju), ju, projectKey)
 	}
 	return map[string]bool{}, nil
 }
@@ -114,9 +136,23 @@ func (t withLocalAccounts) IssuePermissions(ctx context.Context, u fb.User, issu
 
 func (t withLocalAccounts) BrowsableProjects(ctx context.Context, u fb.User) ([]string, error) {
 	if ju, ok := jiraUser(u); ok {
-		return t.jira.BrowsableProjects(ctx, ju)
+		return t.jira.BrowsableProjects(asJiraUser(ctx, u, ju), ju)
 	}
 	return nil, nil
+}
+
+func (t withLocalAccounts) BrowsableProjectsAmong(ctx context.Context, u fb.User, candidates []string) ([]string, error) {
+	if ju, ok := jiraUser(u); ok {
+		return t.jira.BrowsableProjectsAmong(asJiraUser(ctx, u, ju), ju, candidates)
+	}
+	return nil, nil
+}
+
+func (t withLocalAccounts) BrowsesAnyProject(ctx context.Context, u fb.User) (bool, error) {
+	if ju, ok := jiraUser(u); ok {
+		return t.jira.BrowsesAnyProject(asJiraUser(ctx, u, ju), ju)
+	}
+	return false, nil
 }
 
 // UserForToken checks a person's Jira token and returns them as a forgebridge user.

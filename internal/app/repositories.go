@@ -40,6 +40,9 @@ func (s *Service) visibleIntegrations(ctx context.Context, u fb.User, project st
 		}
 		browsable = []string{project}
 	} else {
+		if pt, ok := s.Tracker.(projectScopedTracker); ok {
+			return s.integrationsBrowsable(ctx, pt, u)
+		}
 		var err error
 		if browsable, err = s.Tracker.BrowsableProjects(ctx, u); err != nil {
 			return nil, err
@@ -269,19 +272,22 @@ func (s *Service) cachedBranches(ctx context.Context, u fb.User, in fb.Integrati
 // requireDevTools refuses unless the person holds Browse and View
 // Development Tools on a project the integration serves.
 func (s *Service) requireDevTools(ctx context.Context, u fb.User, in fb.Integration) error {
-	browsable, err := s.Tracker.BrowsableProjects(ctx, u)
+	candidates, err := s.devToolsCandidates(ctx, u, in)
 	if err != nil {
 		return err
 	}
-	for _, project := range browsable {
+	for _, project := range candidates {
 		if !in.ServesProject(project) {
 			continue
 		}
 		perms, err := s.Tracker.Permissions(ctx, u, project)
+		if fb.ErrorCode(err) == fb.ENotFound {
+			continue // a project the integration names that Jira no longer has
+		}
 		if err != nil {
 			return err
 		}
-		if perms[fb.PermViewDevTools] {
+		if perms[fb.PermBrowseProjects] && perms[fb.PermViewDevTools] {
 			return nil
 		}
 	}

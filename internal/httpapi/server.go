@@ -29,8 +29,9 @@ type Server struct {
 	Logger *slog.Logger
 	// Ready reports whether the service can serve (database reachable, key loaded).
 	Ready func(ctx context.Context) error
-	// Tracker reports whether the tracker (Jira) answers, for /readyz's body;
-	// nil for the local tracker. Its failure does not make the service unready.
+	// Tracker reports whether the tracker (Jira) answers, for /readyz's body
+	// ("jira":"ok" or "down"); nil for the local tracker. Its failure does
+	// not make the service unready. It must be cheap: probes come often.
 	Tracker func(ctx context.Context) error
 	// JiraSession checks a Jira personal access token and returns its user;
 	// nil unless the tracker is Jira.

@@ -126,5 +126,5 @@ func (s *Server) enrol(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log().Info("enrolment completed", "user", u.Name)
-	s.startSession(w, r, u, "/")
+	s.startSession(w, r, u, "/", "")
 }

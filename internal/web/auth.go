@@ -51,14 +51,16 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, statusOf(err), "login", s.loginView(next, name, s.errorText(r, err)))
 		return
 	}
-	s.startSession(w, r, u, next)
+	s.startSession(w, r, u, next, "")
 }
 
 // startSession signs u in and sends them on to next, a path on this site.
 // The session is an expiring API token, so the server can end it; if none
 // can be issued, the sign-in page says why. The session this browser had
 // before is ended, so its token does not stay usable beside the new one.
-func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u fb.User, next string) {
+// jiraToken is the person's Jira OAuth access token when they signed in
+// with Jira, kept in the sealed session; empty otherwise.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u fb.User, next, jiraToken string) {
 	next = localPath(next)
 	if old, ok := s.readSession(r); ok {
 		if err := s.App.RevokeAPIToken(r.Context(), old.Token); err != nil {
@@ -71,7 +73,7 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u fb.User,
 		s.render(w, r, statusOf(err), "login", s.loginView(next, "", s.errorText(r, err)))
 		return
 	}
-	s.writeSession(w, session{Token: token, Expires: time.Now().Add(sessionTTL).Unix()})
+	s.writeSession(w, session{Token: token, Expires: time.Now().Add(sessionTTL).Unix(), JiraToken: jiraToken})
 	if next == "" {
 		next = "/"
 	}

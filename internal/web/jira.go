@@ -19,7 +19,9 @@ import (
 // JiraSignIn is what the web UI needs of the Jira tracker to sign people in.
 type JiraSignIn interface {
 	// UserForToken checks a Jira personal access token (or an OAuth access
-	// token) with /rest/api/2/myself and returns its user; the token is not kept.
+	// token) with /rest/api/2/myself and returns its user. A personal access
+	// token is not kept; an OAuth access token stays in the sealed session,
+	// for the tracker to ask about the person as them.
 	UserForToken(ctx context.Context, token string) (fb.User, error)
 	// OAuthConfigured reports whether an OAuth 2.0 client is configured.
 	OAuthConfigured() bool
@@ -149,7 +151,8 @@ func (s *Server) jiraCallback(w http.ResponseWriter, r *http.Request) {
 		fail(err)
 		return
 	}
-	// The access token only proves who this is; it goes no further.
+	// The access token proves who this is, and stays in the sealed session
+	// so that Jira is asked about the person's projects as them.
 	u, err := s.Jira.UserForToken(r.Context(), token)
 	if err == nil && !u.Active {
 		err = fb.Errorf(fb.EUnauthenticated, "The Jira account %s is deactivated.", u.Name)
@@ -158,7 +161,7 @@ func (s *Server) jiraCallback(w http.ResponseWriter, r *http.Request) {
 		fail(err)
 		return
 	}
-	s.startSession(w, r, u, st.Next)
+	s.startSession(w, r, u, st.Next, token)
 }
 
 // loginWithJiraToken signs a person in with a Jira personal access token,
@@ -200,7 +203,7 @@ func (s *Server) loginWithJiraToken(w http.ResponseWriter, r *http.Request) {
 	case !u.Active:
 		fail(fb.Errorf(fb.EUnauthenticated, "The Jira account %s is deactivated.", u.Name))
 	default:
-		s.startSession(w, r, u, next)
+		s.startSession(w, r, u, next, "")
 	}
 }
 

@@ -24,6 +24,11 @@ type session struct {
 	Token   string `json:"t"`
 	Expires int64  `json:"e"` // Unix seconds, as the token's own expiry
 	Flash   *flash `json:"f,omitempty"`
+	// JiraToken is the Jira OAuth access token of a person who signed in
+	// with Jira, so Jira is asked about their projects as them (one call
+	// instead of one per project). Jira makes it expire after an hour; then
+	// the service account is asked instead.
+	JiraToken string `json:"j,omitempty"`
 }
 
 // flash is a message shown once, on the page a form redirects to.

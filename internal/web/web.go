@@ -146,7 +146,7 @@ func (s *Server) apiForBrowser(api http.Handler) http.Handler {
 			api.ServeHTTP(w, r)
 			return
 		}
-		u, _, err := s.sessionUser(w, r)
+		u, sess, err := s.sessionUser(w, r)
 		if fb.ErrorCode(err) == fb.EUnauthenticated {
 			// No usable session: the API answers 401 in its own format.
 			api.ServeHTTP(w, r)
@@ -158,8 +158,14 @@ func (s *Server) apiForBrowser(api http.Handler) http.Handler {
 			s.writeAPIError(w, r, err)
 			return
 		}
-		api.ServeHTTP(w, r.WithContext(httpapi.WithUser(r.Context(), u)))
+		api.ServeHTTP(w, r.WithContext(httpapi.WithUser(s.asPerson(r.Context(), u, sess), u)))
 	})
+}
+
+// asPerson lets the tracker ask about the person as them, with the Jira
+// token of their session if they signed in through Jira.
+func (s *Server) asPerson(ctx context.Context, u fb.User, sess session) context.Context {
+	return fb.WithTrackerToken(ctx, u.Key, sess.JiraToken)
 }
 
 // pageFunc handles a page for a signed-in person; an error it returns is
@@ -189,7 +195,7 @@ func (s *Server) page(h pageFunc) http.Handler {
 			http.Redirect(w, r, target, http.StatusSeeOther)
 			return
 		}
-		r = r.WithContext(context.WithValue(r.Context(), sessionKey{}, &sess))
+		r = r.WithContext(context.WithValue(s.asPerson(r.Context(), u, sess), sessionKey{}, &sess))
 		if err := h(w, r, u); err != nil {
 			s.renderError(w, r, &u, err)
 		}

@@ -86,6 +86,7 @@ func statusOf(err error) int {
 // rejected credential EUnauthenticated (or, for the service account,
 // ETrackerUnavailable naming the fault); other 4xx are a *statusError.
 func (t *Tracker) call(ctx context.Context, r request, out any) error {
+	caller := ctx
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
 
@@ -106,10 +107,16 @@ func (t *Tracker) call(ctx context.Context, r request, out any) error {
 		retry := idempotent && attempt < len(t.retryWaits) && ctx.Err() == nil &&
 			((err != nil && !errors.Is(err, errForeignRedirect)) || (isTransient(status) && header.Get("Retry-After") == ""))
 		if !retry {
+			result := error(nil)
 			if err != nil {
-				return &fb.Error{Code: fb.ETrackerUnavailable, Message: unavailableMessage, Err: err}
+				result = &fb.Error{Code: fb.ETrackerUnavailable, Message: unavailableMessage, Err: err}
+			} else {
+				result = interpret(r, status, header, body, out)
 			}
-			return interpret(r, status, header, body, out)
+			if caller.Err() == nil && r.whose != person { // a caller giving up says nothing of Jira
+				t.observe(status, result) // Ready's word on Jira, for free
+			}
+			return result
 		}
 		select {
 		case <-time.After(t.retryWaits[attempt]):

@@ -43,6 +43,9 @@ type Config struct {
 	// OAuth is forgebridge's OAuth 2.0 client in Jira, for "Sign in with
 	// Jira"; nil when not configured.
 	OAuth *OAuthConfig
+	// Now, when set, is the clock of the caches and the readiness probe
+	// (tests and benchmarks); time.Now otherwise.
+	Now func() time.Time
 	// HTTPClient, when set, is used for every call (tests); otherwise a client
 	// with timeouts and the environment's proxy is built. Redirects to another
 	// host are refused either way, so the tokens only ever reach Jira.
@@ -60,8 +63,22 @@ type Tracker struct {
 	retryWaits []time.Duration
 	now        func() time.Time
 
-	decisions *ttlCache[decisionKey, bool]
-	users     *ttlCache[string, fb.User]
+	ttl       time.Duration
+	decisions *lru[personKey, *lru[decisionKey, bool]] // each person's own, so one cannot evict another's
+	users     *lru[string, fb.User]
+	// allProjects is the service account's project list; ownProjectLists
+	// each person's, asked as them (projects.go).
+	allProjects     *lru[struct{}, []string]
+	ownProjectLists *lru[personKey, []string]
+	// missing is the projects and issues Jira said do not exist, so a
+	// stale name in an integration is not asked about on every page;
+	// refused the hashes of person tokens Jira no longer accepts.
+	missing *lru[scope, struct{}]
+	refused *lru[[32]byte, struct{}]
+	// lastBrowsable is a project each person was last found to browse,
+	// tried first when the question is whether they browse any.
+	lastBrowsable *lru[personKey, string]
+	probe         probe // Ready's last answer (ready.go)
 }
 
 var _ fb.Tracker = (*Tracker)(nil)
@@ -99,12 +116,21 @@ func New(cfg Config) (*Tracker, error) {
 	if t.adminGroup == "" {
 		t.adminGroup = DefaultAdminGroup
 	}
+	if cfg.Now != nil {
+		t.now = cfg.Now
+	}
 	ttl := cfg.CacheTTL
 	if ttl == 0 {
 		ttl = DefaultCacheTTL
 	}
-	t.decisions = newTTLCache[decisionKey, bool](ttl)
-	t.users = newTTLCache[string, fb.User](ttl)
+	t.ttl = ttl
+	t.decisions = newLRU[personKey, *lru[decisionKey, bool]](0, maxPeople)
+	t.users = newLRU[string, fb.User](ttl, maxUsers)
+	t.allProjects = newLRU[struct{}, []string](ttl, 1)
+	t.ownProjectLists = newLRU[personKey, []string](ttl, maxPeople)
+	t.missing = newLRU[scope, struct{}](ttl, maxUsers)
+	t.refused = newLRU[[32]byte, struct{}](ttl, maxPeople)
+	t.lastBrowsable = newLRU[personKey, string](0, maxPeople)
 	t.client = newHTTPClient(cfg.HTTPClient, u.Host)
 	return t, nil
 }
@@ -168,6 +194,11 @@ func (t *Tracker) toUser(ju jiraUser) fb.User {
 func (t *Tracker) Check(ctx context.Context) (fb.User, error) {
 	var ju jiraUser
 	err := t.call(ctx, request{method: http.MethodGet, path: "/rest/api/2/myself", token: t.token.Token, whose: startup}, &ju)
+	if statusOf(err) == http.StatusForbidden {
+		// Jira turning the token away from /myself is a rejection too.
+		return fb.User{}, &fb.Error{Code: fb.EUnauthenticated, Err: err,
+			Message: "Jira rejected the service token (HTTP 403); an administrator must check the service account and FORGEBRIDGE_JIRA_TOKEN."}
+	}
 	if err != nil {
 		return fb.User{}, describe(err, "checking the service account")
 	}
@@ -203,7 +234,9 @@ func (t *Tracker) UserForToken(ctx context.Context, personalToken string) (fb.Us
 	if !ju.Active {
 		return fb.User{}, fb.Errorf(fb.EUnauthenticated, "The Jira account %s is deactivated.", ju.Name)
 	}
-	return t.toUser(ju), nil
+	u := t.toUser(ju)
+	t.learnOwnProjects(ctx, u, personalToken)
+	return u, nil
 }
 
 // User returns the Jira user with that user key (the stable key, not the
@@ -294,8 +327,22 @@ func (t *Tracker) IssuePermissions(ctx context.Context, u fb.User, issue fb.Issu
 	return t.permissions(ctx, u, issueScope(issue.Key))
 }
 
-// permissions answers every gating permission on the scope, concurrently.
+// permissions answers every gating permission on the scope: from the cache,
+// else as the person when ctx carries their token (one call), else with the
+// service account's permission searches, concurrently.
 func (t *Tracker) permissions(ctx context.Context, u fb.User, sc scope) (map[string]bool, error) {
+	if out, ok := t.cachedPermissions(u, sc); ok {
+		return out, nil
+	}
+	if own, ok, err := t.ownPermissions(ctx, u, sc); err != nil {
+		return nil, err
+	} else if ok {
+		cache, now := t.personDecisions(u.Key, u.Name), t.now()
+		for perm, v := range own {
+			cache.put(decisionKey{userKey: u.Key, userName: u.Name, scope: sc, perm: perm}, v, now)
+		}
+		return own, nil
+	}
 	out := make(map[string]bool, len(gatingPermissions))
 	var (
 		wg       sync.WaitGroup
@@ -323,17 +370,38 @@ func (t *Tracker) permissions(ctx context.Context, u fb.User, sc scope) (map[str
 	return out, nil
 }
 
-// holds answers one permission decision, from the cache when fresh.
+// cachedPermissions returns every gating decision on the scope when all are fresh.
+func (t *Tracker) cachedPermissions(u fb.User, sc scope) (map[string]bool, bool) {
+	cache, now := t.personDecisions(u.Key, u.Name), t.now()
+	out := make(map[string]bool, len(gatingPermissions))
+	for _, perm := range gatingPermissions {
+		ok, hit := cache.get(decisionKey{userKey: u.Key, userName: u.Name, scope: sc, perm: perm}, now)
+		if !hit {
+			return nil, false
+		}
+		out[perm] = ok
+	}
+	return out, true
+}
+
+// holds answers one permission decision, from the person's cache when fresh.
 func (t *Tracker) holds(ctx context.Context, u fb.User, sc scope, perm string) (bool, error) {
+	cache := t.personDecisions(u.Key, u.Name)
 	k := decisionKey{userKey: u.Key, userName: u.Name, scope: sc, perm: perm}
-	if ok, hit := t.decisions.get(k, t.now()); hit {
+	if ok, hit := cache.get(k, t.now()); hit {
 		return ok, nil
 	}
+	if _, gone := t.missing.get(sc, t.now()); gone {
+		return false, notFound(sc)
+	}
 	ok, err := t.search(ctx, u, sc, perm)
+	if fb.ErrorCode(err) == fb.ENotFound {
+		t.missing.put(sc, struct{}{}, t.now())
+	}
 	if err != nil {
 		return false, err
 	}
-	t.decisions.put(k, ok, t.now())
+	cache.put(k, ok, t.now())
 	return ok, nil
 }
 
@@ -359,10 +427,7 @@ func (t *Tracker) search(ctx context.Context, u fb.User, sc scope, perm string) 
 		var users []jiraUser
 		err := t.call(ctx, request{method: http.MethodGet, path: "/rest/api/2/user/permission/search", query: q, token: t.token.Token, whose: service}, &users)
 		if statusOf(err) == http.StatusNotFound {
-			if sc.param == "issueKey" {
-				return false, fb.Errorf(fb.ENotFound, "Issue %s does not exist in Jira.", sc.key)
-			}
-			return false, fb.Errorf(fb.ENotFound, "Project %s does not exist in Jira.", sc.key)
+			return false, notFound(sc)
 		}
 		if err != nil {
 			return false, describe(err, "checking permissions")
@@ -379,6 +444,14 @@ func (t *Tracker) search(ctx context.Context, u fb.User, sc scope, perm string) 
 	}
 }
 
+// notFound says that the project or issue does not exist.
+func notFound(sc scope) error {
+	if sc.param == "issueKey" {
+		return fb.Errorf(fb.ENotFound, "Issue %s does not exist in Jira.", sc.key)
+	}
+	return fb.Errorf(fb.ENotFound, "Project %s does not exist in Jira.", sc.key)
+}
+
 // sameUser reports whether a user of a search answer is u: the same key
 // (unique and stable), or when u has none the same name (case-insensitive in Jira).
 func sameUser(u fb.User, ju jiraUser) bool {
@@ -386,59 +459,6 @@ func sameUser(u fb.User, ju jiraUser) bool {
 		return ju.Key == u.Key
 	}
 	return strings.EqualFold(ju.Name, u.Name)
-}
-
-// BrowsableProjects returns the keys of the projects the user may browse:
-// the projects the service account sees (GET /rest/api/2/project), each
-// checked for the user's Browse Projects permission (cached like every
-// decision). Jira has no call answering this for another user at once.
-func (t *Tracker) BrowsableProjects(ctx context.Context, u fb.User) ([]string, error) {
-	projects, err := t.ProjectKeys(ctx)
-	if err != nil {
-		return nil, err
-	}
-	allowed := make([]bool, len(projects))
-	errs := make([]error, len(projects))
-	sem := make(chan struct{}, 4) // a few checks at a time: Jira is shared
-	var wg sync.WaitGroup
-	for i, p := range projects {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			allowed[i], errs[i] = t.holds(ctx, u, projectScope(p), fb.PermBrowseProjects)
-		})
-	}
-	wg.Wait()
-	var out []string
-	for i, p := range projects {
-		if fb.ErrorCode(errs[i]) == fb.ENotFound {
-			continue // deleted since it was listed
-		}
-		if errs[i] != nil {
-			return nil, errs[i]
-		}
-		if allowed[i] {
-			out = append(out, p)
-		}
-	}
-	return out, nil
-}
-
-// ProjectKeys returns the keys of the projects the service account sees
-// (GET /rest/api/2/project): the prefixes an issue key in git data may have.
-func (t *Tracker) ProjectKeys(ctx context.Context) ([]string, error) {
-	var projects []struct {
-		Key string `json:"key"`
-	}
-	err := t.call(ctx, request{method: http.MethodGet, path: "/rest/api/2/project", token: t.token.Token, whose: service}, &projects)
-	if err != nil {
-		return nil, describe(err, "listing projects")
-	}
-	keys := make([]string, len(projects))
-	for i, p := range projects {
-		keys[i] = p.Key
-	}
-	return keys, nil
 }
 
 // RemoteLink is a link from a Jira issue to a branch or pull request.

@@ -144,8 +144,8 @@ func TestNew(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tr.base != "https://jira.example.com/jira" || tr.adminGroup != DefaultAdminGroup || tr.decisions.ttl != DefaultCacheTTL {
-		t.Errorf("defaults: base %q, admin group %q, ttl %v", tr.base, tr.adminGroup, tr.decisions.ttl)
+	if tr.base != "https://jira.example.com/jira" || tr.adminGroup != DefaultAdminGroup || tr.ttl != DefaultCacheTTL {
+		t.Errorf("defaults: base %q, admin group %q, ttl %v", tr.base, tr.adminGroup, tr.ttl)
 	}
 	if s := fmt.Sprintf("%v %+v %#v", tr, tr, tr); strings.Contains(s, svcToken) {
 		t.Errorf("printing the tracker shows the service token: %s", s)
@@ -949,7 +949,8 @@ func TestForbiddenWording(t *testing.T) {
 		{name: "the service token", call: func() error { _, err := tr.User(context.Background(), "JIRAUSER10100"); return err },
 			wantCode: fb.ETrackerUnavailable, wantMsg: "Jira refused forgebridge's service account while looking up a user", wantNoMsg: "your token"},
 		{name: "the service token at start-up", call: func() error { _, err := tr.Check(context.Background()); return err },
-			wantCode: fb.ETrackerUnavailable, wantMsg: "Jira refused forgebridge's service account while checking the service account", wantNoMsg: "your token"},
+			// A token Jira turns away from /myself stops the start, as a 401 does.
+			wantCode: fb.EUnauthenticated, wantMsg: "Jira rejected the service token (HTTP 403)", wantNoMsg: "your token"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -974,7 +975,12 @@ func TestProjectKeys(t *testing.T) {
 	if want := []string{"OPS", "PROJ", "SEC"}; !slices.Equal(got, want) {
 		t.Errorf("ProjectKeys() = %v, want %v", got, want)
 	}
+	// Within the cache period the list is not asked again.
 	e.fake.SetDown(true)
+	if again, err := e.tr.ProjectKeys(context.Background()); err != nil || len(again) != 3 || e.calls("/rest/api/2/project") != 1 {
+		t.Fatalf("ProjectKeys within the cache period = %v, %v after %d calls", again, err, e.calls("/rest/api/2/project"))
+	}
+	e.clock.Advance(DefaultCacheTTL)
 	_, err = e.tr.ProjectKeys(context.Background())
 	assertCode(t, err, fb.ETrackerUnavailable)
 }

@@ -1,6 +1,6 @@
 // Package fakejira is an in-memory Jira Data Center REST API v2 for tests:
 // the endpoints forgebridge uses (myself, user, issue, project, permission
-// search, remote links, server info) and its OAuth 2.0 provider (authorize
+// search, mypermissions, remote links, server info) and its OAuth 2.0 provider (authorize
 // and token with PKCE), answered with Jira's payload shapes, status codes,
 // headers and error bodies.
 //
@@ -391,6 +391,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.serveUser(w, r)
 	case path == "/rest/api/2/user/permission/search" && r.Method == http.MethodGet:
 		s.servePermissionSearch(w, r, caller)
+	case path == "/rest/api/2/mypermissions" && r.Method == http.MethodGet:
+		s.serveMyPermissions(w, r, caller)
 	case path == "/rest/api/2/project" && r.Method == http.MethodGet:
 		s.serveProjects(w, caller)
 	case strings.HasPrefix(path, "/rest/api/2/issue/"):
