@@ -140,6 +140,49 @@ func (x *Indexer) RemoveMirror(repositoryID string) error {
 	return x.Git.Mirror(x.MirrorDir(repositoryID)).Remove()
 }
 
+// SweepMirrors deletes the mirrors (and unfinished clones) of repositories
+// that no longer exist: those removed while this instance was down, or
+// through another instance, which cannot reach this one's data directory.
+// It answers how many it deleted. Entries that are not mirrors are left alone.
+func (x *Indexer) SweepMirrors(ctx context.Context) (int, error) {
+	entries, err := os.ReadDir(filepath.Join(x.Dir, "mirrors"))
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	} else if err != nil {
+		return 0, fmt.Errorf("index: listing the mirrors: %w", err)
+	}
+	n := 0
+	for _, e := range entries {
+		id, ok := mirrorOf(e.Name())
+		if !ok {
+			continue
+		}
+		_, err := x.Store.Repository(ctx, id)
+		if fb.ErrorCode(err) != fb.ENotFound {
+			if err != nil {
+				return n, err
+			}
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(x.Dir, "mirrors", e.Name())); err != nil {
+			return n, fmt.Errorf("index: deleting the mirror of removed repository %s: %w", id, err)
+		}
+		n++
+	}
+	return n, nil
+}
+
+// mirrorOf names the repository whose mirror, or clone of one under way
+// (gitmirror's ID.git.clone-*), a mirrors entry is.
+func mirrorOf(name string) (string, bool) {
+	id, _, ok := strings.Cut(name, ".git")
+	if !ok || id == "" || id != safeName(id) {
+		return "", false
+	}
+	rest := strings.TrimPrefix(name, id+".git")
+	return id, rest == "" || strings.HasPrefix(rest, ".clone-")
+}
+
 func safeName(id string) string {
 	return strings.Map(func(r rune) rune {
 		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
@@ -231,12 +274,11 @@ func (x *Indexer) Run(ctx context.Context, repositoryID string, reset bool) (res
 
 	r := &run{x: x, in: in, repo: repo, state: st, started: started, reset: reset, owner: owner}
 	res, err = r.do(ctx)
-	if fb.ErrorCode(err) == fb.ENotFound {
-		if _, gone := x.Store.Repository(context.WithoutCancel(ctx), repositoryID); fb.ErrorCode(gone) == fb.ENotFound {
-			// Removed while the run went on: what it fetched goes too.
-			_ = x.RemoveMirror(repositoryID)
-			return res, nil
-		}
+	if _, gone := x.Store.Repository(context.WithoutCancel(ctx), repositoryID); fb.ErrorCode(gone) == fb.ENotFound {
+		// Removed while the run went on (its job cancelled, or it found the
+		// repository gone): what it fetched goes too.
+		_ = x.RemoveMirror(repositoryID)
+		return res, nil
 	}
 	if errors.Is(err, fb.ErrLeaseLost) || err != nil && lost.Load() {
 		return res, ErrBusy // the run that took over records the state

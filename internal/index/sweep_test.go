@@ -1,0 +1,62 @@
+package index_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/forgebridge/forgebridge/internal/store/storetest"
+)
+
+// TestSweepMirrors: the mirrors, and unfinished clones, of repositories
+// that no longer exist are deleted; those of existing repositories, and
+// whatever else is in the directory, stay.
+func TestSweepMirrors(t *testing.T) {
+	e := newEnv(t, storetest.Backends()[0])
+	e.run(t, false) // a real mirror of the existing repository
+	dir := filepath.Join(e.x.Dir, "mirrors")
+	gone := "0123456789abcdef0123456789abcdef"
+	for _, name := range []string{gone + ".git", gone + ".git.clone-123", e.repo.ID + ".git.clone-9", "notes.txt", "other"} {
+		if err := os.MkdirAll(filepath.Join(dir, name), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := e.x.SweepMirrors(t.Context())
+	if err != nil || n != 2 {
+		t.Fatalf("SweepMirrors = %d, %v; want 2 deleted", n, err)
+	}
+	for name, want := range map[string]bool{
+		gone + ".git": false, gone + ".git.clone-123": false,
+		e.repo.ID + ".git": true, e.repo.ID + ".git.clone-9": true, "notes.txt": true, "other": true,
+	} {
+		_, err := os.Stat(filepath.Join(dir, name))
+		if got := err == nil; got != want {
+			t.Errorf("%s exists = %v, want %v", name, got, want)
+		}
+	}
+	// Once the repository is removed, its mirror goes at the next sweep.
+	must(t, e.st.DeleteIntegration(t.Context(), e.in.ID))
+	if n, err := e.x.SweepMirrors(t.Context()); err != nil || n != 2 {
+		t.Errorf("after removing the repository: %d deleted, %v; want its mirror and clone (2)", n, err)
+	}
+	// No mirrors directory yet: nothing to do.
+	e.x.Dir = t.TempDir()
+	if n, err := e.x.SweepMirrors(t.Context()); err != nil || n != 0 {
+		t.Errorf("without mirrors: %d, %v", n, err)
+	}
+}
+
+// TestRunOfRemovedRepository: a run whose repository is removed while it
+// goes (its job cancelled) leaves no mirror behind.
+func TestRunOfRemovedRepository(t *testing.T) {
+	e := newEnv(t, storetest.Backends()[0])
+	e.h.push(t, "main", "PROJ-1 first")
+	e.run(t, false)
+	must(t, e.st.DeleteIntegration(t.Context(), e.in.ID))
+	if _, err := e.x.Run(t.Context(), e.repo.ID, false); err != nil {
+		t.Fatalf("Run of a removed repository: %v", err)
+	}
+	if _, err := os.Stat(e.x.MirrorDir(e.repo.ID)); !os.IsNotExist(err) {
+		t.Errorf("the mirror of a removed repository is still there: %v", err)
+	}
+}
