@@ -62,6 +62,7 @@ type Tracker struct {
 
 	decisions *ttlCache[decisionKey, bool]
 	users     *ttlCache[string, fb.User]
+	authors   *ttlCache[string, author] // by lower-cased email
 }
 
 var _ fb.Tracker = (*Tracker)(nil)
@@ -105,6 +106,11 @@ func New(cfg Config) (*Tracker, error) {
 	}
 	t.decisions = newTTLCache[decisionKey, bool](ttl)
 	t.users = newTTLCache[string, fb.User](ttl)
+	authorTTL := authorsFor
+	if ttl < 0 {
+		authorTTL = ttl
+	}
+	t.authors = newTTLCache[string, author](authorTTL)
 	t.client = newHTTPClient(cfg.HTTPClient, u.Host)
 	return t, nil
 }
