@@ -408,7 +408,11 @@ func (r *run) do(ctx context.Context) (Result, error) {
 	}
 
 	phase("fetch")
-	if err := r.commits(ctx, m, refs, oldTips, &res); err != nil {
+	// Linked commits are written while git goes on: the database's time
+	// overlaps git's and the tags' instead of adding to them.
+	w := startWriter(ctx, r.x.Store, r.repo.ID)
+	defer w.close()
+	if err := r.commits(ctx, m, refs, oldTips, &res, w); err != nil {
 		return res, err
 	}
 	phase("commits")
@@ -431,6 +435,10 @@ func (r *run) do(ctx context.Context) (Result, error) {
 		}
 	}
 	phase("pulls")
+	if err := w.close(); err != nil {
+		return res, err
+	}
+	phase("writes")
 	st := r.state
 	st.State, st.ErrorCode, st.ErrorMessage, st.RetryAt = fb.IndexIndexed, "", "", nil
 	now := r.x.now()
@@ -450,7 +458,7 @@ func (r *run) do(ctx context.Context) (Result, error) {
 
 // commits reads every commit reachable from the refs and not from the tips
 // of the last run, and records those that mention a key, in batches.
-func (r *run) commits(ctx context.Context, m *gitmirror.Mirror, refs, oldTips map[string]string, res *Result) error {
+func (r *run) commits(ctx context.Context, m *gitmirror.Mirror, refs, oldTips map[string]string, res *Result, w *writer) error {
 	include := distinct(refs)
 	exclude := distinct(oldTips)
 	batch := make([]fb.Commit, 0, batchSize)
@@ -458,8 +466,8 @@ func (r *run) commits(ctx context.Context, m *gitmirror.Mirror, refs, oldTips ma
 		if len(batch) == 0 {
 			return nil
 		}
-		err := r.x.Store.AddCommits(ctx, r.repo.ID, batch)
-		batch = batch[:0]
+		err := w.send(ctx, batch)
+		batch = make([]fb.Commit, 0, batchSize) // the writer owns the last one
 		return err
 	}
 	lastReport := time.Now()
@@ -498,6 +506,60 @@ func (r *run) commits(ctx context.Context, m *gitmirror.Mirror, refs, oldTips ma
 		return describe(err, r.repo)
 	}
 	return flush()
+}
+
+// writer writes batches of linked commits to the store in the background,
+// one after another, at most writerQueue of them waiting: memory stays
+// bounded, and a store slower than git holds git back.
+type writer struct {
+	ch     chan []fb.Commit
+	done   chan struct{}
+	failed atomic.Bool
+	err    error // the first failure; read after done
+	closed bool
+}
+
+const writerQueue = 2
+
+func startWriter(ctx context.Context, st Store, repositoryID string) *writer {
+	w := &writer{ch: make(chan []fb.Commit, writerQueue), done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		for b := range w.ch {
+			if w.err != nil {
+				continue // drained: the run fails anyway
+			}
+			if w.err = st.AddCommits(ctx, repositoryID, b); w.err != nil {
+				w.failed.Store(true)
+			}
+		}
+	}()
+	return w
+}
+
+// send hands a batch over; after a failed write it answers that failure,
+// so the run stops reading.
+func (w *writer) send(ctx context.Context, b []fb.Commit) error {
+	if w.failed.Load() {
+		return w.err // written once, before failed was set
+	}
+	select {
+	case w.ch <- b:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// close waits for every batch sent to be written and answers the first
+// failure. It may be called again.
+func (w *writer) close() error {
+	if !w.closed {
+		w.closed = true
+		close(w.ch)
+	}
+	<-w.done
+	return w.err
 }
 
 // maxRefName bounds the ref names kept: the store indexes them, and no

@@ -1,10 +1,14 @@
 package index_test
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 
+	fb "github.com/forgebridge/forgebridge"
+	"github.com/forgebridge/forgebridge/internal/index"
 	"github.com/forgebridge/forgebridge/internal/store/storetest"
 )
 
@@ -58,5 +62,44 @@ func TestRunOfRemovedRepository(t *testing.T) {
 	}
 	if _, err := os.Stat(e.x.MirrorDir(e.repo.ID)); !os.IsNotExist(err) {
 		t.Errorf("the mirror of a removed repository is still there: %v", err)
+	}
+}
+
+// failingWrites is a store whose commit writes fail after the first few.
+type failingWrites struct {
+	index.Store
+	left int
+}
+
+func (f *failingWrites) AddCommits(ctx context.Context, repositoryID string, commits []fb.Commit) error {
+	if f.left == 0 {
+		return fb.Errorf(fb.EInternal, "disk full")
+	}
+	f.left--
+	return f.Store.AddCommits(ctx, repositoryID, commits)
+}
+
+// TestWriteFailure: commits are written while git is read; a write that
+// fails fails the run, which records no tips, so the next run reads the
+// same commits again and completes.
+func TestWriteFailure(t *testing.T) {
+	e := newEnv(t, storetest.Backends()[0])
+	for i := range 3 {
+		e.h.push(t, "main", fmt.Sprintf("PROJ-%d work", i+1))
+	}
+	st := &failingWrites{Store: e.st}
+	e.x.Store = st
+	if _, err := e.x.Run(t.Context(), e.repo.ID, false); fb.ErrorCode(err) != fb.EInternal {
+		t.Fatalf("Run with failing writes: %v, want the write's error", err)
+	}
+	if s := e.state(t); s.State != fb.IndexFailed {
+		t.Errorf("state after a failed write: %+v", s)
+	}
+	st.left = -1 // writes work again
+	if res := e.run(t, false); res.Commits != 3 {
+		t.Errorf("the next run read %d commits, want all 3 again", res.Commits)
+	}
+	if got := len(e.commits(t, "PROJ-2")); got != 1 {
+		t.Errorf("PROJ-2 has %d commits, want 1", got)
 	}
 }
