@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -348,10 +349,10 @@ type run struct {
 	reset   bool
 	owner   string // the run's name on the lease
 
-	// What the commit pass read, for the tags: every commit (by id) and
-	// the keys of those that link any.
-	read   map[[20]byte]bool
-	linked map[string][]string
+	// What the commit pass read, for the tags: every commit and the keys
+	// of those that link any, by idOf.
+	read   idSet
+	linked map[uint64][]string
 
 	matcher *issuekey.Matcher
 	links   provider.WebLinker // nil when the driver cannot tell
@@ -471,16 +472,20 @@ func (r *run) commits(ctx context.Context, m *gitmirror.Mirror, refs, oldTips ma
 		return err
 	}
 	lastReport := time.Now()
-	r.read, r.linked = map[[20]byte]bool{}, map[string][]string{}
+	r.read, r.linked = nil, map[uint64][]string{}
+	defer func() { r.read.seal() }() // read by the tags' goroutines
 	err := m.Log(ctx, include, exclude, func(c gitmirror.Commit) error {
 		res.Commits++
 		r.state.Commits++
-		if id, ok := shaID(c.SHA); ok {
-			r.read[id] = true
+		id, ok := idOf(c.SHA)
+		if ok {
+			r.read = append(r.read, id)
 		}
 		if keys := capKeys(r.matcher.Message(c.Message)); len(keys) > 0 {
 			res.Linked++
-			r.linked[c.SHA] = keys
+			if ok {
+				r.linked[id] = keys
+			}
 			for _, k := range keys {
 				r.keys[k] = true
 			}
@@ -686,11 +691,12 @@ func (r *run) tags(ctx context.Context, m *gitmirror.Mirror, refs, oldTips map[s
 			keys := map[string]bool{}
 			var earlier []string
 			err := m.RevList(gctx, []string{sha}, parents, func(c string) error {
-				if ks, ok := r.linked[c]; ok {
+				id, ok := idOf(c)
+				if ks, linked := r.linked[id]; ok && linked {
 					for _, k := range ks {
 						keys[k] = true
 					}
-				} else if id, ok := shaID(c); !ok || !r.read[id] {
+				} else if !ok || !r.read.has(id) {
 					earlier = append(earlier, c)
 				}
 				return nil
@@ -719,11 +725,27 @@ func (r *run) tags(ctx context.Context, m *gitmirror.Mirror, refs, oldTips map[s
 	return out, nil
 }
 
-// shaID is a commit id as 20 bytes, to remember many in little memory.
-func shaID(sha string) ([20]byte, bool) {
-	var id [20]byte
-	n, err := hex.Decode(id[:], []byte(sha))
-	return id, err == nil && n == 20
+// idOf is a commit as the first 8 bytes of its id: 8 bytes a commit keep
+// a history of millions small. Two commits of one repository share them
+// with odds of about n²/2⁶⁵ (one in 10⁷ at a million commits); the worst a
+// shared prefix does is to count one commit's keys, or none, for a tag.
+func idOf(sha string) (uint64, bool) {
+	if len(sha) < 16 {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(sha[:16], 16, 64)
+	return v, err == nil
+}
+
+// idSet is a set of idOf values: appended to, then sealed (sorted) once
+// before it is read, by any number of goroutines.
+type idSet []uint64
+
+func (s idSet) seal() { slices.Sort(s) }
+
+func (s idSet) has(id uint64) bool {
+	_, ok := slices.BinarySearch(s, id)
+	return ok
 }
 
 // tagReaders is how many tags' commits are read at once.
