@@ -98,7 +98,7 @@ func BenchmarkFirstIndex(b *testing.B) {
 				b.ReportMetric(d.Seconds(), part+"-s")
 			}
 		}
-		b.ReportMetric((treeCPU() - cpu).Seconds()/float64(b.N), "CPU-s/op")
+		b.ReportMetric((treeCPU()-cpu).Seconds()/float64(b.N), "CPU-s/op")
 		b.ReportMetric(float64(heap())/(1<<20), "peak-Go-heap-MiB")
 		var ru syscall.Rusage
 		if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
@@ -111,7 +111,7 @@ func BenchmarkFirstIndex(b *testing.B) {
 		for b.Loop() {
 			gittest.CloneAndLog(b, url, gittest.BasicHeader("x", goodToken))
 		}
-		b.ReportMetric((treeCPU() - cpu).Seconds()/float64(b.N), "CPU-s/op")
+		b.ReportMetric((treeCPU()-cpu).Seconds()/float64(b.N), "CPU-s/op")
 	})
 }
 
