@@ -267,6 +267,9 @@ func cmdKeysRotate(ctx context.Context, args []string, getenv func(string) strin
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
+	if c.keysetJSON != "" {
+		return errKeysetReadOnly("keys rotate")
+	}
 	st, ks, err := c.open(ctx)
 	if err != nil {
 		return err

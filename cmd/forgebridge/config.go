@@ -17,6 +17,9 @@ import (
 // config is what every command needs to reach the database and the keyset.
 type config struct {
 	data, database, keyset string
+	// keysetJSON is the keyset itself, from FORGEBRIDGE_KEYSET_JSON
+	// (read-only: rotating needs the file).
+	keysetJSON string
 }
 
 // newFlags makes a flag set with the shared --data, --database and --keyset,
@@ -26,7 +29,8 @@ func newFlags(name string, getenv func(string) string, stderr io.Writer, c *conf
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.data, "data", envOr(getenv, "FORGEBRIDGE_DATA", "./forgebridge-data"), "data directory")
 	fs.StringVar(&c.database, "database", getenv("FORGEBRIDGE_DATABASE"), "database: an SQLite file (default DATA/forgebridge.db) or a postgres:// DSN")
-	fs.StringVar(&c.keyset, "keyset", getenv("FORGEBRIDGE_KEYSET"), "keyset file (default DATA/keyset.json)")
+	fs.StringVar(&c.keyset, "keyset", getenv("FORGEBRIDGE_KEYSET"), "keyset file (default DATA/keyset.json, unless FORGEBRIDGE_KEYSET_JSON holds the keyset)")
+	c.keysetJSON = getenv("FORGEBRIDGE_KEYSET_JSON")
 	return fs
 }
 
@@ -65,31 +69,17 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-// open opens the keyset (creating it on first use) and the database,
-// creating and migrating it, and checks that the keyset decrypts every
-// stored secret.
+// open opens the keyset and the database, creating and migrating it, and
+// checks that the keyset is the database's (openKeyed).
 func (c config) open(ctx context.Context) (*store.Store, *secret.Keyset, error) {
 	if err := os.MkdirAll(c.data, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("cannot create the data directory: %w", err)
-	}
-	keysetPath := c.keysetPath()
-	ks, err := secret.Open(keysetPath, true)
-	if err != nil {
-		return nil, nil, err
 	}
 	dsn := c.database
 	if dsn == "" {
 		dsn = filepath.Join(c.data, "forgebridge.db")
 	}
-	st, err := store.Open(ctx, dsn, ks)
-	if err != nil {
-		return nil, nil, fmt.Errorf("cannot open the database: %w", err)
-	}
-	if _, err := st.CheckSecrets(ctx); err != nil {
-		st.Close()
-		return nil, nil, fmt.Errorf("the keyset %s cannot decrypt the stored credentials (is it the keyset this database was used with?): %w", keysetPath, err)
-	}
-	return st, ks, nil
+	return c.openKeyed(ctx, dsn)
 }
 
 func (c config) keysetPath() string {
