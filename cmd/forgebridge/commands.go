@@ -72,7 +72,8 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}()
 	svc := service(st)
-	api := &httpapi.Server{App: svc, Logger: log, Ready: st.Ping}
+	api := &httpapi.Server{App: svc, Logger: log, Ready: st.Ping,
+		Keyset: func(ctx context.Context) error { return st.CheckKeyset(ctx, nil) }}
 	var signIn web.JiraSignIn
 	if *tracker == "jira" {
 		jt, err := openJira(ctx, getenv, *jiraURL)
@@ -135,6 +136,8 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err := queue.Start(ctx); err != nil {
 		return fmt.Errorf("cannot start the job queue: %w", err)
 	}
+	api.Jobs = queue.Ping
+	keepKeyset(ctx, c, st, ks, log)
 	ui := &web.Server{App: svc, Logger: log, Cipher: ks, Secure: strings.HasPrefix(base, "https://"),
 		Jira: signIn, PublicURL: strings.TrimRight(*publicURL, "/")}
 	srv := &http.Server{Handler: ui.Handler(api.Handler()), ReadHeaderTimeout: 10 * time.Second,
@@ -279,10 +282,7 @@ func cmdKeysRotate(ctx context.Context, args []string, getenv func(string) strin
 	if err != nil {
 		return err
 	}
-	n, err := st.ReencryptSecrets(ctx)
-	if err != nil {
-		return fmt.Errorf("new key %d added, but re-encrypting failed (run keys rotate again): %w", id, err)
-	}
-	fmt.Fprintf(stdout, "new primary key %d; %d stored credentials re-encrypted; running servers must be restarted to use the new key\n", id, n)
+	// The stored values are re-sealed by the servers, which pick up the file.
+	fmt.Fprintf(stdout, "new primary key %d; running servers use it within 10 seconds (at once on SIGHUP) and re-seal the stored values in the background; `forgebridge keys list` shows how many each key still seals\n", id)
 	return nil
 }

@@ -453,7 +453,7 @@ func TestProgramGitHubScenario(t *testing.T) {
 	}
 
 	// Keys rotate and the server starts again with every credential readable.
-	if out, err := p.cli("", "keys", "rotate"); err != nil || !strings.Contains(out, "re-encrypted") {
+	if out, err := p.cli("", "keys", "rotate"); err != nil || !strings.Contains(out, "new primary key") {
 		t.Fatalf("keys rotate: %q %v", out, err)
 	}
 	p.serve()
