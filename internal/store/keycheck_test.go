@@ -2,7 +2,9 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	fb "github.com/forgebridge/forgebridge"
@@ -71,6 +73,77 @@ func TestKeysetCheck(t *testing.T) {
 			}
 			if err := s.CheckKeyset(ctx, nil); err != nil {
 				t.Fatalf("the check value changed: %v", err)
+			}
+		})
+	}
+}
+
+// TestResealSecrets: after a rotation the stored values move to the new
+// primary key in the background; KeyUsage counts them by key, and two
+// stores re-sealing at once lose nothing.
+func TestResealSecrets(t *testing.T) {
+	ctx := context.Background()
+	for name, newDB := range sharedDatabases {
+		t.Run(name, func(t *testing.T) {
+			dsn := newDB(t)
+			path := filepath.Join(t.TempDir(), "keyset.json")
+			ks, err := secret.Open(path, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := openOn(t, dsn, ks)
+			if err := s.EnsureKeysetCheck(ctx); err != nil {
+				t.Fatal(err)
+			}
+			const n = 150 // more than one batch
+			for i := range n {
+				in := fb.Integration{Name: fmt.Sprintf("in-%03d", i), Kind: fb.KindGitHub,
+					Credential: fb.Credential{Token: fmt.Sprintf("ghp_%03d", i)}}
+				if err := s.CreateIntegration(ctx, &in); err != nil {
+					t.Fatal(err)
+				}
+			}
+			old := ks.PrimaryKeyID()
+			if use, err := s.KeyUsage(ctx); err != nil || use[old] != n+1 || len(use) != 1 {
+				t.Fatalf("KeyUsage before rotating: %v, %v; want %d values under key %d", use, err, n+1, old)
+			}
+			// Another instance with the same keyset file, not yet reloaded.
+			other, err := secret.Open(path, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s2 := openOn(t, dsn, other)
+			primary, err := ks.Rotate(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if changed, err := (&secret.Reloader{Keyset: other, Path: path}).Reload(ctx); err != nil || !changed {
+				t.Fatalf("reloading the rotated file: %v %v", changed, err)
+			}
+			var wg sync.WaitGroup
+			for _, st := range []*store.Store{s, s2} {
+				wg.Go(func() {
+					if _, err := st.ResealSecrets(ctx); err != nil {
+						t.Error(err)
+					}
+				})
+			}
+			wg.Wait()
+			if use, err := s.KeyUsage(ctx); err != nil || use[primary] != n+1 || len(use) != 1 {
+				t.Fatalf("KeyUsage after re-sealing: %v, %v; want %d values under key %d", use, err, n+1, primary)
+			}
+			if again, err := s.ResealSecrets(ctx); err != nil || again != 0 {
+				t.Fatalf("a second run re-sealed %d: %v", again, err)
+			}
+			// Every value opens with the new key alone.
+			if err := ks.Retire(path, old); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.CheckSecrets(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.CheckKeyset(ctx, nil); err != nil {
+				t.Fatal(err)
 			}
 		})
 	}
