@@ -144,9 +144,10 @@ func keepKeyset(ctx context.Context, c config, st *store.Store, ks *secret.Keyse
 	r.Install()
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
+	every := keysetPoll
 	go func() {
 		defer signal.Stop(hup)
-		r.Run(ctx, keysetPoll, hup)
+		r.Run(ctx, every, hup)
 	}()
 }
 
