@@ -148,3 +148,37 @@ func TestResealSecrets(t *testing.T) {
 		})
 	}
 }
+
+// TestKeysetCheckForAnOlderDatabase: a database made before the check value
+// existed gets one at the first open whose keyset opens every stored
+// secret, and none from a keyset that cannot.
+func TestKeysetCheckForAnOlderDatabase(t *testing.T) {
+	ctx := context.Background()
+	for name, newDB := range sharedDatabases {
+		t.Run(name, func(t *testing.T) {
+			dsn := newDB(t)
+			mine := newKeyset(t)
+			s := openOn(t, dsn, mine)
+			in := fb.Integration{Name: "old", Kind: fb.KindGitHub, Credential: fb.Credential{Token: "ghp_old"}}
+			if err := s.CreateIntegration(ctx, &in); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.DB().ExecContext(ctx, "DELETE FROM keyset_check"); err != nil {
+				t.Fatal(err)
+			}
+			wrong := openOn(t, dsn, newKeyset(t))
+			if err := wrong.EnsureKeysetCheck(ctx); err == nil {
+				t.Fatal("a keyset that opens no stored secret sealed the check value")
+			}
+			if _, err := s.KeysetCheck(ctx); fb.ErrorCode(err) != fb.ENotFound {
+				t.Fatalf("check value after the refused keyset: %v", err)
+			}
+			if err := s.EnsureKeysetCheck(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if err := wrong.CheckKeyset(ctx, nil); fb.ErrorCode(err) != fb.EInvalid {
+				t.Fatalf("the other keyset against the new check value: %v", err)
+			}
+		})
+	}
+}
