@@ -84,6 +84,39 @@ func TestRotationWithoutOutage(t *testing.T) {
 		}
 	}()
 
+	rotateUnderLoad(t, first, second, admin, repoID)
+	first.shutdown()
+	second.shutdown()
+	first.stop, second.stop = nil, nil
+
+	// With no server to re-seal, the old key still seals every value after a
+	// rotation: it is not retired, nor is the primary.
+	if _, err := first.cli("", "keys", "rotate"); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range first.keysList() {
+		_, err := first.cli("", "keys", "retire", k.ID)
+		switch {
+		case k.Primary && (err == nil || !strings.Contains(err.Error(), "primary")):
+			t.Fatalf("retire the primary key: %v", err)
+		case !k.Primary && (k.Values == 0 || err == nil || !strings.Contains(err.Error(), "still seals")):
+			t.Fatalf("retire key %s sealing %d values: %v", k.ID, k.Values, err)
+		}
+	}
+	if _, err := first.cli("", "keys", "retire", strconv.Itoa(12345)); err == nil || !strings.Contains(err.Error(), "no key 12345") {
+		t.Fatalf("retire a key the keyset does not hold: %v", err)
+	}
+	// The next start re-seals them.
+	first.serve()
+	first.resealed()
+	first.shutdown()
+	first.stop = nil
+}
+
+// rotateUnderLoad rotates the keyset twice through its file and retires the
+// old keys while requests that decrypt the integration's credential run
+// against both instances; it fails the test if any request fails.
+func rotateUnderLoad(t *testing.T, first, second *program, admin, repoID string) {
 	// Requests that decrypt the credential, spread over both instances.
 	var requests, failures atomic.Int64
 	var failed sync.Map
@@ -161,30 +194,4 @@ func TestRotationWithoutOutage(t *testing.T) {
 	}
 	t.Logf("%d requests over two instances, two rotations and retirements, no failure", requests.Load())
 
-	first.shutdown()
-	second.shutdown()
-	first.stop, second.stop = nil, nil
-
-	// With no server to re-seal, the old key still seals every value after a
-	// rotation: it is not retired, nor is the primary.
-	if _, err := first.cli("", "keys", "rotate"); err != nil {
-		t.Fatal(err)
-	}
-	for _, k := range first.keysList() {
-		_, err := first.cli("", "keys", "retire", k.ID)
-		switch {
-		case k.Primary && (err == nil || !strings.Contains(err.Error(), "primary")):
-			t.Fatalf("retire the primary key: %v", err)
-		case !k.Primary && (k.Values == 0 || err == nil || !strings.Contains(err.Error(), "still seals")):
-			t.Fatalf("retire key %s sealing %d values: %v", k.ID, k.Values, err)
-		}
-	}
-	if _, err := first.cli("", "keys", "retire", strconv.Itoa(12345)); err == nil || !strings.Contains(err.Error(), "no key 12345") {
-		t.Fatalf("retire a key the keyset does not hold: %v", err)
-	}
-	// The next start re-seals them.
-	first.serve()
-	first.resealed()
-	first.shutdown()
-	first.stop = nil
 }

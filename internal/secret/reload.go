@@ -36,16 +36,24 @@ func (k *Keyset) has(id uint32) bool {
 }
 
 // reloadFor asks the reloader, when there is one, for a keyset holding the
-// key of ciphertext, and reports whether the keyset may now open it.
+// key of ciphertext, and reports whether the keyset holds it now, so that
+// Decrypt tries again. It holds it too when a reload (this one, or another
+// goroutine's poll) replaced the keys after Decrypt took the old ones.
 func (k *Keyset) reloadFor(ciphertext []byte) bool {
 	id, ok := k.KeyIDOf(ciphertext)
-	if !ok || k.has(id) {
+	if !ok {
 		return false
 	}
 	k.mu.RLock()
 	hook := k.unknownKey
 	k.mu.RUnlock()
-	return hook != nil && hook(id)
+	if hook == nil {
+		return false
+	}
+	if !k.has(id) {
+		hook(id)
+	}
+	return k.has(id)
 }
 
 // replace puts the keys of other in place of k's: every user of k (the

@@ -53,8 +53,8 @@ type Keyset struct {
 	raw    []byte // the JSON it was read from or written as, to tell a changed file
 
 	// unknownKey, when set, is called by Decrypt for a ciphertext of a key
-	// this keyset lacks (another instance rotated first); it reports whether
-	// the keyset may have changed, and then Decrypt tries again once.
+	// this keyset lacks (another instance rotated first), to reload the
+	// keyset; Decrypt then tries again once if the key is there.
 	unknownKey func(id uint32) bool
 }
 
