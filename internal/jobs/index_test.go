@@ -223,7 +223,7 @@ func TestRemovingCancelsIndexRuns(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			if err := e.svc.DeleteIntegration(ctx, fb.User{Name: "admin", Admin: true}, e.in.ID); err != nil {
+			if err := e.svc.DeleteIntegration(ctx, fb.User{Name: "admin", Admin: true}, e.in.ID, ""); err != nil {
 				t.Fatal(err)
 			}
 			n := 0
