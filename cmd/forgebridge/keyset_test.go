@@ -33,7 +33,7 @@ func serveOnce(t *testing.T, env map[string]string) error {
 func databases(t *testing.T) map[string]func(t *testing.T) string {
 	return map[string]func(t *testing.T) string{
 		store.SQLite:   func(t *testing.T) string { return filepath.Join(t.TempDir(), "shared.db") },
-		store.Postgres: func(t *testing.T) string { return storetest.PostgresDatabase(t) },
+		store.Postgres: func(t *testing.T) string { return storetest.NewPostgresDatabase(t) },
 	}
 }
 

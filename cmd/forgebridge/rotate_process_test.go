@@ -59,7 +59,7 @@ func TestRotationWithoutOutageTwoProcesses(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	dsn := storetest.PostgresDatabase(t)
+	dsn := storetest.NewPostgresDatabase(t)
 	bin := filepath.Join(t.TempDir(), "forgebridge")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)

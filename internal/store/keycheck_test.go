@@ -16,7 +16,7 @@ import (
 // sharedDatabases name one database of each kind that several stores open.
 var sharedDatabases = map[string]func(t *testing.T) string{
 	store.SQLite:   func(t *testing.T) string { return filepath.Join(t.TempDir(), "shared.db") },
-	store.Postgres: func(t *testing.T) string { return storetest.PostgresDatabase(t) },
+	store.Postgres: func(t *testing.T) string { return storetest.NewPostgresDatabase(t) },
 }
 
 func newKeyset(t *testing.T) *secret.Keyset {
