@@ -66,7 +66,7 @@ func TestKeysetBelongsToTheDatabase(t *testing.T) {
 			// Another keyset (an installation of its own) is refused by serve
 			// and by the administrative commands.
 			lone := newProgram(t, nil)
-			if _, err := lone.cli("", "migrate"); err != nil {
+			if _, err := lone.cli("", "migrate", "--create"); err != nil {
 				t.Fatal(err)
 			}
 			otherEnv := map[string]string{"FORGEBRIDGE_DATA": other.env["FORGEBRIDGE_DATA"], "FORGEBRIDGE_DATABASE": dsn,
