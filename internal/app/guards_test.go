@@ -2,7 +2,10 @@ package app_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -283,4 +286,43 @@ func integrationOf(t *testing.T, svc *app.Service) fb.Integration {
 		t.Fatalf("integrations: %v %v", ins, err)
 	}
 	return ins[0]
+}
+
+// Sign-ins running at once for one name get no more password checks than
+// the limit: each is reserved before it is checked.
+func TestConcurrentSignInsStopAtTheNameLimit(t *testing.T) {
+	ctx := context.Background()
+	svc, _ := signInEnv(t)
+	const tries = 60
+	var checks, refused atomic.Int32
+	release := make(chan struct{})
+	settled := make(chan struct{}, tries)
+	wrong := func(context.Context) (fb.User, error) {
+		checks.Add(1)
+		settled <- struct{}{}
+		<-release // every check is in flight until all attempts have started
+		return fb.User{}, fb.Errorf(fb.EUnauthenticated, "The user name or password is wrong.")
+	}
+	var wg sync.WaitGroup
+	for i := range tries {
+		wg.Go(func() {
+			addr := fmt.Sprintf("198.51.100.%d", i+1) // the name's limit, not the address's
+			_, err := svc.GuardSignIn(ctx, "alice", addr, wrong)
+			if fb.ErrorCode(err) == fb.ERateLimited {
+				refused.Add(1)
+				settled <- struct{}{}
+			}
+		})
+	}
+	for range tries {
+		<-settled
+	}
+	close(release)
+	wg.Wait()
+	if n := checks.Load(); n > app.SignInFailsPerName {
+		t.Fatalf("%d password checks for one name at once, at most %d", n, app.SignInFailsPerName)
+	}
+	if n := refused.Load(); n != tries-checks.Load() {
+		t.Fatalf("%d refused, %d checked, of %d", n, checks.Load(), tries)
+	}
 }

@@ -146,21 +146,25 @@ func (s *Service) GuardSignIn(ctx context.Context, name, client string, attempt 
 	}
 	g, now := s.guards(), s.now()
 	nameKey := strings.ToLower(strings.TrimSpace(name))
-	retry, blocked := g.addresses.Blocked(client, now)
-	if nameKey != "" && !blocked {
-		retry, blocked = g.names.Blocked(nameKey, now)
+	// The attempt is reserved before it is checked, under the limiter's
+	// lock: sign-ins running at once cannot all pass a check made before
+	// any of them failed.
+	addrRes, retry, ok := g.addresses.Reserve(client, now)
+	var nameRes ratelimit.Reservation
+	if nameKey != "" && ok {
+		if nameRes, retry, ok = g.names.Reserve(nameKey, now); !ok {
+			addrRes.Refund()
+		}
 	}
-	if blocked {
+	if !ok {
 		return fb.User{}, &fb.Error{Code: fb.ERateLimited, RetryAfter: retry,
 			Message: fmt.Sprintf("Too many failed sign-ins. Try again in %s.", waitText(retry))}
 	}
 	u, err := attempt(ctx)
 	if fb.ErrorCode(err) != fb.EUnauthenticated {
+		addrRes.Refund() // not a failure: success, or the check could not be made
+		nameRes.Refund()
 		return u, err
-	}
-	g.addresses.Fail(client, now)
-	if nameKey != "" {
-		g.names.Fail(nameKey, now)
 	}
 	entry := fb.AuditEntry{User: name, Action: fb.AuditSignInFailure, Target: "from " + client}
 	if name == "" {
