@@ -176,12 +176,15 @@ type Store interface {
 	Enrolment(ctx context.Context, hash string, now time.Time) (Enrolment, error)
 	// RedeemEnrolment uses the enrolment once: it sets the password hash and
 	// removes the enrolment and the user's sessions, in one transaction.
-	RedeemEnrolment(ctx context.Context, hash string, now time.Time, passwordHash string) (Enrolment, error)
+	// The audit entry (its user and target filled from the enrolment) is
+	// written in the same transaction.
+	RedeemEnrolment(ctx context.Context, hash string, now time.Time, passwordHash string, audit *AuditEntry) (Enrolment, error)
 	// DeleteExpiredAPITokens removes every API token that expired before now.
 	DeleteExpiredAPITokens(ctx context.Context, now time.Time) (int, error)
-	// DeleteExpiringAPITokens removes a user's API tokens that have an expiry
-	// (web sessions, tokens got from Jira) and says how many.
-	DeleteExpiringAPITokens(ctx context.Context, userKey string) (int, error)
+	// ChangePassword sets a user's password hash and ends their sign-in
+	// sessions (API tokens named SessionTokenName or JiraSessionTokenName;
+	// other API tokens stay), with the audit entry, in one transaction.
+	ChangePassword(ctx context.Context, userKey, hash string, audit *AuditEntry) error
 
 	// CheckSecrets decrypts every stored secret and reports how many it read;
 	// it fails if any cannot be decrypted with the store's Cipher.

@@ -257,7 +257,7 @@ func (s *Service) CompleteEnrolment(ctx context.Context, secret, password string
 	if err != nil {
 		return fb.User{}, err
 	}
-	e, err := s.Store.RedeemEnrolment(ctx, HashAPIToken(secret), s.now(), hash)
+	e, err := s.Store.RedeemEnrolment(ctx, HashAPIToken(secret), s.now(), hash, s.passwordAudit(fb.User{}, ""))
 	if err != nil {
 		return fb.User{}, err
 	}

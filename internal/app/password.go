@@ -74,12 +74,17 @@ func (s *Service) SetPassword(ctx context.Context, userName, password string) er
 	if err != nil {
 		return err
 	}
-	if err := s.Store.SetPasswordHash(ctx, userName, hash); err != nil {
-		return err
-	}
-	// A new password ends the person's sessions everywhere.
-	_, err = s.Store.DeleteExpiringAPITokens(ctx, userName)
-	return err
+	// A new password ends the person's sign-in sessions everywhere; their
+	// API tokens stay. Only the command line sets passwords this way.
+	return s.Store.ChangePassword(ctx, userName, hash, s.passwordAudit(CLI, userName))
+}
+
+// passwordAudit is the audit entry of a password set or replaced; the
+// password itself is only ever "replaced".
+func (s *Service) passwordAudit(actor fb.User, userName string) *fb.AuditEntry {
+	e := s.auditEntry(actor, fb.AuditUserPassword, userName)
+	e.Changes = fb.Changes{"password": {fb.ChangeReplaced, fb.ChangeReplaced}}
+	return e
 }
 
 // Sign-in limits (API.md, "Authentication"). They are counted in memory by

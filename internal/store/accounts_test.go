@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -24,6 +25,7 @@ func TestAccounts(t *testing.T) {
 		{"APITokenLifecycle", testAPITokenLifecycle},
 		{"Enrolment", testEnrolment},
 		{"DirectoryAudit", testDirectoryAudit},
+		{"ChangePassword", testChangePassword},
 	}
 	for _, b := range storetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
@@ -277,18 +279,23 @@ func testEnrolment(t *testing.T, s *store.Store) {
 	}
 	_, err = s.Enrolment(ctx, "new", at(100))
 	wantCode(t, err, fb.ENotFound) // expired
-	_, err = s.RedeemEnrolment(ctx, "new", at(100), "h")
+	_, err = s.RedeemEnrolment(ctx, "new", at(100), "h", nil)
 	wantCode(t, err, fb.ENotFound)
 
-	_, err = s.RedeemEnrolment(ctx, "new", at(3), "$argon2id$x")
+	_, err = s.RedeemEnrolment(ctx, "new", at(3), "$argon2id$x", &fb.AuditEntry{Action: fb.AuditUserPassword, Outcome: fb.AuditOutcomeSuccess})
 	must(t, err)
+	entries, _, err := s.Audit(ctx, fb.AuditQuery{Page: fb.Page{Limit: 10}, Action: fb.AuditUserPassword})
+	must(t, err)
+	if len(entries) != 1 || entries[0].User != "alice" || entries[0].Target != "alice" {
+		t.Errorf("audit of the enrolment's password = %+v, want one entry by and for alice", entries)
+	}
 	if h, _ := s.PasswordHash(ctx, "alice"); h != "$argon2id$x" {
 		t.Errorf("password hash after enrolment = %q", h)
 	}
 	if n := tokenCount(t, s, "alice"); n != 1 {
 		t.Errorf("%d API tokens after enrolment, want the long-lived one (sessions end)", n)
 	}
-	_, err = s.RedeemEnrolment(ctx, "new", at(4), "again")
+	_, err = s.RedeemEnrolment(ctx, "new", at(4), "again", nil)
 	wantCode(t, err, fb.ENotFound) // single use
 
 	// A deactivated user's link does not work.
@@ -352,4 +359,43 @@ func TestExists(t *testing.T) {
 			t.Errorf("DisplayDSN shows the password: %s", shown)
 		}
 	})
+}
+
+// testChangePassword: a new password ends the sign-in sessions (web and
+// Jira) and nothing else: API tokens stay, whether they expire or not.
+func testChangePassword(t *testing.T, s *store.Store) {
+	ctx := t.Context()
+	seedUsers(t, s)
+	expires := at(90 * 24 * 3600)
+	for i, name := range []string{"ci with expiry", fb.JiraSessionTokenName} {
+		tok := fb.APIToken{Hash: strings.Repeat("b", 62) + string(rune('0'+i)) + "0", UserKey: "alice", UserName: "alice",
+			Name: name, CreatedAt: at(5), ExpiresAt: &expires}
+		must(t, s.CreateAPIToken(ctx, &tok, nil))
+	}
+	audit := &fb.AuditEntry{User: "cli", Action: fb.AuditUserPassword, Target: "alice", Outcome: fb.AuditOutcomeSuccess,
+		Changes: fb.Changes{"password": {fb.ChangeReplaced, fb.ChangeReplaced}}}
+	must(t, s.ChangePassword(ctx, "alice", "$argon2id$new", audit))
+	list, err := s.APITokens(ctx, "alice")
+	must(t, err)
+	var names []string
+	for _, tok := range list {
+		names = append(names, tok.Name)
+	}
+	slices.Sort(names)
+	deepEqual(t, "API tokens after a new password", names, []string{"ci", "ci with expiry"})
+	if h, _ := s.PasswordHash(ctx, "alice"); h != "$argon2id$new" {
+		t.Errorf("password hash = %q", h)
+	}
+	if n := tokenCount(t, s, "ada"); n != 2 {
+		t.Errorf("another user's tokens changed: %d left, want 2", n)
+	}
+	entries, _, err := s.Audit(ctx, fb.AuditQuery{Page: fb.Page{Limit: 10}, Action: fb.AuditUserPassword})
+	must(t, err)
+	if len(entries) != 1 || entries[0].Target != "alice" || entries[0].Changes["password"] != [2]any{fb.ChangeReplaced, fb.ChangeReplaced} {
+		t.Errorf("audit entries = %+v", entries)
+	}
+	wantCode(t, s.ChangePassword(ctx, "nobody", "x", audit), fb.ENotFound)
+	if entries, _, _ := s.Audit(ctx, fb.AuditQuery{Page: fb.Page{Limit: 10}, Action: fb.AuditUserPassword}); len(entries) != 1 {
+		t.Errorf("a failed change wrote an audit entry: %d entries", len(entries))
+	}
 }

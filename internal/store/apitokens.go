@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -106,16 +107,28 @@ func (s *Store) TouchAPIToken(ctx context.Context, hash string, at, since time.T
 	return err
 }
 
-// DeleteExpiringAPITokens removes a user's API tokens that have an expiry
-// (web sessions, tokens got from Jira), keeping the long-lived ones.
-func (s *Store) DeleteExpiringAPITokens(ctx context.Context, userKey string) (n int, err error) {
-	defer wrap(&err, "DeleteExpiringAPITokens(%q)", userKey)
-	res, err := s.conn().exec(ctx, `DELETE FROM api_tokens WHERE user_key = ? AND expires_at IS NOT NULL`, userKey)
-	if err != nil {
-		return 0, err
-	}
-	rows, err := res.RowsAffected()
-	return int(rows), err
+// ChangePassword sets the user's password hash and ends their sign-in
+// sessions, with the audit entry, in one transaction.
+func (s *Store) ChangePassword(ctx context.Context, userKey, hash string, audit *fb.AuditEntry) (err error) {
+	defer wrap(&err, "ChangePassword(%q)", userKey)
+	return s.inTx(ctx, func(c conn) error {
+		res, err := c.exec(ctx, `UPDATE users SET password_hash = ? WHERE user_key = ?`, hash, userKey)
+		if err := expectOne(res, err, userNotFound(userKey)); err != nil {
+			return err
+		}
+		if err := c.deleteSessions(ctx, userKey); err != nil {
+			return err
+		}
+		return c.addAuditIf(ctx, audit)
+	})
+}
+
+// deleteSessions removes the user's sign-in sessions. Other API tokens,
+// expiring or not, are the person's deliberate credentials and stay.
+func (c conn) deleteSessions(ctx context.Context, userKey string) error {
+	_, err := c.exec(ctx, `DELETE FROM api_tokens WHERE user_key = ? AND name IN (?, ?)`,
+		userKey, fb.SessionTokenName, fb.JiraSessionTokenName)
+	return err
 }
 
 // DeleteExpiredAPITokens removes every API token that expired before now.
@@ -181,9 +194,10 @@ func (c conn) enrolment(ctx context.Context, hash string, now time.Time) (fb.Enr
 }
 
 // RedeemEnrolment sets the user's password hash, removes the enrolment (it
-// is used once) and ends the user's sessions, all in one transaction: of two
-// concurrent uses of one link, one succeeds and the other finds none.
-func (s *Store) RedeemEnrolment(ctx context.Context, hash string, now time.Time, passwordHash string) (_ fb.Enrolment, err error) {
+// is used once), ends the user's sessions and writes the audit entry, all in
+// one transaction: of two concurrent uses of one link, one succeeds and the
+// other finds none.
+func (s *Store) RedeemEnrolment(ctx context.Context, hash string, now time.Time, passwordHash string, audit *fb.AuditEntry) (_ fb.Enrolment, err error) {
 	defer wrap(&err, "RedeemEnrolment")
 	var e fb.Enrolment
 	err = s.inTx(ctx, func(c conn) error {
@@ -198,8 +212,13 @@ func (s *Store) RedeemEnrolment(ctx context.Context, hash string, now time.Time,
 		if _, err := c.exec(ctx, `UPDATE users SET password_hash = ? WHERE user_key = ?`, passwordHash, e.UserKey); err != nil {
 			return err
 		}
-		_, err = c.exec(ctx, `DELETE FROM api_tokens WHERE user_key = ? AND expires_at IS NOT NULL`, e.UserKey)
-		return err
+		if err := c.deleteSessions(ctx, e.UserKey); err != nil {
+			return err
+		}
+		if audit != nil {
+			audit.User, audit.Target = cmp.Or(audit.User, e.UserKey), cmp.Or(audit.Target, e.UserKey)
+		}
+		return c.addAuditIf(ctx, audit)
 	})
 	return e, err
 }
