@@ -160,6 +160,10 @@ type Store interface {
 
 	// CreateAPIToken stores t; an empty t.ID gets a random one.
 	CreateAPIToken(ctx context.Context, t *APIToken, audit *AuditEntry) error
+	// CreateLocalUserAPIToken is CreateAPIToken for a user of the local
+	// directory: it stores t only if that user exists and is active at the
+	// time, atomically with the check (EInvalid otherwise).
+	CreateLocalUserAPIToken(ctx context.Context, t *APIToken, audit *AuditEntry) error
 	APIToken(ctx context.Context, hash string) (APIToken, error)
 	// APITokens lists a user's API tokens, newest first.
 	APITokens(ctx context.Context, userKey string) ([]APIToken, error)

@@ -122,10 +122,21 @@ func (s *Service) issueToken(ctx context.Context, actor, owner fb.User, req Toke
 		t.IssuedBy = actor.Name
 	}
 	t.ID = newTokenID()
-	if err := s.Store.CreateAPIToken(ctx, &t, s.auditEntry(actor, fb.AuditAPITokenIssue, owner.Name+"/"+t.ID)); err != nil {
+	if err := s.createAPIToken(ctx, &t, s.auditEntry(actor, fb.AuditAPITokenIssue, owner.Name+"/"+t.ID)); err != nil {
 		return fb.APIToken{}, "", err
 	}
 	return t, token, nil
+}
+
+// createAPIToken stores an API token. With the local directory the owner's
+// row must be there and active when it is stored, checked in the same
+// transaction: the check made earlier may be stale by then. A Jira user has
+// no row; Jira answers for them at each use.
+func (s *Service) createAPIToken(ctx context.Context, t *fb.APIToken, audit *fb.AuditEntry) error {
+	if d, ok := s.Tracker.(interface{ LocalDirectory() bool }); ok && d.LocalDirectory() {
+		return s.Store.CreateLocalUserAPIToken(ctx, t, audit)
+	}
+	return s.Store.CreateAPIToken(ctx, t, audit)
 }
 
 func newTokenID() string {

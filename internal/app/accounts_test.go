@@ -243,3 +243,56 @@ func TestEnrolment(t *testing.T) {
 	_, err = e.svc.CompleteEnrolment(ctx, late.Secret, "another-password")
 	wantErrCode(t, "expired link", err, fb.ENotFound)
 }
+
+// jiraLike is a tracker whose people are not in the local directory.
+type jiraLike struct{ fb.Tracker }
+
+func (jiraLike) User(_ context.Context, key string) (fb.User, error) {
+	return fb.User{Key: key, Name: key, Active: true}, nil
+}
+
+// TestTokenNotIssuedToARemovedOwner: the owner read before the token is
+// stored may be stale; a local user deactivated or removed meanwhile gets
+// no token. A Jira user, who has no local row, still gets one.
+func TestTokenNotIssuedToARemovedOwner(t *testing.T) {
+	ctx := t.Context()
+	for _, tc := range []struct {
+		name   string
+		remove func(e accountsEnv) error
+	}{
+		{"deactivated", func(e accountsEnv) error {
+			_, err := e.svc.UpdateUser(ctx, e.admin, "alice", fb.UserPatch{Active: new(false)})
+			return err
+		}},
+		{"deleted", func(e accountsEnv) error { return e.svc.DeleteUser(ctx, e.admin, "alice") }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newAccountsEnv(t)
+			stale, _, err := e.svc.AddUser(ctx, fb.User{Name: "alice"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := tc.remove(e); err != nil {
+				t.Fatal(err)
+			}
+			_, _, err = e.svc.IssueMyAPIToken(ctx, stale, app.TokenRequest{Name: "ci"})
+			wantErrCode(t, "API token", err, fb.EInvalid)
+			_, err = e.svc.IssueAPIToken(ctx, stale, time.Hour)
+			wantErrCode(t, "session", err, fb.EInvalid)
+			if list, _ := e.svc.Store.APITokens(ctx, stale.Key); len(list) != 0 {
+				t.Fatalf("%d tokens stored for a removed owner", len(list))
+			}
+		})
+	}
+	t.Run("jira user", func(t *testing.T) {
+		e := newAccountsEnv(t)
+		e.svc.Tracker = jiraLike{e.svc.Tracker}
+		u := fb.User{Key: "jira-42", Name: "jdoe", Active: true}
+		if _, _, err := e.svc.IssueMyAPIToken(ctx, u, app.TokenRequest{Name: "ci"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.IssueAPIToken(ctx, u, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

@@ -26,6 +26,7 @@ func TestAccounts(t *testing.T) {
 		{"Enrolment", testEnrolment},
 		{"DirectoryAudit", testDirectoryAudit},
 		{"ChangePassword", testChangePassword},
+		{"LocalUserAPIToken", testLocalUserAPIToken},
 	}
 	for _, b := range storetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
@@ -397,5 +398,32 @@ func testChangePassword(t *testing.T, s *store.Store) {
 	wantCode(t, s.ChangePassword(ctx, "nobody", "x", audit), fb.ENotFound)
 	if entries, _, _ := s.Audit(ctx, fb.AuditQuery{Page: fb.Page{Limit: 10}, Action: fb.AuditUserPassword}); len(entries) != 1 {
 		t.Errorf("a failed change wrote an audit entry: %d entries", len(entries))
+	}
+}
+
+// testLocalUserAPIToken: a local user's token is stored only while the
+// user is there and active.
+func testLocalUserAPIToken(t *testing.T, s *store.Store) {
+	ctx := t.Context()
+	seedUsers(t, s)
+	_, err := s.UpdateUser(ctx, "ada", fb.UserPatch{Active: ptr(false)}, nil)
+	must(t, err)
+	for i, key := range []string{"ada", "nobody", "alice"} {
+		tok := fb.APIToken{Hash: strings.Repeat("c", 62) + string(rune('0'+i)) + "0", UserKey: key, UserName: key, Name: "ci", CreatedAt: at(1)}
+		audit := &fb.AuditEntry{User: "cli", Action: fb.AuditAPITokenIssue, Target: key, Outcome: fb.AuditOutcomeSuccess}
+		err := s.CreateLocalUserAPIToken(ctx, &tok, audit)
+		if key == "alice" {
+			must(t, err)
+			continue
+		}
+		wantCode(t, err, fb.EInvalid)
+		if list, _ := s.APITokens(ctx, key); len(list) != 0 {
+			t.Errorf("%s: %d tokens stored", key, len(list))
+		}
+	}
+	entries, _, err := s.Audit(ctx, fb.AuditQuery{Page: fb.Page{Limit: 10}, Action: fb.AuditAPITokenIssue})
+	must(t, err)
+	if len(entries) != 1 || entries[0].Target != "alice" {
+		t.Errorf("audit entries = %+v, want alice's only", entries)
 	}
 }

@@ -26,13 +26,33 @@ func scanAPIToken(row interface{ Scan(...any) error }) (fb.APIToken, error) {
 func apiTokenNotFound() error { return fb.Errorf(fb.ENotFound, "API token not found") }
 
 // CreateAPIToken stores an API token by its hash, with its audit entry.
+// Its owner need not be in the local directory (a Jira user).
 func (s *Store) CreateAPIToken(ctx context.Context, t *fb.APIToken, audit *fb.AuditEntry) (err error) {
 	defer wrap(&err, "CreateAPIToken(%q)", t.UserKey)
+	return s.createAPIToken(ctx, t, audit, false)
+}
+
+// CreateLocalUserAPIToken stores an API token of a user of the local
+// directory, only while that user is there and active: the check and the
+// insert are one statement in a transaction that holds the user's row, so
+// a concurrent deactivation or removal (which deletes the user's tokens)
+// either comes first and refuses the token, or comes after and removes it.
+func (s *Store) CreateLocalUserAPIToken(ctx context.Context, t *fb.APIToken, audit *fb.AuditEntry) (err error) {
+	defer wrap(&err, "CreateLocalUserAPIToken(%q)", t.UserKey)
+	return s.createAPIToken(ctx, t, audit, true)
+}
+
+func (s *Store) createAPIToken(ctx context.Context, t *fb.APIToken, audit *fb.AuditEntry, localUser bool) error {
 	if t.ID == "" {
 		t.ID = newID()
 	}
 	t.CreatedAt = normalizeTime(t.CreatedAt)
 	return s.inTx(ctx, func(c conn) error {
+		if localUser {
+			if err := c.requireActiveUser(ctx, t.UserKey, t.UserName); err != nil {
+				return err
+			}
+		}
 		_, err := c.exec(ctx, `INSERT INTO api_tokens (`+apiTokenColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			t.ID, t.Hash, t.UserKey, t.UserName, t.Name, micros(t.CreatedAt), nullMicros(t.ExpiresAt), nullMicros(t.LastUsedAt), t.IssuedBy)
 		if isUniqueViolation(err) {
@@ -43,6 +63,23 @@ func (s *Store) CreateAPIToken(ctx context.Context, t *fb.APIToken, audit *fb.Au
 		}
 		return c.addAuditIf(ctx, audit)
 	})
+}
+
+// requireActiveUser refuses unless the local user is there and active, and
+// holds their row until the transaction ends (FOR SHARE on PostgreSQL;
+// SQLite's write transaction holds the database): a deactivation or removal
+// waits for the transaction, and then deletes what it wrote.
+func (c conn) requireActiveUser(ctx context.Context, key, name string) error {
+	lock := ""
+	if c.postgres {
+		lock = " FOR SHARE"
+	}
+	var active bool
+	err := c.queryRow(ctx, `SELECT active FROM users WHERE user_key = ?`+lock, key).Scan(&active)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && !active {
+		return fb.Errorf(fb.EInvalid, "The account %s is deactivated or was removed; no token was issued.", name)
+	}
+	return err
 }
 
 // APIToken returns the API token whose hash is hash.
