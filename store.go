@@ -167,6 +167,9 @@ type Store interface {
 	APIToken(ctx context.Context, hash string) (APIToken, error)
 	// APITokens lists a user's API tokens, newest first.
 	APITokens(ctx context.Context, userKey string) ([]APIToken, error)
+	// APITokensOfUserName lists the API tokens held under a user name
+	// (a Jira user's, who has no local row), newest first.
+	APITokensOfUserName(ctx context.Context, userName string) ([]APIToken, error)
 	// RevokeAPIToken removes the user's API token with that id (any user's
 	// when userKey is ""); ENotFound when there is none.
 	RevokeAPIToken(ctx context.Context, userKey, id string, audit *AuditEntry) (APIToken, error)

@@ -172,10 +172,27 @@ func (s *Service) localUser(ctx context.Context, actor fb.User, name string) (fb
 // UserAPITokens lists a user's API tokens and sessions (admins).
 func (s *Service) UserAPITokens(ctx context.Context, actor fb.User, name string) ([]fb.APIToken, error) {
 	owner, err := s.localUser(ctx, actor, name)
+	if err == nil {
+		return s.Store.APITokens(ctx, owner.Key)
+	}
+	return s.trackerUserTokens(ctx, name, err)
+}
+
+// trackerUserTokens lists the tokens held under name by someone not in the
+// local directory (a Jira user, or with the command line, which reads the
+// database alone); notFound stands when there are none.
+func (s *Service) trackerUserTokens(ctx context.Context, name string, notFound error) ([]fb.APIToken, error) {
+	if fb.ErrorCode(notFound) != fb.ENotFound {
+		return nil, notFound
+	}
+	list, err := s.Store.APITokensOfUserName(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	return s.Store.APITokens(ctx, owner.Key)
+	if len(list) == 0 {
+		return nil, notFound
+	}
+	return list, nil
 }
 
 // IssueUserAPIToken makes an API token for a user (admins); issuedBy names the admin.
@@ -194,15 +211,33 @@ func (s *Service) RevokeUserAPIToken(ctx context.Context, actor fb.User, name, i
 	if name != "" {
 		owner, err := s.localUser(ctx, actor, name)
 		if err != nil {
-			return fb.APIToken{}, err
+			if key, err = s.trackerTokenOwner(ctx, name, id, err); err != nil {
+				return fb.APIToken{}, err
+			}
+		} else {
+			key = owner.Key
 		}
-		key = owner.Key
 	} else if err := requireAdmin(actor); err != nil {
 		return fb.APIToken{}, err
 	}
 	audit := s.auditEntry(actor, fb.AuditAPITokenRevoke, name+"/"+id)
 	t, err := s.Store.RevokeAPIToken(ctx, key, id, audit)
 	return t, err
+}
+
+// trackerTokenOwner is the key of whoever not in the local directory holds
+// the token id under name; ENotFound when nobody does.
+func (s *Service) trackerTokenOwner(ctx context.Context, name, id string, notFound error) (string, error) {
+	list, err := s.trackerUserTokens(ctx, name, notFound)
+	if err != nil {
+		return "", err
+	}
+	for _, t := range list {
+		if t.ID == id {
+			return t.UserKey, nil
+		}
+	}
+	return "", fb.Errorf(fb.ENotFound, "API token not found")
 }
 
 // touch records a token's use, at most once a minute: the row it read

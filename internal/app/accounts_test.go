@@ -296,3 +296,32 @@ func TestTokenNotIssuedToARemovedOwner(t *testing.T) {
 		}
 	})
 }
+
+// TestAdminManagesJiraUsersTokens: with Jira, people have no local row;
+// an admin lists and revokes their API tokens by the name they hold them under.
+func TestAdminManagesJiraUsersTokens(t *testing.T) {
+	ctx := t.Context()
+	e := newAccountsEnv(t)
+	e.svc.Tracker = jiraLike{e.svc.Tracker}
+	jdoe := fb.User{Key: "JIRAUSER10100", Name: "jdoe", Active: true}
+	tok, _, err := e.svc.IssueMyAPIToken(ctx, jdoe, app.TokenRequest{Name: "ci"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := e.svc.UserAPITokens(ctx, e.admin, "jdoe")
+	if err != nil || len(list) != 1 || list[0].ID != tok.ID {
+		t.Fatalf("UserAPITokens(jdoe) = %v, %v; want the one token", list, err)
+	}
+	_, err = e.svc.UserAPITokens(ctx, e.admin, "nobody")
+	wantErrCode(t, "an unknown name", err, fb.ENotFound)
+	_, err = e.svc.UserAPITokens(ctx, jdoe, "jdoe")
+	wantErrCode(t, "not an admin", err, fb.EForbidden)
+	_, err = e.svc.RevokeUserAPIToken(ctx, e.admin, "jdoe", "0000")
+	wantErrCode(t, "another id", err, fb.ENotFound)
+	if _, err := e.svc.RevokeUserAPIToken(ctx, e.admin, "jdoe", tok.ID); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := e.svc.MyAPITokens(ctx, jdoe); len(left) != 0 {
+		t.Fatalf("%d tokens left after revoking", len(left))
+	}
+}

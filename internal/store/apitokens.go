@@ -95,8 +95,19 @@ func (s *Store) APIToken(ctx context.Context, hash string) (_ fb.APIToken, err e
 // APITokens lists the user's API tokens, newest first.
 func (s *Store) APITokens(ctx context.Context, userKey string) (_ []fb.APIToken, err error) {
 	defer wrap(&err, "APITokens(%q)", userKey)
-	rows, err := s.conn().query(ctx, `SELECT `+apiTokenColumns+` FROM api_tokens WHERE user_key = ?
-		ORDER BY created_at DESC, id`, userKey)
+	return s.apiTokens(ctx, "user_key", userKey)
+}
+
+// APITokensOfUserName lists the API tokens held under that user name,
+// newest first: a Jira user has no local row to find their key by.
+func (s *Store) APITokensOfUserName(ctx context.Context, userName string) (_ []fb.APIToken, err error) {
+	defer wrap(&err, "APITokensOfUserName(%q)", userName)
+	return s.apiTokens(ctx, "user_name", userName)
+}
+
+func (s *Store) apiTokens(ctx context.Context, column, value string) ([]fb.APIToken, error) {
+	rows, err := s.conn().query(ctx, `SELECT `+apiTokenColumns+` FROM api_tokens WHERE `+column+` = ?
+		ORDER BY created_at DESC, id`, value)
 	if err != nil {
 		return nil, err
 	}
