@@ -326,3 +326,25 @@ func TestConcurrentSignInsStopAtTheNameLimit(t *testing.T) {
 		t.Fatalf("%d refused, %d checked, of %d", n, checks.Load(), tries)
 	}
 }
+
+// TestSignInLimitPerIPv6Network: addresses of one /64 count together, so a
+// host cannot take a fresh address for every guess.
+func TestSignInLimitPerIPv6Network(t *testing.T) {
+	ctx := context.Background()
+	svc, _ := signInEnv(t)
+	reject := func(context.Context) (fb.User, error) {
+		return fb.User{}, fb.Errorf(fb.EUnauthenticated, "Jira did not accept that token.")
+	}
+	for i := range app.SignInFailsPerAddr {
+		if _, err := svc.GuardSignIn(ctx, "", fmt.Sprintf("2001:db8:1:2::%x", i+1), reject); fb.ErrorCode(err) != fb.EUnauthenticated {
+			t.Fatal(err)
+		}
+	}
+	accept := func(context.Context) (fb.User, error) { return fb.User{Name: "alice", Active: true}, nil }
+	if _, err := svc.GuardSignIn(ctx, "", "2001:db8:1:2:ffff::9", accept); fb.ErrorCode(err) != fb.ERateLimited {
+		t.Fatalf("another address of the same /64: %v, want rate_limited", err)
+	}
+	if _, err := svc.GuardSignIn(ctx, "", "2001:db8:1:3::1", accept); err != nil {
+		t.Fatalf("another /64 is held back: %v", err)
+	}
+}

@@ -154,7 +154,7 @@ func (s *Service) GuardSignIn(ctx context.Context, name, client string, attempt 
 	// The attempt is reserved before it is checked, under the limiter's
 	// lock: sign-ins running at once cannot all pass a check made before
 	// any of them failed.
-	addrRes, retry, ok := g.addresses.Reserve(client, now)
+	addrRes, retry, ok := g.addresses.Reserve(ratelimit.AddressKey(client), now)
 	var nameRes ratelimit.Reservation
 	if nameKey != "" && ok {
 		if nameRes, retry, ok = g.names.Reserve(nameKey, now); !ok {

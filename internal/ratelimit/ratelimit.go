@@ -223,6 +223,22 @@ func ClientAddress(r *http.Request, trusted []netip.Prefix) string {
 	return client.String()
 }
 
+// AddressKey is what per-address limits count a client address by: an IPv6
+// address by its /64, since one host commonly holds a whole /64 and could
+// otherwise take a fresh address for every attempt; an IPv4 address (also
+// written IPv4-mapped) by itself. Anything else counts as given.
+func AddressKey(client string) string {
+	a, err := netip.ParseAddr(client)
+	if err != nil {
+		return client
+	}
+	if a = a.Unmap(); a.Is4() {
+		return a.String()
+	}
+	p, _ := a.WithZone("").Prefix(64)
+	return p.String()
+}
+
 func forwarded(values []string) []string {
 	var hops []string
 	for _, v := range values {
