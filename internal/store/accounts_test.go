@@ -74,19 +74,30 @@ func testUpdateUser(t *testing.T, s *store.Store) {
 		patch      fb.UserPatch
 		want       fb.User
 		wantTokens int
+		changes    fb.Changes // of the audit entry
 	}{
 		{"display name and email", fb.UserPatch{DisplayName: ptr("Alice A."), Email: ptr("a@example.com")},
-			fb.User{Key: "alice", Name: "alice", DisplayName: "Alice A.", Email: "a@example.com", Active: true}, 2},
-		{"promoted; others kept", fb.UserPatch{Admin: ptr(true)},
-			fb.User{Key: "alice", Name: "alice", DisplayName: "Alice A.", Email: "a@example.com", Admin: true, Active: true}, 2},
+			fb.User{Key: "alice", Name: "alice", DisplayName: "Alice A.", Email: "a@example.com", Active: true}, 2,
+			fb.Changes{"displayName": {"", "Alice A."}, "email": {"", "a@example.com"}}},
+		{"promoted; others kept", fb.UserPatch{Admin: ptr(true), Email: ptr("a@example.com")},
+			fb.User{Key: "alice", Name: "alice", DisplayName: "Alice A.", Email: "a@example.com", Admin: true, Active: true}, 2,
+			fb.Changes{"admin": {false, true}}},
 		{"deactivated: every token goes", fb.UserPatch{Active: ptr(false)},
-			fb.User{Key: "alice", Name: "alice", DisplayName: "Alice A.", Email: "a@example.com", Admin: true}, 0},
+			fb.User{Key: "alice", Name: "alice", DisplayName: "Alice A.", Email: "a@example.com", Admin: true}, 0,
+			fb.Changes{"active": {true, false}}},
 		{"reactivated: still none", fb.UserPatch{Active: ptr(true), Admin: ptr(false)},
-			fb.User{Key: "alice", Name: "alice", DisplayName: "Alice A.", Email: "a@example.com", Active: true}, 0},
+			fb.User{Key: "alice", Name: "alice", DisplayName: "Alice A.", Email: "a@example.com", Active: true}, 0,
+			fb.Changes{"active": {false, true}, "admin": {true, false}}},
 	} {
 		got, err := s.UpdateUser(ctx, "alice", tc.patch, &fb.AuditEntry{User: "root", Action: fb.AuditUserUpdate, Target: "alice"})
 		must(t, err)
 		deepEqual(t, tc.name, got, tc.want)
+		entries, _, err := s.Audit(ctx, fb.AuditQuery{Page: fb.Page{Limit: 1}, Action: fb.AuditUserUpdate})
+		must(t, err)
+		if len(entries) != 1 {
+			t.Fatalf("%s: no audit entry", tc.name)
+		}
+		deepEqual(t, tc.name+" (audited changes)", entries[0].Changes, tc.changes)
 		stored, err := s.User(ctx, "alice")
 		must(t, err)
 		deepEqual(t, tc.name+" (stored)", stored, tc.want)
