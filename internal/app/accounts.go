@@ -296,10 +296,13 @@ func (s *Service) EnrolmentUser(ctx context.Context, secret string) (fb.User, er
 // CompleteEnrolment sets the password through a one-time link and uses
 // the link up; the person's earlier sessions end.
 func (s *Service) CompleteEnrolment(ctx context.Context, secret, password string) (fb.User, error) {
+	if err := checkBounds(octets("password", password, MaxPasswordBytes)); err != nil {
+		return fb.User{}, err
+	}
 	if _, err := s.EnrolmentUser(ctx, secret); err != nil {
 		return fb.User{}, err
 	}
-	hash, err := HashPassword(password)
+	hash, err := s.hashPassword(ctx, password)
 	if err != nil {
 		return fb.User{}, err
 	}

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -323,5 +324,28 @@ func TestAdminManagesJiraUsersTokens(t *testing.T) {
 	}
 	if left, _ := e.svc.MyAPITokens(ctx, jdoe); len(left) != 0 {
 		t.Fatalf("%d tokens left after revoking", len(left))
+	}
+}
+
+// TestEnrolmentPasswordBounds: completing an enrolment bounds the password
+// and hashes it only in one of the few hashing slots.
+func TestEnrolmentPasswordBounds(t *testing.T) {
+	ctx := context.Background()
+	e := newAccountsEnv(t)
+	if _, _, err := e.svc.AddUser(ctx, fb.User{Name: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	en, err := e.svc.Enrol(ctx, e.admin, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.svc.CompleteEnrolment(ctx, en.Secret, strings.Repeat("p", app.MaxPasswordBytes+1))
+	wantErrCode(t, "an overlong password", err, fb.EInvalid)
+	release := app.HoldPasswordSlots(e.svc, time.Millisecond)
+	_, err = e.svc.CompleteEnrolment(ctx, en.Secret, "a-good-password")
+	wantErrCode(t, "no hashing slot free", err, fb.ERateLimited)
+	release()
+	if _, err := e.svc.CompleteEnrolment(ctx, en.Secret, "a-good-password"); err != nil {
+		t.Fatalf("the link after the refusals: %v", err)
 	}
 }

@@ -70,7 +70,7 @@ func (s *Service) SetPassword(ctx context.Context, userName, password string) er
 	if _, err := s.Store.User(ctx, userName); err != nil {
 		return err
 	}
-	hash, err := HashPassword(password)
+	hash, err := s.hashPassword(ctx, password)
 	if err != nil {
 		return err
 	}
@@ -215,6 +215,17 @@ func (s *Service) checkPassword(ctx context.Context, name, password string) (fb.
 		return fb.User{}, fb.Errorf(fb.EUnauthenticated, "The account %s is deactivated.", u.Name)
 	}
 	return u, nil
+}
+
+// hashPassword is HashPassword in one of the few slots that password
+// hashing may take at once (64 MiB each).
+func (s *Service) hashPassword(ctx context.Context, password string) (string, error) {
+	release, err := s.passwordSlot(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer release()
+	return HashPassword(password)
 }
 
 // passwordSlot waits for one of the few password checks that may run at
