@@ -348,3 +348,25 @@ func TestSignInLimitPerIPv6Network(t *testing.T) {
 		t.Fatalf("another /64 is held back: %v", err)
 	}
 }
+
+// TestDeactivatedSignInSaysNothingMore: the right password of a deactivated
+// account gets the same answer as a wrong one; the audit log says why.
+func TestDeactivatedSignInSaysNothingMore(t *testing.T) {
+	ctx := context.Background()
+	svc, _ := signInEnv(t)
+	if _, err := svc.UpdateUser(ctx, app.CLI, "alice", fb.UserPatch{Active: new(false)}); err != nil {
+		t.Fatal(err)
+	}
+	_, right := svc.SignIn(ctx, "alice", "alice-password", "198.51.100.1")
+	_, wrong := svc.SignIn(ctx, "alice", "wrong-password", "198.51.100.1")
+	if fb.ErrorCode(right) != fb.EUnauthenticated || fb.ErrorMessage(right) != fb.ErrorMessage(wrong) {
+		t.Fatalf("right password: %q, wrong password: %q; want the same answer", fb.ErrorMessage(right), fb.ErrorMessage(wrong))
+	}
+	es, _, err := svc.Store.Audit(ctx, fb.AuditQuery{Page: fb.Page{Limit: 10}, Action: fb.AuditSignInFailure})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(es) != 2 || es[1].Target != "account deactivated, from 198.51.100.1" || es[0].Target != "from 198.51.100.1" {
+		t.Fatalf("audit entries: %+v", es)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -172,6 +173,9 @@ func (s *Service) GuardSignIn(ctx context.Context, name, client string, attempt 
 		return u, err
 	}
 	entry := fb.AuditEntry{User: name, Action: fb.AuditSignInFailure, Target: "from " + client}
+	if errors.Is(err, errDeactivated) {
+		entry.Target = "account deactivated, from " + client
+	}
 	if name == "" {
 		entry.Target = jiraTokenAuditEntry + " from " + client
 	}
@@ -212,7 +216,9 @@ func (s *Service) checkPassword(ctx context.Context, name, password string) (fb.
 		return fb.User{}, err
 	}
 	if !u.Active {
-		return fb.User{}, fb.Errorf(fb.EUnauthenticated, "The account %s is deactivated.", u.Name)
+		// The same answer as a wrong password: only someone who knows the
+		// password would learn the account is deactivated. The audit says.
+		return fb.User{}, &fb.Error{Code: fb.EUnauthenticated, Message: bad.Message, Err: errDeactivated}
 	}
 	return u, nil
 }
@@ -227,6 +233,9 @@ func (s *Service) hashPassword(ctx context.Context, password string) (string, er
 	defer release()
 	return HashPassword(password)
 }
+
+// errDeactivated is why a right password was refused, for the audit log.
+var errDeactivated = errors.New("account deactivated")
 
 // passwordSlot waits for one of the few password checks that may run at
 // once. A flood of sign-ins queues, then is told to come back: 429 with
