@@ -20,6 +20,9 @@ const DefaultAPITokenDays = 90
 // maxAPITokenDays bounds an asked-for expiry (about ten years).
 const maxAPITokenDays = 3650
 
+// maxAPITokenNameChars bounds an API token's name.
+const maxAPITokenNameChars = 200
+
 // EnrolmentTTL is how long a one-time enrolment link works.
 const EnrolmentTTL = 24 * time.Hour
 
@@ -101,12 +104,16 @@ func expiry(now time.Time, days *int) (*time.Time, error) {
 // issueToken makes a named API token for owner on behalf of actor, and
 // audits it in the same transaction. issuedBy is empty for a person's own.
 func (s *Service) issueToken(ctx context.Context, actor, owner fb.User, req TokenRequest) (fb.APIToken, string, error) {
+	if err := checkBounds(chars("name", req.Name, maxAPITokenNameChars)); err != nil {
+		return fb.APIToken{}, "", err
+	}
 	name := strings.TrimSpace(req.Name)
 	if name == "" {
 		name = "api token"
 	}
-	if len([]rune(name)) > 200 {
-		return fb.APIToken{}, "", fb.Errorf(fb.EInvalid, "name must be at most 200 characters.")
+	if fb.IsSessionTokenName(strings.ToLower(name)) {
+		// Sign-ins' sessions go by these names, and a new password ends them.
+		return fb.APIToken{}, "", fb.Errorf(fb.EInvalid, "The name %q is kept for sign-in sessions; choose another.", name)
 	}
 	if !owner.Active {
 		return fb.APIToken{}, "", fb.Errorf(fb.EInvalid, "The account %s is deactivated; activate it first.", owner.Name)

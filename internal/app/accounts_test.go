@@ -349,3 +349,28 @@ func TestEnrolmentPasswordBounds(t *testing.T) {
 		t.Fatalf("the link after the refusals: %v", err)
 	}
 }
+
+// TestReservedNames: nobody may be named "cli" (the command line in the
+// audit log), nor an API token like a sign-in session, which a new
+// password ends; token names are bounded.
+func TestReservedNames(t *testing.T) {
+	ctx := t.Context()
+	e := newAccountsEnv(t)
+	for _, name := range []string{"cli", "CLI"} {
+		_, _, err := e.svc.CreateUser(ctx, e.admin, fb.User{Name: name})
+		wantErrCode(t, "a user named "+name, err, fb.EInvalid)
+	}
+	alice, _, err := e.svc.AddUser(ctx, fb.User{Name: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{fb.SessionTokenName, fb.JiraSessionTokenName, " Web Session ", strings.Repeat("n", 201)} {
+		_, _, err := e.svc.IssueMyAPIToken(ctx, alice, app.TokenRequest{Name: name})
+		wantErrCode(t, "an API token named "+name[:min(len(name), 20)], err, fb.EInvalid)
+		_, _, err = e.svc.IssueUserAPIToken(ctx, e.admin, "alice", app.TokenRequest{Name: name})
+		wantErrCode(t, "an admin's API token named "+name[:min(len(name), 20)], err, fb.EInvalid)
+	}
+	if _, _, err := e.svc.IssueMyAPIToken(ctx, alice, app.TokenRequest{Name: strings.Repeat("n", 200)}); err != nil {
+		t.Errorf("a 200-character name: %v", err)
+	}
+}
