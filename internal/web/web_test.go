@@ -151,7 +151,9 @@ func TestDeactivatedPersonIsSignedOut(t *testing.T) {
 	}
 	bad := e.browser().post("/login", url.Values{"name": {"alice"}, "password": {passwords["alice"]}})
 	mustStatus(t, "deactivated sign in", bad, http.StatusUnauthorized)
-	mustContain(t, "deactivated sign in", bad.body(), "deactivated")
+	// The right password of a deactivated account says no more than a wrong one.
+	mustContain(t, "deactivated sign in", bad.body(), "The user name or password is wrong.")
+	mustNotContain(t, "deactivated sign in", bad.body(), "deactivated")
 }
 
 // mustBeSignedOut checks that b's next page sends it to sign in and drops
