@@ -382,6 +382,7 @@ const (
 	AuditUserUpdate        = "user.update"
 	AuditUserDelete        = "user.delete"
 	AuditUserEnrol         = "user.enrol"
+	AuditUserPassword      = "user.password"
 	AuditPermissionsUpdate = "permissions.update"
 	AuditProjectCreate     = "project.create"
 	AuditIssueCreate       = "issue.create"
@@ -433,8 +434,18 @@ type APIToken struct {
 	IssuedBy   string     // the admin (or "cli") who issued it; "" for a person's own
 }
 
-// SessionTokenName names the API tokens that web sign-ins make.
-const SessionTokenName = "web session"
+// SessionTokenName names the API tokens that web sign-ins make, and
+// JiraSessionTokenName those that signing in with a Jira token makes. Only
+// sign-ins use these names: a new password ends the tokens so named.
+const (
+	SessionTokenName     = "web session"
+	JiraSessionTokenName = "jira session"
+)
+
+// IsSessionTokenName reports whether an API token name is a sign-in's.
+func IsSessionTokenName(name string) bool {
+	return name == SessionTokenName || name == JiraSessionTokenName
+}
 
 // UserPatch changes a user of the local directory; nil fields keep their value.
 type UserPatch struct {

@@ -153,7 +153,8 @@ type IndexStore interface {
 // WebhookSecretStore keeps each integration's webhook secret, sealed like
 // every credential and never returned by listings.
 type WebhookSecretStore interface {
-	SetWebhookSecret(ctx context.Context, integrationID, secret string, at time.Time) error
+	// The audit entry, when given, is written in the same transaction.
+	SetWebhookSecret(ctx context.Context, integrationID, secret string, at time.Time, audit *AuditEntry) error
 	// WebhookSecret answers ENotFound when the integration has none.
 	WebhookSecret(ctx context.Context, integrationID string) (string, error)
 	WebhookSecretsConfigured(ctx context.Context) (map[string]bool, error)

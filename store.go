@@ -160,9 +160,16 @@ type Store interface {
 
 	// CreateAPIToken stores t; an empty t.ID gets a random one.
 	CreateAPIToken(ctx context.Context, t *APIToken, audit *AuditEntry) error
+	// CreateLocalUserAPIToken is CreateAPIToken for a user of the local
+	// directory: it stores t only if that user exists and is active at the
+	// time, atomically with the check (EInvalid otherwise).
+	CreateLocalUserAPIToken(ctx context.Context, t *APIToken, audit *AuditEntry) error
 	APIToken(ctx context.Context, hash string) (APIToken, error)
 	// APITokens lists a user's API tokens, newest first.
 	APITokens(ctx context.Context, userKey string) ([]APIToken, error)
+	// APITokensOfUserName lists the API tokens held under a user name
+	// (a Jira user's, who has no local row), newest first.
+	APITokensOfUserName(ctx context.Context, userName string) ([]APIToken, error)
 	// RevokeAPIToken removes the user's API token with that id (any user's
 	// when userKey is ""); ENotFound when there is none.
 	RevokeAPIToken(ctx context.Context, userKey, id string, audit *AuditEntry) (APIToken, error)
@@ -176,12 +183,15 @@ type Store interface {
 	Enrolment(ctx context.Context, hash string, now time.Time) (Enrolment, error)
 	// RedeemEnrolment uses the enrolment once: it sets the password hash and
 	// removes the enrolment and the user's sessions, in one transaction.
-	RedeemEnrolment(ctx context.Context, hash string, now time.Time, passwordHash string) (Enrolment, error)
+	// The audit entry (its user and target filled from the enrolment) is
+	// written in the same transaction.
+	RedeemEnrolment(ctx context.Context, hash string, now time.Time, passwordHash string, audit *AuditEntry) (Enrolment, error)
 	// DeleteExpiredAPITokens removes every API token that expired before now.
 	DeleteExpiredAPITokens(ctx context.Context, now time.Time) (int, error)
-	// DeleteExpiringAPITokens removes a user's API tokens that have an expiry
-	// (web sessions, tokens got from Jira) and says how many.
-	DeleteExpiringAPITokens(ctx context.Context, userKey string) (int, error)
+	// ChangePassword sets a user's password hash and ends their sign-in
+	// sessions (API tokens named SessionTokenName or JiraSessionTokenName;
+	// other API tokens stay), with the audit entry, in one transaction.
+	ChangePassword(ctx context.Context, userKey, hash string, audit *AuditEntry) error
 
 	// CheckSecrets decrypts every stored secret and reports how many it read;
 	// it fails if any cannot be decrypted with the store's Cipher.

@@ -20,6 +20,9 @@ const DefaultAPITokenDays = 90
 // maxAPITokenDays bounds an asked-for expiry (about ten years).
 const maxAPITokenDays = 3650
 
+// maxAPITokenNameChars bounds an API token's name.
+const maxAPITokenNameChars = 200
+
 // EnrolmentTTL is how long a one-time enrolment link works.
 const EnrolmentTTL = 24 * time.Hour
 
@@ -101,12 +104,16 @@ func expiry(now time.Time, days *int) (*time.Time, error) {
 // issueToken makes a named API token for owner on behalf of actor, and
 // audits it in the same transaction. issuedBy is empty for a person's own.
 func (s *Service) issueToken(ctx context.Context, actor, owner fb.User, req TokenRequest) (fb.APIToken, string, error) {
+	if err := checkBounds(chars("name", req.Name, maxAPITokenNameChars)); err != nil {
+		return fb.APIToken{}, "", err
+	}
 	name := strings.TrimSpace(req.Name)
 	if name == "" {
 		name = "api token"
 	}
-	if len([]rune(name)) > 200 {
-		return fb.APIToken{}, "", fb.Errorf(fb.EInvalid, "name must be at most 200 characters.")
+	if fb.IsSessionTokenName(strings.ToLower(name)) {
+		// Sign-ins' sessions go by these names, and a new password ends them.
+		return fb.APIToken{}, "", fb.Errorf(fb.EInvalid, "The name %q is kept for sign-in sessions; choose another.", name)
 	}
 	if !owner.Active {
 		return fb.APIToken{}, "", fb.Errorf(fb.EInvalid, "The account %s is deactivated; activate it first.", owner.Name)
@@ -122,10 +129,21 @@ func (s *Service) issueToken(ctx context.Context, actor, owner fb.User, req Toke
 		t.IssuedBy = actor.Name
 	}
 	t.ID = newTokenID()
-	if err := s.Store.CreateAPIToken(ctx, &t, s.auditEntry(actor, fb.AuditAPITokenIssue, owner.Name+"/"+t.ID)); err != nil {
+	if err := s.createAPIToken(ctx, &t, s.auditEntry(actor, fb.AuditAPITokenIssue, owner.Name+"/"+t.ID)); err != nil {
 		return fb.APIToken{}, "", err
 	}
 	return t, token, nil
+}
+
+// createAPIToken stores an API token. With the local directory the owner's
+// row must be there and active when it is stored, checked in the same
+// transaction: the check made earlier may be stale by then. A Jira user has
+// no row; Jira answers for them at each use.
+func (s *Service) createAPIToken(ctx context.Context, t *fb.APIToken, audit *fb.AuditEntry) error {
+	if d, ok := s.Tracker.(interface{ LocalDirectory() bool }); ok && d.LocalDirectory() {
+		return s.Store.CreateLocalUserAPIToken(ctx, t, audit)
+	}
+	return s.Store.CreateAPIToken(ctx, t, audit)
 }
 
 func newTokenID() string {
@@ -161,10 +179,27 @@ func (s *Service) localUser(ctx context.Context, actor fb.User, name string) (fb
 // UserAPITokens lists a user's API tokens and sessions (admins).
 func (s *Service) UserAPITokens(ctx context.Context, actor fb.User, name string) ([]fb.APIToken, error) {
 	owner, err := s.localUser(ctx, actor, name)
+	if err == nil {
+		return s.Store.APITokens(ctx, owner.Key)
+	}
+	return s.trackerUserTokens(ctx, name, err)
+}
+
+// trackerUserTokens lists the tokens held under name by someone not in the
+// local directory (a Jira user, or with the command line, which reads the
+// database alone); notFound stands when there are none.
+func (s *Service) trackerUserTokens(ctx context.Context, name string, notFound error) ([]fb.APIToken, error) {
+	if fb.ErrorCode(notFound) != fb.ENotFound {
+		return nil, notFound
+	}
+	list, err := s.Store.APITokensOfUserName(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	return s.Store.APITokens(ctx, owner.Key)
+	if len(list) == 0 {
+		return nil, notFound
+	}
+	return list, nil
 }
 
 // IssueUserAPIToken makes an API token for a user (admins); issuedBy names the admin.
@@ -183,15 +218,33 @@ func (s *Service) RevokeUserAPIToken(ctx context.Context, actor fb.User, name, i
 	if name != "" {
 		owner, err := s.localUser(ctx, actor, name)
 		if err != nil {
-			return fb.APIToken{}, err
+			if key, err = s.trackerTokenOwner(ctx, name, id, err); err != nil {
+				return fb.APIToken{}, err
+			}
+		} else {
+			key = owner.Key
 		}
-		key = owner.Key
 	} else if err := requireAdmin(actor); err != nil {
 		return fb.APIToken{}, err
 	}
 	audit := s.auditEntry(actor, fb.AuditAPITokenRevoke, name+"/"+id)
 	t, err := s.Store.RevokeAPIToken(ctx, key, id, audit)
 	return t, err
+}
+
+// trackerTokenOwner is the key of whoever not in the local directory holds
+// the token id under name; ENotFound when nobody does.
+func (s *Service) trackerTokenOwner(ctx context.Context, name, id string, notFound error) (string, error) {
+	list, err := s.trackerUserTokens(ctx, name, notFound)
+	if err != nil {
+		return "", err
+	}
+	for _, t := range list {
+		if t.ID == id {
+			return t.UserKey, nil
+		}
+	}
+	return "", fb.Errorf(fb.ENotFound, "API token not found")
 }
 
 // touch records a token's use, at most once a minute: the row it read
@@ -250,14 +303,17 @@ func (s *Service) EnrolmentUser(ctx context.Context, secret string) (fb.User, er
 // CompleteEnrolment sets the password through a one-time link and uses
 // the link up; the person's earlier sessions end.
 func (s *Service) CompleteEnrolment(ctx context.Context, secret, password string) (fb.User, error) {
+	if err := checkBounds(octets("password", password, MaxPasswordBytes)); err != nil {
+		return fb.User{}, err
+	}
 	if _, err := s.EnrolmentUser(ctx, secret); err != nil {
 		return fb.User{}, err
 	}
-	hash, err := HashPassword(password)
+	hash, err := s.hashPassword(ctx, password)
 	if err != nil {
 		return fb.User{}, err
 	}
-	e, err := s.Store.RedeemEnrolment(ctx, HashAPIToken(secret), s.now(), hash)
+	e, err := s.Store.RedeemEnrolment(ctx, HashAPIToken(secret), s.now(), hash, s.passwordAudit(fb.User{}, ""))
 	if err != nil {
 		return fb.User{}, err
 	}

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -242,4 +243,134 @@ func TestEnrolment(t *testing.T) {
 	*e.now = e.now.Add(app.EnrolmentTTL)
 	_, err = e.svc.CompleteEnrolment(ctx, late.Secret, "another-password")
 	wantErrCode(t, "expired link", err, fb.ENotFound)
+}
+
+// jiraLike is a tracker whose people are not in the local directory.
+type jiraLike struct{ fb.Tracker }
+
+func (jiraLike) User(_ context.Context, key string) (fb.User, error) {
+	return fb.User{Key: key, Name: key, Active: true}, nil
+}
+
+// TestTokenNotIssuedToARemovedOwner: the owner read before the token is
+// stored may be stale; a local user deactivated or removed meanwhile gets
+// no token. A Jira user, who has no local row, still gets one.
+func TestTokenNotIssuedToARemovedOwner(t *testing.T) {
+	ctx := t.Context()
+	for _, tc := range []struct {
+		name   string
+		remove func(e accountsEnv) error
+	}{
+		{"deactivated", func(e accountsEnv) error {
+			_, err := e.svc.UpdateUser(ctx, e.admin, "alice", fb.UserPatch{Active: new(false)})
+			return err
+		}},
+		{"deleted", func(e accountsEnv) error { return e.svc.DeleteUser(ctx, e.admin, "alice") }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newAccountsEnv(t)
+			stale, _, err := e.svc.AddUser(ctx, fb.User{Name: "alice"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := tc.remove(e); err != nil {
+				t.Fatal(err)
+			}
+			_, _, err = e.svc.IssueMyAPIToken(ctx, stale, app.TokenRequest{Name: "ci"})
+			wantErrCode(t, "API token", err, fb.EInvalid)
+			_, err = e.svc.IssueAPIToken(ctx, stale, time.Hour)
+			wantErrCode(t, "session", err, fb.EInvalid)
+			if list, _ := e.svc.Store.APITokens(ctx, stale.Key); len(list) != 0 {
+				t.Fatalf("%d tokens stored for a removed owner", len(list))
+			}
+		})
+	}
+	t.Run("jira user", func(t *testing.T) {
+		e := newAccountsEnv(t)
+		e.svc.Tracker = jiraLike{e.svc.Tracker}
+		u := fb.User{Key: "jira-42", Name: "jdoe", Active: true}
+		if _, _, err := e.svc.IssueMyAPIToken(ctx, u, app.TokenRequest{Name: "ci"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.IssueAPIToken(ctx, u, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// TestAdminManagesJiraUsersTokens: with Jira, people have no local row;
+// an admin lists and revokes their API tokens by the name they hold them under.
+func TestAdminManagesJiraUsersTokens(t *testing.T) {
+	ctx := t.Context()
+	e := newAccountsEnv(t)
+	e.svc.Tracker = jiraLike{e.svc.Tracker}
+	jdoe := fb.User{Key: "JIRAUSER10100", Name: "jdoe", Active: true}
+	tok, _, err := e.svc.IssueMyAPIToken(ctx, jdoe, app.TokenRequest{Name: "ci"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := e.svc.UserAPITokens(ctx, e.admin, "jdoe")
+	if err != nil || len(list) != 1 || list[0].ID != tok.ID {
+		t.Fatalf("UserAPITokens(jdoe) = %v, %v; want the one token", list, err)
+	}
+	_, err = e.svc.UserAPITokens(ctx, e.admin, "nobody")
+	wantErrCode(t, "an unknown name", err, fb.ENotFound)
+	_, err = e.svc.UserAPITokens(ctx, jdoe, "jdoe")
+	wantErrCode(t, "not an admin", err, fb.EForbidden)
+	_, err = e.svc.RevokeUserAPIToken(ctx, e.admin, "jdoe", "0000")
+	wantErrCode(t, "another id", err, fb.ENotFound)
+	if _, err := e.svc.RevokeUserAPIToken(ctx, e.admin, "jdoe", tok.ID); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := e.svc.MyAPITokens(ctx, jdoe); len(left) != 0 {
+		t.Fatalf("%d tokens left after revoking", len(left))
+	}
+}
+
+// TestEnrolmentPasswordBounds: completing an enrolment bounds the password
+// and hashes it only in one of the few hashing slots.
+func TestEnrolmentPasswordBounds(t *testing.T) {
+	ctx := context.Background()
+	e := newAccountsEnv(t)
+	if _, _, err := e.svc.AddUser(ctx, fb.User{Name: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	en, err := e.svc.Enrol(ctx, e.admin, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.svc.CompleteEnrolment(ctx, en.Secret, strings.Repeat("p", app.MaxPasswordBytes+1))
+	wantErrCode(t, "an overlong password", err, fb.EInvalid)
+	release := app.HoldPasswordSlots(e.svc, time.Millisecond)
+	_, err = e.svc.CompleteEnrolment(ctx, en.Secret, "a-good-password")
+	wantErrCode(t, "no hashing slot free", err, fb.ERateLimited)
+	release()
+	if _, err := e.svc.CompleteEnrolment(ctx, en.Secret, "a-good-password"); err != nil {
+		t.Fatalf("the link after the refusals: %v", err)
+	}
+}
+
+// TestReservedNames: nobody may be named "cli" (the command line in the
+// audit log), nor an API token like a sign-in session, which a new
+// password ends; token names are bounded.
+func TestReservedNames(t *testing.T) {
+	ctx := t.Context()
+	e := newAccountsEnv(t)
+	for _, name := range []string{"cli", "CLI"} {
+		_, _, err := e.svc.CreateUser(ctx, e.admin, fb.User{Name: name})
+		wantErrCode(t, "a user named "+name, err, fb.EInvalid)
+	}
+	alice, _, err := e.svc.AddUser(ctx, fb.User{Name: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{fb.SessionTokenName, fb.JiraSessionTokenName, " Web Session ", strings.Repeat("n", 201)} {
+		_, _, err := e.svc.IssueMyAPIToken(ctx, alice, app.TokenRequest{Name: name})
+		wantErrCode(t, "an API token named "+name[:min(len(name), 20)], err, fb.EInvalid)
+		_, _, err = e.svc.IssueUserAPIToken(ctx, e.admin, "alice", app.TokenRequest{Name: name})
+		wantErrCode(t, "an admin's API token named "+name[:min(len(name), 20)], err, fb.EInvalid)
+	}
+	if _, _, err := e.svc.IssueMyAPIToken(ctx, alice, app.TokenRequest{Name: strings.Repeat("n", 200)}); err != nil {
+		t.Errorf("a 200-character name: %v", err)
+	}
 }

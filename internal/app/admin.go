@@ -119,6 +119,10 @@ func (s *Service) CreateUserExpiring(ctx context.Context, actor fb.User, nu fb.U
 	if !userNameRE.MatchString(nu.Name) {
 		return fb.User{}, "", fb.Errorf(fb.EInvalid, "name must be 1 to 128 letters, digits or . _ @ - and start with a letter or digit.")
 	}
+	if strings.EqualFold(nu.Name, CLI.Name) {
+		// "cli" stands for the command line in the audit log and issuedBy.
+		return fb.User{}, "", fb.Errorf(fb.EInvalid, "The name %s is reserved for the command line; choose another.", nu.Name)
+	}
 	nu.Key = nu.Name
 	email, err := checkEmail(nu.Email)
 	if err != nil {

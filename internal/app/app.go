@@ -179,7 +179,7 @@ func (s *Service) IssueSessionToken(ctx context.Context, u fb.User, name string,
 			s.log().Warn("expired API tokens not removed", "err", err)
 		}
 	}
-	if err := s.Store.CreateAPIToken(ctx, &t, nil); err != nil {
+	if err := s.createAPIToken(ctx, &t, nil); err != nil {
 		return "", err
 	}
 	return token, nil

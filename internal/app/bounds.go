@@ -25,6 +25,7 @@ const (
 	MaxSecretBytes      = 16 << 10 // tokens, access keys, webhook secrets
 	MaxCABundleBytes    = 512 << 10
 	MaxPasswordBytes    = 1024 // a slow hash of more is work for nothing
+	MaxProjects         = 1000 // project keys of one integration
 )
 
 // bound is one text field with its limit, in characters or in bytes.
@@ -106,6 +107,9 @@ func (in IntegrationInput) bounds() error {
 		bs = append(bs, chars("kind", string(*in.Kind), MaxNameChars))
 	}
 	if in.Projects != nil {
+		if len(*in.Projects) > MaxProjects {
+			return fb.Errorf(fb.EInvalid, "projects: at most %d project keys; choose All projects for more.", MaxProjects)
+		}
 		for _, p := range *in.Projects {
 			bs = append(bs, chars("projects", p, MaxIssueKeyChars))
 		}

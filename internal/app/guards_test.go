@@ -2,7 +2,10 @@ package app_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -283,4 +286,87 @@ func integrationOf(t *testing.T, svc *app.Service) fb.Integration {
 		t.Fatalf("integrations: %v %v", ins, err)
 	}
 	return ins[0]
+}
+
+// Sign-ins running at once for one name get no more password checks than
+// the limit: each is reserved before it is checked.
+func TestConcurrentSignInsStopAtTheNameLimit(t *testing.T) {
+	ctx := context.Background()
+	svc, _ := signInEnv(t)
+	const tries = 60
+	var checks, refused atomic.Int32
+	release := make(chan struct{})
+	settled := make(chan struct{}, tries)
+	wrong := func(context.Context) (fb.User, error) {
+		checks.Add(1)
+		settled <- struct{}{}
+		<-release // every check is in flight until all attempts have started
+		return fb.User{}, fb.Errorf(fb.EUnauthenticated, "The user name or password is wrong.")
+	}
+	var wg sync.WaitGroup
+	for i := range tries {
+		wg.Go(func() {
+			addr := fmt.Sprintf("198.51.100.%d", i+1) // the name's limit, not the address's
+			_, err := svc.GuardSignIn(ctx, "alice", addr, wrong)
+			if fb.ErrorCode(err) == fb.ERateLimited {
+				refused.Add(1)
+				settled <- struct{}{}
+			}
+		})
+	}
+	for range tries {
+		<-settled
+	}
+	close(release)
+	wg.Wait()
+	if n := checks.Load(); n > app.SignInFailsPerName {
+		t.Fatalf("%d password checks for one name at once, at most %d", n, app.SignInFailsPerName)
+	}
+	if n := refused.Load(); n != tries-checks.Load() {
+		t.Fatalf("%d refused, %d checked, of %d", n, checks.Load(), tries)
+	}
+}
+
+// TestSignInLimitPerIPv6Network: addresses of one /64 count together, so a
+// host cannot take a fresh address for every guess.
+func TestSignInLimitPerIPv6Network(t *testing.T) {
+	ctx := context.Background()
+	svc, _ := signInEnv(t)
+	reject := func(context.Context) (fb.User, error) {
+		return fb.User{}, fb.Errorf(fb.EUnauthenticated, "Jira did not accept that token.")
+	}
+	for i := range app.SignInFailsPerAddr {
+		if _, err := svc.GuardSignIn(ctx, "", fmt.Sprintf("2001:db8:1:2::%x", i+1), reject); fb.ErrorCode(err) != fb.EUnauthenticated {
+			t.Fatal(err)
+		}
+	}
+	accept := func(context.Context) (fb.User, error) { return fb.User{Name: "alice", Active: true}, nil }
+	if _, err := svc.GuardSignIn(ctx, "", "2001:db8:1:2:ffff::9", accept); fb.ErrorCode(err) != fb.ERateLimited {
+		t.Fatalf("another address of the same /64: %v, want rate_limited", err)
+	}
+	if _, err := svc.GuardSignIn(ctx, "", "2001:db8:1:3::1", accept); err != nil {
+		t.Fatalf("another /64 is held back: %v", err)
+	}
+}
+
+// TestDeactivatedSignInSaysNothingMore: the right password of a deactivated
+// account gets the same answer as a wrong one; the audit log says why.
+func TestDeactivatedSignInSaysNothingMore(t *testing.T) {
+	ctx := context.Background()
+	svc, _ := signInEnv(t)
+	if _, err := svc.UpdateUser(ctx, app.CLI, "alice", fb.UserPatch{Active: new(false)}); err != nil {
+		t.Fatal(err)
+	}
+	_, right := svc.SignIn(ctx, "alice", "alice-password", "198.51.100.1")
+	_, wrong := svc.SignIn(ctx, "alice", "wrong-password", "198.51.100.1")
+	if fb.ErrorCode(right) != fb.EUnauthenticated || fb.ErrorMessage(right) != fb.ErrorMessage(wrong) {
+		t.Fatalf("right password: %q, wrong password: %q; want the same answer", fb.ErrorMessage(right), fb.ErrorMessage(wrong))
+	}
+	es, _, err := svc.Store.Audit(ctx, fb.AuditQuery{Page: fb.Page{Limit: 10}, Action: fb.AuditSignInFailure})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(es) != 2 || es[1].Target != "account deactivated, from 198.51.100.1" || es[0].Target != "from 198.51.100.1" {
+		t.Fatalf("audit entries: %+v", es)
+	}
 }

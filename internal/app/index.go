@@ -116,11 +116,23 @@ func (s *Service) requestIndex(ctx context.Context, u fb.User, integrationID str
 	if s.Queue == nil || s.Index.Store == nil {
 		return nil, fb.Errorf(fb.ENotSupported, "Indexing is not running on this instance.")
 	}
-	err := s.queueIndex(ctx, ids, IndexByAdmin, reset)
+	entry := fb.AuditEntry{User: u.Name, Action: AuditIndexRequest, IntegrationID: integrationID, Target: target}
 	if reset {
-		target += " (reset)"
+		// A reset drops indexed data. The queue is not the store, so the
+		// two cannot share a transaction: the entry is written first, and
+		// without it nothing is queued; a queueing failure is audited too.
+		entry.Target += " (reset)"
+		if err := s.Store.AddAudit(context.WithoutCancel(ctx), s.stamp(&entry, nil)); err != nil {
+			return nil, err
+		}
+		if err := s.queueIndex(ctx, ids, IndexByAdmin, reset); err != nil {
+			s.audit(ctx, entry, err)
+			return nil, err
+		}
+		return s.IndexStates(ctx, ids)
 	}
-	s.audit(ctx, fb.AuditEntry{User: u.Name, Action: AuditIndexRequest, IntegrationID: integrationID, Target: target}, err)
+	err := s.queueIndex(ctx, ids, IndexByAdmin, reset)
+	s.audit(ctx, entry, err)
 	if err != nil {
 		return nil, err
 	}
@@ -202,9 +214,10 @@ func (s *Service) NewWebhookSecret(ctx context.Context, u fb.User, integrationID
 		return "", err
 	}
 	secret := newWebhookSecret()
-	err = s.Index.Secrets.SetWebhookSecret(ctx, in.ID, secret, s.now())
-	s.audit(ctx, fb.AuditEntry{User: u.Name, Action: AuditWebhookSecret, IntegrationID: in.ID, Target: in.Name}, err)
-	if err != nil {
+	// The entry is written with the new secret: a rotation is never unaudited.
+	entry := fb.AuditEntry{User: u.Name, Action: AuditWebhookSecret, IntegrationID: in.ID, Target: in.Name}
+	if err := s.Index.Secrets.SetWebhookSecret(ctx, in.ID, secret, s.now(), s.stamp(&entry, nil)); err != nil {
+		s.audit(ctx, entry, err)
 		return "", err
 	}
 	return secret, nil

@@ -70,10 +70,7 @@ func (in IntegrationInput) apply(i *fb.Integration) {
 		i.InsecureSkipTLSVerify = *in.InsecureSkipTLSVerify
 	}
 	if in.Projects != nil {
-		i.Projects = nil
-		for _, p := range *in.Projects {
-			i.Projects = append(i.Projects, strings.ToUpper(strings.TrimSpace(p)))
-		}
+		i.Projects = uniqueProjects(*in.Projects)
 	}
 	if in.CreateBranch != nil {
 		i.Settings.CreateBranch = *in.CreateBranch

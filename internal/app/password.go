@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -70,16 +71,21 @@ func (s *Service) SetPassword(ctx context.Context, userName, password string) er
 	if _, err := s.Store.User(ctx, userName); err != nil {
 		return err
 	}
-	hash, err := HashPassword(password)
+	hash, err := s.hashPassword(ctx, password)
 	if err != nil {
 		return err
 	}
-	if err := s.Store.SetPasswordHash(ctx, userName, hash); err != nil {
-		return err
-	}
-	// A new password ends the person's sessions everywhere.
-	_, err = s.Store.DeleteExpiringAPITokens(ctx, userName)
-	return err
+	// A new password ends the person's sign-in sessions everywhere; their
+	// API tokens stay. Only the command line sets passwords this way.
+	return s.Store.ChangePassword(ctx, userName, hash, s.passwordAudit(CLI, userName))
+}
+
+// passwordAudit is the audit entry of a password set or replaced; the
+// password itself is only ever "replaced".
+func (s *Service) passwordAudit(actor fb.User, userName string) *fb.AuditEntry {
+	e := s.auditEntry(actor, fb.AuditUserPassword, userName)
+	e.Changes = fb.Changes{"password": {fb.ChangeReplaced, fb.ChangeReplaced}}
+	return e
 }
 
 // Sign-in limits (API.md, "Authentication"). They are counted in memory by
@@ -146,23 +152,30 @@ func (s *Service) GuardSignIn(ctx context.Context, name, client string, attempt 
 	}
 	g, now := s.guards(), s.now()
 	nameKey := strings.ToLower(strings.TrimSpace(name))
-	retry, blocked := g.addresses.Blocked(client, now)
-	if nameKey != "" && !blocked {
-		retry, blocked = g.names.Blocked(nameKey, now)
+	// The attempt is reserved before it is checked, under the limiter's
+	// lock: sign-ins running at once cannot all pass a check made before
+	// any of them failed.
+	addrRes, retry, ok := g.addresses.Reserve(ratelimit.AddressKey(client), now)
+	var nameRes ratelimit.Reservation
+	if nameKey != "" && ok {
+		if nameRes, retry, ok = g.names.Reserve(nameKey, now); !ok {
+			addrRes.Refund()
+		}
 	}
-	if blocked {
+	if !ok {
 		return fb.User{}, &fb.Error{Code: fb.ERateLimited, RetryAfter: retry,
 			Message: fmt.Sprintf("Too many failed sign-ins. Try again in %s.", waitText(retry))}
 	}
 	u, err := attempt(ctx)
 	if fb.ErrorCode(err) != fb.EUnauthenticated {
+		addrRes.Refund() // not a failure: success, or the check could not be made
+		nameRes.Refund()
 		return u, err
 	}
-	g.addresses.Fail(client, now)
-	if nameKey != "" {
-		g.names.Fail(nameKey, now)
-	}
 	entry := fb.AuditEntry{User: name, Action: fb.AuditSignInFailure, Target: "from " + client}
+	if errors.Is(err, errDeactivated) {
+		entry.Target = "account deactivated, from " + client
+	}
 	if name == "" {
 		entry.Target = jiraTokenAuditEntry + " from " + client
 	}
@@ -203,10 +216,26 @@ func (s *Service) checkPassword(ctx context.Context, name, password string) (fb.
 		return fb.User{}, err
 	}
 	if !u.Active {
-		return fb.User{}, fb.Errorf(fb.EUnauthenticated, "The account %s is deactivated.", u.Name)
+		// The same answer as a wrong password: only someone who knows the
+		// password would learn the account is deactivated. The audit says.
+		return fb.User{}, &fb.Error{Code: fb.EUnauthenticated, Message: bad.Message, Err: errDeactivated}
 	}
 	return u, nil
 }
+
+// hashPassword is HashPassword in one of the few slots that password
+// hashing may take at once (64 MiB each).
+func (s *Service) hashPassword(ctx context.Context, password string) (string, error) {
+	release, err := s.passwordSlot(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer release()
+	return HashPassword(password)
+}
+
+// errDeactivated is why a right password was refused, for the audit log.
+var errDeactivated = errors.New("account deactivated")
 
 // passwordSlot waits for one of the few password checks that may run at
 // once. A flood of sign-ins queues, then is told to come back: 429 with

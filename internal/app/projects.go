@@ -7,6 +7,21 @@ import (
 	fb "github.com/forgebridge/forgebridge"
 )
 
+// uniqueProjects is the project keys as stored: upper case, each once, in
+// the order first given.
+func uniqueProjects(keys []string) []string {
+	var out []string
+	seen := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		k = strings.ToUpper(strings.TrimSpace(k))
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
 // checkProjects refuses project keys the tracker does not know, naming
 // them: an integration limited to a mistyped project would quietly serve
 // none. keys is the list given in the request (nil: not given, nothing to

@@ -129,3 +129,39 @@ func TestIntegrationProjectsChecked(t *testing.T) {
 		})
 	}
 }
+
+// TestIntegrationProjectsBoundedAndUnique: an integration names at most
+// MaxProjects project keys, and each once whatever the case or spacing.
+func TestIntegrationProjectsBoundedAndUnique(t *testing.T) {
+	ctx := context.Background()
+	admin := fb.User{Key: "admin", Name: "admin", Admin: true}
+	st := storetest.OpenSQLite(t, nil)
+	gh := fakegithub.New()
+	defer gh.Close()
+	gh.AddToken("svc", fakegithub.Token{Login: "bot", Scopes: []string{"repo"}})
+	gh.AddRepo("acme/app", "main")
+	svc := &app.Service{Store: st, Tracker: &local.Tracker{Store: st}, Providers: drivers.New}
+	for _, p := range []string{"PROJ", "OPS"} {
+		if _, err := svc.CreateProject(ctx, admin, fb.Project{Key: p}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	kind, base := fb.KindGitHub, gh.URL()
+	many := make([]string, app.MaxProjects+1)
+	for i := range many {
+		many[i] = "PROJ"
+	}
+	_, err := svc.CreateIntegration(ctx, admin, app.IntegrationInput{Name: new("Many"), Kind: &kind, BaseURL: &base,
+		Credential: &fb.Credential{Token: "svc"}, Projects: &many})
+	if fb.ErrorCode(err) != fb.EInvalid || !strings.Contains(fb.ErrorMessage(err), "at most 1000") {
+		t.Fatalf("%d project keys: %v, want invalid_request", len(many), err)
+	}
+	in, err := svc.CreateIntegration(ctx, admin, app.IntegrationInput{Name: new("Dupes"), Kind: &kind, BaseURL: &base,
+		Credential: &fb.Credential{Token: "svc"}, Projects: &[]string{"proj", "OPS", " PROJ ", "ops"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(in.Projects, ","); got != "PROJ,OPS" {
+		t.Fatalf("projects stored as %s, want PROJ,OPS", got)
+	}
+}

@@ -283,3 +283,36 @@ func TestForwardedForFromAnyoneIsIgnored(t *testing.T) {
 		t.Fatalf("after %d failures with made-up X-Forwarded-For: %d, want 429", app.SignInFailsPerAddr, last)
 	}
 }
+
+// TestDiscoveryDeadline: the requests that discover repositories while the
+// admin waits get DiscoveryTimeout; others keep the request timeout.
+func TestDiscoveryDeadline(t *testing.T) {
+	var left time.Duration
+	h := WithDeadline(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d, _ := r.Context().Deadline()
+		left = time.Until(d)
+	}), DefaultRequestTimeout)
+	for _, tc := range []struct {
+		method, path string
+		long         bool
+	}{
+		{"POST", "/api/v1/integrations", true},
+		{"PATCH", "/api/v1/integrations/abc", true},
+		{"POST", "/api/v1/integrations/abc/sync", true},
+		{"POST", "/admin/integrations", true},
+		{"POST", "/admin/integrations/abc", true},
+		{"POST", "/admin/integrations/abc/sync", true},
+		{"GET", "/api/v1/integrations", false},
+		{"GET", "/api/v1/integrations/abc", false},
+		{"DELETE", "/api/v1/integrations/abc", false},
+		{"POST", "/api/v1/integrations/abc/reindex", false},
+		{"POST", "/admin/integrations/abc/delete", false},
+		{"POST", "/api/v1/integrationsx", false},
+		{"POST", "/api/v1/branches", false},
+	} {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(tc.method, tc.path, nil))
+		if long := left > DefaultRequestTimeout; long != tc.long || left > DiscoveryTimeout {
+			t.Errorf("%s %s: %v left, want the longer deadline: %v", tc.method, tc.path, left, tc.long)
+		}
+	}
+}

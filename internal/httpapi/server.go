@@ -68,6 +68,12 @@ const (
 	// WebhookTimeout leaves time to read a 25 MB delivery from a slow host
 	// (within the server's 60-second write timeout).
 	WebhookTimeout = 50 * time.Second
+	// DiscoveryTimeout is the deadline of the requests that discover an
+	// integration's repositories while the admin waits (creating one,
+	// changing one, which may replace its credential, and syncing it):
+	// discovery may take up to 50 seconds. It stays within the server's
+	// 60-second write timeout.
+	DiscoveryTimeout = 55 * time.Second
 )
 
 // Handler returns the HTTP handler with every route.
@@ -106,17 +112,49 @@ func CrossSiteError() error {
 }
 
 // withDeadline gives each request its deadline; webhook deliveries, which
-// may be 25 MB, a longer one.
+// may be 25 MB, and discovery a longer one.
 func withDeadline(next http.Handler, timeout time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		d := timeout
 		if strings.HasPrefix(r.URL.Path, "/api/v1/webhooks/") {
 			d = max(d, WebhookTimeout)
+		} else if discovers(r) {
+			d = max(d, DiscoveryTimeout)
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), d)
 		defer cancel()
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// discovers reports whether a request may discover an integration's
+// repositories before it answers: POST /api/v1/integrations, PATCH
+// /api/v1/integrations/{id}, POST …/{id}/sync, and the web forms doing the
+// same (POST /admin/integrations, /admin/integrations/{id}, …/{id}/sync).
+// The body is not read yet, so every change of an integration counts.
+func discovers(r *http.Request) bool {
+	rest, api := strings.CutPrefix(r.URL.Path, "/api/v1/integrations")
+	if !api {
+		var ok bool
+		if rest, ok = strings.CutPrefix(r.URL.Path, "/admin/integrations"); !ok {
+			return false
+		}
+	}
+	update := http.MethodPost // the web form's
+	if api {
+		update = http.MethodPatch
+	}
+	id, action, _ := strings.Cut(strings.TrimPrefix(rest, "/"), "/")
+	switch {
+	case rest == "":
+		return r.Method == http.MethodPost
+	case !strings.HasPrefix(rest, "/") || id == "":
+		return false
+	case action == "":
+		return r.Method == update
+	default:
+		return action == "sync" && r.Method == http.MethodPost
+	}
 }
 
 // WithDeadline gives each request of the web UI its deadline.

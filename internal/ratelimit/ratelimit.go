@@ -21,7 +21,10 @@ import (
 const maxKeys = 100_000
 
 // Failures counts failed attempts per key: after Max failures within Window
-// of the first, the key is blocked until that window ends.
+// of the first, the key is blocked until that window ends. An attempt is
+// reserved before it is checked (Reserve) and counts as a failure until it
+// is refunded, so attempts running at once cannot get past Max between
+// the check and the count.
 type Failures struct {
 	Max    int
 	Window time.Duration
@@ -32,7 +35,7 @@ type Failures struct {
 
 type window struct {
 	start time.Time
-	count int
+	count int // failures and attempts in flight
 }
 
 // Blocked reports whether key has used up its attempts, and for how long
@@ -44,13 +47,22 @@ func (f *Failures) Blocked(key string, now time.Time) (retryAfter int, blocked b
 	if !ok || !now.Before(w.start.Add(f.Window)) || w.count < f.Max {
 		return 0, false
 	}
-	return max(1, int(math.Ceil(w.start.Add(f.Window).Sub(now).Seconds()))), true
+	return f.retryAfter(w, now), true
+}
+
+func (f *Failures) retryAfter(w *window, now time.Time) int {
+	return max(1, int(math.Ceil(w.start.Add(f.Window).Sub(now).Seconds())))
 }
 
 // Fail counts one failed attempt of key.
 func (f *Failures) Fail(key string, now time.Time) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.current(key, now).count++
+}
+
+// current is key's window at now, a new one when there is none or it ended.
+func (f *Failures) current(key string, now time.Time) *window {
 	if f.keys == nil {
 		f.keys = map[string]*window{}
 	}
@@ -62,7 +74,41 @@ func (f *Failures) Fail(key string, now time.Time) {
 		w = &window{start: now}
 		f.keys[key] = w
 	}
+	return w
+}
+
+// Reservation is one attempt taken by Reserve: it counts as a failure
+// unless refunded.
+type Reservation struct {
+	f *Failures
+	w *window
+}
+
+// Reserve takes one attempt of key, counted as a failure at once: once
+// failures and attempts in flight reach Max it is refused, with how long
+// until the window ends. Refund the reservation when the attempt did not fail.
+func (f *Failures) Reserve(key string, now time.Time) (r Reservation, retryAfter int, ok bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	w := f.current(key, now)
+	if w.count >= f.Max {
+		return Reservation{}, f.retryAfter(w, now), false
+	}
 	w.count++
+	return Reservation{f: f, w: w}, 0, true
+}
+
+// Refund gives back a reserved attempt that did not fail. It is a no-op on
+// the zero Reservation and once the window it was taken in has been replaced.
+func (r Reservation) Refund() {
+	if r.f == nil {
+		return
+	}
+	r.f.mu.Lock()
+	defer r.f.mu.Unlock()
+	if r.w.count > 0 {
+		r.w.count--
+	}
 }
 
 // sweep drops expired windows; when none has expired, the oldest goes, so
@@ -175,6 +221,22 @@ func ClientAddress(r *http.Request, trusted []netip.Prefix) string {
 		}
 	}
 	return client.String()
+}
+
+// AddressKey is what per-address limits count a client address by: an IPv6
+// address by its /64, since one host commonly holds a whole /64 and could
+// otherwise take a fresh address for every attempt; an IPv4 address (also
+// written IPv4-mapped) by itself. Anything else counts as given.
+func AddressKey(client string) string {
+	a, err := netip.ParseAddr(client)
+	if err != nil {
+		return client
+	}
+	if a = a.Unmap(); a.Is4() {
+		return a.String()
+	}
+	p, _ := a.WithZone("").Prefix(64)
+	return p.String()
 }
 
 func forwarded(values []string) []string {

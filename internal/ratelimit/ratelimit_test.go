@@ -95,3 +95,37 @@ func TestClientAddress(t *testing.T) {
 		t.Fatal("a bad CIDR is accepted")
 	}
 }
+
+func TestReserveCountsAttemptsInFlight(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	f := &Failures{Max: 2, Window: time.Minute}
+	a, _, ok1 := f.Reserve("alice", t0)
+	_, _, ok2 := f.Reserve("alice", t0)
+	if !ok1 || !ok2 {
+		t.Fatal("attempts within the limit refused")
+	}
+	if _, retry, ok := f.Reserve("alice", t0); ok || retry != 60 {
+		t.Fatalf("a third attempt in flight: ok %v retry %d, want false 60", ok, retry)
+	}
+	a.Refund() // it succeeded
+	if _, _, ok := f.Reserve("alice", t0); !ok {
+		t.Fatal("a refunded attempt still counts")
+	}
+	Reservation{}.Refund() // the zero reservation is a no-op
+}
+
+func TestAddressKey(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"192.0.2.1", "192.0.2.1"},
+		{"::ffff:192.0.2.1", "192.0.2.1"},
+		{"2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"},
+		{"2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64"},
+		{"2001:db8:1:3::1", "2001:db8:1:3::/64"},
+		{"fe80::1%eth0", "fe80::/64"},
+		{"not an address", "not an address"},
+	} {
+		if got := AddressKey(tc.in); got != tc.want {
+			t.Errorf("AddressKey(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

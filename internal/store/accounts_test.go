@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -24,6 +25,8 @@ func TestAccounts(t *testing.T) {
 		{"APITokenLifecycle", testAPITokenLifecycle},
 		{"Enrolment", testEnrolment},
 		{"DirectoryAudit", testDirectoryAudit},
+		{"ChangePassword", testChangePassword},
+		{"LocalUserAPIToken", testLocalUserAPIToken},
 	}
 	for _, b := range storetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
@@ -71,19 +74,30 @@ func testUpdateUser(t *testing.T, s *store.Store) {
 		patch      fb.UserPatch
 		want       fb.User
 		wantTokens int
+		changes    fb.Changes // of the audit entry
 	}{
 		{"display name and email", fb.UserPatch{DisplayName: ptr("Alice A."), Email: ptr("a@example.com")},
-			fb.User{Key: "alice", Name: "alice", DisplayName: "Alice A.", Email: "a@example.com", Active: true}, 2},
-		{"promoted; others kept", fb.UserPatch{Admin: ptr(true)},
-			fb.User{Key: "alice", Name: "alice", DisplayName: "Alice A.", Email: "a@example.com", Admin: true, Active: true}, 2},
+			fb.User{Key: "alice", Name: "alice", DisplayName: "Alice A.", Email: "a@example.com", Active: true}, 2,
+			fb.Changes{"displayName": {"", "Alice A."}, "email": {"", "a@example.com"}}},
+		{"promoted; others kept", fb.UserPatch{Admin: ptr(true), Email: ptr("a@example.com")},
+			fb.User{Key: "alice", Name: "alice", DisplayName: "Alice A.", Email: "a@example.com", Admin: true, Active: true}, 2,
+			fb.Changes{"admin": {false, true}}},
 		{"deactivated: every token goes", fb.UserPatch{Active: ptr(false)},
-			fb.User{Key: "alice", Name: "alice", DisplayName: "Alice A.", Email: "a@example.com", Admin: true}, 0},
+			fb.User{Key: "alice", Name: "alice", DisplayName: "Alice A.", Email: "a@example.com", Admin: true}, 0,
+			fb.Changes{"active": {true, false}}},
 		{"reactivated: still none", fb.UserPatch{Active: ptr(true), Admin: ptr(false)},
-			fb.User{Key: "alice", Name: "alice", DisplayName: "Alice A.", Email: "a@example.com", Active: true}, 0},
+			fb.User{Key: "alice", Name: "alice", DisplayName: "Alice A.", Email: "a@example.com", Active: true}, 0,
+			fb.Changes{"active": {false, true}, "admin": {true, false}}},
 	} {
 		got, err := s.UpdateUser(ctx, "alice", tc.patch, &fb.AuditEntry{User: "root", Action: fb.AuditUserUpdate, Target: "alice"})
 		must(t, err)
 		deepEqual(t, tc.name, got, tc.want)
+		entries, _, err := s.Audit(ctx, fb.AuditQuery{Page: fb.Page{Limit: 1}, Action: fb.AuditUserUpdate})
+		must(t, err)
+		if len(entries) != 1 {
+			t.Fatalf("%s: no audit entry", tc.name)
+		}
+		deepEqual(t, tc.name+" (audited changes)", entries[0].Changes, tc.changes)
 		stored, err := s.User(ctx, "alice")
 		must(t, err)
 		deepEqual(t, tc.name+" (stored)", stored, tc.want)
@@ -277,18 +291,23 @@ func testEnrolment(t *testing.T, s *store.Store) {
 	}
 	_, err = s.Enrolment(ctx, "new", at(100))
 	wantCode(t, err, fb.ENotFound) // expired
-	_, err = s.RedeemEnrolment(ctx, "new", at(100), "h")
+	_, err = s.RedeemEnrolment(ctx, "new", at(100), "h", nil)
 	wantCode(t, err, fb.ENotFound)
 
-	_, err = s.RedeemEnrolment(ctx, "new", at(3), "$argon2id$x")
+	_, err = s.RedeemEnrolment(ctx, "new", at(3), "$argon2id$x", &fb.AuditEntry{Action: fb.AuditUserPassword, Outcome: fb.AuditOutcomeSuccess})
 	must(t, err)
+	entries, _, err := s.Audit(ctx, fb.AuditQuery{Page: fb.Page{Limit: 10}, Action: fb.AuditUserPassword})
+	must(t, err)
+	if len(entries) != 1 || entries[0].User != "alice" || entries[0].Target != "alice" {
+		t.Errorf("audit of the enrolment's password = %+v, want one entry by and for alice", entries)
+	}
 	if h, _ := s.PasswordHash(ctx, "alice"); h != "$argon2id$x" {
 		t.Errorf("password hash after enrolment = %q", h)
 	}
 	if n := tokenCount(t, s, "alice"); n != 1 {
 		t.Errorf("%d API tokens after enrolment, want the long-lived one (sessions end)", n)
 	}
-	_, err = s.RedeemEnrolment(ctx, "new", at(4), "again")
+	_, err = s.RedeemEnrolment(ctx, "new", at(4), "again", nil)
 	wantCode(t, err, fb.ENotFound) // single use
 
 	// A deactivated user's link does not work.
@@ -352,4 +371,70 @@ func TestExists(t *testing.T) {
 			t.Errorf("DisplayDSN shows the password: %s", shown)
 		}
 	})
+}
+
+// testChangePassword: a new password ends the sign-in sessions (web and
+// Jira) and nothing else: API tokens stay, whether they expire or not.
+func testChangePassword(t *testing.T, s *store.Store) {
+	ctx := t.Context()
+	seedUsers(t, s)
+	expires := at(90 * 24 * 3600)
+	for i, name := range []string{"ci with expiry", fb.JiraSessionTokenName} {
+		tok := fb.APIToken{Hash: strings.Repeat("b", 62) + string(rune('0'+i)) + "0", UserKey: "alice", UserName: "alice",
+			Name: name, CreatedAt: at(5), ExpiresAt: &expires}
+		must(t, s.CreateAPIToken(ctx, &tok, nil))
+	}
+	audit := &fb.AuditEntry{User: "cli", Action: fb.AuditUserPassword, Target: "alice", Outcome: fb.AuditOutcomeSuccess,
+		Changes: fb.Changes{"password": {fb.ChangeReplaced, fb.ChangeReplaced}}}
+	must(t, s.ChangePassword(ctx, "alice", "$argon2id$new", audit))
+	list, err := s.APITokens(ctx, "alice")
+	must(t, err)
+	var names []string
+	for _, tok := range list {
+		names = append(names, tok.Name)
+	}
+	slices.Sort(names)
+	deepEqual(t, "API tokens after a new password", names, []string{"ci", "ci with expiry"})
+	if h, _ := s.PasswordHash(ctx, "alice"); h != "$argon2id$new" {
+		t.Errorf("password hash = %q", h)
+	}
+	if n := tokenCount(t, s, "ada"); n != 2 {
+		t.Errorf("another user's tokens changed: %d left, want 2", n)
+	}
+	entries, _, err := s.Audit(ctx, fb.AuditQuery{Page: fb.Page{Limit: 10}, Action: fb.AuditUserPassword})
+	must(t, err)
+	if len(entries) != 1 || entries[0].Target != "alice" || entries[0].Changes["password"] != [2]any{fb.ChangeReplaced, fb.ChangeReplaced} {
+		t.Errorf("audit entries = %+v", entries)
+	}
+	wantCode(t, s.ChangePassword(ctx, "nobody", "x", audit), fb.ENotFound)
+	if entries, _, _ := s.Audit(ctx, fb.AuditQuery{Page: fb.Page{Limit: 10}, Action: fb.AuditUserPassword}); len(entries) != 1 {
+		t.Errorf("a failed change wrote an audit entry: %d entries", len(entries))
+	}
+}
+
+// testLocalUserAPIToken: a local user's token is stored only while the
+// user is there and active.
+func testLocalUserAPIToken(t *testing.T, s *store.Store) {
+	ctx := t.Context()
+	seedUsers(t, s)
+	_, err := s.UpdateUser(ctx, "ada", fb.UserPatch{Active: ptr(false)}, nil)
+	must(t, err)
+	for i, key := range []string{"ada", "nobody", "alice"} {
+		tok := fb.APIToken{Hash: strings.Repeat("c", 62) + string(rune('0'+i)) + "0", UserKey: key, UserName: key, Name: "ci", CreatedAt: at(1)}
+		audit := &fb.AuditEntry{User: "cli", Action: fb.AuditAPITokenIssue, Target: key, Outcome: fb.AuditOutcomeSuccess}
+		err := s.CreateLocalUserAPIToken(ctx, &tok, audit)
+		if key == "alice" {
+			must(t, err)
+			continue
+		}
+		wantCode(t, err, fb.EInvalid)
+		if list, _ := s.APITokens(ctx, key); len(list) != 0 {
+			t.Errorf("%s: %d tokens stored", key, len(list))
+		}
+	}
+	entries, _, err := s.Audit(ctx, fb.AuditQuery{Page: fb.Page{Limit: 10}, Action: fb.AuditAPITokenIssue})
+	must(t, err)
+	if len(entries) != 1 || entries[0].Target != "alice" {
+		t.Errorf("audit entries = %+v, want alice's only", entries)
+	}
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -25,13 +26,33 @@ func scanAPIToken(row interface{ Scan(...any) error }) (fb.APIToken, error) {
 func apiTokenNotFound() error { return fb.Errorf(fb.ENotFound, "API token not found") }
 
 // CreateAPIToken stores an API token by its hash, with its audit entry.
+// Its owner need not be in the local directory (a Jira user).
 func (s *Store) CreateAPIToken(ctx context.Context, t *fb.APIToken, audit *fb.AuditEntry) (err error) {
 	defer wrap(&err, "CreateAPIToken(%q)", t.UserKey)
+	return s.createAPIToken(ctx, t, audit, false)
+}
+
+// CreateLocalUserAPIToken stores an API token of a user of the local
+// directory, only while that user is there and active: the check and the
+// insert are one statement in a transaction that holds the user's row, so
+// a concurrent deactivation or removal (which deletes the user's tokens)
+// either comes first and refuses the token, or comes after and removes it.
+func (s *Store) CreateLocalUserAPIToken(ctx context.Context, t *fb.APIToken, audit *fb.AuditEntry) (err error) {
+	defer wrap(&err, "CreateLocalUserAPIToken(%q)", t.UserKey)
+	return s.createAPIToken(ctx, t, audit, true)
+}
+
+func (s *Store) createAPIToken(ctx context.Context, t *fb.APIToken, audit *fb.AuditEntry, localUser bool) error {
 	if t.ID == "" {
 		t.ID = newID()
 	}
 	t.CreatedAt = normalizeTime(t.CreatedAt)
 	return s.inTx(ctx, func(c conn) error {
+		if localUser {
+			if err := c.requireActiveUser(ctx, t.UserKey, t.UserName); err != nil {
+				return err
+			}
+		}
 		_, err := c.exec(ctx, `INSERT INTO api_tokens (`+apiTokenColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			t.ID, t.Hash, t.UserKey, t.UserName, t.Name, micros(t.CreatedAt), nullMicros(t.ExpiresAt), nullMicros(t.LastUsedAt), t.IssuedBy)
 		if isUniqueViolation(err) {
@@ -42,6 +63,23 @@ func (s *Store) CreateAPIToken(ctx context.Context, t *fb.APIToken, audit *fb.Au
 		}
 		return c.addAuditIf(ctx, audit)
 	})
+}
+
+// requireActiveUser refuses unless the local user is there and active, and
+// holds their row until the transaction ends (FOR SHARE on PostgreSQL;
+// SQLite's write transaction holds the database): a deactivation or removal
+// waits for the transaction, and then deletes what it wrote.
+func (c conn) requireActiveUser(ctx context.Context, key, name string) error {
+	lock := ""
+	if c.postgres {
+		lock = " FOR SHARE"
+	}
+	var active bool
+	err := c.queryRow(ctx, `SELECT active FROM users WHERE user_key = ?`+lock, key).Scan(&active)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && !active {
+		return fb.Errorf(fb.EInvalid, "The account %s is deactivated or was removed; no token was issued.", name)
+	}
+	return err
 }
 
 // APIToken returns the API token whose hash is hash.
@@ -57,8 +95,19 @@ func (s *Store) APIToken(ctx context.Context, hash string) (_ fb.APIToken, err e
 // APITokens lists the user's API tokens, newest first.
 func (s *Store) APITokens(ctx context.Context, userKey string) (_ []fb.APIToken, err error) {
 	defer wrap(&err, "APITokens(%q)", userKey)
-	rows, err := s.conn().query(ctx, `SELECT `+apiTokenColumns+` FROM api_tokens WHERE user_key = ?
-		ORDER BY created_at DESC, id`, userKey)
+	return s.apiTokens(ctx, "user_key", userKey)
+}
+
+// APITokensOfUserName lists the API tokens held under that user name,
+// newest first: a Jira user has no local row to find their key by.
+func (s *Store) APITokensOfUserName(ctx context.Context, userName string) (_ []fb.APIToken, err error) {
+	defer wrap(&err, "APITokensOfUserName(%q)", userName)
+	return s.apiTokens(ctx, "user_name", userName)
+}
+
+func (s *Store) apiTokens(ctx context.Context, column, value string) ([]fb.APIToken, error) {
+	rows, err := s.conn().query(ctx, `SELECT `+apiTokenColumns+` FROM api_tokens WHERE `+column+` = ?
+		ORDER BY created_at DESC, id`, value)
 	if err != nil {
 		return nil, err
 	}
@@ -106,16 +155,28 @@ func (s *Store) TouchAPIToken(ctx context.Context, hash string, at, since time.T
 	return err
 }
 
-// DeleteExpiringAPITokens removes a user's API tokens that have an expiry
-// (web sessions, tokens got from Jira), keeping the long-lived ones.
-func (s *Store) DeleteExpiringAPITokens(ctx context.Context, userKey string) (n int, err error) {
-	defer wrap(&err, "DeleteExpiringAPITokens(%q)", userKey)
-	res, err := s.conn().exec(ctx, `DELETE FROM api_tokens WHERE user_key = ? AND expires_at IS NOT NULL`, userKey)
-	if err != nil {
-		return 0, err
-	}
-	rows, err := res.RowsAffected()
-	return int(rows), err
+// ChangePassword sets the user's password hash and ends their sign-in
+// sessions, with the audit entry, in one transaction.
+func (s *Store) ChangePassword(ctx context.Context, userKey, hash string, audit *fb.AuditEntry) (err error) {
+	defer wrap(&err, "ChangePassword(%q)", userKey)
+	return s.inTx(ctx, func(c conn) error {
+		res, err := c.exec(ctx, `UPDATE users SET password_hash = ? WHERE user_key = ?`, hash, userKey)
+		if err := expectOne(res, err, userNotFound(userKey)); err != nil {
+			return err
+		}
+		if err := c.deleteSessions(ctx, userKey); err != nil {
+			return err
+		}
+		return c.addAuditIf(ctx, audit)
+	})
+}
+
+// deleteSessions removes the user's sign-in sessions. Other API tokens,
+// expiring or not, are the person's deliberate credentials and stay.
+func (c conn) deleteSessions(ctx context.Context, userKey string) error {
+	_, err := c.exec(ctx, `DELETE FROM api_tokens WHERE user_key = ? AND name IN (?, ?)`,
+		userKey, fb.SessionTokenName, fb.JiraSessionTokenName)
+	return err
 }
 
 // DeleteExpiredAPITokens removes every API token that expired before now.
@@ -181,9 +242,10 @@ func (c conn) enrolment(ctx context.Context, hash string, now time.Time) (fb.Enr
 }
 
 // RedeemEnrolment sets the user's password hash, removes the enrolment (it
-// is used once) and ends the user's sessions, all in one transaction: of two
-// concurrent uses of one link, one succeeds and the other finds none.
-func (s *Store) RedeemEnrolment(ctx context.Context, hash string, now time.Time, passwordHash string) (_ fb.Enrolment, err error) {
+// is used once), ends the user's sessions and writes the audit entry, all in
+// one transaction: of two concurrent uses of one link, one succeeds and the
+// other finds none.
+func (s *Store) RedeemEnrolment(ctx context.Context, hash string, now time.Time, passwordHash string, audit *fb.AuditEntry) (_ fb.Enrolment, err error) {
 	defer wrap(&err, "RedeemEnrolment")
 	var e fb.Enrolment
 	err = s.inTx(ctx, func(c conn) error {
@@ -198,8 +260,13 @@ func (s *Store) RedeemEnrolment(ctx context.Context, hash string, now time.Time,
 		if _, err := c.exec(ctx, `UPDATE users SET password_hash = ? WHERE user_key = ?`, passwordHash, e.UserKey); err != nil {
 			return err
 		}
-		_, err = c.exec(ctx, `DELETE FROM api_tokens WHERE user_key = ? AND expires_at IS NOT NULL`, e.UserKey)
-		return err
+		if err := c.deleteSessions(ctx, e.UserKey); err != nil {
+			return err
+		}
+		if audit != nil {
+			audit.User, audit.Target = cmp.Or(audit.User, e.UserKey), cmp.Or(audit.Target, e.UserKey)
+		}
+		return c.addAuditIf(ctx, audit)
 	})
 	return e, err
 }

@@ -83,9 +83,30 @@ func (s *Store) UpdateUser(ctx context.Context, key string, p fb.UserPatch, audi
 				return err
 			}
 		}
+		if audit != nil {
+			audit.Changes = userChanges(before, u)
+		}
 		return c.addAuditIf(ctx, audit)
 	})
 	return u, err
+}
+
+// userChanges is what an update changed, before and after, for the audit log.
+func userChanges(before, after fb.User) fb.Changes {
+	ch := fb.Changes{}
+	add := func(field string, b, a any) {
+		if b != a {
+			ch[field] = [2]any{b, a}
+		}
+	}
+	add("admin", before.Admin, after.Admin)
+	add("active", before.Active, after.Active)
+	add("displayName", before.DisplayName, after.DisplayName)
+	add("email", before.Email, after.Email)
+	if len(ch) == 0 {
+		return nil
+	}
+	return ch
 }
 
 // DeleteUser removes the user and everything that acts for them: API

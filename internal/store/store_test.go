@@ -889,16 +889,6 @@ func testAPITokens(t *testing.T, s *store.Store, _ *storetest.Cipher) {
 	wantCode(t, err, fb.ENotFound)
 	wantCode(t, s.DeleteAPIToken(ctx, short.Hash), fb.ENotFound)
 
-	must(t, s.CreateAPIToken(ctx, &short, nil))
-	n, err := s.DeleteExpiringAPITokens(ctx, "u1")
-	must(t, err)
-	if n != 1 {
-		t.Errorf("DeleteExpiringAPITokens removed %d, want 1", n)
-	}
-	if _, err := s.APIToken(ctx, tok.Hash); err != nil {
-		t.Errorf("the long-lived token went too: %v", err)
-	}
-
 	must(t, s.CreateAPIToken(ctx, &short, nil)) // expires at(3600)
 	for _, c := range []struct {
 		now  time.Time

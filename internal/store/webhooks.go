@@ -10,10 +10,15 @@ import (
 )
 
 // SetWebhookSecret seals and stores the integration's webhook secret,
-// replacing the one it had.
-func (s *Store) SetWebhookSecret(ctx context.Context, integrationID, secret string, at time.Time) (err error) {
+// replacing the one it had, with the audit entry of the change.
+func (s *Store) SetWebhookSecret(ctx context.Context, integrationID, secret string, at time.Time, audit *fb.AuditEntry) (err error) {
 	defer wrap(&err, "SetWebhookSecret(%q)", integrationID)
-	return s.inTx(ctx, func(c conn) error { return s.putWebhookSecret(ctx, c, integrationID, secret, at) })
+	return s.inTx(ctx, func(c conn) error {
+		if err := s.putWebhookSecret(ctx, c, integrationID, secret, at); err != nil {
+			return err
+		}
+		return c.addAuditIf(ctx, audit)
+	})
 }
 
 // putWebhookSecret seals and stores the integration's webhook secret in c's

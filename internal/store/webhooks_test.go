@@ -21,11 +21,11 @@ func TestWebhookSecrets(t *testing.T) {
 
 			_, err := s.WebhookSecret(ctx, a.ID)
 			wantCode(t, err, fb.ENotFound)
-			wantCode(t, s.SetWebhookSecret(ctx, "nope", "x", at), fb.ENotFound)
-			wantCode(t, s.SetWebhookSecret(ctx, a.ID, "", at), fb.EInvalid)
+			wantCode(t, s.SetWebhookSecret(ctx, "nope", "x", at, nil), fb.ENotFound)
+			wantCode(t, s.SetWebhookSecret(ctx, a.ID, "", at, nil), fb.EInvalid)
 
-			must(t, s.SetWebhookSecret(ctx, a.ID, "first", at))
-			must(t, s.SetWebhookSecret(ctx, a.ID, "second", at))
+			must(t, s.SetWebhookSecret(ctx, a.ID, "first", at, nil))
+			must(t, s.SetWebhookSecret(ctx, a.ID, "second", at, nil))
 			got, err := s.WebhookSecret(ctx, a.ID)
 			must(t, err)
 			if got != "second" {

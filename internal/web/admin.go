@@ -256,6 +256,9 @@ func (s *Server) updateIntegration(w http.ResponseWriter, r *http.Request, u fb.
 	// The kind cannot change; the form shows it but does not send it.
 	f.Kind, in.Kind, f.CredentialLogin = saved.Kind, nil, saved.CredentialLogin
 	if err == nil {
+		err = requireVersion(r)
+	}
+	if err == nil {
 		saved, err = s.App.UpdateIntegration(r.Context(), u, saved.ID, in)
 	}
 	if err != nil {
@@ -287,6 +290,9 @@ func (s *Server) deleteIntegration(w http.ResponseWriter, r *http.Request, u fb.
 		return err
 	}
 	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	if err := requireVersion(r); err != nil {
 		return err
 	}
 	err = s.App.DeleteIntegration(r.Context(), u, in.ID, r.PostForm.Get("version"))
@@ -332,7 +338,9 @@ func (s *Server) updateSettings(w http.ResponseWriter, r *http.Request, u fb.Use
 		BranchNameTemplate: p.Get("branchNameTemplate"), BranchNameMaxLength: strings.TrimSpace(p.Get("branchNameMaxLength")),
 		Version: p.Get("version")}
 	n, err := strconv.Atoi(f.BranchNameMaxLength)
-	if err != nil {
+	if verr := requireVersion(r); verr != nil {
+		err = verr
+	} else if err != nil {
 		err = fb.Errorf(fb.EInvalid, "The maximum length must be a whole number of bytes.")
 	} else {
 		_, err = s.App.UpdateSettings(r.Context(), u, app.SettingsInput{RequireUserPATEverywhere: &f.RequireUserPATEverywhere,
@@ -344,6 +352,17 @@ func (s *Server) updateSettings(w http.ResponseWriter, r *http.Request, u fb.Use
 		return nil
 	}
 	s.redirect(w, r, "/admin/settings", &flash{Message: "The settings are saved."})
+	return nil
+}
+
+// requireVersion refuses an admin form posted without the version it was
+// drawn from: to the API that is an unconditional overwrite, which a form
+// (drawn from what it shows) never means.
+func requireVersion(r *http.Request) error {
+	if strings.TrimSpace(r.PostForm.Get("version")) == "" {
+		return fb.Errorf(fb.EInvalid, "This form was sent without the version of the page it came from, so nothing was saved. "+
+			"Reload the page, then make your change again.")
+	}
 	return nil
 }
 
@@ -390,7 +409,7 @@ type auditData struct {
 
 var auditActions = []string{fb.AuditBranchCreate, fb.AuditPullRequestCreate, fb.AuditTokenSave, fb.AuditTokenDelete,
 	fb.AuditTokenInvalidated, fb.AuditIntegrationCreate, fb.AuditIntegrationUpdate, fb.AuditIntegrationDelete,
-	fb.AuditSettingsUpdate, fb.AuditUserCreate, fb.AuditUserUpdate, fb.AuditUserDelete, fb.AuditUserEnrol,
+	fb.AuditSettingsUpdate, fb.AuditUserCreate, fb.AuditUserUpdate, fb.AuditUserDelete, fb.AuditUserEnrol, fb.AuditUserPassword,
 	fb.AuditPermissionsUpdate, fb.AuditProjectCreate, fb.AuditIssueCreate, fb.AuditAPITokenIssue, fb.AuditAPITokenRevoke}
 
 const auditPerPage = 50

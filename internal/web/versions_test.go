@@ -97,3 +97,31 @@ func TestStaleFormsAreRefused(t *testing.T) {
 		`<code>requireUserPatEverywhere</code>: <code>false</code> → <code>true</code>`,
 		`<code>name</code>: <code>&#34;Acme GitHub&#34;</code> → <code>&#34;Renamed&#34;</code>`)
 }
+
+// TestFormsWithoutVersionAreRefused: an admin form posted without the
+// version it was drawn from is not taken as an unconditional overwrite.
+func TestFormsWithoutVersionAreRefused(t *testing.T) {
+	e := newEnv(t)
+	in := e.addIntegration(false)
+	root := fb.User{Name: "admin", Admin: true}
+	ctx := context.Background()
+	admin := e.signedIn("admin")
+	const reload = "This form was sent without the version of the page it came from, so nothing was saved."
+	r := admin.post("/admin/integrations/"+in.ID, url.Values{"name": {"Renamed"}, "baseUrl": {e.gh.URL()}, "projectScope": {"all"}})
+	mustStatus(t, "integration form without a version", r, http.StatusBadRequest)
+	mustContain(t, "integration form without a version", r.body(), reload, "Reload the page")
+	if got, _ := e.app.Integration(ctx, root, in.ID); got.Name != in.Name {
+		t.Fatalf("the form without a version renamed the integration to %q", got.Name)
+	}
+	r = admin.post("/admin/settings", url.Values{"branchNameTemplate": {"x/${issuekey}"}, "branchNameMaxLength": {"100"}})
+	mustStatus(t, "settings form without a version", r, http.StatusBadRequest)
+	mustContain(t, "settings form without a version", r.body(), reload)
+	if st, _ := e.app.Settings(ctx, root); st.BranchNameTemplate != fb.DefaultBranchNameTemplate {
+		t.Fatalf("the form without a version changed the settings: %+v", st)
+	}
+	r = admin.post("/admin/integrations/"+in.ID+"/delete", url.Values{"version": {" "}})
+	mustStatus(t, "delete without a version", r, http.StatusBadRequest)
+	if _, err := e.app.Integration(ctx, root, in.ID); err != nil {
+		t.Fatalf("the delete without a version removed it: %v", err)
+	}
+}

@@ -285,10 +285,20 @@ func statusOf(err error) int {
 func (s *Server) errorText(r *http.Request, err error) string {
 	if fb.AsError(err) == nil || fb.ErrorCode(err) == fb.EInternal {
 		id := httpapi.RequestID(r.Context())
-		s.log().Error("web request failed", "request_id", id, "method", r.Method, "path", r.URL.Path, "err", err)
+		s.log().Error("web request failed", "request_id", id, "method", r.Method, "path", loggedPath(r.URL.Path), "err", err)
 		return "Something went wrong inside forgebridge. An administrator can find the details in the log under the request id " + id + "."
 	}
 	return fb.ErrorMessage(err)
+}
+
+// loggedPath is a request path as it may be logged: an enrolment link's
+// path holds its secret, which would let anyone reading the log set the
+// person's password.
+func loggedPath(path string) string {
+	if strings.HasPrefix(path, "/enrol/") {
+		return "/enrol/[redacted]"
+	}
+	return path
 }
 
 // view is what every page template receives.

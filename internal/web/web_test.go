@@ -151,7 +151,9 @@ func TestDeactivatedPersonIsSignedOut(t *testing.T) {
 	}
 	bad := e.browser().post("/login", url.Values{"name": {"alice"}, "password": {passwords["alice"]}})
 	mustStatus(t, "deactivated sign in", bad, http.StatusUnauthorized)
-	mustContain(t, "deactivated sign in", bad.body(), "deactivated")
+	// The right password of a deactivated account says no more than a wrong one.
+	mustContain(t, "deactivated sign in", bad.body(), "The user name or password is wrong.")
+	mustNotContain(t, "deactivated sign in", bad.body(), "deactivated")
 }
 
 // mustBeSignedOut checks that b's next page sends it to sign in and drops
@@ -349,7 +351,7 @@ func TestCrossOriginRequestsAreRefused(t *testing.T) {
 	}
 	// The same form from the site itself works.
 	r := admin.post("/admin/settings", url.Values{"requireUserPatEverywhere": {"true"}, "branchNameTemplate": {"${issuekey}"},
-		"branchNameMaxLength": {"60"}})
+		"branchNameMaxLength": {"60"}, "version": {formVersion(t, "settings", admin.get("/admin/settings"))}})
 	mustStatus(t, "same-origin settings", r, http.StatusSeeOther)
 }
 
@@ -426,7 +428,7 @@ func TestIntegrationForms(t *testing.T) {
 		t.Fatal(err)
 	}
 	upd := admin.post("/admin/integrations/"+id, url.Values{"name": {"Acme"}, "baseUrl": {e.gh.URL()}, "projectScope": {"chosen"},
-		"projects": {"proj, ops"}, "createBranch": {"true"}, "apiPath": {"/user/repos"}})
+		"projects": {"proj, ops"}, "createBranch": {"true"}, "apiPath": {"/user/repos"}, "version": {formVersion(t, "edit form", edit)}})
 	mustStatus(t, "update", upd, http.StatusSeeOther)
 	mustContain(t, "list after update", admin.follow(upd).body(), "Acme is updated.", "Optional")
 	got, _ := e.app.Integration(context.Background(), fb.User{Admin: true}, id)
@@ -435,7 +437,8 @@ func TestIntegrationForms(t *testing.T) {
 		t.Fatalf("after update: %+v %+v", got.Settings, got.Projects)
 	}
 	// A refused update shows the message and keeps the form.
-	bad := admin.post("/admin/integrations/"+id, url.Values{"name": {""}, "projectScope": {"all"}})
+	bad := admin.post("/admin/integrations/"+id, url.Values{"name": {""}, "projectScope": {"all"},
+		"version": {formVersion(t, "edit form", admin.get("/admin/integrations/"+id))}})
 	mustStatus(t, "bad update", bad, http.StatusBadRequest)
 	mustContain(t, "bad update", bad.body(), "name is required.", "Edit")
 
@@ -445,7 +448,7 @@ func TestIntegrationForms(t *testing.T) {
 	mustContain(t, "after sync", admin.follow(sync).body(), "Acme: 3 repositories discovered.")
 
 	mustStatus(t, "unknown integration", admin.get("/admin/integrations/nope"), http.StatusNotFound)
-	del := admin.post("/admin/integrations/"+id+"/delete", nil)
+	del := admin.post("/admin/integrations/"+id+"/delete", url.Values{"version": {formVersion(t, "list", admin.get("/admin/integrations"))}})
 	mustStatus(t, "delete", del, http.StatusSeeOther)
 	mustContain(t, "after delete", admin.follow(del).body(), "Acme is deleted", "No integration yet")
 }
@@ -463,12 +466,13 @@ func TestSettingsForm(t *testing.T) {
 		{"not a number", "long", "must be a whole number"},
 		{"too short", "5", "between 16 and 1000"},
 	} {
-		r := admin.post("/admin/settings", url.Values{"branchNameTemplate": {"${issuekey}"}, "branchNameMaxLength": {tc.length}})
+		r := admin.post("/admin/settings", url.Values{"branchNameTemplate": {"${issuekey}"}, "branchNameMaxLength": {tc.length},
+			"version": {formVersion(t, "settings", page)}})
 		mustStatus(t, tc.name, r, http.StatusBadRequest)
 		mustContain(t, tc.name, r.body(), tc.msg, `value="`+tc.length+`"`)
 	}
 	ok := admin.post("/admin/settings", url.Values{"requireUserPatEverywhere": {"true"}, "branchNameTemplate": {"feature/${issuekey}"},
-		"branchNameMaxLength": {"80"}})
+		"branchNameMaxLength": {"80"}, "version": {formVersion(t, "settings", page)}})
 	mustContain(t, "after save", admin.follow(ok).body(), "The settings are saved.", `name="requireUserPatEverywhere" value="true" checked`,
 		`value="feature/${issuekey}"`, `value="80"`)
 	// The integration list says the requirement is global.

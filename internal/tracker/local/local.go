@@ -17,6 +17,10 @@ type Tracker struct {
 
 var _ fb.Tracker = (*Tracker)(nil)
 
+// LocalDirectory says that the people are the store's users: their API
+// tokens are issued only while their row is there and active.
+func (t *Tracker) LocalDirectory() bool { return true }
+
 // User returns the local user with that key.
 func (t *Tracker) User(ctx context.Context, key string) (fb.User, error) {
 	return t.Store.User(ctx, key)
