@@ -891,14 +891,16 @@ func appendNew(keys []string, more ...string) []string {
 type tagWalk struct {
 	tag     map[string]int32 // tagged commit → its number
 	shas    []string         // tagged commits by number
-	keys    []map[string]bool
+	keys    [][]int32        // each tag's own keys by number, with repeats until result
 	parents [][]int32
+	keyNum  map[string]int32 // each key once: a tag's keys are 4 bytes each
+	keyName []string
 	pending map[string][]int32 // commit not yet read → minimal tags containing it so far (never changed in place: shared)
 	below   map[[2]int32]bool  // remembered answers of contains
 }
 
 func newTagWalk(refs map[string]string) *tagWalk {
-	w := &tagWalk{tag: map[string]int32{}, pending: map[string][]int32{}, below: map[[2]int32]bool{}}
+	w := &tagWalk{tag: map[string]int32{}, pending: map[string][]int32{}, below: map[[2]int32]bool{}, keyNum: map[string]int32{}}
 	for ref, sha := range refs {
 		if _, dup := w.tag[sha]; strings.HasPrefix(ref, "refs/tags/") && !dup {
 			w.tag[sha] = int32(len(w.shas))
@@ -923,14 +925,15 @@ func (w *tagWalk) visit(sha string, parents, keys []string) {
 	if len(in) == 0 {
 		return // no tag contains it
 	}
-	for _, t := range in {
-		for _, k := range keys {
-			if !w.keys[t][k] {
-				if w.keys[t] == nil {
-					w.keys[t] = map[string]bool{}
-				}
-				w.keys[t][k] = true
-			}
+	for _, k := range keys {
+		n, ok := w.keyNum[k]
+		if !ok {
+			n = int32(len(w.keyName))
+			w.keyNum[k] = n
+			w.keyName = append(w.keyName, k)
+		}
+		for _, t := range in {
+			w.keys[t] = append(w.keys[t], n)
 		}
 	}
 	for _, p := range parents {
@@ -983,7 +986,12 @@ func (w *tagWalk) result() ([]fb.TaggedCommit, error) {
 			parents = append(parents, w.shas[p])
 		}
 		sort.Strings(parents)
-		out[i] = fb.TaggedCommit{SHA: sha, Keys: sortedKeys(w.keys[i]), Parents: slices.Compact(parents)}
+		keys := make([]string, 0, len(w.keys[i]))
+		for _, n := range w.keys[i] {
+			keys = append(keys, w.keyName[n])
+		}
+		slices.Sort(keys)
+		out[i] = fb.TaggedCommit{SHA: sha, Keys: slices.Compact(keys), Parents: slices.Compact(parents)}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].SHA < out[j].SHA })
 	return out, nil
