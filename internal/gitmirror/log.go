@@ -21,6 +21,8 @@ import (
 type Commit struct {
 	SHA, AuthorName, AuthorEmail string
 	AuthoredAt                   time.Time // in the author's time zone
+	// Parents are the ids of the commit's parents, in order.
+	Parents []string
 	// Message is the whole message as stored (subject, body, trailing
 	// newline), as valid UTF-8: converted from the commit's encoding header
 	// when it names another, invalid bytes replaced with U+FFFD, NUL bytes
@@ -40,6 +42,18 @@ const maxObject = 16 << 20
 // then pruned) is ignored. Log streams: memory stays flat however long the
 // history. An error from fn stops Log, which returns it.
 func (m *Mirror) Log(ctx context.Context, include, exclude []string, fn func(Commit) error) error {
+	return m.log(ctx, include, exclude, nil, fn)
+}
+
+// LogChildrenFirst is Log in an order that lists no commit before all of
+// its children (git's --date-order), for callers that carry something
+// from each commit down to its parents in one pass. git has to walk the
+// whole history before it lists the first commit.
+func (m *Mirror) LogChildrenFirst(ctx context.Context, include, exclude []string, fn func(Commit) error) error {
+	return m.log(ctx, include, exclude, []string{"--date-order"}, fn)
+}
+
+func (m *Mirror) log(ctx context.Context, include, exclude, order []string, fn func(Commit) error) error {
 	for _, rev := range slices.Concat(include, exclude) {
 		if err := checkRev(rev); err != nil {
 			return err
@@ -73,7 +87,7 @@ func (m *Mirror) Log(ctx context.Context, include, exclude []string, fn func(Com
 	if err != nil {
 		return err
 	}
-	revList := command(runCtx, m.git, localEnv(), "--git-dir="+m.Dir, "rev-list", "--stdin")
+	revList := command(runCtx, m.git, localEnv(), slices.Concat([]string{"--git-dir=" + m.Dir, "rev-list"}, order, []string{"--stdin"})...)
 	revList.Stdin = strings.NewReader(revs.String())
 	revList.Stdout = pw
 	revErr := &tail{}
@@ -170,16 +184,19 @@ func parseCommit(sha string, raw []byte) Commit {
 	header, msg, _ := bytes.Cut(raw, []byte("\n\n"))
 	var author []byte
 	var dec *encoding.Decoder
+	var parents []string
 	for len(header) > 0 {
 		var line []byte
 		line, header, _ = bytes.Cut(header, []byte("\n"))
-		if rest, ok := bytes.CutPrefix(line, []byte("author ")); ok && author == nil {
+		if rest, ok := bytes.CutPrefix(line, []byte("parent ")); ok {
+			parents = append(parents, string(rest))
+		} else if rest, ok := bytes.CutPrefix(line, []byte("author ")); ok && author == nil {
 			author = rest
 		} else if rest, ok := bytes.CutPrefix(line, []byte("encoding ")); ok {
 			dec = decoder(string(rest))
 		}
 	}
-	c := Commit{SHA: sha, Message: text(msg, dec)}
+	c := Commit{SHA: sha, Message: text(msg, dec), Parents: parents}
 	name, email, when := parseIdent(author)
 	c.AuthorName, c.AuthorEmail, c.AuthoredAt = text(name, dec), text(email, dec), when
 	return c

@@ -49,7 +49,9 @@ func TestParseCommit(t *testing.T) {
 		want      Commit
 	}{
 		{"plain", "tree t\nparent p\nauthor Ada Lovelace <ada@example.com> 1700000000 +0100\ncommitter C <c@x> 1 +0000\n\nPROJ-1 subject\n\nbody\n",
-			Commit{AuthorName: "Ada Lovelace", AuthorEmail: "ada@example.com", AuthoredAt: time.Unix(1700000000, 0).In(time.FixedZone("+0100", 3600)), Message: "PROJ-1 subject\n\nbody\n"}},
+			Commit{AuthorName: "Ada Lovelace", AuthorEmail: "ada@example.com", AuthoredAt: time.Unix(1700000000, 0).In(time.FixedZone("+0100", 3600)), Message: "PROJ-1 subject\n\nbody\n", Parents: []string{"p"}}},
+		{"merge", "tree t\nparent p1\nparent p2\nauthor A <a@x> 5 +0000\ncommitter C <c@x> 1 +0000\n\nMerge\n",
+			Commit{AuthorName: "A", AuthorEmail: "a@x", AuthoredAt: time.Unix(5, 0).In(time.FixedZone("+0000", 0)), Message: "Merge\n", Parents: []string{"p1", "p2"}}},
 		{"signed", "tree t\nauthor A <a@x> 5 -0500\ncommitter C <c@x> 1 +0000\ngpgsig -----BEGIN PGP SIGNATURE-----\n \n iQEz\n -----END PGP SIGNATURE-----\n\nmsg\n",
 			Commit{AuthorName: "A", AuthorEmail: "a@x", AuthoredAt: time.Unix(5, 0).In(time.FixedZone("-0500", -5*3600)), Message: "msg\n"}},
 		{"no message", "tree t\nauthor A <a@x> 5 +0000\ncommitter C <c@x> 1 +0000\n",

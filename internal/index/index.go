@@ -353,6 +353,9 @@ type run struct {
 	// of those that link any, by idOf.
 	read   idSet
 	linked map[uint64][]string
+	// walk, on a first index, finds the tags' commits during the commit
+	// pass instead (read and linked stay empty).
+	walk *tagWalk
 
 	matcher *issuekey.Matcher
 	links   provider.WebLinker // nil when the driver cannot tell
@@ -472,20 +475,30 @@ func (r *run) commits(ctx context.Context, m *gitmirror.Mirror, refs, oldTips ma
 		return err
 	}
 	lastReport := time.Now()
-	r.read, r.linked = nil, map[uint64][]string{}
+	r.read, r.linked, r.walk = nil, map[uint64][]string{}, nil
 	defer func() { r.read.seal() }() // read by the tags' goroutines
-	err := m.Log(ctx, include, exclude, func(c gitmirror.Commit) error {
+	log := m.Log
+	if len(oldTips) == 0 {
+		// A first index reads every commit of every tag: the tags' graph
+		// and keys come from this one walk (children before parents), not
+		// from a walk per tag, and nothing is kept per commit for them.
+		r.walk = newTagWalk(refs)
+		log = m.LogChildrenFirst
+	}
+	err := log(ctx, include, exclude, func(c gitmirror.Commit) error {
 		res.Commits++
 		r.state.Commits++
-		id, ok := idOf(c.SHA)
-		if ok {
+		keys := capKeys(r.matcher.Message(c.Message))
+		if r.walk != nil {
+			r.walk.visit(c.SHA, c.Parents, keys)
+		} else if id, ok := idOf(c.SHA); ok {
 			r.read = append(r.read, id)
-		}
-		if keys := capKeys(r.matcher.Message(c.Message)); len(keys) > 0 {
-			res.Linked++
-			if ok {
+			if len(keys) > 0 {
 				r.linked[id] = keys
 			}
+		}
+		if len(keys) > 0 {
+			res.Linked++
 			for _, k := range keys {
 				r.keys[k] = true
 			}
@@ -667,6 +680,9 @@ func (r *run) tags(ctx context.Context, m *gitmirror.Mirror, refs, oldTips map[s
 	}
 	if len(fresh) == 0 {
 		return nil, nil
+	}
+	if r.walk != nil {
+		return r.walk.result()
 	}
 	sort.Strings(fresh)
 	graph, err := m.TagAncestors(ctx, fresh)
@@ -863,4 +879,120 @@ func appendNew(keys []string, more ...string) []string {
 		}
 	}
 	return keys
+}
+
+// tagWalk builds the tags' graph during a walk that lists every commit
+// before its parents. A tagged commit's own commits are those it is a
+// minimal containing tag of (no tag below it contains them too), and its
+// parents in the graph are the tagged commits among its own: so each
+// commit carries down to its parents the minimal tags containing it, and
+// only the commits whose children have been read but they not yet (the
+// walk's frontier) hold anything.
+type tagWalk struct {
+	tag     map[string]int32 // tagged commit → its number
+	shas    []string         // tagged commits by number
+	keys    [][]int32        // each tag's own keys by number, with repeats until result
+	parents [][]int32
+	keyNum  map[string]int32 // each key once: a tag's keys are 4 bytes each
+	keyName []string
+	pending map[string][]int32 // commit not yet read → minimal tags containing it so far (never changed in place: shared)
+	below   map[[2]int32]bool  // remembered answers of contains
+}
+
+func newTagWalk(refs map[string]string) *tagWalk {
+	w := &tagWalk{tag: map[string]int32{}, pending: map[string][]int32{}, below: map[[2]int32]bool{}, keyNum: map[string]int32{}}
+	for ref, sha := range refs {
+		if _, dup := w.tag[sha]; strings.HasPrefix(ref, "refs/tags/") && !dup {
+			w.tag[sha] = int32(len(w.shas))
+			w.shas = append(w.shas, sha)
+			w.keys = append(w.keys, nil)
+			w.parents = append(w.parents, nil)
+		}
+	}
+	return w
+}
+
+// visit reads one commit, after all of its children.
+func (w *tagWalk) visit(sha string, parents, keys []string) {
+	in := w.pending[sha]
+	delete(w.pending, sha)
+	if t, ok := w.tag[sha]; ok {
+		for _, d := range in {
+			w.parents[d] = append(w.parents[d], t)
+		}
+		in = []int32{t}
+	}
+	if len(in) == 0 {
+		return // no tag contains it
+	}
+	for _, k := range keys {
+		n, ok := w.keyNum[k]
+		if !ok {
+			n = int32(len(w.keyName))
+			w.keyNum[k] = n
+			w.keyName = append(w.keyName, k)
+		}
+		for _, t := range in {
+			w.keys[t] = append(w.keys[t], n)
+		}
+	}
+	for _, p := range parents {
+		w.pending[p] = w.union(w.pending[p], in)
+	}
+}
+
+// union is the minimal tags of a ∪ b: a tag containing another of them
+// goes. Every tag involved has been read, and with it every edge of the
+// graph between them.
+func (w *tagWalk) union(a, b []int32) []int32 {
+	if len(a) == 0 || slices.Equal(a, b) {
+		return b
+	}
+	all := slices.Concat(a, b)
+	slices.Sort(all)
+	all = slices.Compact(all)
+	out := all[:0:0]
+	for _, t := range all {
+		if !slices.ContainsFunc(all, func(u int32) bool { return u != t && w.contains(t, u) }) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// contains answers whether tag u is below tag t in the graph.
+func (w *tagWalk) contains(t, u int32) bool {
+	if v, ok := w.below[[2]int32{t, u}]; ok {
+		return v
+	}
+	found := false
+	for _, p := range w.parents[t] {
+		if p == u || w.contains(p, u) {
+			found = true
+			break
+		}
+	}
+	w.below[[2]int32{t, u}] = found
+	return found
+}
+
+// result is the graph: every tagged commit with its own commits' keys and
+// its parents.
+func (w *tagWalk) result() ([]fb.TaggedCommit, error) {
+	out := make([]fb.TaggedCommit, len(w.shas))
+	for i, sha := range w.shas {
+		var parents []string
+		for _, p := range w.parents[i] {
+			parents = append(parents, w.shas[p])
+		}
+		sort.Strings(parents)
+		keys := make([]string, 0, len(w.keys[i]))
+		for _, n := range w.keys[i] {
+			keys = append(keys, w.keyName[n])
+		}
+		slices.Sort(keys)
+		out[i] = fb.TaggedCommit{SHA: sha, Keys: slices.Compact(keys), Parents: slices.Compact(parents)}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].SHA < out[j].SHA })
+	return out, nil
 }

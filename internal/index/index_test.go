@@ -15,6 +15,7 @@ import (
 
 	fb "github.com/forgebridge/forgebridge"
 	"github.com/forgebridge/forgebridge/internal/gitmirror"
+	"github.com/forgebridge/forgebridge/internal/gitmirror/gittest"
 	"github.com/forgebridge/forgebridge/internal/index"
 	"github.com/forgebridge/forgebridge/internal/provider"
 	"github.com/forgebridge/forgebridge/internal/provider/fakegit"
@@ -322,6 +323,29 @@ func TestRun(t *testing.T) {
 				e.run(t, false)
 				if got := e.tags(t, "PROJ-1"); !slices.Equal(got, []string{"late", "v1.1", "v2.0", "v3.0"}) {
 					t.Errorf("PROJ-1 tags with a late tag on old work = %v", got)
+				}
+				// A merge brings the maintenance release back into main. A
+				// reset reads everything again as a first index, in one walk
+				// (not a walk per tag), and finds the same tags.
+				dir := "--git-dir=" + e.h.git.Dir
+				tree := strings.TrimSpace(gittest.Git(t, "", dir, "rev-parse", v3+"^{tree}"))
+				merge := strings.TrimSpace(gittest.Git(t, "", dir, "-c", "user.name=T", "-c", "user.email=t@example.com",
+					"commit-tree", tree, "-p", v3, "-p", side, "-m", "PROJ-3 merge release-1"))
+				must(t, e.h.git.UpdateRef("refs/heads/main", merge, v3))
+				must(t, e.h.git.UpdateRef("refs/tags/v4.0", merge, ""))
+				for _, reset := range []bool{false, true} {
+					e.run(t, reset)
+					for key, want := range map[string][]string{
+						"PROJ-1": {"late", "v1.1", "v2.0", "v3.0", "v4.0"},
+						"PROJ-2": {"v2.0", "v3.0", "v4.0"},
+						"OPS-1":  {"v3.0", "v4.0"},
+						"OPS-2":  {"v1.1", "v4.0"},
+						"PROJ-3": {"v4.0"},
+					} {
+						if got := e.tags(t, key); !slices.Equal(got, want) {
+							t.Errorf("reset %v: %s tags = %v, want %v", reset, key, got, want)
+						}
+					}
 				}
 			})
 
