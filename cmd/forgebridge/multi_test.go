@@ -325,4 +325,3 @@ func jobAttempts(t *testing.T, db *sql.DB, kind string, after int64, completed b
 	}
 	return out
 }
-
