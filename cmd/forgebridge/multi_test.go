@@ -13,6 +13,7 @@ import (
 
 	"github.com/forgebridge/forgebridge/internal/provider/github/fakegithub"
 	"github.com/forgebridge/forgebridge/internal/store/storetest"
+	"github.com/forgebridge/forgebridge/internal/tracker/jira/fakejira"
 )
 
 // TestProgramTwoInstances runs two `serve`s on one PostgreSQL database with
@@ -324,4 +325,70 @@ func jobAttempts(t *testing.T, db *sql.DB, kind string, after int64, completed b
 		out = append(out, attempt)
 	}
 	return out
+}
+
+// TestProgramTwoInstancesJiraSignIn starts signing in with Jira on one
+// instance and lands Jira's callback on the other, as a load balancer may:
+// the OAuth state travels in a cookie sealed with the shared keyset, not in
+// either instance's memory. The session made there works on the first.
+func TestProgramTwoInstancesJiraSignIn(t *testing.T) {
+	jr := fakejira.New()
+	defer jr.Close()
+	jr.AddUser(fakejira.User{Name: "svc", DisplayName: "Service", Active: true, Groups: []string{"jira-administrators"}, Token: "jira-svc-token"})
+	jr.AddUser(fakejira.User{Name: "alice", DisplayName: "Alice", Active: true, Token: "jira-alice-token"})
+	jr.AddOAuthClient("fb-client", "fb-secret", "") // the redirect URL is known once serving
+	jr.SetOAuthUser("alice")
+
+	shared := map[string]string{"FORGEBRIDGE_DATABASE": storetest.NewPostgresDatabase(t),
+		"FORGEBRIDGE_KEYSET": filepath.Join(t.TempDir(), "keyset.json"), "FORGEBRIDGE_REINDEX": "-1s",
+		"FORGEBRIDGE_JIRA_TOKEN":           "jira-svc-token",
+		"FORGEBRIDGE_JIRA_OAUTH_CLIENT_ID": "fb-client", "FORGEBRIDGE_JIRA_OAUTH_CLIENT_SECRET": "fb-secret"}
+	a, b := newProgram(t, shared), newProgram(t, shared)
+	a.serve("--tracker", "jira", "--jira-url", jr.URL())
+	defer a.shutdown()
+	b.serve("--tracker", "jira", "--jira-url", jr.URL())
+	defer b.shutdown()
+	jr.AddOAuthClient("fb-client", "fb-secret", a.base+"/login/jira/callback")
+
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	get := func(u string, cookies ...*http.Cookie) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest("GET", u, nil)
+		for _, c := range cookies {
+			req.AddCookie(c)
+		}
+		resp, err := noFollow.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	cookie := func(resp *http.Response, name string) *http.Cookie {
+		t.Helper()
+		for _, c := range resp.Cookies() {
+			if c.Name == name && c.Value != "" {
+				return c
+			}
+		}
+		t.Fatalf("%s answered %d without a %s cookie", resp.Request.URL.Path, resp.StatusCode, name)
+		return nil
+	}
+
+	start := get(a.base + "/login/jira")
+	state := cookie(start, "forgebridge_oauth")
+	authorized := get(start.Header.Get("Location"))
+	callback, err := url.Parse(authorized.Header.Get("Location"))
+	if err != nil || callback.Path != "/login/jira/callback" || callback.Query().Get("code") == "" {
+		t.Fatalf("Jira's authorization answered %d to %q", authorized.StatusCode, authorized.Header.Get("Location"))
+	}
+	// The callback reaches B.
+	landed := get(b.base+callback.RequestURI(), state)
+	if landed.StatusCode != http.StatusSeeOther || !strings.HasPrefix(landed.Header.Get("Location"), "/") {
+		t.Fatalf("B answered the callback with %d to %q", landed.StatusCode, landed.Header.Get("Location"))
+	}
+	session := cookie(landed, "forgebridge_session")
+	if got := withCookie(t, a, "GET", "/api/v1/me", session); got != http.StatusOK {
+		t.Fatalf("A answered %d to the session B made", got)
+	}
 }
