@@ -154,11 +154,15 @@ func TestProgramTwoInstances(t *testing.T) {
 		}
 	})
 
-	t.Run("periodic rediscovery runs once per period", func(t *testing.T) {
+	t.Run("periodic rediscovery runs once per period, and on when one instance stops", func(t *testing.T) {
 		a, b := a.in(t), b.in(t)
 		const from = 0 // every job
-		a.waitFor("three rediscoveries", func() bool { return len(jobAttempts(t, db, "discover", from, true)) >= 3 })
+		done := func() int { return len(jobAttempts(t, db, "discover", from, true)) }
+		a.waitFor("three rediscoveries", func() bool { return done() >= 3 })
+		// With A gone, B keeps the schedule, leading if it did not.
 		a.shutdown()
+		n := done()
+		b.waitFor("two rediscoveries after A stopped", func() bool { return done() >= n+2 })
 		b.shutdown()
 		stopped = true
 		// Stopped: no run is going any more. Every run listed the
