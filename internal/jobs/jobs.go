@@ -67,8 +67,9 @@ type Config struct {
 	// (git missing): its index jobs are left to instances that have one.
 	Indexer *index.Indexer
 
-	// Test knobs: River's retry schedule and how often a poll-only client
-	// looks for jobs. Zero values keep River's defaults.
+	// Test knobs: River's retry schedule and how often the client polls
+	// for jobs (on PostgreSQL only a fallback to notifications). Zero
+	// values keep the defaults.
 	retryPolicy  river.ClientRetryPolicy
 	pollInterval time.Duration
 }
