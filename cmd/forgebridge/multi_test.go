@@ -57,7 +57,7 @@ func TestProgramTwoInstances(t *testing.T) {
 	}()
 
 	t.Run("API token made on A works on B", func(t *testing.T) {
-		a, b := a.in(t), b.in(t)
+		a, b := a.inTest(t), b.inTest(t)
 		carol := a.must(a.call("POST", "/api/v1/directory/users", admin, map[string]any{"name": "carol"}), 201, "carol").str("apiToken")
 		if me := b.must(b.call("GET", "/api/v1/me", carol, nil), 200, "me on B"); me.str("name") != "carol" {
 			t.Fatalf("B answered %s", me.raw)
@@ -65,15 +65,15 @@ func TestProgramTwoInstances(t *testing.T) {
 	})
 
 	t.Run("web session from A works on B and ends on both", func(t *testing.T) {
-		a, b := a.in(t), b.in(t)
-		cookie := signIn(t, a, "admin", "a long enough password")
-		if got := withCookie(t, b, "GET", "/api/v1/me", cookie); got != http.StatusOK {
+		a, b := a.inTest(t), b.inTest(t)
+		cookie := webSignIn(t, a, "admin", "a long enough password")
+		if got := cookieCall(t, b, "GET", "/api/v1/me", cookie); got != http.StatusOK {
 			t.Fatalf("B answered %d to A's session", got)
 		}
-		if got := withCookie(t, b, "POST", "/logout", cookie); got != http.StatusSeeOther {
+		if got := cookieCall(t, b, "POST", "/logout", cookie); got != http.StatusSeeOther {
 			t.Fatalf("sign-out on B answered %d", got)
 		}
-		if got := withCookie(t, a, "GET", "/api/v1/me", cookie); got != http.StatusUnauthorized {
+		if got := cookieCall(t, a, "GET", "/api/v1/me", cookie); got != http.StatusUnauthorized {
 			t.Fatalf("A answered %d to a session signed out on B, want 401", got)
 		}
 	})
@@ -85,7 +85,7 @@ func TestProgramTwoInstances(t *testing.T) {
 		b.must(b.call("POST", "/api/v1/directory/issues", admin, map[string]any{"key": key, "summary": "Work"}), 201, "issue")
 	}
 	const secret = "whsec-two-instances"
-	before := listings(gh)
+	before := repoListings(gh)
 	in := a.must(a.call("POST", "/api/v1/integrations", admin, map[string]any{"name": "GH", "kind": "github",
 		"baseUrl": gh.URL(), "credential": map[string]any{"token": "ghp_svc"}, "webhookSecret": secret,
 		"projects": []string{"PROJ"}}), 201, "integration")
@@ -106,7 +106,7 @@ func TestProgramTwoInstances(t *testing.T) {
 	defer db.Close()
 
 	t.Run("webhook delivered to B indexes once", func(t *testing.T) {
-		a, b := a.in(t), b.in(t)
+		a, b := a.inTest(t), b.inTest(t)
 		b.waitFor("the first index", func() bool {
 			return b.must(b.call("GET", "/api/v1/repositories/"+repoID, admin, nil), 200, "repository").str("index", "state") == "indexed"
 		})
@@ -146,7 +146,7 @@ func TestProgramTwoInstances(t *testing.T) {
 			{"branch", "/api/v1/issues/PROJ-1/branches", map[string]any{"repositoryId": repoID, "name": "PROJ-1-race"}},
 		} {
 			t.Run(c.what, func(t *testing.T) {
-				statuses := race(t, []*program{a.in(t), b.in(t)}, 8, c.path, admin, c.body)
+				statuses := raceCreates(t, []*program{a.inTest(t), b.inTest(t)}, 8, c.path, admin, c.body)
 				if statuses[201] != 1 || statuses[409] != 7 {
 					t.Fatalf("statuses %v, want one 201 and seven 409", statuses)
 				}
@@ -155,7 +155,7 @@ func TestProgramTwoInstances(t *testing.T) {
 	})
 
 	t.Run("periodic rediscovery runs once per period, and on when one instance stops", func(t *testing.T) {
-		a, b := a.in(t), b.in(t)
+		a, b := a.inTest(t), b.inTest(t)
 		const from = 0 // every job
 		done := func() int { return len(jobAttempts(t, db, "discover", from, true)) }
 		a.waitFor("three rediscoveries", func() bool { return done() >= 3 })
@@ -172,7 +172,7 @@ func TestProgramTwoInstances(t *testing.T) {
 			runs += n
 		}
 		// The integration's creation listed them once itself.
-		if got := listings(gh) - before - 1; got != runs {
+		if got := repoListings(gh) - before - 1; got != runs {
 			t.Errorf("the fake saw %d repository listings from %d discover runs", got, runs)
 		}
 		for _, kind := range []string{"discover", "schedule"} {
@@ -195,8 +195,8 @@ func TestProgramTwoInstances(t *testing.T) {
 	})
 }
 
-// listings counts the fake's repository listings.
-func listings(gh *fakegithub.Server) int {
+// repoListings counts the fake's repository listings.
+func repoListings(gh *fakegithub.Server) int {
 	n := 0
 	for _, c := range gh.Calls() {
 		if c.Method == "GET" && c.Path == "/user/repos" {
@@ -206,15 +206,15 @@ func listings(gh *fakegithub.Server) int {
 	return n
 }
 
-// in is the program with its checks failing t, a subtest.
-func (p *program) in(t *testing.T) *program {
+// inTest is the program with its checks failing t, a subtest.
+func (p *program) inTest(t *testing.T) *program {
 	c := *p
 	c.t = t
 	return &c
 }
 
-// signIn signs in on the web UI and returns the session cookie.
-func signIn(t *testing.T, p *program, name, password string) *http.Cookie {
+// webSignIn signs in on the web UI and returns the session cookie.
+func webSignIn(t *testing.T, p *program, name, password string) *http.Cookie {
 	t.Helper()
 	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := c.PostForm(p.base+"/login", url.Values{"name": {name}, "password": {password}})
@@ -231,9 +231,9 @@ func signIn(t *testing.T, p *program, name, password string) *http.Cookie {
 	return nil
 }
 
-// withCookie sends a request with the session cookie, as a browser on the
+// cookieCall sends a request with the session cookie, as a browser on the
 // same site would, and returns the status.
-func withCookie(t *testing.T, p *program, method, path string, ck *http.Cookie) int {
+func cookieCall(t *testing.T, p *program, method, path string, ck *http.Cookie) int {
 	t.Helper()
 	req, _ := http.NewRequest(method, p.base+path, nil)
 	req.AddCookie(ck)
@@ -247,9 +247,9 @@ func withCookie(t *testing.T, p *program, method, path string, ck *http.Cookie) 
 	return resp.StatusCode
 }
 
-// race sends n identical POSTs at once, alternately to each program, and
+// raceCreates sends n identical POSTs at once, alternately to each program, and
 // counts the statuses.
-func race(t *testing.T, ps []*program, n int, path, token string, body any) map[int]int {
+func raceCreates(t *testing.T, ps []*program, n int, path, token string, body any) map[int]int {
 	t.Helper()
 	var mu sync.Mutex
 	statuses := map[int]int{}
@@ -392,7 +392,7 @@ func TestProgramTwoInstancesJiraSignIn(t *testing.T) {
 		t.Fatalf("B answered the callback with %d to %q", landed.StatusCode, landed.Header.Get("Location"))
 	}
 	session := cookie(landed, "forgebridge_session")
-	if got := withCookie(t, a, "GET", "/api/v1/me", session); got != http.StatusOK {
+	if got := cookieCall(t, a, "GET", "/api/v1/me", session); got != http.StatusOK {
 		t.Fatalf("A answered %d to the session B made", got)
 	}
 }

@@ -78,7 +78,7 @@ func TestTwoServeProcesses(t *testing.T) {
 	if me := b.must(b.call("GET", "/api/v1/me", dora, nil), 200, "dora's token on B"); me.str("name") != "dora" {
 		t.Fatalf("B answered %s", me.raw)
 	}
-	statuses := race(t, ps, 8, "/api/v1/directory/projects", admin, map[string]any{"key": "RACE"})
+	statuses := raceCreates(t, ps, 8, "/api/v1/directory/projects", admin, map[string]any{"key": "RACE"})
 	if statuses[201] != 1 || statuses[409] != 7 {
 		t.Fatalf("statuses %v, want one 201 and seven 409", statuses)
 	}
