@@ -247,8 +247,12 @@ type Actor struct {
 	Login string    `json:"login"`
 }
 
-// AuditKeysRotate is the audit action of `forgebridge keys rotate` (API.md).
-const AuditKeysRotate = "keys.rotate"
+// AuditKeysRotate and AuditKeysRetire are the audit actions of
+// `forgebridge keys rotate` (API.md) and `keys retire`.
+const (
+	AuditKeysRotate = "keys.rotate"
+	AuditKeysRetire = "keys.retire"
+)
 
 // Settings are the global settings.
 type Settings struct {

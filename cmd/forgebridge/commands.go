@@ -84,7 +84,8 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}()
 	svc := service(st)
-	api := &httpapi.Server{App: svc, Logger: log, Ready: st.Ping, TrustedProxies: proxies}
+	api := &httpapi.Server{App: svc, Logger: log, Ready: st.Ping, TrustedProxies: proxies,
+		Keyset: func(ctx context.Context) error { return st.CheckKeyset(ctx, nil) }}
 	var signIn web.JiraSignIn
 	if *tracker == "jira" {
 		jt, err := openJira(ctx, getenv, *jiraURL)
@@ -150,6 +151,8 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err := queue.Start(ctx); err != nil {
 		return fmt.Errorf("cannot start the job queue: %w", err)
 	}
+	api.Jobs = queue.Ping
+	keepKeyset(ctx, c, st, ks, log)
 	ui := &web.Server{App: svc, Logger: log, Cipher: ks, Secure: strings.HasPrefix(base, "https://"),
 		Jira: signIn, PublicURL: strings.TrimRight(*publicURL, "/"), TrustedProxies: proxies}
 	warnLoopback(log, base)
@@ -430,21 +433,22 @@ func cmdKeysRotate(ctx context.Context, args []string, getenv func(string) strin
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	if c.keysetFromEnv() {
-		return fmt.Errorf("keys rotate changes the keyset file: unset %s, run it with --keyset FILE on the file the JSON comes from, then update the secret", keysetJSONEnv)
+	if c.keysetJSON != "" || c.keysetJSONErr != nil {
+		return errKeysetReadOnly("keys rotate")
 	}
 	st, ks, err := c.open(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	id, n, err := rotateKeys(ctx, ks, st, c.keysetPath())
+	id, err := rotateKeys(ks, c.keysetPath())
 	if aerr := auditKeys(ctx, st, fb.AuditKeysRotate, keyTarget(id), err); aerr != nil && err == nil {
-		err = fmt.Errorf("new primary key %d in place and %d stored credentials re-encrypted, but the audit entry was not written: %w", id, n, aerr)
+		err = fmt.Errorf("new primary key %d in place, but the audit entry was not written: %w", id, aerr)
 	}
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "new primary key %d; %d stored credentials re-encrypted; running servers must be restarted to use the new key\n", id, n)
+	// The stored values are re-sealed by the servers, which pick up the file.
+	fmt.Fprintf(stdout, "new primary key %d; running servers use it within 10 seconds (at once on SIGHUP) and re-seal the stored values in the background; `forgebridge keys list` shows how many each key still seals\n", id)
 	return nil
 }

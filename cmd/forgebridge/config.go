@@ -21,8 +21,10 @@ type config struct {
 	// a password that belongs in no flag nor environment variable.
 	databaseFile string
 	// keysetJSON is the keyset itself, from FORGEBRIDGE_KEYSET_JSON or the
-	// file FORGEBRIDGE_KEYSET_JSON_FILE names, instead of --keyset's file.
-	keysetJSON func() (string, error)
+	// file FORGEBRIDGE_KEYSET_JSON_FILE names (read-only: rotating needs the
+	// file); keysetJSONErr is why it could not be read.
+	keysetJSON    string
+	keysetJSONErr error
 
 	// create lets the command make a new database; only serve (and demo)
 	// do so without being asked.
@@ -37,8 +39,8 @@ func newFlags(name string, getenv func(string) string, stderr io.Writer, c *conf
 	fs.StringVar(&c.data, "data", envOr(getenv, "FORGEBRIDGE_DATA", "./forgebridge-data"), "data directory")
 	fs.StringVar(&c.database, "database", getenv("FORGEBRIDGE_DATABASE"), "database: an SQLite file (default DATA/forgebridge.db) or a postgres:// DSN (one with a password: use --database-file)")
 	fs.StringVar(&c.databaseFile, "database-file", getenv("FORGEBRIDGE_DATABASE_FILE"), "a file holding the --database value, e.g. a postgres:// DSN with its password")
-	fs.StringVar(&c.keyset, "keyset", getenv("FORGEBRIDGE_KEYSET"), "keyset file (default DATA/keyset.json)")
-	c.keysetJSON = func() (string, error) { return secretEnv(getenv, keysetJSONEnv) }
+	fs.StringVar(&c.keyset, "keyset", getenv("FORGEBRIDGE_KEYSET"), "keyset file (default DATA/keyset.json, unless FORGEBRIDGE_KEYSET_JSON holds the keyset)")
+	c.keysetJSON, c.keysetJSONErr = secretEnv(getenv, keysetJSONEnv)
 
 	if name != "serve" {
 		fs.BoolVar(&c.create, "create", false, "create and migrate the database if there is none yet")
@@ -81,13 +83,15 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-// open opens the keyset (creating it on first use) and the database,
-// creating and migrating it, and checks that the keyset decrypts every
-// stored secret.
+// open opens the keyset and the database, creating and migrating it, and
+// checks that the keyset is the database's (openKeyed).
 func (c config) open(ctx context.Context) (*store.Store, *secret.Keyset, error) {
 	dsn, err := c.dsn()
 	if err != nil {
 		return nil, nil, err
+	}
+	if c.keysetJSONErr != nil {
+		return nil, nil, c.keysetJSONErr
 	}
 	if !c.create {
 		exists, err := store.Exists(ctx, dsn)
@@ -102,54 +106,7 @@ func (c config) open(ctx context.Context) (*store.Store, *secret.Keyset, error) 
 	if err := os.MkdirAll(c.data, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("cannot create the data directory: %w", err)
 	}
-	ks, keysetName, err := c.openKeyset()
-	if err != nil {
-		return nil, nil, err
-	}
-	st, err := store.Open(ctx, dsn, ks)
-	if err != nil {
-		return nil, nil, fmt.Errorf("cannot open the database: %w", err)
-	}
-	if _, err := st.CheckSecrets(ctx); err != nil {
-		st.Close()
-		return nil, nil, fmt.Errorf("the keyset %s cannot decrypt the stored credentials (is it the keyset this database was used with?): %w", keysetName, err)
-	}
-	return st, ks, nil
-}
-
-// keysetJSONEnv holds the keyset's JSON itself, for instances given it by a
-// secret store; with _FILE, a file holding it.
-const keysetJSONEnv = "FORGEBRIDGE_KEYSET_JSON"
-
-// openKeyset loads the keyset from FORGEBRIDGE_KEYSET_JSON(_FILE) when set,
-// else from the keyset file (created on first use), and returns what it
-// was loaded from, for messages.
-func (c config) openKeyset() (*secret.Keyset, string, error) {
-	var js string
-	if c.keysetJSON != nil {
-		var err error
-		if js, err = c.keysetJSON(); err != nil {
-			return nil, "", err
-		}
-	}
-	if js == "" {
-		ks, err := secret.Open(c.keysetPath(), true)
-		return ks, c.keysetPath(), err
-	}
-	if c.keyset != "" {
-		return nil, "", fmt.Errorf("give the keyset with --keyset (FORGEBRIDGE_KEYSET) or %s, not both", keysetJSONEnv)
-	}
-	ks, err := secret.OpenJSON([]byte(js), keysetJSONEnv)
-	return ks, keysetJSONEnv, err
-}
-
-// keysetFromEnv reports whether the keyset comes from FORGEBRIDGE_KEYSET_JSON(_FILE).
-func (c config) keysetFromEnv() bool {
-	if c.keysetJSON == nil {
-		return false
-	}
-	js, err := c.keysetJSON()
-	return err != nil || js != ""
+	return c.openKeyed(ctx, dsn)
 }
 
 // dsn is the database to open: --database, the content of --database-file,

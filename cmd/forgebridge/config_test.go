@@ -140,8 +140,8 @@ func TestKeysetJSON(t *testing.T) {
 		args    []string
 		wantErr string
 	}{
-		{"rotation needs the file", map[string]string{"FORGEBRIDGE_KEYSET_JSON": string(js)}, []string{"keys", "rotate"}, "unset FORGEBRIDGE_KEYSET_JSON"},
-		{"not with --keyset", map[string]string{"FORGEBRIDGE_KEYSET_JSON": string(js)}, []string{"tokens", "issue", "admin", "--keyset", keysetFile}, "not both"},
+		{"rotation needs the file", map[string]string{"FORGEBRIDGE_KEYSET_JSON": string(js)}, []string{"keys", "rotate"}, "without FORGEBRIDGE_KEYSET_JSON"},
+		{"not with --keyset", map[string]string{"FORGEBRIDGE_KEYSET_JSON": string(js)}, []string{"tokens", "issue", "admin", "--keyset", keysetFile}, "give one"},
 		{"not valid", map[string]string{"FORGEBRIDGE_KEYSET_JSON": `{"primaryKeyId": 1, "key": "s3cret-ish"}`}, []string{"tokens", "issue", "admin"}, "not a valid Tink JSON keyset"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -160,6 +160,16 @@ func (t withLocalAccounts) ProjectKeys(ctx context.Context) ([]string, error) {
 	return t.jira.ProjectKeys(ctx)
 }
 
+// UsersByEmail says who wrote commits: Jira's users (local accounts are
+// administrators, not commit authors), keyed as forgebridge keys them.
+func (t withLocalAccounts) UsersByEmail(ctx context.Context, emails []string) (map[string]fb.User, error) {
+	users, err := t.jira.UsersByEmail(ctx, emails)
+	for e, u := range users {
+		users[e], _ = tagged(u, nil)
+	}
+	return users, err
+}
+
 func (t withLocalAccounts) UserForToken(ctx context.Context, token string) (fb.User, error) {
 	return tagged(t.jira.UserForToken(ctx, token))
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	fb "github.com/forgebridge/forgebridge"
 	"github.com/forgebridge/forgebridge/internal/provider/github/fakegithub"
 	"github.com/forgebridge/forgebridge/internal/tracker/jira/fakejira"
 )
@@ -152,5 +153,29 @@ func TestProgramJira(t *testing.T) {
 	}
 	if r := p.must(p.call("GET", "/readyz", "", nil), 200, "readyz with Jira down"); r.str("jira") != "down" || r.str("status") != "ready" {
 		t.Fatalf("readyz: %s", r.raw)
+	}
+}
+
+// TestJiraCommitAuthors: with the Jira tracker, a commit's author is the
+// Jira user with the author's email, under the key forgebridge gives Jira
+// users.
+func TestJiraCommitAuthors(t *testing.T) {
+	jr := fakejira.New()
+	defer jr.Close()
+	jr.AddUser(fakejira.User{Name: "svc", Active: true, Groups: []string{"jira-administrators"}, Token: "jira-svc-token"})
+	jr.AddUser(fakejira.User{Key: "JIRAUSER10000", Name: "alice", DisplayName: "Alice", Email: "alice@example.com", Active: true})
+	jt, err := openJira(t.Context(), func(k string) string {
+		return map[string]string{"FORGEBRIDGE_JIRA_TOKEN": "jira-svc-token"}[k]
+	}, jr.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var people fb.PeopleByEmail = withLocalAccounts{jira: jt}
+	got, err := people.UsersByEmail(t.Context(), []string{"Alice@Example.com", "bob@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u := got["alice@example.com"]; len(got) != 1 || u.Key != "jira:JIRAUSER10000" || u.Name != "alice" || u.DisplayName != "Alice" {
+		t.Errorf("authors = %+v, want alice under jira:JIRAUSER10000", got)
 	}
 }

@@ -100,7 +100,7 @@ func TestProgramJiraAsPerson(t *testing.T) {
 
 	p := newProgram(t, map[string]string{"FORGEBRIDGE_JIRA_TOKEN": "jira-svc-token",
 		"FORGEBRIDGE_JIRA_OAUTH_CLIENT_ID": "fb-client", "FORGEBRIDGE_JIRA_OAUTH_CLIENT_SECRET": "fb-secret"})
-	admin, err := p.cli("", "users", "add", "admin", "--admin")
+	admin, err := p.cli("", "users", "add", "admin", "--admin", "--create")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,16 +11,10 @@ import (
 	"github.com/forgebridge/forgebridge/internal/store"
 )
 
-// rotateKeys adds a new primary key to the keyset file and re-encrypts every
-// stored secret with it.
-func rotateKeys(ctx context.Context, ks *secret.Keyset, st *store.Store, keysetPath string) (id uint32, n int, err error) {
-	if id, err = ks.Rotate(keysetPath); err != nil {
-		return 0, 0, err
-	}
-	if n, err = st.ReencryptSecrets(ctx); err != nil {
-		return id, 0, fmt.Errorf("new key %d added, but re-encrypting failed (run keys rotate again): %w", id, err)
-	}
-	return id, n, nil
+// rotateKeys adds a new primary key to the keyset file. The running servers
+// pick it up and re-seal the stored secrets in the background.
+func rotateKeys(ks *secret.Keyset, keysetPath string) (uint32, error) {
+	return ks.Rotate(keysetPath)
 }
 
 func keyTarget(id uint32) string {

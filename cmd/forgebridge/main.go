@@ -61,7 +61,9 @@ Usage:
   forgebridge users set-admin NAME --admin=true|false
   forgebridge tokens issue NAME [--name S] [--expires-in-days 90]   (0: never expires)
   forgebridge tokens list NAME | tokens revoke ID
-  forgebridge keys rotate
+  forgebridge keys rotate                 (a new primary key; servers pick it up and re-seal in the background)
+  forgebridge keys list [--json]          (each key with how many stored values it seals)
+  forgebridge keys retire KEYID           (removes a key no stored value uses)
 
 Client commands (API token in FORGEBRIDGE_API_TOKEN, server in --server or FORGEBRIDGE_SERVER):
   forgebridge login jira                  (your Jira token from standard input; prints an API token)
@@ -121,6 +123,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "keys":
 		if len(rest) > 0 && rest[0] == "rotate" {
 			return cmdKeysRotate(ctx, rest[1:], getenv, stdout, stderr)
+		}
+		if len(rest) > 0 && rest[0] == "list" {
+			return cmdKeysList(ctx, rest[1:], getenv, stdout, stderr)
+		}
+		if len(rest) > 0 && rest[0] == "retire" {
+			return cmdKeysRetire(ctx, rest[1:], getenv, stdout, stderr)
 		}
 	case "login":
 		if len(rest) > 0 && rest[0] == "jira" {

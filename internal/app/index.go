@@ -31,6 +31,30 @@ type Indexing struct {
 	RemoveMirror func(repositoryID string) error
 }
 
+// IndexCanceller is a Queue that can cancel a repository's index runs.
+type IndexCanceller interface {
+	CancelIndex(ctx context.Context, repositoryIDs []string) error
+}
+
+// repositoryGone forgets the git data work of a repository that left its
+// integration: its index runs are cancelled (a running one stops), and its
+// mirror deleted. What fails is logged: a run of a removed repository does
+// nothing but delete the mirror, and each instance sweeps mirrors of
+// removed repositories from its data directory.
+func (s *Service) repositoryGone(ctx context.Context, repositoryID string) {
+	if c, ok := s.Queue.(IndexCanceller); ok {
+		if err := c.CancelIndex(context.WithoutCancel(ctx), []string{repositoryID}); err != nil {
+			s.log().Warn("index runs not cancelled", "repository", repositoryID, "err", err)
+		}
+	}
+	if s.Index.RemoveMirror == nil {
+		return
+	}
+	if err := s.Index.RemoveMirror(repositoryID); err != nil {
+		s.log().Warn("mirror not removed", "repository", repositoryID, "err", err)
+	}
+}
+
 // Audit actions of indexing (API.md).
 const (
 	AuditIndexRequest  = "index.request"

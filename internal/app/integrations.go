@@ -443,13 +443,9 @@ func (s *Service) DeleteIntegration(ctx context.Context, u fb.User, id, ifVersio
 	return nil
 }
 
-// removeMirrors deletes the mirrors of the repositories in before that are
-// not in after (matched by id). A queued index run of one finds it gone and
-// does nothing.
+// removeMirrors cancels the index runs and deletes the mirrors of the
+// repositories in before that are not in after (matched by id).
 func (s *Service) removeMirrors(ctx context.Context, before, after []fb.Repository) {
-	if s.Index.RemoveMirror == nil {
-		return
-	}
 	kept := make(map[string]bool, len(after))
 	for _, r := range after {
 		kept[r.ID] = true
@@ -458,9 +454,7 @@ func (s *Service) removeMirrors(ctx context.Context, before, after []fb.Reposito
 		if kept[r.ID] {
 			continue
 		}
-		if err := s.Index.RemoveMirror(r.ID); err != nil {
-			s.log().Warn("mirror not removed", "repository", r.ID, "err", err)
-		}
+		s.repositoryGone(ctx, r.ID)
 	}
 }
 

@@ -44,9 +44,12 @@ func fetchEnv(r Remote, scheme string) []string {
 		cfg = append(cfg, [2]string{"protocol.http.allow", "always"})
 	}
 	cfg = append(cfg, [2]string{"http.followRedirects", "false"}, [2]string{"advice.fetchShowForcedUpdates", "false"},
-		// A host that stops sending ends the fetch after a minute rather
-		// than holding the repository's run until the job's timeout.
-		[2]string{"http.lowSpeedLimit", "1000"}, [2]string{"http.lowSpeedTime", "60"})
+		// A host that stops sending ends the fetch after five minutes rather
+		// than holding the repository's run until the job's timeout. While
+		// a host prepares the pack of a large history (minutes for millions
+		// of commits) git's upload-pack sends only a 5-byte keep-alive every
+		// 5 seconds, so any higher limit would cut off a healthy fetch.
+		[2]string{"http.lowSpeedLimit", "1"}, [2]string{"http.lowSpeedTime", "300"})
 	if r.Header != "" {
 		cfg = append(cfg, [2]string{"http.extraHeader", r.Header})
 	}

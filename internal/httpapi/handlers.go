@@ -16,30 +16,6 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
-	if s.Ready != nil {
-		if err := s.Ready(r.Context()); err != nil {
-			s.Logger.Warn("not ready", "err", err)
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": fb.ErrorMessage(err)})
-			return
-		}
-	}
-	body := map[string]string{"status": "ready", "database": "ok", "keyset": "ok"}
-	if s.Git != "" {
-		// Indexing needs git; without it the rest of the service still serves.
-		body["git"] = s.Git
-	}
-	if s.Tracker != nil {
-		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
-		defer cancel()
-		body["jira"] = "ok"
-		if err := s.Tracker(ctx); err != nil {
-			body["jira"] = "down" // degraded, still ready: what needs Jira says so itself
-		}
-	}
-	writeJSON(w, http.StatusOK, body)
-}
-
 // JiraSessionTTL is how long an API token got from a Jira token lasts; the
 // person exchanges their Jira token again after that.
 const JiraSessionTTL = 30 * 24 * time.Hour

@@ -29,6 +29,9 @@ type Server struct {
 	Logger *slog.Logger
 	// Ready reports whether the service can serve (database reachable, key loaded).
 	Ready func(ctx context.Context) error
+	// Keyset opens the database's keyset check value and Jobs checks the job
+	// queue, for /readyz (ready.go); nil ones are left out.
+	Keyset, Jobs func(ctx context.Context) error
 	// Tracker reports whether the tracker (Jira) answers, for /readyz's body
 	// ("jira":"ok" or "down"); nil for the local tracker. Its failure does
 	// not make the service unready. It must be cheap: probes come often.

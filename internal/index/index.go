@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -140,6 +141,49 @@ func (x *Indexer) RemoveMirror(repositoryID string) error {
 	return x.Git.Mirror(x.MirrorDir(repositoryID)).Remove()
 }
 
+// SweepMirrors deletes the mirrors (and unfinished clones) of repositories
+// that no longer exist: those removed while this instance was down, or
+// through another instance, which cannot reach this one's data directory.
+// It answers how many it deleted. Entries that are not mirrors are left alone.
+func (x *Indexer) SweepMirrors(ctx context.Context) (int, error) {
+	entries, err := os.ReadDir(filepath.Join(x.Dir, "mirrors"))
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	} else if err != nil {
+		return 0, fmt.Errorf("index: listing the mirrors: %w", err)
+	}
+	n := 0
+	for _, e := range entries {
+		id, ok := mirrorOf(e.Name())
+		if !ok {
+			continue
+		}
+		_, err := x.Store.Repository(ctx, id)
+		if fb.ErrorCode(err) != fb.ENotFound {
+			if err != nil {
+				return n, err
+			}
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(x.Dir, "mirrors", e.Name())); err != nil {
+			return n, fmt.Errorf("index: deleting the mirror of removed repository %s: %w", id, err)
+		}
+		n++
+	}
+	return n, nil
+}
+
+// mirrorOf names the repository whose mirror, or clone of one under way
+// (gitmirror's ID.git.clone-*), a mirrors entry is.
+func mirrorOf(name string) (string, bool) {
+	id, _, ok := strings.Cut(name, ".git")
+	if !ok || id == "" || id != safeName(id) {
+		return "", false
+	}
+	rest := strings.TrimPrefix(name, id+".git")
+	return id, rest == "" || strings.HasPrefix(rest, ".clone-")
+}
+
 func safeName(id string) string {
 	return strings.Map(func(r rune) rune {
 		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
@@ -231,12 +275,11 @@ func (x *Indexer) Run(ctx context.Context, repositoryID string, reset bool) (res
 
 	r := &run{x: x, in: in, repo: repo, state: st, started: started, reset: reset, owner: owner}
 	res, err = r.do(ctx)
-	if fb.ErrorCode(err) == fb.ENotFound {
-		if _, gone := x.Store.Repository(context.WithoutCancel(ctx), repositoryID); fb.ErrorCode(gone) == fb.ENotFound {
-			// Removed while the run went on: what it fetched goes too.
-			_ = x.RemoveMirror(repositoryID)
-			return res, nil
-		}
+	if _, gone := x.Store.Repository(context.WithoutCancel(ctx), repositoryID); fb.ErrorCode(gone) == fb.ENotFound {
+		// Removed while the run went on (its job cancelled, or it found the
+		// repository gone): what it fetched goes too.
+		_ = x.RemoveMirror(repositoryID)
+		return res, nil
 	}
 	if errors.Is(err, fb.ErrLeaseLost) || err != nil && lost.Load() {
 		return res, ErrBusy // the run that took over records the state
@@ -306,10 +349,10 @@ type run struct {
 	reset   bool
 	owner   string // the run's name on the lease
 
-	// What the commit pass read, for the tags: every commit (by id) and
-	// the keys of those that link any.
-	read   map[[20]byte]bool
-	linked map[string][]string
+	// What the commit pass read, for the tags: every commit and the keys
+	// of those that link any, by idOf.
+	read   idSet
+	linked map[uint64][]string
 
 	matcher *issuekey.Matcher
 	links   provider.WebLinker // nil when the driver cannot tell
@@ -366,7 +409,11 @@ func (r *run) do(ctx context.Context) (Result, error) {
 	}
 
 	phase("fetch")
-	if err := r.commits(ctx, m, refs, oldTips, &res); err != nil {
+	// Linked commits are written while git goes on: the database's time
+	// overlaps git's and the tags' instead of adding to them.
+	w := startWriter(ctx, r.x.Store, r.repo.ID)
+	defer w.close()
+	if err := r.commits(ctx, m, refs, oldTips, &res, w); err != nil {
 		return res, err
 	}
 	phase("commits")
@@ -389,6 +436,10 @@ func (r *run) do(ctx context.Context) (Result, error) {
 		}
 	}
 	phase("pulls")
+	if err := w.close(); err != nil {
+		return res, err
+	}
+	phase("writes")
 	st := r.state
 	st.State, st.ErrorCode, st.ErrorMessage, st.RetryAt = fb.IndexIndexed, "", "", nil
 	now := r.x.now()
@@ -408,7 +459,7 @@ func (r *run) do(ctx context.Context) (Result, error) {
 
 // commits reads every commit reachable from the refs and not from the tips
 // of the last run, and records those that mention a key, in batches.
-func (r *run) commits(ctx context.Context, m *gitmirror.Mirror, refs, oldTips map[string]string, res *Result) error {
+func (r *run) commits(ctx context.Context, m *gitmirror.Mirror, refs, oldTips map[string]string, res *Result, w *writer) error {
 	include := distinct(refs)
 	exclude := distinct(oldTips)
 	batch := make([]fb.Commit, 0, batchSize)
@@ -416,21 +467,25 @@ func (r *run) commits(ctx context.Context, m *gitmirror.Mirror, refs, oldTips ma
 		if len(batch) == 0 {
 			return nil
 		}
-		err := r.x.Store.AddCommits(ctx, r.repo.ID, batch)
-		batch = batch[:0]
+		err := w.send(ctx, batch)
+		batch = make([]fb.Commit, 0, batchSize) // the writer owns the last one
 		return err
 	}
 	lastReport := time.Now()
-	r.read, r.linked = map[[20]byte]bool{}, map[string][]string{}
+	r.read, r.linked = nil, map[uint64][]string{}
+	defer func() { r.read.seal() }() // read by the tags' goroutines
 	err := m.Log(ctx, include, exclude, func(c gitmirror.Commit) error {
 		res.Commits++
 		r.state.Commits++
-		if id, ok := shaID(c.SHA); ok {
-			r.read[id] = true
+		id, ok := idOf(c.SHA)
+		if ok {
+			r.read = append(r.read, id)
 		}
 		if keys := capKeys(r.matcher.Message(c.Message)); len(keys) > 0 {
 			res.Linked++
-			r.linked[c.SHA] = keys
+			if ok {
+				r.linked[id] = keys
+			}
 			for _, k := range keys {
 				r.keys[k] = true
 			}
@@ -456,6 +511,60 @@ func (r *run) commits(ctx context.Context, m *gitmirror.Mirror, refs, oldTips ma
 		return describe(err, r.repo)
 	}
 	return flush()
+}
+
+// writer writes batches of linked commits to the store in the background,
+// one after another, at most writerQueue of them waiting: memory stays
+// bounded, and a store slower than git holds git back.
+type writer struct {
+	ch     chan []fb.Commit
+	done   chan struct{}
+	failed atomic.Bool
+	err    error // the first failure; read after done
+	closed bool
+}
+
+const writerQueue = 2
+
+func startWriter(ctx context.Context, st Store, repositoryID string) *writer {
+	w := &writer{ch: make(chan []fb.Commit, writerQueue), done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		for b := range w.ch {
+			if w.err != nil {
+				continue // drained: the run fails anyway
+			}
+			if w.err = st.AddCommits(ctx, repositoryID, b); w.err != nil {
+				w.failed.Store(true)
+			}
+		}
+	}()
+	return w
+}
+
+// send hands a batch over; after a failed write it answers that failure,
+// so the run stops reading.
+func (w *writer) send(ctx context.Context, b []fb.Commit) error {
+	if w.failed.Load() {
+		return w.err // written once, before failed was set
+	}
+	select {
+	case w.ch <- b:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// close waits for every batch sent to be written and answers the first
+// failure. It may be called again.
+func (w *writer) close() error {
+	if !w.closed {
+		w.closed = true
+		close(w.ch)
+	}
+	<-w.done
+	return w.err
 }
 
 // maxRefName bounds the ref names kept: the store indexes them, and no
@@ -582,11 +691,12 @@ func (r *run) tags(ctx context.Context, m *gitmirror.Mirror, refs, oldTips map[s
 			keys := map[string]bool{}
 			var earlier []string
 			err := m.RevList(gctx, []string{sha}, parents, func(c string) error {
-				if ks, ok := r.linked[c]; ok {
+				id, ok := idOf(c)
+				if ks, linked := r.linked[id]; ok && linked {
 					for _, k := range ks {
 						keys[k] = true
 					}
-				} else if id, ok := shaID(c); !ok || !r.read[id] {
+				} else if !ok || !r.read.has(id) {
 					earlier = append(earlier, c)
 				}
 				return nil
@@ -615,11 +725,27 @@ func (r *run) tags(ctx context.Context, m *gitmirror.Mirror, refs, oldTips map[s
 	return out, nil
 }
 
-// shaID is a commit id as 20 bytes, to remember many in little memory.
-func shaID(sha string) ([20]byte, bool) {
-	var id [20]byte
-	n, err := hex.Decode(id[:], []byte(sha))
-	return id, err == nil && n == 20
+// idOf is a commit as the first 8 bytes of its id: 8 bytes a commit keep
+// a history of millions small. Two commits of one repository share them
+// with odds of about n²/2⁶⁵ (one in 10⁷ at a million commits); the worst a
+// shared prefix does is to count one commit's keys, or none, for a tag.
+func idOf(sha string) (uint64, bool) {
+	if len(sha) < 16 {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(sha[:16], 16, 64)
+	return v, err == nil
+}
+
+// idSet is a set of idOf values: appended to, then sealed (sorted) once
+// before it is read, by any number of goroutines.
+type idSet []uint64
+
+func (s idSet) seal() { slices.Sort(s) }
+
+func (s idSet) has(id uint64) bool {
+	_, ok := slices.BinarySearch(s, id)
+	return ok
 }
 
 // tagReaders is how many tags' commits are read at once.

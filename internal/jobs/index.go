@@ -166,3 +166,75 @@ func indexOutcome(err error) error {
 	}
 	return outcome(err)
 }
+
+// CancelIndex cancels every index run of the repositories, for
+// repositories that left their integration: a waiting run never starts, and
+// a running one has its context cancelled by the instance running it (River
+// tells it within seconds, also without LISTEN).
+func (q *Queue) CancelIndex(ctx context.Context, repositoryIDs []string) error {
+	for _, id := range repositoryIDs {
+		jobIDs, err := q.indexJobs(ctx, id)
+		if err != nil {
+			return err
+		}
+		for _, jobID := range jobIDs {
+			_, err := q.client.JobCancel(ctx, jobID)
+			if err != nil && !errors.Is(err, rivertype.ErrNotFound) {
+				return fmt.Errorf("jobs: cancelling index run %d of repository %s: %w", jobID, id, err)
+			}
+		}
+	}
+	return nil
+}
+
+// indexJobs lists the unfinished index runs of a repository. Runs are
+// keyed by their arguments' repositoryId (indexArgs); River stores them as
+// JSON in PostgreSQL and as JSONB in SQLite, which read them alike but for
+// the path syntax.
+func (q *Queue) indexJobs(ctx context.Context, repositoryID string) ([]int64, error) {
+	arg := `args->>'$.repositoryId'`
+	if q.postgres {
+		arg = `args->>'repositoryId'`
+	}
+	rows, err := q.db.QueryContext(ctx, q.rebind(`SELECT id FROM river_job WHERE kind = ? AND `+arg+` = ?
+		AND state IN ('available', 'scheduled', 'retryable', 'pending', 'running')`), kindIndex, repositoryID)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: listing the index runs of repository %s: %w", repositoryID, err)
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("jobs: listing the index runs of repository %s: %w", repositoryID, err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// sweepEvery is how often an instance deletes the mirrors of repositories
+// that no longer exist. Each instance has its own data directory, so each
+// sweeps its own: a repository removed through another instance leaves a
+// mirror here until then.
+const sweepEvery = time.Hour
+
+// sweepMirrors sweeps at once and then every sweepEvery until ctx ends.
+func (q *Queue) sweepMirrors(ctx context.Context) {
+	t := time.NewTicker(sweepEvery)
+	defer t.Stop()
+	for {
+		n, err := q.indexer.SweepMirrors(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			q.log.Warn("mirrors of removed repositories not swept", "err", err)
+		case n > 0:
+			q.log.Info("mirrors of removed repositories deleted", "mirrors", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

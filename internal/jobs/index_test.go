@@ -3,8 +3,10 @@ package jobs
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
+	"time"
 
 	fb "github.com/forgebridge/forgebridge"
 	"github.com/forgebridge/forgebridge/internal/app"
@@ -130,6 +132,11 @@ func TestIndexRuns(t *testing.T) {
 				t.Fatal(err)
 			}
 			x := &index.Indexer{Store: e.st, Tracker: projectKeys{"PROJ"}, Providers: drivers.New, Git: git, Dir: t.TempDir()}
+			// A mirror of a repository removed while the instance was down.
+			stale := x.MirrorDir("0123456789abcdef0123456789abcdef")
+			if err := os.MkdirAll(stale, 0o700); err != nil {
+				t.Fatal(err)
+			}
 			q := e.open(t, Config{Rediscover: -1, Revalidate: -1, Reindex: -1, Indexer: x})
 			if err := q.Start(context.Background()); err != nil {
 				t.Fatal(err)
@@ -146,6 +153,15 @@ func TestIndexRuns(t *testing.T) {
 			states, _ := e.st.IndexStates(context.Background(), []string{id})
 			if states[id].State != fb.IndexIndexed {
 				t.Errorf("state = %+v", states[id])
+			}
+			// Starting swept it; Stop waits for the sweep.
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := q.Stop(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := os.Stat(stale); !os.IsNotExist(err) {
+				t.Errorf("the removed repository's mirror is still there after start-up: %v", err)
 			}
 		})
 	}
@@ -166,3 +182,78 @@ func (projectKeys) IssuePermissions(context.Context, fb.User, fb.Issue) (map[str
 func (projectKeys) BrowsableProjects(context.Context, fb.User) ([]string, error) { return nil, errNo }
 
 var errNo = fb.Errorf(fb.ENotSupported, "not in this test")
+
+// TestRemovingCancelsIndexRuns: deleting an integration cancels the index
+// runs of its repositories (a waiting one is cancelled, a running one is
+// told to stop) and deletes their mirrors; another integration's runs and
+// mirrors stay.
+func TestRemovingCancelsIndexRuns(t *testing.T) {
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			e := newEnv(t, b)
+			ctx := context.Background()
+			x := &index.Indexer{Store: e.st, Dir: t.TempDir()}
+			q := e.open(t, Config{Rediscover: -1, Revalidate: -1, Reindex: -1}) // not started: jobs wait
+			e.svc.Queue = q
+			e.svc.Index = app.Indexing{Store: e.st, RemoveMirror: x.RemoveMirror}
+			gone := e.repositoryID(t)
+			other := e.addIntegration(t, "Other")
+			repos, err := e.st.IntegrationRepositories(ctx, other.ID)
+			if err != nil || len(repos) == 0 {
+				t.Fatal(repos, err)
+			}
+			kept := repos[0].ID
+			for _, id := range []string{gone, kept} {
+				if err := os.MkdirAll(x.MirrorDir(id), 0o700); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := q.Index(ctx, []string{gone, kept}, app.IndexBySchedule, false); err != nil {
+				t.Fatal(err)
+			}
+			// One run of the removed repository is going, one waits after it.
+			running := indexJobs(t, q)[0]
+			if !argsWith("repositoryId", gone)(running.EncodedArgs) {
+				running = indexJobs(t, q)[1]
+			}
+			if _, err := e.st.DB().ExecContext(ctx, q.rebind("UPDATE river_job SET state = 'running' WHERE id = ?"), running.ID); err != nil {
+				t.Fatal(err)
+			}
+			if err := q.Index(ctx, []string{gone}, app.IndexByWebhook, false); err != nil {
+				t.Fatal(err)
+			}
+
+			if err := e.svc.DeleteIntegration(ctx, fb.User{Name: "admin", Admin: true}, e.in.ID, ""); err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for _, j := range indexJobs(t, q) {
+				switch {
+				case argsWith("repositoryId", kept)(j.EncodedArgs):
+					if j.State != rivertype.JobStateAvailable {
+						t.Errorf("the other integration's run is %s, want available", j.State)
+					}
+				case j.ID == running.ID:
+					// River cancels a running job through the instance running it.
+					if !strings.Contains(string(j.Metadata), "cancel_attempted_at") {
+						t.Errorf("the running run was not told to stop: metadata %s", j.Metadata)
+					}
+				default:
+					n++
+					if j.State != rivertype.JobStateCancelled {
+						t.Errorf("a waiting run of the removed repository is %s, want cancelled", j.State)
+					}
+				}
+			}
+			if n != 1 {
+				t.Errorf("%d waiting runs of the removed repository, want 1", n)
+			}
+			if _, err := os.Stat(x.MirrorDir(gone)); !os.IsNotExist(err) {
+				t.Errorf("the removed repository's mirror: %v, want it deleted", err)
+			}
+			if _, err := os.Stat(x.MirrorDir(kept)); err != nil {
+				t.Errorf("the other repository's mirror: %v", err)
+			}
+		})
+	}
+}

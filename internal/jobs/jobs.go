@@ -101,6 +101,9 @@ type Queue struct {
 	rediscover time.Duration
 	revalidate time.Duration
 	reindex    time.Duration
+
+	stopSweep  context.CancelFunc // ends sweepMirrors; nil when not started
+	sweepEnded chan struct{}
 }
 
 var _ app.Queue = (*Queue)(nil)
@@ -246,6 +249,14 @@ func (q *Queue) Start(ctx context.Context) error {
 	if err := q.client.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("jobs: starting: %w", err)
 	}
+	if q.indexer != nil && q.stopSweep == nil {
+		sweep, stop := context.WithCancel(context.WithoutCancel(ctx))
+		q.stopSweep, q.sweepEnded = stop, make(chan struct{})
+		go func() {
+			defer close(q.sweepEnded)
+			q.sweepMirrors(sweep)
+		}()
+	}
 	return nil
 }
 
@@ -253,6 +264,11 @@ func (q *Queue) Start(ctx context.Context) error {
 // ctx ends first, the jobs still running have their contexts cancelled (River
 // retries them later) and Stop returns ctx's error without waiting further.
 func (q *Queue) Stop(ctx context.Context) error {
+	if q.stopSweep != nil {
+		q.stopSweep()
+		<-q.sweepEnded
+		q.stopSweep = nil
+	}
 	err := q.client.Stop(ctx)
 	if err == nil {
 		return nil

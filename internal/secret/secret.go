@@ -13,6 +13,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -49,6 +50,12 @@ type Keyset struct {
 	mu     sync.RWMutex
 	handle *keyset.Handle
 	aead   tink.AEAD
+	raw    []byte // the JSON it was read from or written as, to tell a changed file
+
+	// unknownKey, when set, is called by Decrypt for a ciphertext of a key
+	// this keyset lacks (another instance rotated first), to reload the
+	// keyset; Decrypt then tries again once if the key is there.
+	unknownKey func(id uint32) bool
 }
 
 var _ forgebridge.Cipher = (*Keyset)(nil)
@@ -61,23 +68,52 @@ func Open(path string, create bool) (*Keyset, error) {
 	if !create || !errors.Is(err, fs.ErrNotExist) {
 		return k, err
 	}
+	if k, err = Generate(); err != nil {
+		return nil, err
+	}
+	if _, err := k.Create(path); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// Generate makes a keyset with one new key, in memory only.
+func Generate() (*Keyset, error) {
 	h, _, err := addPrimaryKey(keyset.NewManager())
 	if err != nil {
 		return nil, err
 	}
+	return newKeyset(h)
+}
+
+// Create writes k to path with mode 0600 (its directory with 0700 if
+// missing), unless a file is there already (another process created it
+// first): then k takes that file's keys instead and wrote is false.
+func (k *Keyset) Create(path string) (wrote bool, err error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fileError(path, "cannot create the directory of the keyset file", err)
+		return false, fileError(path, "cannot create the directory of the keyset file", err)
 	}
+	k.mu.RLock()
+	h := k.handle
+	k.mu.RUnlock()
 	// Link never replaces a file: if another process created the keyset
 	// meanwhile, use that one rather than overwrite keys it may already use.
-	err = writeFile(path, h, os.Link)
+	raw, err := writeFile(path, h, os.Link)
 	if errors.Is(err, fs.ErrExist) {
-		return load(path)
+		other, err := load(path)
+		if err != nil {
+			return false, err
+		}
+		k.replace(other)
+		return false, nil
 	}
 	if err != nil {
-		return nil, err
+		return false, err
 	}
-	return newKeyset(h)
+	k.mu.Lock()
+	k.raw = raw
+	k.mu.Unlock()
+	return true, nil
 }
 
 func load(path string) (*Keyset, error) {
@@ -96,21 +132,39 @@ func load(path string) (*Keyset, error) {
 		return nil, forgebridge.Errorf(forgebridge.EInvalid,
 			"The keyset file %s has mode %v: other users may read the keys. Run chmod 600 on it.", path, info.Mode().Perm())
 	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil, fileError(path, "cannot read the keyset file", err)
+	}
+	return parse(data, "The keyset file "+path)
+}
+
+// Parse loads a keyset from its JSON (as FORGEBRIDGE_KEYSET_JSON holds it);
+// source names where it came from in errors, such as "FORGEBRIDGE_KEYSET_JSON".
+func Parse(data []byte, source string) (*Keyset, error) {
+	return parse(data, "The keyset in "+source)
+}
+
+func parse(data []byte, what string) (*Keyset, error) {
 	// Tink's parse errors may quote the file, that is key material: say only
 	// that the file is unusable.
-	h, err := insecurecleartextkeyset.Read(keyset.NewJSONReader(f))
+	h, err := insecurecleartextkeyset.Read(keyset.NewJSONReader(bytes.NewReader(data)))
 	if err != nil {
 		return nil, forgebridge.Errorf(forgebridge.EInvalid,
-			"The keyset file %s is not a valid Tink JSON keyset (corrupt or truncated); restore it from a backup.", path)
+			"%s is not a valid Tink JSON keyset (corrupt or truncated); restore it from a backup.", what)
 	}
 	for i := range h.Len() {
 		e, err := h.Entry(i)
 		if err != nil || !keyParams.Equal(e.Key().Parameters()) {
 			return nil, forgebridge.Errorf(forgebridge.EInvalid,
-				"The keyset file %s holds a key that is not AES256-GCM with the TINK prefix; forgebridge uses no other kind.", path)
+				"%s holds a key that is not AES256-GCM with the TINK prefix; forgebridge uses no other kind.", what)
 		}
 	}
-	return newKeyset(h)
+	k, err := newKeyset(h)
+	if err == nil {
+		k.raw = bytes.Clone(data)
+	}
+	return k, err
 }
 
 func newKeyset(h *keyset.Handle) (*Keyset, error) {
@@ -140,15 +194,15 @@ func addPrimaryKey(m *keyset.Manager) (*keyset.Handle, uint32, error) {
 // writeFile writes h to a temporary file (mode 0600) beside path, then puts
 // it in place with place (os.Rename or os.Link), so that path never holds a
 // partial keyset.
-func writeFile(path string, h *keyset.Handle, place func(oldpath, newpath string) error) error {
+func writeFile(path string, h *keyset.Handle, place func(oldpath, newpath string) error) ([]byte, error) {
 	var buf bytes.Buffer
 	if err := insecurecleartextkeyset.Write(h, keyset.NewJSONWriter(&buf)); err != nil {
-		return &forgebridge.Error{Code: forgebridge.EInternal, Message: "Serialising the keyset failed.", Err: err}
+		return nil, &forgebridge.Error{Code: forgebridge.EInternal, Message: "Serialising the keyset failed.", Err: err}
 	}
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, ".keyset-*.tmp") // CreateTemp uses mode 0600
 	if err != nil {
-		return fileError(path, "cannot write the keyset file", err)
+		return nil, fileError(path, "cannot write the keyset file", err)
 	}
 	defer os.Remove(tmp.Name()) // after Rename it is gone; after Link it is a second name
 	_, err = tmp.Write(buf.Bytes())
@@ -162,14 +216,14 @@ func writeFile(path string, h *keyset.Handle, place func(oldpath, newpath string
 		err = place(tmp.Name(), path)
 	}
 	if err != nil { // wrapped: Open tells a lost Link race by fs.ErrExist
-		return fileError(path, "cannot write the keyset file", err)
+		return nil, fileError(path, "cannot write the keyset file", err)
 	}
 	// Make the new name durable too; not every system can sync a directory.
 	if d, err := os.Open(dir); err == nil {
 		d.Sync()
 		d.Close()
 	}
-	return nil
+	return buf.Bytes(), nil
 }
 
 func fileError(path, what string, err error) error {
@@ -191,10 +245,11 @@ func (k *Keyset) Rotate(path string) (newKeyID uint32, err error) {
 	if err != nil {
 		return 0, &forgebridge.Error{Code: forgebridge.EInternal, Message: "The rotated keyset cannot be used for encryption.", Err: err}
 	}
-	if err := writeFile(path, h, os.Rename); err != nil {
+	raw, err := writeFile(path, h, os.Rename)
+	if err != nil {
 		return 0, err
 	}
-	k.handle, k.aead = h, a
+	k.handle, k.aead, k.raw = h, a, raw
 	return id, nil
 }
 
@@ -240,6 +295,11 @@ func (k *Keyset) Decrypt(ciphertext, associatedData []byte) ([]byte, error) {
 	if err == nil {
 		return pt, nil
 	}
+	if k.reloadFor(ciphertext) {
+		if pt, err := k.primitive().Decrypt(ciphertext, associatedData); err == nil {
+			return pt, nil
+		}
+	}
 	if len(ciphertext) < 5 || ciphertext[0] != tinkPrefix {
 		return nil, forgebridge.Errorf(forgebridge.EInternal,
 			"The keyset cannot decrypt a stored secret: the value is not a forgebridge ciphertext (damaged or not encrypted).")
@@ -261,7 +321,11 @@ const (
 	userTokenPurpose             = "forgebridge/user-token/v1\x00"
 	integrationCredentialPurpose = "forgebridge/integration-credential/v1\x00"
 	webhookSecretPurpose         = "forgebridge/webhook-secret/v1\x00"
+	keysetCheckPurpose           = "forgebridge/keyset-check/v1\x00"
 )
+
+// KeysetCheckAD is the associated data of the database's keyset check value.
+func KeysetCheckAD() []byte { return encodeAD(keysetCheckPurpose) }
 
 // WebhookSecretAD is the associated data of an integration's webhook secret.
 func WebhookSecretAD(integrationID string) []byte {

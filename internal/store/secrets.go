@@ -144,6 +144,23 @@ func secretRows(ctx context.Context, c conn) ([]secretRow, error) {
 	return out, nil
 }
 
+// replace stores ct in place of the row's ciphertext, compare-and-set on
+// the old one: a value written meanwhile is not lost.
+func (r secretRow) replace(ctx context.Context, c conn, ct []byte) (err error) {
+	switch {
+	case r.userToken:
+		_, err = c.exec(ctx, "UPDATE user_tokens SET credential = ? WHERE user_key = ? AND integration_id = ? AND credential = ?",
+			ct, r.userKey, r.integrationID, r.ciphertext)
+	case r.webhook:
+		_, err = c.exec(ctx, "UPDATE webhook_secrets SET secret = ? WHERE integration_id = ? AND secret = ?",
+			ct, r.integrationID, r.ciphertext)
+	default:
+		_, err = c.exec(ctx, "UPDATE integrations SET credential = ? WHERE id = ? AND credential = ?",
+			ct, r.integrationID, r.ciphertext)
+	}
+	return err
+}
+
 // maxReported caps how many undecryptable rows an error lists.
 const maxReported = 5
 
@@ -209,19 +226,7 @@ func (s *Store) ReencryptSecrets(ctx context.Context) (n int, err error) {
 			if err != nil {
 				return fmt.Errorf("encrypting %s: %w", r.describe(), err)
 			}
-			// Compare-and-set on the old ciphertext: no lost update.
-			switch {
-			case r.userToken:
-				_, err = c.exec(ctx, "UPDATE user_tokens SET credential = ? WHERE user_key = ? AND integration_id = ? AND credential = ?",
-					ct, r.userKey, r.integrationID, r.ciphertext)
-			case r.webhook:
-				_, err = c.exec(ctx, "UPDATE webhook_secrets SET secret = ? WHERE integration_id = ? AND secret = ?",
-					ct, r.integrationID, r.ciphertext)
-			default:
-				_, err = c.exec(ctx, "UPDATE integrations SET credential = ? WHERE id = ? AND credential = ?",
-					ct, r.integrationID, r.ciphertext)
-			}
-			if err != nil {
+			if err := r.replace(ctx, c, ct); err != nil {
 				return fmt.Errorf("storing %s: %w", r.describe(), err)
 			}
 		}

@@ -78,7 +78,8 @@ type Tracker struct {
 	// lastBrowsable is a project each person was last found to browse,
 	// tried first when the question is whether they browse any.
 	lastBrowsable *lru[personKey, string]
-	probe         probe // Ready's last answer (ready.go)
+	probe         probe                     // Ready's last answer (ready.go)
+	authors       *ttlCache[string, author] // by lower-cased email
 }
 
 var _ fb.Tracker = (*Tracker)(nil)
@@ -131,6 +132,11 @@ func New(cfg Config) (*Tracker, error) {
 	t.missing = newLRU[scope, struct{}](ttl, maxUsers)
 	t.refused = newLRU[[32]byte, struct{}](ttl, maxPeople)
 	t.lastBrowsable = newLRU[personKey, string](0, maxPeople)
+	authorTTL := authorsFor
+	if ttl < 0 {
+		authorTTL = ttl
+	}
+	t.authors = newTTLCache[string, author](authorTTL)
 	t.client = newHTTPClient(cfg.HTTPClient, u.Host)
 	return t, nil
 }

@@ -389,6 +389,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, "You are not authenticated. Authentication required to perform this operation.")
 	case path == "/rest/api/2/user" && r.Method == http.MethodGet:
 		s.serveUser(w, r)
+	case path == "/rest/api/2/user/search" && r.Method == http.MethodGet:
+		s.serveUserSearch(w, r)
 	case path == "/rest/api/2/user/permission/search" && r.Method == http.MethodGet:
 		s.servePermissionSearch(w, r, caller)
 	case path == "/rest/api/2/mypermissions" && r.Method == http.MethodGet:
@@ -460,6 +462,35 @@ func (s *Server) serveUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, s.userJSON(u, expands(r, "groups")))
+}
+
+// serveUserSearch is Jira's user search (GET /rest/api/2/user/search):
+// the users whose name, e-mail address or a word of whose display name
+// starts with username (required), active ones unless includeActive=false,
+// inactive ones only with includeInactive=true, sorted by name and paged by
+// startAt and maxResults (50 by default, at most 1000).
+func (s *Server) serveUserSearch(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	filter := strings.ToLower(q.Get("username"))
+	if filter == "" {
+		writeError(w, http.StatusBadRequest, "The username query parameter was not provided")
+		return
+	}
+	active, inactive := q.Get("includeActive") != "false", q.Get("includeInactive") == "true"
+	var matched []*User
+	for _, u := range s.users {
+		if (u.Active && active || !u.Active && inactive) && matchesUser(u, filter) {
+			matched = append(matched, u)
+		}
+	}
+	slices.SortFunc(matched, func(a, b *User) int { return strings.Compare(a.Name, b.Name) })
+	startAt, maxResults := intParam(q.Get("startAt"), 0), intParam(q.Get("maxResults"), 50)
+	maxResults = min(max(maxResults, 1), 1000)
+	out := []map[string]any{}
+	for i := max(startAt, 0); i < len(matched) && len(out) < maxResults; i++ {
+		out = append(out, s.userJSON(matched[i], false))
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // knownPermissions are the project permission keys the search accepts.

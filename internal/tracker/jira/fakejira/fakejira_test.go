@@ -207,3 +207,50 @@ func TestRestrictIssue(t *testing.T) {
 		}
 	}
 }
+
+// TestUserSearch: Jira's user search matches prefixes of names, addresses
+// and display-name words, lists active users unless told otherwise, and
+// needs a username.
+func TestUserSearch(t *testing.T) {
+	s := newServer(t)
+	s.AddUser(User{Key: "JIRAUSER4", Name: "carol", Email: "carol@example.com", Active: true})
+	s.AddUser(User{Key: "JIRAUSER5", Name: "carl", Email: "carol@example.com.au", Active: false})
+	for _, tt := range []struct {
+		query      string
+		wantStatus int
+		want       []string
+	}{
+		{"", 400, nil},
+		{"?username=carol%40example.com", 200, []string{"carol"}},
+		{"?username=carol%40example.com&includeInactive=true", 200, []string{"carl", "carol"}},
+		{"?username=carol%40example.com&includeActive=false&includeInactive=true", 200, []string{"carl"}},
+		{"?username=al", 200, []string{"al", "alice", "bert"}}, // "Alberts"
+		{"?username=al&maxResults=1&startAt=1", 200, []string{"alice"}},
+		{"?username=nobody", 200, []string{}},
+	} {
+		resp, body := do(t, s, "GET", "/rest/api/2/user/search"+tt.query, "admin-pat", "")
+		if resp.StatusCode != tt.wantStatus {
+			t.Errorf("%s: status %d, want %d (%s)", tt.query, resp.StatusCode, tt.wantStatus, body)
+			continue
+		}
+		if tt.wantStatus != 200 {
+			continue
+		}
+		var users []struct {
+			Name string `json:"name"`
+		}
+		if err := json.Unmarshal([]byte(body), &users); err != nil {
+			t.Fatalf("%s: %v", tt.query, err)
+		}
+		got := []string{}
+		for _, u := range users {
+			got = append(got, u.Name)
+		}
+		if strings.Join(got, ",") != strings.Join(tt.want, ",") {
+			t.Errorf("%s: %v, want %v", tt.query, got, tt.want)
+		}
+	}
+	if resp, _ := do(t, s, "GET", "/rest/api/2/user/search?username=al", "", ""); resp.StatusCode != 401 {
+		t.Errorf("anonymous search: %d, want 401", resp.StatusCode)
+	}
+}
