@@ -644,6 +644,7 @@ func TestOpenRejectsBadConfig(t *testing.T) {
 		{Dialect: "sqlite", App: svc},
 		{DB: st.DB(), Dialect: "sqlite"},
 		{DB: st.DB(), Dialect: "mysql", App: svc},
+		{DB: st.DB(), Dialect: "postgres", App: svc}, // no pgx pool
 	} {
 		if _, err := Open(context.Background(), cfg); fb.ErrorCode(err) != fb.EInvalid {
 			t.Errorf("Open(%+v) = %v, want %s", cfg, err, fb.EInvalid)
