@@ -142,7 +142,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 
 	// The queue starts once the port is ours, so an instance that cannot
 	// serve does not take the lead of the background work on its way out.
-	queue, err := jobs.Open(ctx, jobs.Config{DB: st.DB(), Dialect: st.Dialect(), App: svc, Logger: log,
+	queue, err := jobs.Open(ctx, jobs.Config{DB: st.DB(), Dialect: st.Dialect(), Pool: st.Pool(), App: svc, Logger: log,
 		Rediscover: *rediscover, Revalidate: *revalidate, Reindex: *reindex, Indexer: queueIndexer})
 	if err != nil {
 		return fmt.Errorf("cannot open the job queue: %w", err)
@@ -204,7 +204,7 @@ func cmdMigrate(ctx context.Context, args []string, getenv func(string) string, 
 		return err
 	}
 	defer st.Close()
-	if _, err := jobs.Open(ctx, jobs.Config{DB: st.DB(), Dialect: st.Dialect(), App: service(st)}); err != nil {
+	if _, err := jobs.Open(ctx, jobs.Config{DB: st.DB(), Dialect: st.Dialect(), Pool: st.Pool(), App: service(st)}); err != nil {
 		return fmt.Errorf("cannot migrate the job queue: %w", err)
 	}
 	fmt.Fprintf(stdout, "database migrated (%s)\n", st.Dialect())

@@ -16,11 +16,14 @@ import (
 	fb "github.com/forgebridge/forgebridge"
 	"github.com/forgebridge/forgebridge/internal/app"
 	"github.com/forgebridge/forgebridge/internal/index"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
-	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
 )
 
 // Defaults of the periodic work.
@@ -44,8 +47,13 @@ const migrationLockKey = 0x6662726976657200
 type Config struct {
 	DB      *sql.DB
 	Dialect string // "sqlite" or "postgres"
-	App     *app.Service
-	Logger  *slog.Logger
+	// Pool is a pgx pool on the same PostgreSQL database, required with
+	// it: River's PostgreSQL driver works on pgx, and LISTENs on one of its
+	// connections to learn of new jobs at once instead of polling. It stays
+	// the caller's to close, after Stop.
+	Pool   *pgxpool.Pool
+	App    *app.Service
+	Logger *slog.Logger
 	// Rediscover is the period of repository rediscovery for every
 	// integration; 0 means DefaultRediscover and a negative period turns it off.
 	Rediscover time.Duration
@@ -59,15 +67,35 @@ type Config struct {
 	// (git missing): its index jobs are left to instances that have one.
 	Indexer *index.Indexer
 
-	// Test knobs: River's retry schedule and how often a poll-only client
-	// looks for jobs. Zero values keep River's defaults.
+	// Test knobs: River's retry schedule and how often the client polls
+	// for jobs (on PostgreSQL only a fallback to notifications). Zero
+	// values keep the defaults.
 	retryPolicy  river.ClientRetryPolicy
 	pollInterval time.Duration
 }
 
+// riverClient is what the queue uses of a River client, whichever the
+// driver's transaction type (*sql.Tx for SQLite, pgx.Tx for PostgreSQL).
+type riverClient interface {
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+	StopAndCancel(ctx context.Context) error
+	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+	InsertMany(ctx context.Context, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
+	JobList(ctx context.Context, params *river.JobListParams) (*river.JobListResult, error)
+	JobCancel(ctx context.Context, jobID int64) (*rivertype.JobRow, error)
+	QueueGet(ctx context.Context, name string) (*rivertype.Queue, error)
+	Stopped() <-chan struct{}
+}
+
+var (
+	_ riverClient = (*river.Client[*sql.Tx])(nil)
+	_ riverClient = (*river.Client[pgx.Tx])(nil)
+)
+
 // Queue is forgebridge's job queue. It implements app.Queue.
 type Queue struct {
-	client     *river.Client[*sql.Tx]
+	client     riverClient
 	db         *sql.DB
 	postgres   bool
 	app        *app.Service
@@ -89,14 +117,14 @@ func Open(ctx context.Context, cfg Config) (*Queue, error) {
 	if cfg.DB == nil || cfg.App == nil {
 		return nil, fb.Errorf(fb.EInvalid, "jobs: a database and an application are required")
 	}
-	var driver riverdriver.Driver[*sql.Tx]
 	workers := postgresWorkers
 	switch cfg.Dialect {
 	case "sqlite":
-		driver, workers = riversqlite.New(cfg.DB), sqliteWorkers
+		workers = sqliteWorkers
 	case "postgres":
-		// Over database/sql River cannot LISTEN, so it polls for new jobs.
-		driver = riverdatabasesql.New(cfg.DB)
+		if cfg.Pool == nil {
+			return nil, fb.Errorf(fb.EInvalid, "jobs: PostgreSQL needs a pgx pool")
+		}
 	default:
 		return nil, fb.Errorf(fb.EInvalid, "jobs: unknown database dialect %q; want sqlite or postgres", cfg.Dialect)
 	}
@@ -109,10 +137,6 @@ func Open(ctx context.Context, cfg Config) (*Queue, error) {
 		rediscover: period(cfg.Rediscover, DefaultRediscover),
 		revalidate: period(cfg.Revalidate, DefaultRevalidate),
 		reindex:    period(cfg.Reindex, DefaultReindex)}
-
-	if err := migrate(ctx, cfg.DB, cfg.Dialect, driver, log); err != nil {
-		return nil, err
-	}
 
 	w := river.NewWorkers()
 	river.AddWorker(w, &remoteLinkWorker{q: q})
@@ -137,19 +161,44 @@ func Open(ctx context.Context, cfg Config) (*Queue, error) {
 		PeriodicJobs: q.periodicJobs(),
 		RetryPolicy:  cfg.retryPolicy,
 	}
-	// Neither driver here listens for new jobs, so they are polled for: a
-	// quarter second keeps a webhook's push well within a second of the
-	// issue, at one small query per poll.
-	rc.FetchCooldown, rc.FetchPollInterval = 100*time.Millisecond, 250*time.Millisecond
 	if cfg.pollInterval > 0 {
-		rc.FetchCooldown, rc.FetchPollInterval = cfg.pollInterval/2, cfg.pollInterval
+		// The cooldown also spaces fetches on notifications: a long poll
+		// interval must not slow those.
+		rc.FetchCooldown, rc.FetchPollInterval = min(cfg.pollInterval/2, 100*time.Millisecond), cfg.pollInterval
+	}
+
+	var err error
+	if q.postgres {
+		// River LISTENs on a connection of the pool and every instance's
+		// insert NOTIFYs: a job is fetched at once by whichever instance is
+		// free, and polling (River's default second) is only the fallback.
+		q.client, err = newClient(ctx, riverpgxv5.New(cfg.Pool), cfg.DB, true, rc, log)
+	} else {
+		// SQLite cannot notify: new jobs are polled for, every quarter
+		// second, which keeps a webhook's push well within a second of the
+		// issue at one small query per poll.
+		if cfg.pollInterval == 0 {
+			rc.FetchCooldown, rc.FetchPollInterval = 100*time.Millisecond, 250*time.Millisecond
+		}
+		q.client, err = newClient(ctx, riversqlite.New(cfg.DB), cfg.DB, false, rc, log)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return q, nil
+}
+
+// newClient applies River's migrations with driver and builds its client.
+func newClient[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], db *sql.DB, postgres bool,
+	rc *river.Config, log *slog.Logger) (riverClient, error) {
+	if err := migrate(ctx, db, postgres, driver, log); err != nil {
+		return nil, err
 	}
 	client, err := river.NewClient(driver, rc)
 	if err != nil {
 		return nil, fmt.Errorf("jobs: building the River client: %w", err)
 	}
-	q.client = client
-	return q, nil
+	return client, nil
 }
 
 // period returns d, def when d is zero, and 0 (off) when d is negative.
@@ -168,7 +217,7 @@ func period(d, def time.Duration) time.Duration {
 // knows each database's variant; goose keeps applying forgebridge's schema.
 // Mixing River's SQL into forgebridge's goose files would mean copying it by
 // hand at every River upgrade.
-func migrate(ctx context.Context, db *sql.DB, dialect string, driver riverdriver.Driver[*sql.Tx], log *slog.Logger) (err error) {
+func migrate[TTx any](ctx context.Context, db *sql.DB, postgres bool, driver riverdriver.Driver[TTx], log *slog.Logger) (err error) {
 	defer func() {
 		if err != nil {
 			err = fmt.Errorf("jobs: applying River's migrations: %w", err)
@@ -178,7 +227,7 @@ func migrate(ctx context.Context, db *sql.DB, dialect string, driver riverdriver
 	if err != nil {
 		return err
 	}
-	if dialect == "postgres" {
+	if postgres {
 		// rivermigrate takes no lock of its own: without one, instances
 		// starting together would race to create the same tables.
 		conn, err := db.Conn(ctx)

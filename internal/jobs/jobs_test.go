@@ -79,7 +79,7 @@ func (fastRetry) NextRetry(*rivertype.JobRow) time.Time { return time.Now().Add(
 // stopped when the test ends.
 func (e *env) open(t *testing.T, cfg Config) *Queue {
 	t.Helper()
-	cfg.DB, cfg.Dialect, cfg.App = e.st.DB(), e.st.Dialect(), e.svc
+	cfg.DB, cfg.Dialect, cfg.Pool, cfg.App = e.st.DB(), e.st.Dialect(), e.st.Pool(), e.svc
 	cfg.Logger = e.svc.Logger
 	cfg.retryPolicy, cfg.pollInterval = fastRetry{}, 50*time.Millisecond
 	q, err := Open(context.Background(), cfg)
@@ -104,6 +104,7 @@ func (e *env) start(t *testing.T) *Queue {
 	return q
 }
 
+// driver reads River's tables in assertions; over database/sql on both.
 func (e *env) driver() riverdriver.Driver[*sql.Tx] {
 	if e.st.Dialect() == store.SQLite {
 		return riversqlite.New(e.st.DB())
@@ -380,7 +381,7 @@ func TestOpenConcurrently(t *testing.T) {
 	errs := make(chan error, 3)
 	for range 3 {
 		wg.Go(func() {
-			_, err := Open(context.Background(), Config{DB: st.DB(), Dialect: st.Dialect(), App: svc, Logger: slog.New(slog.DiscardHandler)})
+			_, err := Open(context.Background(), Config{DB: st.DB(), Dialect: st.Dialect(), Pool: st.Pool(), App: svc, Logger: slog.New(slog.DiscardHandler)})
 			errs <- err
 		})
 	}
@@ -643,6 +644,7 @@ func TestOpenRejectsBadConfig(t *testing.T) {
 		{Dialect: "sqlite", App: svc},
 		{DB: st.DB(), Dialect: "sqlite"},
 		{DB: st.DB(), Dialect: "mysql", App: svc},
+		{DB: st.DB(), Dialect: "postgres", App: svc}, // no pgx pool
 	} {
 		if _, err := Open(context.Background(), cfg); fb.ErrorCode(err) != fb.EInvalid {
 			t.Errorf("Open(%+v) = %v, want %s", cfg, err, fb.EInvalid)

@@ -17,6 +17,7 @@ import (
 
 	fb "github.com/forgebridge/forgebridge"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -40,6 +41,7 @@ type Store struct {
 	db      *sql.DB
 	dialect string
 	cipher  fb.Cipher
+	pool    *pgxpool.Pool // PostgreSQL only: see Pool
 }
 
 var _ fb.Store = (*Store)(nil)
@@ -57,12 +59,18 @@ func Open(ctx context.Context, dsn string, cipher fb.Cipher) (_ *Store, err erro
 	s := &Store{cipher: cipher}
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		s.dialect = Postgres
+		if s.pool, err = newPool(dsn); err != nil {
+			return nil, err
+		}
 		s.db, err = sql.Open("pgx", dsn)
 	} else {
 		s.dialect = SQLite
 		s.db, err = sql.Open("sqlite", sqliteDSN(dsn))
 	}
 	if err != nil {
+		if s.pool != nil {
+			s.pool.Close()
+		}
 		return nil, err
 	}
 	// database/sql keeps only 2 idle connections by default: under
@@ -72,15 +80,35 @@ func Open(ctx context.Context, dsn string, cipher fb.Cipher) (_ *Store, err erro
 	s.db.SetMaxIdleConns(maxConns)
 	s.db.SetConnMaxIdleTime(5 * time.Minute)
 	if err := s.db.PingContext(ctx); err != nil {
-		s.db.Close()
+		s.Close()
 		return nil, fmt.Errorf("connecting to the %s database: %w", s.dialect, err)
 	}
 	if err := s.Migrate(ctx); err != nil {
-		s.db.Close()
+		s.Close()
 		return nil, err
 	}
 	return s, nil
 }
+
+// poolConns bounds the connections of Pool: River keeps one to LISTEN on,
+// and its leader election, fetches and completions take others briefly.
+const poolConns = 8
+
+// newPool makes the pgx pool of Pool; it connects on first use.
+func newPool(dsn string) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		// pgx's message quotes the DSN, which may hold a password.
+		return nil, errors.New("the PostgreSQL connection URL cannot be parsed")
+	}
+	cfg.MaxConns = poolConns
+	return pgxpool.NewWithConfig(context.Background(), cfg)
+}
+
+// Pool is a pgx connection pool on the same PostgreSQL database, apart from
+// DB's, for a job queue that listens for PostgreSQL notifications (which
+// database/sql cannot). It is nil with SQLite. Close closes it.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
 // maxConns bounds the connections to the database; requests beyond it wait
 // for one (PostgreSQL's default limit is 100 for all clients).
@@ -119,8 +147,14 @@ func (s *Store) Ping(ctx context.Context) (err error) {
 	return s.db.PingContext(ctx)
 }
 
-// Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+// Close closes the database. It waits for connections taken from Pool to
+// be given back.
+func (s *Store) Close() error {
+	if s.pool != nil {
+		s.pool.Close()
+	}
+	return s.db.Close()
+}
 
 // querier is what *sql.DB and *sql.Tx have in common.
 type querier interface {
