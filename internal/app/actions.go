@@ -76,11 +76,7 @@ func (s *Service) resolveWith(ctx context.Context, u fb.User, issueKey, reposito
 	if repositoryID == "" {
 		return target{}, fb.Errorf(fb.EInvalid, "repositoryId is required.")
 	}
-	repo, err := s.Store.Repository(ctx, repositoryID)
-	if err != nil {
-		return target{}, err
-	}
-	integ, err := s.Store.Integration(ctx, repo.IntegrationID)
+	repo, integ, err := s.Store.RepositoryWithIntegration(ctx, repositoryID)
 	if err != nil {
 		return target{}, err
 	}
