@@ -97,6 +97,9 @@ type Store interface {
 	// still the version in (same UpdatedAt); else ENotFound, nothing written.
 	ReplaceDiscoveredRepositories(ctx context.Context, in Integration, repos []Repository, at time.Time) error
 	Repository(ctx context.Context, id string) (Repository, error)
+	// RepositoryWithIntegration is Repository and then Integration of its
+	// integration (credential decrypted), in one query: an action's reads.
+	RepositoryWithIntegration(ctx context.Context, id string) (Repository, Integration, error)
 	// Repositories lists in order of full name then id; next is "" on the last page.
 	Repositories(ctx context.Context, q RepositoryQuery) (repos []Repository, next string, err error)
 

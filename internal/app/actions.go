@@ -63,6 +63,12 @@ type target struct {
 // before any provider call unless the person holds Browse and View
 // Development Tools on the issue's project and the repository serves it.
 func (s *Service) resolve(ctx context.Context, u fb.User, issueKey, repositoryID string) (target, error) {
+	return s.resolveWith(ctx, u, issueKey, repositoryID, nil)
+}
+
+// resolveWith is resolve with the settings already read for this request,
+// when settings is not nil.
+func (s *Service) resolveWith(ctx context.Context, u fb.User, issueKey, repositoryID string, settings *fb.Settings) (target, error) {
 	issue, err := s.issueWithDevTools(ctx, u, issueKey)
 	if err != nil {
 		return target{}, err
@@ -70,22 +76,21 @@ func (s *Service) resolve(ctx context.Context, u fb.User, issueKey, repositoryID
 	if repositoryID == "" {
 		return target{}, fb.Errorf(fb.EInvalid, "repositoryId is required.")
 	}
-	repo, err := s.Store.Repository(ctx, repositoryID)
-	if err != nil {
-		return target{}, err
-	}
-	integ, err := s.Store.Integration(ctx, repo.IntegrationID)
+	repo, integ, err := s.Store.RepositoryWithIntegration(ctx, repositoryID)
 	if err != nil {
 		return target{}, err
 	}
 	if !integ.ServesProject(issue.Project) {
 		return target{}, fb.Errorf(fb.EForbidden, "The repository %s is not associated with project %s.", repo.FullName, issue.Project)
 	}
-	settings, err := s.Store.Settings(ctx)
-	if err != nil {
-		return target{}, err
+	if settings == nil {
+		st, err := s.Store.Settings(ctx)
+		if err != nil {
+			return target{}, err
+		}
+		settings = &st
 	}
-	return target{issue: issue, repo: repo, integ: integ, settings: settings}, nil
+	return target{issue: issue, repo: repo, integ: integ, settings: *settings}, nil
 }
 
 // issueWithDevTools returns the issue if the person may use development tools on it.
@@ -285,12 +290,13 @@ func (r ActionRecord) LogValue() slog.Value {
 
 // CreateBranch creates a branch for an issue with the credential the rule picks.
 func (s *Service) CreateBranch(ctx context.Context, u fb.User, issueKey string, in CreateBranchInput) (CreatedBranch, error) {
-	if err := s.branchBounds(ctx, issueKey, in); err != nil {
+	settings, err := s.branchBounds(ctx, issueKey, in)
+	if err != nil {
 		return CreatedBranch{}, err
 	}
 	entry := fb.AuditEntry{User: u.Name, Action: fb.AuditBranchCreate, RepositoryID: in.RepositoryID, Issue: issueKey, Target: in.Name}
 	var t target
-	out, err := s.createBranch(ctx, u, issueKey, in, &entry, &t)
+	out, err := s.createBranch(ctx, u, issueKey, in, settings, &entry, &t)
 	if err != nil {
 		s.audit(ctx, entry, err)
 		return out, err
@@ -303,8 +309,9 @@ func (s *Service) CreateBranch(ctx context.Context, u fb.User, issueKey string, 
 	return out, nil
 }
 
-func (s *Service) createBranch(ctx context.Context, u fb.User, issueKey string, in CreateBranchInput, entry *fb.AuditEntry, tp *target) (CreatedBranch, error) {
-	t, err := s.resolve(ctx, u, issueKey, in.RepositoryID)
+func (s *Service) createBranch(ctx context.Context, u fb.User, issueKey string, in CreateBranchInput, settings fb.Settings,
+	entry *fb.AuditEntry, tp *target) (CreatedBranch, error) {
+	t, err := s.resolveWith(ctx, u, issueKey, in.RepositoryID, &settings)
 	if err != nil {
 		return CreatedBranch{}, err
 	}

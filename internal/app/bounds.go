@@ -154,22 +154,19 @@ func truncate(s string, n int) string {
 
 // branchBounds checks a branch request's fields, and holds a branch name
 // typed by a person to the configured maximum length, as suggested names are.
-func (s *Service) branchBounds(ctx context.Context, issueKey string, in CreateBranchInput) error {
+func (s *Service) branchBounds(ctx context.Context, issueKey string, in CreateBranchInput) (fb.Settings, error) {
 	if err := in.bounds(issueKey); err != nil {
-		return err
+		return fb.Settings{}, err
 	}
-	name := strings.TrimSpace(in.Name)
-	if name == "" {
-		return nil
-	}
+	// Read here once for the whole request: resolve takes them from here.
 	st, err := s.Store.Settings(ctx)
 	if err != nil {
-		return err
+		return fb.Settings{}, err
 	}
-	if st.BranchNameMaxLength > 0 && len(name) > st.BranchNameMaxLength {
-		return fb.Errorf(fb.EInvalid, "name is longer than the configured maximum of %d bytes for a branch name.", st.BranchNameMaxLength)
+	if name := strings.TrimSpace(in.Name); st.BranchNameMaxLength > 0 && len(name) > st.BranchNameMaxLength {
+		return fb.Settings{}, fb.Errorf(fb.EInvalid, "name is longer than the configured maximum of %d bytes for a branch name.", st.BranchNameMaxLength)
 	}
-	return nil
+	return st, nil
 }
 
 // check refuses a person who is not an administrator, then a field over its bound.

@@ -26,6 +26,7 @@ type env struct {
 	t             testing.TB
 	srv           *httptest.Server
 	gh            *fakegithub.Server
+	ghURL         string // the integration's base URL
 	svc           *app.Service
 	admin, alice  string
 	bob           string
@@ -38,7 +39,11 @@ const (
 	aliceToken   = "ghp_alice0000000000000000000000000000000"
 )
 
-func newEnv(t testing.TB) *env {
+func newEnv(t testing.TB) *env { return newEnvFront(t, nil) }
+
+// newEnvFront is newEnv with the integration's base URL in front of the fake
+// GitHub, when front is not nil, at the address front answers.
+func newEnvFront(t testing.TB, front func(*fakegithub.Server) string) *env {
 	t.Helper()
 	ctx := context.Background()
 	st := storetest.OpenSQLite(t, storetest.NewCipher())
@@ -80,6 +85,10 @@ func newEnv(t testing.TB) *env {
 	must(svc.CreateIssue(ctx, root, fb.Issue{Key: "PROJ-1", Summary: "Fix the login page"}))
 	must(svc.CreateIssue(ctx, root, fb.Issue{Key: "OTHER-1", Summary: "Elsewhere"}))
 	token, base := serviceToken, gh.URL()
+	if front != nil {
+		base = front(gh)
+	}
+	e.ghURL = base
 	kind := fb.KindGitHub
 	projects := []string{"PROJ"}
 	in, err := svc.CreateIntegration(ctx, root, app.IntegrationInput{Name: ptr("Acme"), Kind: &kind, BaseURL: &base,

@@ -17,6 +17,9 @@ import (
 // Timeout bounds every call to a provider, retries included.
 const Timeout = 20 * time.Second
 
+// maxIdlePerHost is how many idle connections to a provider are kept for reuse.
+const maxIdlePerHost = 32
+
 // readRetries is how often an idempotent read is tried again after a network
 // error or a 502/503/504; the waits are short so an outage is answered in seconds.
 var readRetryWaits = []time.Duration{200 * time.Millisecond, 800 * time.Millisecond}
@@ -59,6 +62,11 @@ func NewHTTPClient(in fb.Integration, opts Options, allowedHosts ...string) (*ht
 			t.TLSClientConfig = cfg
 		}
 		t.ResponseHeaderTimeout = Timeout
+		// Go keeps 2 idle connections per host by default: under concurrent
+		// actions on one integration every further call opened (and for
+		// HTTPS, handshook) a new connection. The driver, and with it this
+		// transport, lives as long as the integration is unchanged.
+		t.MaxIdleConnsPerHost = maxIdlePerHost
 		t.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 		base = t
 	}

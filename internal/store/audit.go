@@ -23,22 +23,58 @@ func (s *Store) AddAudit(ctx context.Context, e *fb.AuditEntry) (err error) {
 
 // RecordAction writes an action's audit entry and what it created for an
 // issue (a branch, a pull request, or neither) in one transaction: one
-// commit per action instead of two.
+// commit per action instead of two. On SQLite, actions recorded at the same
+// time share one transaction (see recordGroup).
 func (s *Store) RecordAction(ctx context.Context, e *fb.AuditEntry, b *fb.IssueBranch, pr *fb.IssuePullRequest) (err error) {
 	defer wrap(&err, "RecordAction(%q)", e.Action)
-	return s.inTx(ctx, func(c conn) error {
-		if b != nil {
-			if err := c.addIssueBranch(ctx, *b); err != nil {
-				return err
-			}
+	if s.records == nil {
+		return s.inTx(ctx, func(c conn) error { return c.recordAction(ctx, e, b, pr) })
+	}
+	return s.records.do(s.writeRecords, &recordReq{ctx: ctx, e: e, b: b, pr: pr, done: make(chan recordResult, 1)})
+}
+
+func (c conn) recordAction(ctx context.Context, e *fb.AuditEntry, b *fb.IssueBranch, pr *fb.IssuePullRequest) error {
+	if b != nil {
+		if err := c.addIssueBranch(ctx, *b); err != nil {
+			return err
 		}
-		if pr != nil {
-			if err := c.addIssuePullRequest(ctx, *pr); err != nil {
-				return err
-			}
+	}
+	if pr != nil {
+		if err := c.addIssuePullRequest(ctx, *pr); err != nil {
+			return err
 		}
-		return c.addAuditOnce(ctx, e)
-	})
+	}
+	return c.addAuditOnce(ctx, e)
+}
+
+// writeRecords writes a batch of action records in one transaction and
+// answers each. When that fails, each is written in its own, so that one
+// record's failure is its own.
+func (s *Store) writeRecords(batch []*recordReq) {
+	if len(batch) > 1 {
+		ctx := context.WithoutCancel(batch[0].ctx)
+		entries := make([]fb.AuditEntry, len(batch)) // e changes only if the transaction commits
+		err := s.inTx(ctx, func(c conn) error {
+			for i, r := range batch {
+				entries[i] = *r.e
+				if err := c.recordAction(ctx, &entries[i], r.b, r.pr); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err == nil {
+			for i, r := range batch {
+				*r.e = entries[i]
+				r.done <- recordResult{}
+			}
+			return
+		}
+	}
+	for _, r := range batch {
+		err := s.inTx(r.ctx, func(c conn) error { return c.recordAction(r.ctx, r.e, r.b, r.pr) })
+		r.done <- recordResult{err: err}
+	}
 }
 
 func (c conn) addAudit(ctx context.Context, e *fb.AuditEntry) error {

@@ -59,3 +59,25 @@ func (s *Store) ExplainIssueCommits(ctx context.Context, q fb.IssueDataQuery, co
 	}
 	return out.String(), nil
 }
+
+// PreparedStatements counts the statements the SQLite store keeps prepared.
+func (s *Store) PreparedStatements() int {
+	if s.stmts == nil {
+		return 0
+	}
+	s.stmts.mu.RLock()
+	defer s.stmts.mu.RUnlock()
+	n := 0
+	for _, st := range s.stmts.m {
+		if st != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// HoldWriter takes the SQLite store's in-process write turn until release.
+func (s *Store) HoldWriter() (release func()) {
+	s.writer <- struct{}{}
+	return func() { <-s.writer }
+}

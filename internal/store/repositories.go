@@ -231,9 +231,57 @@ func (s *Store) Repositories(ctx context.Context, q fb.RepositoryQuery) (_ []fb.
 
 func scanRepository(row interface{ Scan(...any) error }) (fb.Repository, error) {
 	var r fb.Repository
-	err := row.Scan(&r.ID, &r.IntegrationID, &r.ExternalID, &r.Name, &r.FullName, &r.DefaultBranch, &r.WebURL,
-		&r.CanCreateBranch, &r.CanCreatePullRequest)
+	err := row.Scan(repositoryDest(&r)...)
 	return r, err
+}
+
+// repositoryDest is where the repositoryColumns are scanned to.
+func repositoryDest(r *fb.Repository) []any {
+	return []any{&r.ID, &r.IntegrationID, &r.ExternalID, &r.Name, &r.FullName, &r.DefaultBranch, &r.WebURL,
+		&r.CanCreateBranch, &r.CanCreatePullRequest}
+}
+
+// repositoryWithIntegrationQuery selects a repository's columns and then
+// its integration's.
+var repositoryWithIntegrationQuery = `SELECT ` + qualify("r", repositoryColumns) + `, ` + qualify("i", integrationColumns) +
+	` FROM repositories r JOIN integrations i ON i.id = r.integration_id WHERE r.id = ?`
+
+// RepositoryWithIntegration returns the repository and its integration,
+// credential decrypted, read together.
+func (s *Store) RepositoryWithIntegration(ctx context.Context, id string) (fb.Repository, fb.Integration, error) {
+	var r fb.Repository
+	in, err := s.scanIntegration(prefixScan{row: s.conn().queryRow(ctx, repositoryWithIntegrationQuery, id), dest: repositoryDest(&r)})
+	if errors.Is(err, sql.ErrNoRows) {
+		// Read them apart for the same not-found errors as Repository's and Integration's.
+		if r, err = s.Repository(ctx, id); err != nil {
+			return fb.Repository{}, fb.Integration{}, err
+		}
+		in, err = s.Integration(ctx, r.IntegrationID)
+	} else if err != nil {
+		wrap(&err, "RepositoryWithIntegration(%q)", id)
+	}
+	if err != nil {
+		return fb.Repository{}, fb.Integration{}, err
+	}
+	return r, in, nil
+}
+
+// prefixScan scans a row's first columns into dest and the rest where its
+// caller asks.
+type prefixScan struct {
+	row  interface{ Scan(...any) error }
+	dest []any
+}
+
+func (p prefixScan) Scan(rest ...any) error { return p.row.Scan(append(p.dest, rest...)...) }
+
+// qualify prefixes each of a list of columns with a table alias.
+func qualify(alias, columns string) string {
+	cols := strings.Split(columns, ",")
+	for i, c := range cols {
+		cols[i] = alias + "." + strings.TrimSpace(c)
+	}
+	return strings.Join(cols, ", ")
 }
 
 // escapeLike makes s match itself literally in a LIKE pattern with ESCAPE '\'.

@@ -42,6 +42,15 @@ type Store struct {
 	dialect string
 	cipher  fb.Cipher
 	pool    *pgxpool.Pool // PostgreSQL only: see Pool
+	stmts   *stmtCache    // SQLite only
+	// writer is held by this process's SQLite write transaction: SQLite
+	// takes one writer at a time, and its busy handler makes the others
+	// sleep 1, 2, 5, 10… ms and poll, which under concurrent actions cost
+	// more than the writes. Waiting here wakes the next at once. Other
+	// processes (and the job queue's own transactions) still meet the busy
+	// timeout. nil for PostgreSQL, which locks rows, not the database.
+	writer  chan struct{}
+	records *recordGroup // SQLite only
 }
 
 var _ fb.Store = (*Store)(nil)
@@ -66,6 +75,9 @@ func Open(ctx context.Context, dsn string, cipher fb.Cipher) (_ *Store, err erro
 	} else {
 		s.dialect = SQLite
 		s.db, err = sql.Open("sqlite", sqliteDSN(dsn))
+		s.stmts = &stmtCache{db: s.db, m: map[string]*sql.Stmt{}}
+		s.writer = make(chan struct{}, 1)
+		s.records = &recordGroup{}
 	}
 	if err != nil {
 		if s.pool != nil {
@@ -153,6 +165,7 @@ func (s *Store) Close() error {
 	if s.pool != nil {
 		s.pool.Close()
 	}
+	s.stmts.close()
 	return s.db.Close()
 }
 
@@ -169,18 +182,41 @@ type querier interface {
 type conn struct {
 	q        querier
 	postgres bool
+	stmts    *stmtCache // nil: every query is prepared anew (PostgreSQL's pgx caches them itself)
 }
 
 func (c conn) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := c.cached(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
 	return c.q.ExecContext(ctx, c.rebind(query), args...)
 }
 
 func (c conn) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := c.cached(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
 	return c.q.QueryContext(ctx, c.rebind(query), args...)
 }
 
 func (c conn) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := c.cached(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
 	return c.q.QueryRowContext(ctx, c.rebind(query), args...)
+}
+
+// cached returns the prepared statement of query for this connection or
+// transaction, or nil to run it unprepared.
+func (c conn) cached(ctx context.Context, query string) *sql.Stmt {
+	st := c.stmts.get(query)
+	if st == nil {
+		return nil
+	}
+	if tx, ok := c.q.(*sql.Tx); ok {
+		return tx.StmtContext(ctx, st) // reuses the statement when prepared on the transaction's connection
+	}
+	return st
 }
 
 func (c conn) prepare(ctx context.Context, query string) (*sql.Stmt, error) {
@@ -223,16 +259,24 @@ func placeholders(n int) string {
 }
 
 // conn returns the store's database outside any transaction.
-func (s *Store) conn() conn { return conn{q: s.db, postgres: s.dialect == Postgres} }
+func (s *Store) conn() conn { return conn{q: s.db, postgres: s.dialect == Postgres, stmts: s.stmts} }
 
 // inTx runs fn in a transaction, committed when fn succeeds.
 func (s *Store) inTx(ctx context.Context, fn func(c conn) error) error {
+	if s.writer != nil {
+		select {
+		case s.writer <- struct{}{}:
+			defer func() { <-s.writer }()
+		case <-ctx.Done():
+			return fmt.Errorf("beginning a transaction: %w", context.Cause(ctx))
+		}
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("beginning a transaction: %w", err)
 	}
 	defer tx.Rollback() // a no-op after Commit
-	if err := fn(conn{q: tx, postgres: s.dialect == Postgres}); err != nil {
+	if err := fn(conn{q: tx, postgres: s.dialect == Postgres, stmts: s.stmts}); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {

@@ -32,6 +32,7 @@ func TestStore(t *testing.T) {
 		{"AuditChanges", testAuditChanges},
 		{"Integrations", testIntegrations},
 		{"IntegrationWithRepositories", testIntegrationWithRepositories},
+		{"RepositoryWithIntegration", testRepositoryWithIntegration},
 		{"DeleteIntegrationCascades", testDeleteIntegrationCascades},
 		{"ReplaceRepositories", testReplaceRepositories},
 		{"RepositoriesPaging", testRepositoriesPaging},
@@ -1053,4 +1054,29 @@ func sealed(in fb.Integration) fb.Integration {
 func sealedToken(t fb.UserToken) fb.UserToken {
 	t.Credential = fb.Credential{}
 	return t
+}
+
+// testRepositoryWithIntegration checks that the one-query read of an action
+// answers what Repository and Integration answer apart, and their errors.
+func testRepositoryWithIntegration(t *testing.T, s *store.Store, _ *storetest.Cipher) {
+	ctx := t.Context()
+	repos := []fb.Repository{{ExternalID: "1", Name: "a", FullName: "acme/a", DefaultBranch: "main", WebURL: "https://x/acme/a",
+		CanCreateBranch: true}}
+	in := fb.Integration{Name: "GH", Kind: fb.KindGitHub, Credential: fb.Credential{Token: "secret-t"},
+		Settings: fb.DefaultIntegrationSettings, Projects: []string{"PROJ"}, CredentialUserID: "42"}
+	must(t, s.CreateIntegrationWithRepositories(ctx, &in, repos, at(5)))
+	wantRepo, err := s.Repository(ctx, repos[0].ID)
+	must(t, err)
+	wantIn, err := s.Integration(ctx, in.ID)
+	must(t, err)
+	gotRepo, gotIn, err := s.RepositoryWithIntegration(ctx, repos[0].ID)
+	must(t, err)
+	deepEqual(t, "repository", gotRepo, wantRepo)
+	deepEqual(t, "integration", gotIn, wantIn)
+	if gotIn.Credential.Token != "secret-t" {
+		t.Errorf("credential not decrypted: %q", gotIn.Credential.Token)
+	}
+	if _, _, err := s.RepositoryWithIntegration(ctx, "missing"); fb.ErrorCode(err) != fb.ENotFound {
+		t.Errorf("missing repository: %v, want not_found", err)
+	}
 }
