@@ -96,22 +96,10 @@ func (s *Service) forget(id string) {
 
 // audit records an entry; a failure to record is logged, not returned, so
 // that an action that happened on a provider is never reported as failed.
+// (A created branch or pull request goes through keep, which never drops it.)
 func (s *Service) audit(ctx context.Context, e fb.AuditEntry, err error) {
-	s.record(ctx, e, err, nil, nil)
-}
-
-// record is audit for an action that created a branch or pull request: the
-// entry and the issue's record of what was created are written together.
-func (s *Service) record(ctx context.Context, e fb.AuditEntry, err error, b *fb.IssueBranch, pr *fb.IssuePullRequest) {
 	e = *s.stamp(&e, err)
-	ctx = context.WithoutCancel(ctx)
-	var werr error
-	if b != nil || pr != nil {
-		werr = s.Store.RecordAction(ctx, &e, b, pr)
-	} else {
-		werr = s.Store.AddAudit(ctx, &e)
-	}
-	if werr != nil {
+	if werr := s.Store.AddAudit(context.WithoutCancel(ctx), &e); werr != nil {
 		s.log().Error("action not recorded", "action", e.Action, "user", e.User, "issue", e.Issue, "err", werr)
 	}
 	s.Metrics.action(e.Action, string(e.Actor.Type), e.Outcome)

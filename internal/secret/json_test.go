@@ -9,9 +9,9 @@ import (
 	"github.com/forgebridge/forgebridge"
 )
 
-// TestOpenJSON checks that a keyset given as its JSON opens what the same
+// TestParseJSON checks that a keyset given as its JSON opens what the same
 // keyset's file sealed, and that a bad one is refused without quoting it.
-func TestOpenJSON(t *testing.T) {
+func TestParse(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "keyset.json")
 	fromFile, err := Open(path, true)
 	if err != nil {
@@ -21,7 +21,7 @@ func TestOpenJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fromJSON, err := OpenJSON(js, "FORGEBRIDGE_KEYSET_JSON")
+	fromJSON, err := Parse(js, "FORGEBRIDGE_KEYSET_JSON")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,9 +35,9 @@ func TestOpenJSON(t *testing.T) {
 	}
 
 	for _, bad := range []string{"", "not json s3cret", `{"primaryKeyId": 1, "key": [{"keyData": {"value": "s3cret"}}]}`} {
-		_, err := OpenJSON([]byte(bad), "FORGEBRIDGE_KEYSET_JSON")
+		_, err := Parse([]byte(bad), "FORGEBRIDGE_KEYSET_JSON")
 		if forgebridge.ErrorCode(err) != forgebridge.EInvalid || !strings.Contains(forgebridge.ErrorMessage(err), "FORGEBRIDGE_KEYSET_JSON") {
-			t.Errorf("OpenJSON(%q) = %v, want invalid_request naming the variable", bad, err)
+			t.Errorf("Parse(%q) = %v, want invalid_request naming the variable", bad, err)
 		}
 		if err != nil && strings.Contains(err.Error(), "s3cret") {
 			t.Errorf("the error quotes the keyset: %v", err)
