@@ -26,7 +26,10 @@ const (
 	EProviderUnavailable Code = "provider_unavailable"
 	ETrackerUnavailable  Code = "tracker_unavailable"
 	ENotSupported        Code = "not_supported"
-	EInternal            Code = "internal"
+	// EGrantRequired: acting as a person in the tracker needs their own
+	// grant ("Sign in with Jira"), which they have not given (smart commits).
+	EGrantRequired Code = "grant_required"
+	EInternal      Code = "internal"
 )
 
 // Existing names the object that an EAlreadyExists error collided with: a

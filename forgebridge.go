@@ -66,10 +66,18 @@ type IntegrationSettings struct {
 	CreateBranch      bool `json:"createBranch"`
 	CreatePullRequest bool `json:"createPullRequest"`
 	RequireUserPAT    bool `json:"requireUserPat"`
+	// SmartCommits turns on smart-commit commands (#comment, #time, #TRANSITION)
+	// in commits indexed for the first time.
+	SmartCommits bool `json:"smartCommits"`
+	// EnforcePermissions shows the integration's repositories and git data to a
+	// person only where the host lets their own saved token read the repository.
+	EnforcePermissions bool `json:"enforcePermissions"`
+	// DiffViewing lets people open a commit's changed files and diff.
+	DiffViewing bool `json:"diffViewing"`
 }
 
 // DefaultIntegrationSettings are the settings of a new integration.
-var DefaultIntegrationSettings = IntegrationSettings{CreateBranch: true, CreatePullRequest: true}
+var DefaultIntegrationSettings = IntegrationSettings{CreateBranch: true, CreatePullRequest: true, DiffViewing: true}
 
 // Integration is one connection to a git hosting account or organisation.
 type Integration struct {
@@ -292,6 +300,25 @@ type User struct {
 // matches neither.
 type PeopleByEmail interface {
 	UsersByEmail(ctx context.Context, emails []string) (map[string]User, error)
+}
+
+// IssueActor is the optional part of a Tracker that carries out smart-commit
+// commands (API.md "Acting on git data") as the tracker user as, with that
+// user's own permissions, never as a service account: the local directory
+// directly, Jira through as's own OAuth grant from "Sign in with Jira" (an
+// error with EGrantRequired when as has none). Each method does its work
+// once per call; the caller makes commands idempotent.
+type IssueActor interface {
+	// Comment adds body to the issue as a comment written by as.
+	Comment(ctx context.Context, as User, issueKey, body string) error
+	// LogWork logs seconds of work on the issue, started at started, with an
+	// optional comment.
+	LogWork(ctx context.Context, as User, issueKey string, seconds int64, comment string, started time.Time) error
+	// Transition performs the issue's transition whose name, lower case with
+	// spaces as hyphens, is name ("start-progress"), with an optional
+	// comment; EInvalid when the issue's workflow offers no such transition
+	// from its status.
+	Transition(ctx context.Context, as User, issueKey, name, comment string) error
 }
 
 // Project is a tracker project.

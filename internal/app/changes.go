@@ -36,6 +36,9 @@ func integrationFields(i fb.Integration) []field {
 		{"settings.createBranch", i.Settings.CreateBranch},
 		{"settings.createPullRequest", i.Settings.CreatePullRequest},
 		{"settings.requireUserPat", i.Settings.RequireUserPAT},
+		{"settings.smartCommits", i.Settings.SmartCommits},
+		{"settings.enforcePermissions", i.Settings.EnforcePermissions},
+		{"settings.diffViewing", i.Settings.DiffViewing},
 	}
 }
 

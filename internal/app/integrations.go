@@ -32,6 +32,9 @@ type IntegrationInput struct {
 	CreateBranch          *bool
 	CreatePullRequest     *bool
 	RequireUserPAT        *bool
+	SmartCommits          *bool
+	EnforcePermissions    *bool
+	DiffViewing           *bool
 	// WebhookSecret, when given and not empty, replaces the webhook secret.
 	WebhookSecret *string
 	// IfVersion, when set, is the version the patch was made against: an
@@ -80,6 +83,15 @@ func (in IntegrationInput) apply(i *fb.Integration) {
 	}
 	if in.RequireUserPAT != nil {
 		i.Settings.RequireUserPAT = *in.RequireUserPAT
+	}
+	if in.SmartCommits != nil {
+		i.Settings.SmartCommits = *in.SmartCommits
+	}
+	if in.EnforcePermissions != nil {
+		i.Settings.EnforcePermissions = *in.EnforcePermissions
+	}
+	if in.DiffViewing != nil {
+		i.Settings.DiffViewing = *in.DiffViewing
 	}
 }
 

@@ -351,14 +351,14 @@ func TestAuditChangesOfIntegrations(t *testing.T) {
 	}
 	base := e.in.BaseURL
 	wantChanges(t, st, fb.AuditIntegrationCreate, `{"baseUrl":[null,"`+base+`"],"credential":["replaced","replaced"],`+
-		`"kind":[null,"github"],"name":[null,"Acme"],"settings.createBranch":[null,true],"settings.createPullRequest":[null,true]}`)
+		`"kind":[null,"github"],"name":[null,"Acme"],"settings.createBranch":[null,true],"settings.createPullRequest":[null,true],"settings.diffViewing":[null,true]}`)
 	wantChanges(t, st, fb.AuditIntegrationUpdate,
 		`{"name":["Acme","Acme GitHub"],"projects":[[],["PROJ","OPS"]],"settings.createPullRequest":[true,false],"webhookSecret":["replaced","replaced"]}`,
 		`{}`,
 		`null`)
 	wantChanges(t, st, fb.AuditSettingsUpdate, `{"branchNameTemplate":["${issuekey}-${summary}","feature/${issuekey}"]}`)
 	wantChanges(t, st, fb.AuditIntegrationDelete, `{"baseUrl":["`+base+`",null],"credential":["replaced","replaced"],`+
-		`"kind":["github",null],"name":["Acme GitHub",null],"projects":[["PROJ","OPS"],null],"settings.createBranch":[true,null]}`)
+		`"kind":["github",null],"name":["Acme GitHub",null],"projects":[["PROJ","OPS"],null],"settings.createBranch":[true,null],"settings.diffViewing":[true,null]}`)
 	es, _, _ := st.Audit(ctx, fb.AuditQuery{Page: fb.Page{Limit: 100}})
 	all, _ := json.Marshal(es)
 	for _, secret := range []string{svcToken, "whsec-not-shown"} {

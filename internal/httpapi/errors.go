@@ -30,6 +30,7 @@ var statusOf = map[fb.Code]int{
 	fb.EProviderUnavailable: http.StatusBadGateway,
 	fb.ETrackerUnavailable:  http.StatusBadGateway,
 	fb.ENotSupported:        http.StatusNotImplemented,
+	fb.EGrantRequired:       http.StatusPreconditionRequired,
 	fb.EInternal:            http.StatusInternalServerError,
 }
 

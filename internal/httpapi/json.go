@@ -77,9 +77,12 @@ type integrationInput struct {
 	Credential            *credentialInput `json:"credential"`
 	WebhookSecret         *string          `json:"webhookSecret"`
 	Settings              *struct {
-		CreateBranch      *bool `json:"createBranch"`
-		CreatePullRequest *bool `json:"createPullRequest"`
-		RequireUserPAT    *bool `json:"requireUserPat"`
+		CreateBranch       *bool `json:"createBranch"`
+		CreatePullRequest  *bool `json:"createPullRequest"`
+		RequireUserPAT     *bool `json:"requireUserPat"`
+		SmartCommits       *bool `json:"smartCommits"`
+		EnforcePermissions *bool `json:"enforcePermissions"`
+		DiffViewing        *bool `json:"diffViewing"`
 	} `json:"settings"`
 }
 
@@ -95,6 +98,8 @@ func (in integrationInput) app() app.IntegrationInput {
 	if in.Settings != nil {
 		out.CreateBranch, out.CreatePullRequest, out.RequireUserPAT =
 			in.Settings.CreateBranch, in.Settings.CreatePullRequest, in.Settings.RequireUserPAT
+		out.SmartCommits, out.EnforcePermissions, out.DiffViewing =
+			in.Settings.SmartCommits, in.Settings.EnforcePermissions, in.Settings.DiffViewing
 	}
 	return out
 }

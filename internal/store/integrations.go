@@ -17,7 +17,7 @@ import (
 const integrationColumns = `id, name, kind, base_url, region, server_version, api_path, repository_filter,
 	projects, create_branch, create_pull_request, require_user_pat, proxy_url, ca_bundle,
 	insecure_skip_tls_verify, credential, credential_login, repository_count, discovered_at,
-	created_at, updated_at, version, credential_user_id`
+	created_at, updated_at, version, credential_user_id, smart_commits, enforce_permissions, diff_viewing`
 
 // CreateIntegration stores a new integration, assigning in.ID, CreatedAt and UpdatedAt.
 func (s *Store) CreateIntegration(ctx context.Context, in *fb.Integration) (err error) {
@@ -70,11 +70,11 @@ func (s *Store) createIntegration(ctx context.Context, c conn, in *fb.Integratio
 	}
 	t := now()
 	_, err = c.exec(ctx, `INSERT INTO integrations (`+integrationColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)`,
 		id, in.Name, string(in.Kind), in.BaseURL, in.Region, in.ServerVersion, in.APIPath, in.RepositoryFilter,
 		projects, in.Settings.CreateBranch, in.Settings.CreatePullRequest, in.Settings.RequireUserPAT, in.ProxyURL, in.CABundle,
 		in.InsecureSkipTLSVerify, cred, in.CredentialLogin, in.RepositoryCount, nullMicros(in.DiscoveredAt),
-		micros(t), micros(t), in.CredentialUserID)
+		micros(t), micros(t), in.CredentialUserID, in.Settings.SmartCommits, in.Settings.EnforcePermissions, in.Settings.DiffViewing)
 	if isUniqueViolation(err) {
 		return fb.Errorf(fb.EAlreadyExists, "an integration with id %s already exists", id)
 	}
@@ -169,13 +169,15 @@ func (s *Store) writeIntegration(ctx context.Context, c conn, in *fb.Integration
 	err = c.queryRow(ctx, `UPDATE integrations SET name = ?, kind = ?, base_url = ?, region = ?, server_version = ?,
 			api_path = ?, repository_filter = ?, projects = ?, create_branch = ?, create_pull_request = ?,
 			require_user_pat = ?, proxy_url = ?, ca_bundle = ?, insecure_skip_tls_verify = ?, credential = ?,
-			credential_login = ?, credential_user_id = ?, updated_at = ?, version = version + 1
+			credential_login = ?, credential_user_id = ?, smart_commits = ?, enforce_permissions = ?, diff_viewing = ?,
+			updated_at = ?, version = version + 1
 		WHERE id = ?
 		RETURNING repository_count, discovered_at, created_at, version`,
 		in.Name, string(in.Kind), in.BaseURL, in.Region, in.ServerVersion,
 		in.APIPath, in.RepositoryFilter, projects, in.Settings.CreateBranch, in.Settings.CreatePullRequest,
 		in.Settings.RequireUserPAT, in.ProxyURL, in.CABundle, in.InsecureSkipTLSVerify, cred,
-		in.CredentialLogin, in.CredentialUserID, micros(t), in.ID).Scan(&in.RepositoryCount, &discovered, &created, &version)
+		in.CredentialLogin, in.CredentialUserID, in.Settings.SmartCommits, in.Settings.EnforcePermissions,
+		in.Settings.DiffViewing, micros(t), in.ID).Scan(&in.RepositoryCount, &discovered, &created, &version)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, integrationNotFound(in.ID)
 	}
@@ -368,7 +370,8 @@ func (s *Store) scanSealedIntegration(row interface{ Scan(...any) error }, open 
 	err := row.Scan(&in.ID, &in.Name, &kind, &in.BaseURL, &in.Region, &in.ServerVersion, &in.APIPath, &in.RepositoryFilter,
 		&projects, &in.Settings.CreateBranch, &in.Settings.CreatePullRequest, &in.Settings.RequireUserPAT, &in.ProxyURL, &in.CABundle,
 		&in.InsecureSkipTLSVerify, &cred, &in.CredentialLogin, &in.RepositoryCount, &discovered,
-		&created, &updated, &version, &in.CredentialUserID)
+		&created, &updated, &version, &in.CredentialUserID, &in.Settings.SmartCommits, &in.Settings.EnforcePermissions,
+		&in.Settings.DiffViewing)
 	if err != nil {
 		return fb.Integration{}, err
 	}

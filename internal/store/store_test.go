@@ -183,7 +183,7 @@ func testIntegrations(t *testing.T, s *store.Store, _ *storetest.Cipher) {
 	gh := fb.Integration{
 		Name: "GitHub", Kind: fb.KindGitHubEnterprise, BaseURL: "https://ghe.example.com", ServerVersion: "2022",
 		APIPath: "/api/v3/user/repos", RepositoryFilter: "[?archived == `false`]", Projects: []string{"ABC", "DEF"},
-		Settings: fb.IntegrationSettings{CreateBranch: true, RequireUserPAT: true},
+		Settings: fb.IntegrationSettings{CreateBranch: true, RequireUserPAT: true, SmartCommits: true},
 		ProxyURL: "http://proxy:3128", CABundle: "-----BEGIN CERTIFICATE-----", InsecureSkipTLSVerify: true,
 		Credential: fb.Credential{Token: "ghp_integration"}, CredentialLogin: "bot",
 		RepositoryCount: 7, DiscoveredAt: &discovered,
@@ -213,6 +213,7 @@ func testIntegrations(t *testing.T, s *store.Store, _ *storetest.Cipher) {
 	upd := gh
 	upd.Name, upd.Projects, upd.Credential = "GitHub Enterprise", nil, fb.Credential{Token: "ghp_rotated"}
 	upd.Settings.CreatePullRequest = true
+	upd.Settings.SmartCommits, upd.Settings.EnforcePermissions, upd.Settings.DiffViewing = false, true, true
 	// The store keeps what discovery and creation recorded, whatever the caller sends.
 	upd.RepositoryCount, upd.DiscoveredAt, upd.CreatedAt = 0, nil, time.Time{}
 	must(t, s.UpdateIntegration(ctx, &upd))

@@ -49,6 +49,9 @@ type integrationForm struct {
 	CreateBranch          bool
 	CreatePullRequest     bool
 	RequireUserPAT        bool
+	SmartCommits          bool
+	EnforcePermissions    bool
+	DiffViewing           bool
 	APIPath               string
 	RepositoryFilter      string
 	ProxyURL              string
@@ -69,7 +72,8 @@ func toForm(in fb.Integration) integrationForm {
 		ServerVersion: in.ServerVersion, CredentialLogin: in.CredentialLogin,
 		AllProjects: len(in.Projects) == 0, Projects: strings.Join(in.Projects, ", "),
 		CreateBranch: in.Settings.CreateBranch, CreatePullRequest: in.Settings.CreatePullRequest,
-		RequireUserPAT: in.Settings.RequireUserPAT, APIPath: in.APIPath, RepositoryFilter: in.RepositoryFilter,
+		RequireUserPAT: in.Settings.RequireUserPAT, SmartCommits: in.Settings.SmartCommits,
+		EnforcePermissions: in.Settings.EnforcePermissions, DiffViewing: in.Settings.DiffViewing, APIPath: in.APIPath, RepositoryFilter: in.RepositoryFilter,
 		ProxyURL: in.ProxyURL, InsecureSkipTLSVerify: in.InsecureSkipTLSVerify, Version: in.Version}
 }
 
@@ -81,7 +85,8 @@ func readIntegrationForm(r *http.Request) (integrationForm, app.IntegrationInput
 		Region: p.Get("region"), ServerVersion: p.Get("serverVersion"), AccessKeyID: p.Get("accessKeyId"),
 		AllProjects: p.Get("projectScope") != "chosen", Projects: p.Get("projects"),
 		CreateBranch: p.Get("createBranch") != "", CreatePullRequest: p.Get("createPullRequest") != "",
-		RequireUserPAT: p.Get("requireUserPat") != "", APIPath: p.Get("apiPath"), RepositoryFilter: p.Get("repositoryFilter"),
+		RequireUserPAT: p.Get("requireUserPat") != "", SmartCommits: p.Get("smartCommits") != "",
+		EnforcePermissions: p.Get("enforcePermissions") != "", DiffViewing: p.Get("diffViewing") != "", APIPath: p.Get("apiPath"), RepositoryFilter: p.Get("repositoryFilter"),
 		ProxyURL: p.Get("proxyUrl"), InsecureSkipTLSVerify: p.Get("insecureSkipTlsVerify") != "", Version: p.Get("version")}
 	projects := []string{}
 	if !f.AllProjects {
@@ -93,7 +98,8 @@ func readIntegrationForm(r *http.Request) (integrationForm, app.IntegrationInput
 	in := app.IntegrationInput{Name: &f.Name, BaseURL: &f.BaseURL, Region: &f.Region, ServerVersion: &f.ServerVersion,
 		APIPath: &f.APIPath, RepositoryFilter: &f.RepositoryFilter, Projects: &projects, ProxyURL: &f.ProxyURL,
 		InsecureSkipTLSVerify: &f.InsecureSkipTLSVerify, CreateBranch: &f.CreateBranch,
-		CreatePullRequest: &f.CreatePullRequest, RequireUserPAT: &f.RequireUserPAT, IfVersion: f.Version}
+		CreatePullRequest: &f.CreatePullRequest, RequireUserPAT: &f.RequireUserPAT, SmartCommits: &f.SmartCommits,
+		EnforcePermissions: &f.EnforcePermissions, DiffViewing: &f.DiffViewing, IfVersion: f.Version}
 	if f.Kind != "" {
 		in.Kind = &f.Kind
 	}
