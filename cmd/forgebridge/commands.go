@@ -86,9 +86,12 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	svc := service(st)
 	api := &httpapi.Server{App: svc, Logger: log, Ready: st.Ping, TrustedProxies: proxies,
 		Keyset: func(ctx context.Context) error { return st.CheckKeyset(ctx, nil) }}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	svc.Metrics = app.NewMetrics(reg)
 	var signIn web.JiraSignIn
 	if *tracker == "jira" {
-		jt, err := openJira(ctx, getenv, *jiraURL)
+		jt, err := openJira(ctx, getenv, *jiraURL, svc.Metrics.JiraCall)
 		if err != nil {
 			return err
 		}
@@ -112,10 +115,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if base == "" {
 		base = "http://" + ln.Addr().String()
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	svc.Logger = log
-	svc.Metrics = app.NewMetrics(reg)
 	svc.ProviderOptions = provider.Options{UserAgent: "forgebridge"}
 	svc.IssueURL = func(key string) string { return base + "/browse/" + key }
 	svc.PanelURL = svc.IssueURL
@@ -152,6 +152,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		return fmt.Errorf("cannot start the job queue: %w", err)
 	}
 	api.Jobs = queue.Ping
+	reg.MustRegister(&app.StateCollector{Store: st, Jobs: queue, Logger: log})
 	keepKeyset(ctx, c, st, ks, log)
 	ui := &web.Server{App: svc, Logger: log, Cipher: ks, Secure: strings.HasPrefix(base, "https://"),
 		Jira: signIn, PublicURL: strings.TrimRight(*publicURL, "/"), TrustedProxies: proxies}

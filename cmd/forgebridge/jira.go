@@ -23,7 +23,7 @@ func jiraToken(getenv func(string) string) (string, error) {
 }
 
 // openJira configures the Jira tracker; checkJira then checks its service token.
-func openJira(ctx context.Context, getenv func(string) string, baseURL string) (*jira.Tracker, error) {
+func openJira(ctx context.Context, getenv func(string) string, baseURL string, observe func(op, outcome string, d time.Duration)) (*jira.Tracker, error) {
 	if baseURL == "" {
 		return nil, fmt.Errorf("--tracker jira needs --jira-url (or FORGEBRIDGE_JIRA_URL)")
 	}
@@ -31,7 +31,7 @@ func openJira(ctx context.Context, getenv func(string) string, baseURL string) (
 	if err != nil {
 		return nil, err
 	}
-	cfg := jira.Config{BaseURL: baseURL, ServiceToken: token, AdminGroup: getenv("FORGEBRIDGE_JIRA_ADMIN_GROUP")}
+	cfg := jira.Config{BaseURL: baseURL, ServiceToken: token, AdminGroup: getenv("FORGEBRIDGE_JIRA_ADMIN_GROUP"), Observe: observe}
 	if v := getenv("FORGEBRIDGE_JIRA_CACHE_TTL"); v != "" {
 		ttl, err := time.ParseDuration(v)
 		if err != nil || ttl > time.Hour {

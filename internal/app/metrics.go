@@ -15,6 +15,8 @@ type Metrics struct {
 	providerCalls *prometheus.CounterVec
 	providerTime  *prometheus.HistogramVec
 	webhooks      *prometheus.CounterVec
+	jiraCalls     *prometheus.CounterVec
+	jiraTime      *prometheus.HistogramVec
 }
 
 // NewMetrics registers the application's metrics with reg.
@@ -38,7 +40,16 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Authenticated webhook deliveries by kind and event.",
 		}, []string{"kind", "event"}),
 	}
-	reg.MustRegister(m.actions, m.providerCalls, m.providerTime, m.webhooks)
+	m.jiraCalls = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "forgebridge_jira_calls_total",
+		Help: "Calls to Jira (retries included in one call) by operation and outcome.",
+	}, []string{"op", "outcome"})
+	m.jiraTime = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "forgebridge_jira_call_seconds",
+		Help:    "Duration of calls to Jira by operation and outcome.",
+		Buckets: prometheus.DefBuckets,
+	}, []string{"op", "outcome"})
+	reg.MustRegister(m.actions, m.providerCalls, m.providerTime, m.webhooks, m.jiraCalls, m.jiraTime)
 	return m
 }
 
@@ -51,6 +62,14 @@ func (m *Metrics) action(action, actor, outcome string) {
 func (m *Metrics) webhook(kind, event string) {
 	if m != nil {
 		m.webhooks.WithLabelValues(kind, event).Inc()
+	}
+}
+
+// JiraCall counts and times one call to Jira (jira.Config.Observe).
+func (m *Metrics) JiraCall(op, outcome string, d time.Duration) {
+	if m != nil {
+		m.jiraCalls.WithLabelValues(op, outcome).Inc()
+		m.jiraTime.WithLabelValues(op, outcome).Observe(d.Seconds())
 	}
 }
 

@@ -85,8 +85,13 @@ func statusOf(err error) int {
 // nil). Transport failures, 429 and 5xx become ETrackerUnavailable, a
 // rejected credential EUnauthenticated (or, for the service account,
 // ETrackerUnavailable naming the fault); other 4xx are a *statusError.
-func (t *Tracker) call(ctx context.Context, r request, out any) error {
+func (t *Tracker) call(ctx context.Context, r request, out any) (err error) {
 	caller := ctx
+	var lastStatus int // of the last answer, for the metrics' outcome
+	if t.onCall != nil {
+		start := time.Now()
+		defer func() { t.onCall(opOf(r.path), outcomeOf(caller, lastStatus, err), time.Since(start)) }()
+	}
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
 
@@ -104,6 +109,7 @@ func (t *Tracker) call(ctx context.Context, r request, out any) error {
 	idempotent := r.method == http.MethodGet
 	for attempt := 0; ; attempt++ {
 		status, header, body, err := t.roundTrip(ctx, r, u, payload)
+		lastStatus = status
 		retry := idempotent && attempt < len(t.retryWaits) && ctx.Err() == nil &&
 			((err != nil && !errors.Is(err, errForeignRedirect)) || (isTransient(status) && header.Get("Retry-After") == ""))
 		if !retry {
@@ -153,6 +159,43 @@ func (t *Tracker) roundTrip(ctx context.Context, r request, u string, payload []
 		return 0, nil, nil, fmt.Errorf("jira: reading the answer to %s %s: %w", r.method, r.path, err)
 	}
 	return resp.StatusCode, resp.Header, b, nil
+}
+
+// opOf names the operation of a path for metrics: the path without the
+// issue key or other values, so the label stays a handful of names.
+func opOf(path string) string {
+	p := strings.TrimPrefix(path, "/rest/api/2/")
+	switch {
+	case strings.HasPrefix(p, "issue/") && strings.HasSuffix(p, "/remotelink"):
+		return "remotelink"
+	case strings.HasPrefix(p, "issue/"):
+		return "issue"
+	case p == "myself", p == "serverInfo", p == "user", p == "project", p == "mypermissions":
+		return p
+	case p == "user/permission/search":
+		return "permission_search"
+	case p == "user/search":
+		return "user_search"
+	}
+	return "other"
+}
+
+// outcomeOf sums up a call's result for metrics: ok; rejected (a token
+// Jira did not accept); client_error (another 4xx, such as an issue that
+// does not exist); canceled (the caller gave up first); unavailable
+// (Jira could not be reached, timed out, limited the rate or failed).
+func outcomeOf(ctx context.Context, status int, err error) string {
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.Is(ctx.Err(), context.Canceled):
+		return "canceled"
+	case statusOf(err) != 0:
+		return "client_error"
+	case status == http.StatusUnauthorized || fb.ErrorCode(err) == fb.EUnauthenticated:
+		return "rejected" // also a 200 that X-Seraph-LoginReason says failed
+	}
+	return "unavailable"
 }
 
 func isTransient(status int) bool {

@@ -50,6 +50,11 @@ type Config struct {
 	// with timeouts and the environment's proxy is built. Redirects to another
 	// host are refused either way, so the tokens only ever reach Jira.
 	HTTPClient *http.Client
+	// Observe, when set, is told of every call to Jira once it ends (its
+	// retries included): the operation (opOf's names), the outcome
+	// (ok, rejected, client_error, unavailable, canceled) and how long it
+	// took. /metrics counts and times calls with it.
+	Observe func(op, outcome string, d time.Duration)
 }
 
 // Tracker answers forgebridge's questions about people, issues and
@@ -62,6 +67,7 @@ type Tracker struct {
 	oauth      *OAuthConfig // nil: "Sign in with Jira" is not configured
 	retryWaits []time.Duration
 	now        func() time.Time
+	onCall     func(op, outcome string, d time.Duration) // Config.Observe
 
 	ttl       time.Duration
 	decisions *lru[personKey, *lru[decisionKey, bool]] // each person's own, so one cannot evict another's
@@ -113,6 +119,7 @@ func New(cfg Config) (*Tracker, error) {
 		adminGroup: cfg.AdminGroup,
 		retryWaits: defaultRetryWaits,
 		now:        time.Now,
+		onCall:     cfg.Observe,
 	}
 	if t.adminGroup == "" {
 		t.adminGroup = DefaultAdminGroup
