@@ -160,6 +160,8 @@ type Store interface {
 	Permissions(ctx context.Context, projectKey, userKey string) ([]string, error)
 	CreateIssue(ctx context.Context, is Issue, audit *AuditEntry) error
 	Issue(ctx context.Context, key string) (Issue, error)
+	// The local tracker's statuses, comments and work logs; smart commits' claims.
+	IssueWorkStore
 
 	// CreateAPIToken stores t; an empty t.ID gets a random one.
 	CreateAPIToken(ctx context.Context, t *APIToken, audit *AuditEntry) error

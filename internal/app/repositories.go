@@ -325,6 +325,9 @@ type IssueView struct {
 	PullRequests         []fb.IssuePullRequest
 	// TrackerLinks is the state of each link written back to the tracker, by URL.
 	TrackerLinks map[string]string
+	// Activity is the issue's status, comments and work logs where the
+	// tracker keeps them for forgebridge (the local one); else nil.
+	Activity *fb.IssueActivity
 
 	// Indexed git data: the newest commits (CommitCount in all, CommitsNext
 	// the cursor of the rest), the tags containing the work, and each
@@ -367,6 +370,13 @@ func (s *Service) Issue(ctx context.Context, u fb.User, key string) (IssueView, 
 	}
 	if name, err := branchname.Suggest(settings.BranchNameTemplate, settings.BranchNameMaxLength, issue); err == nil {
 		v.BranchNameSuggestion = name
+	}
+	if at, ok := s.Tracker.(fb.ActivityTracker); ok {
+		a, err := at.Activity(ctx, issue.Key)
+		if err != nil {
+			return IssueView{}, err
+		}
+		v.Activity = &a
 	}
 	if !v.CanUseDevTools {
 		return v, nil

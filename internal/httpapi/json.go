@@ -283,6 +283,10 @@ type issueJSON struct {
 	PullRequests         []issuePullRequestJSON `json:"pullRequests"`
 	Commits              commitsJSON            `json:"commits"`
 	Tags                 []tagJSON              `json:"tags"`
+	// Where the tracker keeps them (the local one): API.md "Acting on git data".
+	Status   *string        `json:"status,omitempty"`
+	Comments *[]commentJSON `json:"comments,omitempty"`
+	Worklog  *[]worklogJSON `json:"worklog,omitempty"`
 }
 
 func toIssue(v app.IssueView, commitsNext string) issueJSON {
@@ -308,6 +312,7 @@ func toIssue(v app.IssueView, commitsNext string) issueJSON {
 	for _, t := range v.Tags {
 		out.Tags = append(out.Tags, tagJSON{Name: t.Name, WebURL: t.WebURL, RepositoryID: t.RepositoryID, SHA: t.SHA})
 	}
+	addActivity(&out, v.Activity)
 	return out
 }
 

@@ -398,7 +398,10 @@ func TestOpenAPISchemasMatchAnswers(t *testing.T) {
 		TrackerLinks: map[string]string{pr.WebURL: "linked"},
 		Commits:      []app.CommitView{commit, stranger}, CommitCount: 21, CommitsNext: "c",
 		Tags: []app.TagView{{IssueTag: fb.IssueTag{IssueKey: "PROJ-1", RepositoryID: "r1", Name: "v1.0.0",
-			SHA: "0123456789abcdef0123456789abcdef01234567"}, WebURL: "https://tfs.example.com/app/tag/v1.0.0"}}}
+			SHA: "0123456789abcdef0123456789abcdef01234567"}, WebURL: "https://tfs.example.com/app/tag/v1.0.0"}},
+		Activity: &fb.IssueActivity{Status: "In Progress",
+			Comments: []fb.IssueComment{{Author: "alice", Body: "Ready for review", Created: now}},
+			Worklog:  []fb.WorkLog{{Author: "alice", TimeSpentSeconds: 7200, Comment: "Fixed the parser", Started: now, Created: now}}}}
 	// The reindex routes' answers, checked against the operations' own schemas.
 	reindexIntegration := "#/paths/~1api~1v1~1integrations~1{id}~1reindex/post/responses/202/content/application~1json/schema"
 	reindexRepository := "#/paths/~1api~1v1~1repositories~1{id}~1reindex/post/responses/202/content/application~1json/schema"

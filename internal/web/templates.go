@@ -19,6 +19,7 @@ func parsePages() map[string]*template.Template {
 		"when":     when,
 		"changes":  changeLines,
 		"shortSHA": shortSHA,
+		"workTime": workTime,
 		"commitList": func(cs []app.CommitView, names map[string]string) any {
 			return struct {
 				Commits   []app.CommitView

@@ -6,6 +6,7 @@ package local
 import (
 	"context"
 	"strings"
+	"time"
 
 	fb "github.com/forgebridge/forgebridge"
 )
@@ -13,6 +14,7 @@ import (
 // Tracker answers from the store's directory.
 type Tracker struct {
 	Store fb.Store
+	Now   func() time.Time // nil: time.Now
 }
 
 var _ fb.Tracker = (*Tracker)(nil)
