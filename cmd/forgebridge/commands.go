@@ -131,6 +131,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	indexer := &index.Indexer{Store: st, Tracker: svc.Tracker, Providers: drivers.New, Options: svc.ProviderOptions,
 		Dir: c.data, Logger: log, Linked: svc.IndexedLinks}
 	svc.Index.RemoveMirror = indexer.RemoveMirror
+	svc.Index.Mirror = indexer.Mirror
 	var queueIndexer *index.Indexer
 	if git, err := gitmirror.Find(ctx); err != nil {
 		api.Git = "missing: " + fb.ErrorMessage(err)

@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	fb "github.com/forgebridge/forgebridge"
+	"github.com/forgebridge/forgebridge/internal/gitmirror"
 	"github.com/forgebridge/forgebridge/internal/provider"
 )
 
@@ -29,6 +30,9 @@ type Indexing struct {
 	Webhooks func(fb.Kind) provider.WebhookParser
 	// RemoveMirror deletes the mirror of a repository that left its integration.
 	RemoveMirror func(repositoryID string) error
+	// Mirror gives the mirror of a repository, to read diffs from; nil
+	// where this instance has no git.
+	Mirror func(repositoryID string) (*gitmirror.Mirror, error)
 }
 
 // IndexCanceller is a Queue that can cancel a repository's index runs.
@@ -321,17 +325,21 @@ func (s *Service) IssueCommits(ctx context.Context, u fb.User, key string, page 
 		byID[in.ID] = in
 	}
 	links := repoLinks{}
+	integrationOf := map[string]fb.Integration{}
 	for _, c := range commits {
-		if _, ok := links[c.RepositoryID]; ok {
+		if _, ok := integrationOf[c.RepositoryID]; ok {
 			continue
 		}
 		repo, err := s.Store.Repository(ctx, c.RepositoryID)
 		if err != nil {
 			continue // removed since: shown without a link
 		}
+		integrationOf[repo.ID] = byID[repo.IntegrationID]
 		links.add(s, byID[repo.IntegrationID], repo)
 	}
-	return s.withAuthors(ctx, links.commits(commits)), count, next, nil
+	views := s.withAuthors(ctx, links.commits(commits))
+	markDiffable(views, func(id string) (fb.Integration, bool) { in, ok := integrationOf[id]; return in, ok })
+	return views, count, next, nil
 }
 
 // IndexedRepository is a repository with its index state.

@@ -344,6 +344,8 @@ type CommitView struct {
 	fb.Commit
 	WebURL string
 	User   *fb.User
+	// Diffable says the commit's diff can be opened (diffViewing is on).
+	Diffable bool
 }
 
 // TagView is a tag containing an issue's work, with its address on the host.
@@ -458,6 +460,14 @@ func (s *Service) indexedData(ctx context.Context, v *IssueView, integrationIDs 
 	}
 	links := s.webLinks(v.Repositories)
 	v.Commits, v.CommitCount, v.CommitsNext = s.withAuthors(ctx, links.commits(commits)), count, next
+	markDiffable(v.Commits, func(id string) (fb.Integration, bool) {
+		for _, r := range v.Repositories {
+			if r.ID == id {
+				return r.Integration, true
+			}
+		}
+		return fb.Integration{}, false
+	})
 	for _, t := range tags {
 		v.Tags = append(v.Tags, TagView{IssueTag: t, WebURL: links.url(t.RepositoryID, func(l provider.WebLinker, r fb.Repository) string {
 			return l.TagURL(r, t.Name)

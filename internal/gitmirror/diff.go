@@ -16,7 +16,7 @@ import (
 // FileChange is one file a commit changed, as Diff reads it.
 type FileChange struct {
 	Path    string // the path after the commit (before it, for a deleted file)
-	OldPath string // the path before the commit, for a renamed file only
+	OldPath string // the path before the commit; empty for an added file
 	// Status is "added", "modified", "deleted" or "renamed".
 	Status               string
 	Additions, Deletions int
@@ -171,7 +171,7 @@ func readChanges(r io.Reader, max int) (files []FileChange, cut bool, err error)
 			case 'A':
 				c.Status, c.Path = "added", p
 			case 'D':
-				c.Status, c.Path = "deleted", p
+				c.Status, c.Path, c.OldPath = "deleted", p, p
 			case 'R', 'C':
 				c.Status, c.OldPath = "renamed", p
 				if c.Path, err = field(); err != nil {
@@ -181,7 +181,7 @@ func readChanges(r io.Reader, max int) (files []FileChange, cut bool, err error)
 					c.Status, c.OldPath = "added", ""
 				}
 			default: // M, T (type change), U, X
-				c.Status, c.Path = "modified", p
+				c.Status, c.Path, c.OldPath = "modified", p, p
 			}
 			c.Path, c.OldPath = text([]byte(c.Path), nil), text([]byte(c.OldPath), nil)
 			if len(files) >= max {

@@ -81,10 +81,10 @@ func TestDiff(t *testing.T) {
 	}
 	want := map[string]FileChange{
 		"dir/renamed.txt": {Path: "dir/renamed.txt", OldPath: "moved.txt", Status: "renamed", Additions: 1, Patch: "@@ -38,3 +38,4 @@ line 37\n line 38\n line 39\n line 40\n+line 41\n"},
-		"gone.bin":        {Path: "gone.bin", Status: "deleted", Binary: true},
-		"edit.txt":        {Path: "edit.txt", Status: "modified", Additions: 1, Deletions: 1, Patch: "@@ -1,3 +1,3 @@\n one\n-two\n+2\n three\n"},
+		"gone.bin":        {Path: "gone.bin", OldPath: "gone.bin", Status: "deleted", Binary: true},
+		"edit.txt":        {Path: "edit.txt", OldPath: "edit.txt", Status: "modified", Additions: 1, Deletions: 1, Patch: "@@ -1,3 +1,3 @@\n one\n-two\n+2\n three\n"},
 		"new.txt":         {Path: "new.txt", Status: "added", Additions: 1, Patch: "@@ -0,0 +1 @@\n+fresh\n"},
-		"weird\nname.txt": {Path: "weird\nname.txt", Status: "modified", Additions: 1, Deletions: 1, Patch: "@@ -1 +1 @@\n-odd\n+odder\n"},
+		"weird\nname.txt": {Path: "weird\nname.txt", OldPath: "weird\nname.txt", Status: "modified", Additions: 1, Deletions: 1, Patch: "@@ -1 +1 @@\n-odd\n+odder\n"},
 	}
 	if len(d.Files) != len(want) {
 		t.Fatalf("files = %+v", d.Files)

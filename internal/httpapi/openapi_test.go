@@ -22,6 +22,7 @@ import (
 
 	fb "github.com/forgebridge/forgebridge"
 	"github.com/forgebridge/forgebridge/internal/app"
+	"github.com/forgebridge/forgebridge/internal/gitmirror"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -426,6 +427,13 @@ func TestOpenAPISchemasMatchAnswers(t *testing.T) {
 		{"issue with nothing recorded", "Issue", toIssue(app.IssueView{Issue: fb.Issue{Key: "PROJ-1", Project: "PROJ"}, CanUseDevTools: true}, ""), false},
 		{"commit page", "CommitPage", paged{Values: toCommits([]app.CommitView{commit, stranger}), Next: "/api/v1/issues/PROJ-1/commits?cursor=x&limit=20"}, true},
 		{"last commit page", "CommitPage", paged{Values: toCommits(nil)}, false},
+		{"commit diff", "CommitDiff", toCommitDiff(app.CommitDiffView{CommitDiff: gitmirror.CommitDiff{
+			Commit: gitmirror.Commit{SHA: commit.SHA, Message: commit.Message, AuthorName: "Alice", AuthorEmail: "alice@example.com",
+				AuthoredAt: now, Parents: []string{"1123456789abcdef0123456789abcdef01234567"}},
+			Files: []gitmirror.FileChange{{Path: "b.go", OldPath: "a.go", Status: "renamed", Additions: 1, Deletions: 2,
+				Patch: "@@ -1 +1 @@\n-a\n+b\n", Truncated: true}, {Path: "x.bin", Status: "added", Binary: true}},
+			Truncated: true}, Repository: repo.Repository, WebURL: commit.WebURL, User: commit.User, Issues: []string{"PROJ-1"}}), true},
+		{"root commit diff", "CommitDiff", toCommitDiff(app.CommitDiffView{}), false},
 		{"index state of a reindexed repository", reindexRepository, indexStateJSON{RepositoryID: "r1", indexJSON: toIndex(failed)}, true},
 		{"index states of a reindexed integration", reindexIntegration, []indexStateJSON{
 			{RepositoryID: "r1", indexJSON: toIndex(fb.IndexState{RepositoryID: "r1", State: fb.IndexQueued, IndexedAt: &now, Commits: 7})},

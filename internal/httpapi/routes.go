@@ -53,6 +53,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /api/v1/repositories/{id}", s.authed(s.getRepository))
 	mux.Handle("GET /api/v1/repositories/{id}/branches", s.authed(s.listBranches))
 	mux.Handle("POST /api/v1/repositories/{id}/reindex", s.authed(s.reindexRepository))
+	mux.Handle("GET /api/v1/repositories/{id}/commits/{sha}", s.authed(s.getCommit))
 
 	mux.Handle("GET /api/v1/me", s.authed(s.me))
 	mux.Handle("GET /api/v1/me/api-tokens", s.authed(s.myAPITokens))

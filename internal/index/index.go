@@ -132,6 +132,15 @@ func (x *Indexer) MirrorDir(repositoryID string) string {
 	return filepath.Join(x.Dir, "mirrors", safeName(repositoryID)+".git")
 }
 
+// Mirror returns a repository's mirror, to read from; without git it is
+// fb.ENotSupported.
+func (x *Indexer) Mirror(repositoryID string) (*gitmirror.Mirror, error) {
+	if x.Git == nil {
+		return nil, fb.Errorf(fb.ENotSupported, "git is not installed on this instance; git %s or later is needed to read the repository's mirror.", gitmirror.MinVersion)
+	}
+	return x.Git.Mirror(x.MirrorDir(repositoryID)), nil
+}
+
 // RemoveMirror deletes a repository's mirror, for a repository that left
 // its integration.
 func (x *Indexer) RemoveMirror(repositoryID string) error {

@@ -14,6 +14,7 @@ import (
 	fb "github.com/forgebridge/forgebridge"
 	"github.com/forgebridge/forgebridge/internal/app"
 	"github.com/forgebridge/forgebridge/internal/httpapi"
+	"github.com/forgebridge/forgebridge/internal/index"
 	"github.com/forgebridge/forgebridge/internal/provider/drivers"
 	"github.com/forgebridge/forgebridge/internal/provider/github/fakegithub"
 	"github.com/forgebridge/forgebridge/internal/store/storetest"
@@ -95,6 +96,7 @@ type env struct {
 	tracker *deactivating
 	web     *Server
 	handler http.Handler
+	indexer *index.Indexer // set by indexed
 }
 
 func newEnv(t *testing.T) *env {

@@ -51,17 +51,25 @@ func (e *env) indexed() fb.Integration {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	x := &index.Indexer{Store: st, Tracker: e.app.Tracker, Providers: drivers.New, Git: git, Dir: e.t.TempDir()}
-	repos, err := st.IntegrationRepositories(ctx, in.ID)
+	e.indexer = &index.Indexer{Store: st, Tracker: e.app.Tracker, Providers: drivers.New, Git: git, Dir: e.t.TempDir()}
+	e.app.Index.Mirror = e.indexer.Mirror
+	e.reindex(in)
+	return in
+}
+
+// reindex runs an index pass of every repository of the integration.
+func (e *env) reindex(in fb.Integration) {
+	e.t.Helper()
+	ctx := context.Background()
+	repos, err := e.app.Store.IntegrationRepositories(ctx, in.ID)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	for _, r := range repos {
-		if _, err := x.Run(ctx, r.ID, false); err != nil {
+		if _, err := e.indexer.Run(ctx, r.ID, false); err != nil {
 			e.t.Fatalf("indexing %s: %v", r.FullName, err)
 		}
 	}
-	return in
 }
 
 func TestBrowserDevelopmentPanel(t *testing.T) {

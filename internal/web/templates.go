@@ -11,7 +11,7 @@ import (
 )
 
 // pageNames are the templates under templates/, each drawn inside layout.html.
-var pageNames = []string{"login", "error", "repositories", "tokens", "token", "issue", "commits",
+var pageNames = []string{"login", "error", "repositories", "tokens", "token", "issue", "commits", "diff",
 	"integrations", "integration", "settings", "audit", "apitokens", "enrol"}
 
 func parsePages() map[string]*template.Template {
@@ -27,6 +27,7 @@ func parsePages() map[string]*template.Template {
 			}{cs, names}
 		},
 		"firstLine":   firstLine,
+		"patchLines":  patchLines,
 		"day":         day,
 		"tokenState":  tokenState,
 		"tokenHelp":   tokenHelp,

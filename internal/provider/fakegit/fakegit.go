@@ -79,11 +79,71 @@ func (r *Repo) CommitOn(parent string, message []byte, a Author) (string, error)
 	return r.writeCommit(parent, message, a)
 }
 
+// CommitFiles is Commit with content: the commit's tree is its parent's
+// with files written (path → content) or, for a nil content, removed.
+func (r *Repo) CommitFiles(branch string, message []byte, a Author, files map[string][]byte) (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	parent, _ := r.resolve("refs/heads/" + branch)
+	tree, err := r.changeTree(parent, files)
+	if err != nil {
+		return "", err
+	}
+	sha, err := r.writeCommitTree(parent, tree, message, a)
+	if err != nil {
+		return "", err
+	}
+	if err := r.updateRef("refs/heads/"+branch, sha, parent); err != nil {
+		return "", err
+	}
+	return sha, nil
+}
+
+// changeTree writes the tree of parent (none: empty) with files changed,
+// through a temporary index.
+func (r *Repo) changeTree(parent string, files map[string][]byte) (string, error) {
+	idx, err := os.CreateTemp("", "fakegit-index-*")
+	if err != nil {
+		return "", err
+	}
+	idx.Close()
+	os.Remove(idx.Name()) // git makes it; an empty file is not an index
+	defer os.Remove(idx.Name())
+	env := "GIT_INDEX_FILE=" + idx.Name()
+	if parent != "" {
+		if _, err := r.gitEnv([]string{env}, nil, "read-tree", parent); err != nil {
+			return "", err
+		}
+	}
+	// --index-info takes "mode sha\tpath" lines; mode 0 removes the path.
+	var info strings.Builder
+	for path, content := range files {
+		if content == nil {
+			fmt.Fprintf(&info, "0 %s\t%s\n", strings.Repeat("0", 40), path)
+			continue
+		}
+		blob, err := r.git(content, "hash-object", "-w", "--stdin")
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(&info, "100644 %s\t%s\n", strings.TrimSpace(blob), path)
+	}
+	if _, err := r.gitEnv([]string{env}, []byte(info.String()), "update-index", "--index-info"); err != nil {
+		return "", err
+	}
+	tree, err := r.gitEnv([]string{env}, nil, "write-tree")
+	return strings.TrimSpace(tree), err
+}
+
 func (r *Repo) writeCommit(parent string, message []byte, a Author) (string, error) {
 	tree, err := r.git(nil, "mktree")
 	if err != nil {
 		return "", err
 	}
+	return r.writeCommitTree(parent, strings.TrimSpace(tree), message, a)
+}
+
+func (r *Repo) writeCommitTree(parent, tree string, message []byte, a Author) (string, error) {
 	if a.Name == "" {
 		a.Name, a.Email = "Fake Author", "author@example.com"
 	}
@@ -194,10 +254,14 @@ func (r *Repo) SetHead(branch string) error {
 }
 
 func (r *Repo) git(stdin []byte, args ...string) (string, error) {
+	return r.gitEnv(nil, stdin, args...)
+}
+
+func (r *Repo) gitEnv(env []string, stdin []byte, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "git", append([]string{"-C", r.Dir}, args...)...)
-	cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null", "GIT_TERMINAL_PROMPT=0")
+	cmd.Env = append(append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null", "GIT_TERMINAL_PROMPT=0"), env...)
 	if stdin != nil {
 		cmd.Stdin = bytes.NewReader(stdin)
 	}

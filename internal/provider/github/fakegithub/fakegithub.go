@@ -295,6 +295,22 @@ func (r *Repo) AddBranch(name string) string {
 	return sha
 }
 
+// PushFiles is Push with content: files written (path → content) or, for a
+// nil content, removed, on top of the branch's tree.
+func (r *Repo) PushFiles(branch, message string, files map[string][]byte) (string, error) {
+	r.s.mu.Lock()
+	defer r.s.mu.Unlock()
+	g, err := r.gitRepo()
+	if err != nil {
+		return "", err
+	}
+	sha, err := g.CommitFiles(branch, []byte(message+"\n"), fakegit.Author{}, files)
+	if err != nil {
+		return "", err
+	}
+	return sha, r.syncPulls()
+}
+
 // Push adds a commit with message on top of branch (creating the branch,
 // from no parent, when it does not exist) as a push would, and returns its
 // sha.
