@@ -397,6 +397,7 @@ const (
 // Audit actions (API.md).
 const (
 	AuditBranchCreate      = "branch.create"
+	AuditBranchDelete      = "branch.delete"
 	AuditPullRequestCreate = "pullrequest.create"
 	AuditTokenSave         = "token.save"
 	AuditTokenDelete       = "token.delete"

@@ -136,6 +136,11 @@ type Store interface {
 	IssueBranches(ctx context.Context, issueKey string) ([]IssueBranch, error)
 	IssuePullRequests(ctx context.Context, issueKey string) ([]IssuePullRequest, error)
 	PutTrackerLink(ctx context.Context, l TrackerLink) error
+	// ForgetBranch takes a branch deleted on its host off every issue (its
+	// recorded rows and the tracker link state of globalID) with the audit
+	// entry e (nil: none) in one transaction, and returns the keys of the
+	// issues it was recorded against, sorted.
+	ForgetBranch(ctx context.Context, repositoryID, name, globalID string, e *AuditEntry) ([]string, error)
 	TrackerLinks(ctx context.Context, issueKey string) ([]TrackerLink, error)
 
 	// The local tracker's directory. The methods that take an audit entry

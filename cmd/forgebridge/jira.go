@@ -191,3 +191,8 @@ func (l jiraLinker) LinkIssue(ctx context.Context, issueKey string, in app.Issue
 	return l.t.AddRemoteLink(ctx, issueKey, jira.RemoteLink{GlobalID: in.GlobalID, URL: in.URL, Title: in.Title,
 		Summary: in.Summary, IconURL: in.IconURL, IconTitle: in.IconTitle, Resolved: in.Resolved})
 }
+
+// UnlinkIssue removes the remote link to a deleted branch.
+func (l jiraLinker) UnlinkIssue(ctx context.Context, issueKey, globalID string) error {
+	return l.t.DeleteRemoteLink(ctx, issueKey, globalID)
+}

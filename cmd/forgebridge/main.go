@@ -71,6 +71,7 @@ Client commands (API token in FORGEBRIDGE_API_TOKEN, server in --server or FORGE
   forgebridge repos [--project KEY] [--q TEXT]
   forgebridge token set INTEGRATION-ID [--access-key]   (the token from standard input; empty removes it)
   forgebridge branch create ISSUE --repository ID [--name N] [--base B]
+  forgebridge branch delete ISSUE --repository ID --name N
   forgebridge pr create ISSUE --repository ID [--source S] [--target T] [--title T] [--description D] [--draft]
   forgebridge reindex --repository ID | --integration ID [--reset]   (admins; queues index runs)
 
@@ -145,6 +146,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "branch":
 		if len(rest) > 0 && rest[0] == "create" {
 			return cmdBranchCreate(ctx, rest[1:], getenv, stdout, stderr)
+		}
+		if len(rest) > 0 && rest[0] == "delete" {
+			return cmdBranchDelete(ctx, rest[1:], getenv, stdout, stderr)
 		}
 	case "pr":
 		if len(rest) > 0 && rest[0] == "create" {

@@ -66,6 +66,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /api/v1/issues/{key}", s.authed(s.getIssue))
 	mux.Handle("GET /api/v1/issues/{key}/commits", s.authed(s.listIssueCommits))
 	mux.Handle("POST /api/v1/issues/{key}/branches", s.authed(s.createBranch))
+	mux.Handle("DELETE /api/v1/issues/{key}/branches", s.authed(s.deleteBranch))
 	mux.Handle("POST /api/v1/issues/{key}/pull-requests", s.authed(s.createPullRequest))
 
 	mux.Handle("GET /api/v1/audit", s.authed(s.listAudit))

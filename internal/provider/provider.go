@@ -142,3 +142,11 @@ func Capability[T any](p Provider) (T, bool) {
 	var zero T
 	return zero, false
 }
+
+// BranchDeleter deletes a branch on the host, for "Delete a branch" (API.md
+// "Acting on git data"). DeleteBranch answers ENotFound when the repository
+// has no such branch, EProviderDenied when the host refuses (a protected or
+// default branch, a missing permission) and the Provider errors otherwise.
+type BranchDeleter interface {
+	DeleteBranch(ctx context.Context, cred fb.Credential, repo fb.Repository, name string) error
+}

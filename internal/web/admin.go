@@ -413,7 +413,7 @@ type auditData struct {
 	Next    string
 }
 
-var auditActions = []string{fb.AuditBranchCreate, fb.AuditPullRequestCreate, fb.AuditTokenSave, fb.AuditTokenDelete,
+var auditActions = []string{fb.AuditBranchCreate, fb.AuditBranchDelete, fb.AuditPullRequestCreate, fb.AuditTokenSave, fb.AuditTokenDelete,
 	fb.AuditTokenInvalidated, fb.AuditIntegrationCreate, fb.AuditIntegrationUpdate, fb.AuditIntegrationDelete,
 	fb.AuditSettingsUpdate, fb.AuditUserCreate, fb.AuditUserUpdate, fb.AuditUserDelete, fb.AuditUserEnrol, fb.AuditUserPassword,
 	fb.AuditPermissionsUpdate, fb.AuditProjectCreate, fb.AuditIssueCreate, fb.AuditAPITokenIssue, fb.AuditAPITokenRevoke}

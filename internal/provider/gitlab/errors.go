@@ -25,11 +25,12 @@ const (
 	opCreateBranch
 	opCreatePullRequest
 	opListPullRequests
+	opDeleteBranch
 )
 
 func (o op) String() string {
 	return [...]string{"check the token", "list the repositories", "list the branches",
-		"create the branch", "open the merge request", "list the merge requests"}[o]
+		"create the branch", "open the merge request", "list the merge requests", "delete the branch"}[o]
 }
 
 // defaultRetryAfter is the wait suggested when a 429 carries no hint: GitLab

@@ -24,6 +24,18 @@ type Repo struct {
 	initialBranch string // committed to when the git repository is made; "" for an empty one
 	disabled      bool
 	git           *fakegit.Repo // nil until first used
+	locked        map[string]bool // ref names whose updates Azure refuses ("locked")
+}
+
+// Lock locks a branch: every update of it, a deletion too, answers
+// updateStatus "locked" as Azure does for a locked branch.
+func (r *Repo) Lock(branch string) {
+	r.s.mu.Lock()
+	defer r.s.mu.Unlock()
+	if r.locked == nil {
+		r.locked = map[string]bool{}
+	}
+	r.locked["refs/heads/"+branch] = true
 }
 
 // gitLocked returns the repository's git repository, making it on first use.
@@ -93,6 +105,9 @@ func (r *Repo) refsLocked() (map[string]string, error) {
 func (r *Repo) applyLocked(u refUpdate) (string, error) {
 	if !validRefName(u.Name) {
 		return "invalidRefName", nil
+	}
+	if r.locked[u.Name] {
+		return "locked", nil
 	}
 	g, err := r.gitLocked()
 	if err != nil {

@@ -131,6 +131,8 @@ func (s *Server) codecommit(op string, body []byte, k keyEntry) (any, *apiError)
 		return s.getBranch(in)
 	case "CreateBranch":
 		return s.createBranch(in)
+	case "DeleteBranch":
+		return s.deleteBranch(in)
 	case "ListPullRequests":
 		return s.listPullRequests(in)
 	case "GetPullRequest":

@@ -545,7 +545,8 @@ func (s *Server) authenticate(r *http.Request, body []byte, a authorization, par
 
 // allowed reports whether k may perform action; it answers AccessDenied otherwise.
 func (s *Server) allowed(k keyEntry, action, resource string) *apiError {
-	deny := k.ReadOnly && (action == "codecommit:CreateBranch" || action == "codecommit:CreatePullRequest")
+	deny := k.ReadOnly && (action == "codecommit:CreateBranch" || action == "codecommit:CreatePullRequest" ||
+		action == "codecommit:DeleteBranch")
 	for _, d := range k.Deny {
 		deny = deny || d == action
 	}

@@ -110,6 +110,7 @@ type Repo struct {
 	git           *fakegit.Repo // nil until first used
 	aheadOf       map[[2]string]bool
 	pulls         []*pull
+	protected     map[string]bool // branches under a protection rule that forbids deletion
 }
 
 type pull struct {

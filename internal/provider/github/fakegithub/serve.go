@@ -269,6 +269,8 @@ func (s *Server) routeRepo(q *request, repo *Repo, seg []string) reply {
 		return s.getRef(q, repo)
 	case len(seg) == 2 && seg[0] == "git" && seg[1] == "refs" && m == http.MethodPost:
 		return s.createRef(q, repo)
+	case len(seg) >= 3 && seg[0] == "git" && seg[1] == "refs" && m == http.MethodDelete:
+		return s.deleteRef(q, repo)
 	case len(seg) == 1 && seg[0] == "pulls" && m == http.MethodPost:
 		return s.createPull(q, repo)
 	case (len(seg) == 1 || len(seg) == 2) && seg[0] == "pulls" && get:

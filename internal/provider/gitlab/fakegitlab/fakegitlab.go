@@ -240,6 +240,7 @@ type Project struct {
 	access        map[string]int // username → access level; absent: Developer
 	mrs           []*mergeRequest
 	nextIID       int
+	protected     map[string]bool // branches only a Maintainer could delete, and not through the API
 }
 
 type mergeRequest struct {

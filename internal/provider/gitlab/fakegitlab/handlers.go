@@ -261,6 +261,8 @@ func (q *request) routeProject(id string, rest []string) {
 		q.listBranches(p, heads)
 	case len(rest) == 2 && m == http.MethodPost:
 		q.createBranch(p, heads)
+	case len(rest) == 3 && m == http.MethodDelete:
+		q.deleteBranch(p, heads, rest[2])
 	case len(rest) == 3 && m == http.MethodGet:
 		if _, ok := heads[rest[2]]; !ok {
 			q.error(http.StatusNotFound, "message", "404 Branch Not Found")

@@ -406,6 +406,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			s.serveAddRemoteLink(w, r, caller, key)
 		case rest == "remotelink" && r.Method == http.MethodGet:
 			s.serveRemoteLinks(w, r, caller, key)
+		case rest == "remotelink" && r.Method == http.MethodDelete:
+			s.serveDeleteRemoteLink(w, r, caller, key)
 		default:
 			writeError(w, http.StatusNotFound, "null for uri: "+r.URL.String())
 		}

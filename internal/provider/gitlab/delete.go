@@ -1,0 +1,48 @@
+package gitlab
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+
+	fb "github.com/forgebridge/forgebridge"
+	"github.com/forgebridge/forgebridge/internal/provider"
+)
+
+var _ provider.BranchDeleter = (*driver)(nil)
+
+// DeleteBranch deletes a branch: DELETE /projects/:id/repository/branches/:branch
+// (204). GitLab answers 404 "404 Branch Not Found" for a branch it does not
+// have, and 405 (older versions 403) for the default branch and a protected one.
+func (d *driver) DeleteBranch(ctx context.Context, cred fb.Credential, repo fb.Repository, name string) error {
+	pid, err := projectID(repo)
+	if err != nil {
+		return err
+	}
+	if name == "" {
+		return fb.Errorf(fb.EInvalid, "The branch needs a name.")
+	}
+	opts, err := d.call(ctx, cred)
+	if err != nil {
+		return err
+	}
+	resp, err := d.client.Branches.DeleteBranch(pid, name, opts...)
+	if err == nil {
+		return nil
+	}
+	e := d.mapError(cred, opDeleteBranch, "", resp, err)
+	reason := ""
+	if e.Err != nil {
+		reason = e.Err.Error()
+	}
+	switch status := statusOf(resp); {
+	case status == http.StatusNotFound && strings.Contains(reason, "Branch Not Found"):
+		e.Code = fb.ENotFound
+		e.Message = fmt.Sprintf("GitLab has no branch %s in %s.", name, repo.FullName)
+	case status == http.StatusMethodNotAllowed:
+		e.Code = fb.EProviderDenied
+		e.Message = fmt.Sprintf("GitLab refused to delete the branch %s in %s: it is the default or a protected branch.", name, repo.FullName)
+	}
+	return e
+}
