@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strings"
 
 	fb "github.com/forgebridge/forgebridge"
 	"github.com/forgebridge/forgebridge/internal/provider"
+	gl "gitlab.com/gitlab-org/api/client-go"
 )
 
 var _ provider.BranchDeleter = (*driver)(nil)
@@ -32,12 +32,10 @@ func (d *driver) DeleteBranch(ctx context.Context, cred fb.Credential, repo fb.R
 		return nil
 	}
 	e := d.mapError(cred, opDeleteBranch, "", resp, err)
-	reason := ""
-	if e.Err != nil {
-		reason = e.Err.Error()
-	}
 	switch status := statusOf(resp); {
-	case status == http.StatusNotFound && strings.Contains(reason, "Branch Not Found"):
+	case status == http.StatusNotFound && d.projectVisible(opts, pid):
+		// The client reads no body of a 404, which would tell "404 Branch
+		// Not Found" from "404 Project Not Found": the project answers.
 		e.Code = fb.ENotFound
 		e.Message = fmt.Sprintf("GitLab has no branch %s in %s.", name, repo.FullName)
 	case status == http.StatusMethodNotAllowed:
@@ -45,4 +43,10 @@ func (d *driver) DeleteBranch(ctx context.Context, cred fb.Credential, repo fb.R
 		e.Message = fmt.Sprintf("GitLab refused to delete the branch %s in %s: it is the default or a protected branch.", name, repo.FullName)
 	}
 	return e
+}
+
+// projectVisible reports whether the token can read the project.
+func (d *driver) projectVisible(opts []gl.RequestOptionFunc, pid string) bool {
+	_, _, err := d.client.Projects.GetProject(pid, nil, opts...)
+	return err == nil
 }

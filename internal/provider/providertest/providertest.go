@@ -168,6 +168,41 @@ func Run(t *testing.T, setup func(t *testing.T) *Harness) {
 		wantCode(t, "CreateBranch(expired token)", err, fb.ETokenRejected)
 	})
 
+	t.Run("delete branch", func(t *testing.T) {
+		h := setup(t)
+		d, ok := provider.Capability[provider.BranchDeleter](h.Provider)
+		if !ok {
+			t.Fatal("the driver cannot delete branches")
+		}
+		repo := repoOf(t, h)
+		for _, name := range []string{"PROJ-9-done", "PROJ-9/nested"} {
+			if _, err := h.Provider.CreateBranch(ctx, h.Good, repo, name, ""); err != nil {
+				t.Fatalf("CreateBranch: %v", err)
+			}
+			err := d.DeleteBranch(ctx, h.ReadOnly, repo, name)
+			wantCode(t, "DeleteBranch(read-only)", err, fb.EProviderDenied)
+			err = d.DeleteBranch(ctx, h.Unknown, repo, name)
+			wantCode(t, "DeleteBranch(unknown token)", err, fb.ETokenRejected)
+			if err := d.DeleteBranch(ctx, h.Good, repo, name); err != nil {
+				t.Fatalf("DeleteBranch(%s): %v", name, err)
+			}
+			branches, err := h.Provider.Branches(ctx, h.Good, repo)
+			if err != nil {
+				t.Fatalf("Branches: %v", err)
+			}
+			for _, b := range branches {
+				if b.Name == name {
+					t.Errorf("%s is still listed after its deletion", name)
+				}
+			}
+			err = d.DeleteBranch(ctx, h.Good, repo, name)
+			wantCode(t, "DeleteBranch(again)", err, fb.ENotFound)
+		}
+		// The other branches stay.
+		branchSHA(t, h, repo, h.FeatureBranch)
+		branchSHA(t, h, repo, repo.DefaultBranch)
+	})
+
 	t.Run("concurrent create of one branch", func(t *testing.T) {
 		h := setup(t)
 		repo := repoOf(t, h)

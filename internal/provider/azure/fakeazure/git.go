@@ -23,7 +23,7 @@ type Repo struct {
 	Project       string
 	initialBranch string // committed to when the git repository is made; "" for an empty one
 	disabled      bool
-	git           *fakegit.Repo // nil until first used
+	git           *fakegit.Repo   // nil until first used
 	locked        map[string]bool // ref names whose updates Azure refuses ("locked")
 }
 
