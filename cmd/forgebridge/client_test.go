@@ -73,6 +73,17 @@ func TestClientCommands(t *testing.T) {
 	if out := must(as(alice.APIToken, "", "pr", "create", "PROJ-1", "--repository", repo, "--source", "PROJ-1-work", "--draft")); !strings.Contains(out, `"webUrl"`) {
 		t.Fatalf("pr create: %s", out)
 	}
+	if out := must(as(alice.APIToken, "", "branch", "delete", "PROJ-1", "--repository", repo, "--name", "PROJ-1-from-the-command-line")); !strings.Contains(out, "Deleted the branch PROJ-1-from-the-command-line") {
+		t.Fatalf("branch delete: %s", out)
+	}
+	if _, ok := gh.Repo("acme/app").Branch("PROJ-1-from-the-command-line"); ok {
+		t.Fatal("branch delete left the branch on the host")
+	}
+	for name, code := range map[string]string{"PROJ-1-from-the-command-line": "not_found", "main": "forbidden"} {
+		if _, err := as(alice.APIToken, "", "branch", "delete", "PROJ-1", "--repository", repo, "--name", name); err == nil || !strings.Contains(err.Error(), code) {
+			t.Fatalf("branch delete %s: %v, want %s", name, err, code)
+		}
+	}
 	if out := must(as(alice.APIToken, "\n", "token", "set", in.ID)); !strings.Contains(out, `"configured": false`) {
 		t.Fatalf("token set with an empty line: %s", out)
 	}
@@ -88,6 +99,7 @@ func TestClientCommands(t *testing.T) {
 		{"path without a slash", alice.APIToken, []string{"api", "GET", "api/v1/me"}, "METHOD PATH"},
 		{"body that is not JSON", alice.APIToken, []string{"api", "POST", "/api/v1/me", "{"}, "not JSON"},
 		{"issue missing", alice.APIToken, []string{"branch", "create", "--repository", repo}, "exactly one NAME"},
+		{"branch to delete missing", alice.APIToken, []string{"branch", "delete", "PROJ-1", "--repository", repo}, "--name"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
