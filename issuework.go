@@ -67,8 +67,12 @@ type IssueWorkStore interface {
 	ChangeIssueStatus(ctx context.Context, issueKey string, change func(status string) (string, error), comment *IssueComment) error
 
 	// ClaimSmartCommit gives the claim to owner (a job) unless another
-	// owner has it: true when it is owner's, newly or from an earlier try.
+	// owner has it or it is finished: true when it is owner's, newly or
+	// from an earlier try.
 	ClaimSmartCommit(ctx context.Context, c SmartCommitClaim, owner string) (bool, error)
+	// FinishSmartCommit marks the claim finished, so that no owner acts on
+	// it again, and writes the audit entry of its outcome, in one transaction.
+	FinishSmartCommit(ctx context.Context, c SmartCommitClaim, e *AuditEntry) error
 	// UnclaimedSmartCommits returns those of claims no owner has, in order.
 	UnclaimedSmartCommits(ctx context.Context, claims []SmartCommitClaim) ([]SmartCommitClaim, error)
 }

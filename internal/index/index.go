@@ -28,6 +28,7 @@ import (
 	"github.com/forgebridge/forgebridge/internal/gitmirror"
 	"github.com/forgebridge/forgebridge/internal/issuekey"
 	"github.com/forgebridge/forgebridge/internal/provider"
+	"github.com/forgebridge/forgebridge/internal/smartcommit"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -71,6 +72,11 @@ type Indexer struct {
 	// Linked, when set, is told after a run which issue keys gained or
 	// changed git data, so that the tracker's links can be brought up to date.
 	Linked func(ctx context.Context, repositoryID string, keys []string)
+	// SmartCommits, when set, is given the smart-commit commands of the
+	// commits a run reads, a batch at a time, when the integration has
+	// smart commits on; an error fails the run, whose next try reads the
+	// commits again (the receiver acts once per command).
+	SmartCommits func(ctx context.Context, b SmartCommitBatch) error
 
 	projects projectCache
 }
@@ -367,6 +373,7 @@ type run struct {
 	walk *tagWalk
 
 	matcher *issuekey.Matcher
+	smart   bool               // the integration has smart commits on, and someone listens
 	links   provider.WebLinker // nil when the driver cannot tell
 	keys    map[string]bool    // every key this run linked something to
 }
@@ -384,6 +391,7 @@ func (r *run) do(ctx context.Context) (Result, error) {
 	}
 	r.matcher = issuekey.NewMatcher(projects)
 	r.keys = map[string]bool{}
+	r.smart = r.in.Settings.SmartCommits && r.x.SmartCommits != nil
 
 	mirror, ok := provider.Capability[provider.Mirrorer](p)
 	if !ok {
@@ -423,7 +431,7 @@ func (r *run) do(ctx context.Context) (Result, error) {
 	phase("fetch")
 	// Linked commits are written while git goes on: the database's time
 	// overlaps git's and the tags' instead of adding to them.
-	w := startWriter(ctx, r.x.Store, r.repo.ID)
+	w := startWriter(ctx, r.x.Store, r.repo.ID, r.smartCommits)
 	defer w.close()
 	if err := r.commits(ctx, m, refs, oldTips, &res, w); err != nil {
 		return res, err
@@ -475,12 +483,13 @@ func (r *run) commits(ctx context.Context, m *gitmirror.Mirror, refs, oldTips ma
 	include := distinct(refs)
 	exclude := distinct(oldTips)
 	batch := make([]fb.Commit, 0, batchSize)
+	var smart []SmartCommit
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
 		}
-		err := w.send(ctx, batch)
-		batch = make([]fb.Commit, 0, batchSize) // the writer owns the last one
+		err := w.send(ctx, writeBatch{batch, smart})
+		batch, smart = make([]fb.Commit, 0, batchSize), nil // the writer owns the last ones
 		return err
 	}
 	lastReport := time.Now()
@@ -513,6 +522,11 @@ func (r *run) commits(ctx context.Context, m *gitmirror.Mirror, refs, oldTips ma
 			}
 			batch = append(batch, fb.Commit{RepositoryID: r.repo.ID, SHA: c.SHA, Message: storedMessage(c.Message),
 				AuthorName: c.AuthorName, AuthorEmail: c.AuthorEmail, AuthoredAt: c.AuthoredAt.UTC(), Keys: keys})
+			if r.smart {
+				if cmds := smartcommit.Parse(r.matcher, c.Message); len(cmds) > 0 {
+					smart = append(smart, SmartCommit{Commit: batch[len(batch)-1], Commands: cmds})
+				}
+			}
 			if len(batch) == batchSize {
 				if err := flush(); err != nil {
 					return err
@@ -537,9 +551,10 @@ func (r *run) commits(ctx context.Context, m *gitmirror.Mirror, refs, oldTips ma
 
 // writer writes batches of linked commits to the store in the background,
 // one after another, at most writerQueue of them waiting: memory stays
-// bounded, and a store slower than git holds git back.
+// bounded, and a store slower than git holds git back. It hands each
+// batch's smart commits on after the batch is written.
 type writer struct {
-	ch     chan []fb.Commit
+	ch     chan writeBatch
 	done   chan struct{}
 	failed atomic.Bool
 	err    error // the first failure; read after done
@@ -548,15 +563,25 @@ type writer struct {
 
 const writerQueue = 2
 
-func startWriter(ctx context.Context, st Store, repositoryID string) *writer {
-	w := &writer{ch: make(chan []fb.Commit, writerQueue), done: make(chan struct{})}
+// writeBatch is linked commits and the smart commits among them.
+type writeBatch struct {
+	commits []fb.Commit
+	smart   []SmartCommit
+}
+
+func startWriter(ctx context.Context, st Store, repositoryID string, smart func(context.Context, []SmartCommit) error) *writer {
+	w := &writer{ch: make(chan writeBatch, writerQueue), done: make(chan struct{})}
 	go func() {
 		defer close(w.done)
 		for b := range w.ch {
 			if w.err != nil {
 				continue // drained: the run fails anyway
 			}
-			if w.err = st.AddCommits(ctx, repositoryID, b); w.err != nil {
+			w.err = st.AddCommits(ctx, repositoryID, b.commits)
+			if w.err == nil && len(b.smart) > 0 {
+				w.err = smart(ctx, b.smart)
+			}
+			if w.err != nil {
 				w.failed.Store(true)
 			}
 		}
@@ -566,7 +591,7 @@ func startWriter(ctx context.Context, st Store, repositoryID string) *writer {
 
 // send hands a batch over; after a failed write it answers that failure,
 // so the run stops reading.
-func (w *writer) send(ctx context.Context, b []fb.Commit) error {
+func (w *writer) send(ctx context.Context, b writeBatch) error {
 	if w.failed.Load() {
 		return w.err // written once, before failed was set
 	}

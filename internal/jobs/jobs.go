@@ -145,6 +145,10 @@ func Open(ctx context.Context, cfg Config) (*Queue, error) {
 	river.AddWorker(w, &scheduleWorker{q: q})
 	river.AddWorker(w, &indexWorker{q: q})
 	river.AddWorker(w, &recordWorker{q: q})
+	river.AddWorker(w, &smartCommitWorker{q: q})
+	if cfg.Indexer != nil {
+		cfg.Indexer.SmartCommits = q.queueSmartCommits
+	}
 
 	// Index runs have a queue of their own, worked only by instances that
 	// have git: one without it leaves them to the others.

@@ -129,6 +129,9 @@ func (s *Store) ChangeIssueStatus(ctx context.Context, issueKey string, change f
 // ClaimSmartCommit gives the claim to owner unless another owner has it.
 func (s *Store) ClaimSmartCommit(ctx context.Context, cl fb.SmartCommitClaim, owner string) (_ bool, err error) {
 	defer wrap(&err, "ClaimSmartCommit")
+	if owner == "" {
+		return false, fb.Errorf(fb.EInvalid, "A claim needs an owner.") // "" marks a finished claim
+	}
 	var got string
 	err = s.inTx(ctx, func(c conn) error {
 		_, err := c.exec(ctx, `INSERT INTO smart_commit_claims (commit_sha, issue_key, command_id, owner, claimed_at)
@@ -141,6 +144,19 @@ func (s *Store) ClaimSmartCommit(ctx context.Context, cl fb.SmartCommitClaim, ow
 			cl.SHA, cl.IssueKey, cl.CommandID).Scan(&got)
 	})
 	return got == owner, err
+}
+
+// FinishSmartCommit marks the claim finished (no owner) with the audit
+// entry of its outcome.
+func (s *Store) FinishSmartCommit(ctx context.Context, cl fb.SmartCommitClaim, e *fb.AuditEntry) (err error) {
+	defer wrap(&err, "FinishSmartCommit")
+	return s.inTx(ctx, func(c conn) error {
+		if _, err := c.exec(ctx, `UPDATE smart_commit_claims SET owner = '' WHERE commit_sha = ? AND issue_key = ? AND command_id = ?`,
+			cl.SHA, cl.IssueKey, cl.CommandID); err != nil {
+			return err
+		}
+		return c.addAuditOnce(ctx, e)
+	})
 }
 
 // UnclaimedSmartCommits returns those of claims no owner has, in order.

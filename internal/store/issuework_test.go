@@ -123,12 +123,27 @@ func testSmartCommitClaims(t *testing.T, s *store.Store) {
 		{a, "job-2", false}, // another job: once only
 		{b, "job-2", true},  // another issue of the same commit
 	}
+	if _, err := s.ClaimSmartCommit(ctx, b, ""); fb.ErrorCode(err) != fb.EInvalid {
+		t.Errorf("claim without an owner: %v, want invalid_request", err)
+	}
 	for i, st := range steps {
 		got, err := s.ClaimSmartCommit(ctx, st.claim, st.owner)
 		must(t, err)
 		if got != st.want {
 			t.Errorf("step %d: ClaimSmartCommit(%+v, %s) = %v, want %v", i, st.claim, st.owner, got, st.want)
 		}
+	}
+	// A finished claim is no one's, its first owner's neither; its audit
+	// entry is written with it, once.
+	for range 2 {
+		must(t, s.FinishSmartCommit(ctx, a, &fb.AuditEntry{ActionID: "smartcommit:aaa", Action: fb.AuditSmartCommit,
+			Issue: "PROJ-1", Target: "aaa", Outcome: fb.AuditOutcomeSuccess}))
+	}
+	if got, err := s.ClaimSmartCommit(ctx, a, "job-1"); err != nil || got {
+		t.Errorf("finished claim claimed again: %v, %v", got, err)
+	}
+	if es, _, err := s.Audit(ctx, fb.AuditQuery{Page: fb.Page{Limit: 10}, Action: fb.AuditSmartCommit}); err != nil || len(es) != 1 {
+		t.Errorf("audit after finishing twice: %+v, %v", es, err)
 	}
 	got, err := s.UnclaimedSmartCommits(ctx, []fb.SmartCommitClaim{c, a, b, c})
 	must(t, err)

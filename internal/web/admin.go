@@ -416,7 +416,8 @@ type auditData struct {
 var auditActions = []string{fb.AuditBranchCreate, fb.AuditBranchDelete, fb.AuditPullRequestCreate, fb.AuditTokenSave, fb.AuditTokenDelete,
 	fb.AuditTokenInvalidated, fb.AuditIntegrationCreate, fb.AuditIntegrationUpdate, fb.AuditIntegrationDelete,
 	fb.AuditSettingsUpdate, fb.AuditUserCreate, fb.AuditUserUpdate, fb.AuditUserDelete, fb.AuditUserEnrol, fb.AuditUserPassword,
-	fb.AuditPermissionsUpdate, fb.AuditProjectCreate, fb.AuditIssueCreate, fb.AuditAPITokenIssue, fb.AuditAPITokenRevoke}
+	fb.AuditPermissionsUpdate, fb.AuditProjectCreate, fb.AuditIssueCreate, fb.AuditAPITokenIssue, fb.AuditAPITokenRevoke,
+	fb.AuditSmartCommit}
 
 const auditPerPage = 50
 

@@ -31,7 +31,7 @@ CREATE TABLE smart_commit_claims (
     commit_sha TEXT NOT NULL,
     issue_key TEXT NOT NULL,
     command_id TEXT NOT NULL,
-    owner TEXT NOT NULL, -- the job that carries it out
+    owner TEXT NOT NULL, -- the job that carries it out; '' once it is done
     claimed_at BIGINT NOT NULL,
     PRIMARY KEY (commit_sha, issue_key, command_id)
 ) {{.WithoutRowID}};

@@ -1,0 +1,69 @@
+package index_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+
+	fb "github.com/forgebridge/forgebridge"
+	"github.com/forgebridge/forgebridge/internal/index"
+	"github.com/forgebridge/forgebridge/internal/store/storetest"
+)
+
+// TestRunHandsOnSmartCommits: with the integration's smart commits on, a run
+// hands on the commands of the commits it reads (after writing them), and
+// nothing with them off; a failure to take them fails the run, and the
+// next run hands them on again.
+func TestRunHandsOnSmartCommits(t *testing.T) {
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			e := newEnv(t, b)
+			var mu sync.Mutex
+			var got []index.SmartCommit
+			var fail error
+			e.x.SmartCommits = func(ctx context.Context, sb index.SmartCommitBatch) error {
+				mu.Lock()
+				defer mu.Unlock()
+				if sb.Integration.ID != e.in.ID || sb.Repository.ID != e.repo.ID {
+					t.Errorf("batch of %s/%s", sb.Integration.ID, sb.Repository.ID)
+				}
+				for _, sc := range sb.Commits {
+					// Handed on after the commit is written.
+					if cs := e.commits(t, sc.Commit.Keys[0]); len(cs) == 0 {
+						t.Errorf("commit %s handed on before it was written", sc.Commit.SHA)
+					}
+				}
+				if fail != nil {
+					return fail
+				}
+				got = append(got, sb.Commits...)
+				return nil
+			}
+			e.h.push(t, "main", "PROJ-1 #comment while off")
+			e.run(t, false)
+			if len(got) != 0 {
+				t.Fatalf("smart commits off: %d handed on", len(got))
+			}
+
+			if _, _, err := e.st.ChangeIntegration(t.Context(), e.in.ID, "", func(in *fb.Integration) (fb.IntegrationWrite, error) {
+				in.Settings.SmartCommits = true
+				return fb.IntegrationWrite{}, nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			sha := e.h.push(t, "main", "PROJ-1, OPS-2 #time 1h #done\n\nPROJ-3 no command")
+			e.h.push(t, "main", "PROJ-1 mentions an issue, commands none")
+			fail = fb.Errorf(fb.ETrackerUnavailable, "queue down")
+			if _, err := e.x.Run(t.Context(), e.repo.ID, false); fb.ErrorCode(err) != fb.ETrackerUnavailable {
+				t.Fatalf("run whose smart commits were not taken: %v", err)
+			}
+			fail = nil
+			e.run(t, false)
+			if len(got) != 1 || got[0].Commit.SHA != sha || len(got[0].Commands) != 2 ||
+				got[0].Commit.AuthorEmail != "bob@example.com" || got[0].Commands[0].Seconds != 3600 ||
+				got[0].Commands[1].Name != "done" || len(got[0].Commands[1].Keys) != 2 {
+				t.Fatalf("handed on %+v", got)
+			}
+		})
+	}
+}
