@@ -132,6 +132,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		Dir: c.data, Logger: log, Linked: svc.IndexedLinks}
 	svc.Index.RemoveMirror = indexer.RemoveMirror
 	svc.Index.Mirror = indexer.Mirror
+	svc.Index.Search, svc.Index.Range = st, indexer.RangeCommits
 	var queueIndexer *index.Indexer
 	if git, err := gitmirror.Find(ctx); err != nil {
 		api.Git = "missing: " + fb.ErrorMessage(err)

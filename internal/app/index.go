@@ -33,6 +33,10 @@ type Indexing struct {
 	// Mirror gives the mirror of a repository, to read diffs from; nil
 	// where this instance has no git.
 	Mirror func(repositoryID string) (*gitmirror.Mirror, error)
+	// Search answers the issue search; nil turns it off.
+	Search fb.IssueSearchStore
+	// Range walks a git range in a mirror; nil: ranges are not supported.
+	Range RangeWalker
 }
 
 // IndexCanceller is a Queue that can cancel a repository's index runs.

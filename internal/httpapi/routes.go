@@ -69,6 +69,8 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("DELETE /api/v1/issues/{key}/branches", s.authed(s.deleteBranch))
 	mux.Handle("POST /api/v1/issues/{key}/pull-requests", s.authed(s.createPullRequest))
 
+	mux.Handle("GET /api/v1/search/issues", s.authed(s.searchIssues))
+
 	mux.Handle("GET /api/v1/audit", s.authed(s.listAudit))
 
 	mux.Handle("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -56,6 +56,9 @@ func (t *Tracker) IssuePermissions(ctx context.Context, u fb.User, issue fb.Issu
 	return t.Permissions(ctx, u, issue.Project)
 }
 
+// IssuePermissionsAreProjects says that an issue needs no check of its own.
+func (t *Tracker) IssuePermissionsAreProjects() bool { return true }
+
 // BrowsableProjects returns the projects on which the user holds Browse.
 func (t *Tracker) BrowsableProjects(ctx context.Context, u fb.User) ([]string, error) {
 	projects, err := t.Store.Projects(ctx)
