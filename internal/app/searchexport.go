@@ -91,13 +91,14 @@ func WriteIssuesMarkdown(w io.Writer, title string, issues []IssueResult, issueU
 
 // IssueSearchTitle names a search for the heading of its release notes.
 func IssueSearchTitle(q IssueSearch, repository string) string {
-	var parts []string
+	title := "Issues"
 	if q.Range != "" {
-		parts = append(parts, q.Range)
+		title += " " + q.Range
 	}
 	if repository != "" {
-		parts = append(parts, "in "+repository)
+		title += " in " + repository
 	}
+	var parts []string
 	if q.Branch != "" {
 		parts = append(parts, "branch "+q.Branch)
 	}
@@ -114,9 +115,9 @@ func IssueSearchTitle(q IssueSearch, repository string) string {
 		parts = append(parts, "pull requests "+string(q.PullRequestState))
 	}
 	if len(parts) == 0 {
-		return "Issues"
+		return title
 	}
-	return "Issues " + strings.Join(parts, ", ")
+	return title + ", " + strings.Join(parts, ", ")
 }
 
 // markdownText escapes what Markdown would read as markup, on one line.

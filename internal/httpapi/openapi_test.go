@@ -419,6 +419,8 @@ func TestOpenAPISchemasMatchAnswers(t *testing.T) {
 		{"new integration", "Integration", toIntegration(fb.Integration{Kind: fb.KindGitHub}, webhookJSON{}), false},
 		{"repository with token and a failed index", "Repository", toRepository(repo), true},
 		{"repository without token, never indexed", "Repository", toRepository(app.RepositoryView{Integration: fb.Integration{Kind: fb.KindGitLab}}), false},
+		{"issue search page", "IssueSearchPage", paged{Values: []app.IssueResult{{Key: "PROJ-1", Commits: 2, Branches: 1,
+			PullRequests: 1, LastActivity: now}}, Next: "/api/v1/search/issues?cursor=x"}, true},
 		{"repository page", "RepositoryPage", paged{Values: toRepositories([]app.RepositoryView{repo}), Next: "/api/v1/repositories?cursor=x"}, true},
 		{"last repository page", "RepositoryPage", paged{Values: toRepositories(nil)}, false},
 		{"token entry", "TokenEntry", toTokenEntry(app.TokenEntry{Integration: integ, Required: true, Token: token}), true},
