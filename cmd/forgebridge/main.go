@@ -69,6 +69,7 @@ Client commands (API token in FORGEBRIDGE_API_TOKEN, server in --server or FORGE
   forgebridge login jira                  (your Jira token from standard input; prints an API token)
   forgebridge api METHOD PATH [JSON-BODY]
   forgebridge repos [--project KEY] [--q TEXT]
+  forgebridge issues [--repository ID] [--range FROM..TO] [--branch B] [--author A] [--since T] [--until T] [--pr-state S] [--format json|csv|markdown]
   forgebridge token set INTEGRATION-ID [--access-key]   (the token from standard input; empty removes it)
   forgebridge branch create ISSUE --repository ID [--name N] [--base B]
   forgebridge branch delete ISSUE --repository ID --name N
@@ -139,6 +140,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return cmdAPI(ctx, rest, getenv, stdout, stderr)
 	case "repos":
 		return cmdRepos(ctx, rest, getenv, stdout, stderr)
+	case "issues":
+		return cmdIssues(ctx, rest, getenv, stdout, stderr)
 	case "token":
 		if len(rest) > 0 && rest[0] == "set" {
 			return cmdTokenSet(ctx, rest[1:], getenv, stdin, stdout, stderr)
