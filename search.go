@@ -27,10 +27,10 @@ type IssueSearchQuery struct {
 	MaxRows int
 }
 
-// IssueActivity is what one issue has in one repository under an
+// IssueGitActivity is what one issue has in one repository under an
 // IssueSearchQuery: how many commits, branch links and pull request links
 // matched, and when the newest of each happened (zero when none).
-type IssueActivity struct {
+type IssueGitActivity struct {
 	IssueKey       string
 	RepositoryID   string
 	Commits        int
@@ -44,6 +44,6 @@ type IssueActivity struct {
 // IssueSearchStore answers the issue search from what indexing found.
 type IssueSearchStore interface {
 	// SearchIssueActivity returns, for every issue with git data matching q,
-	// one IssueActivity per repository, in no particular order.
-	SearchIssueActivity(ctx context.Context, q IssueSearchQuery) ([]IssueActivity, error)
+	// one IssueGitActivity per repository, in no particular order.
+	SearchIssueActivity(ctx context.Context, q IssueSearchQuery) ([]IssueGitActivity, error)
 }

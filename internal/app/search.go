@@ -303,7 +303,7 @@ func (s *Service) authorEmail(ctx context.Context, author string) (string, error
 // devToolsProjects answers, for each project of the rows' issues, whether
 // the person holds Browse and View Development Tools on it: one question
 // per project, however many issues.
-func (s *Service) devToolsProjects(ctx context.Context, u fb.User, rows []fb.IssueActivity) (map[string]bool, error) {
+func (s *Service) devToolsProjects(ctx context.Context, u fb.User, rows []fb.IssueGitActivity) (map[string]bool, error) {
 	allowed := map[string]bool{}
 	for _, r := range rows {
 		p := projectOf(r.IssueKey)

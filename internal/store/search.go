@@ -20,20 +20,20 @@ const rangeChunk = 2000
 // links of q's repositories by issue and repository, each kind filtered by
 // its part of q. Three grouped queries (the commits of a range in chunks),
 // merged here; the caller filters by permission and pages.
-func (s *Store) SearchIssueActivity(ctx context.Context, q fb.IssueSearchQuery) (_ []fb.IssueActivity, err error) {
+func (s *Store) SearchIssueActivity(ctx context.Context, q fb.IssueSearchQuery) (_ []fb.IssueGitActivity, err error) {
 	defer wrap(&err, "SearchIssueActivity(%d repositories)", len(q.RepositoryIDs))
 	if len(q.RepositoryIDs) == 0 {
 		return nil, nil
 	}
 	type id struct{ key, repo string }
-	rows := map[id]*fb.IssueActivity{}
-	row := func(key, repo string) (*fb.IssueActivity, error) {
+	rows := map[id]*fb.IssueGitActivity{}
+	row := func(key, repo string) (*fb.IssueGitActivity, error) {
 		r, ok := rows[id{key, repo}]
 		if !ok {
 			if q.MaxRows > 0 && len(rows) >= q.MaxRows {
 				return nil, fb.Errorf(fb.EInvalid, "The search matches more than %d issues and repositories; narrow it (repository, range, author or time).", q.MaxRows)
 			}
-			r = &fb.IssueActivity{IssueKey: key, RepositoryID: repo}
+			r = &fb.IssueGitActivity{IssueKey: key, RepositoryID: repo}
 			rows[id{key, repo}] = r
 		}
 		return r, nil
@@ -90,7 +90,7 @@ func (s *Store) SearchIssueActivity(ctx context.Context, q fb.IssueSearchQuery) 
 			return nil, err
 		}
 	}
-	out := make([]fb.IssueActivity, 0, len(rows))
+	out := make([]fb.IssueGitActivity, 0, len(rows))
 	for _, r := range rows {
 		out = append(out, *r)
 	}

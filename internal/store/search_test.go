@@ -44,8 +44,8 @@ func testSearchIssueActivity(t *testing.T, s *store.Store) {
 		{PullRequest: fb.PullRequest{ID: "2", Number: 2, Title: "S-3", State: fb.PullOpen, UpdatedAt: at(70)}, Keys: []string{"S-3"}},
 	}))
 
-	row := func(key, repo string, commits, branches, prs int, lastCommit, lastBranch, lastPull time.Time) fb.IssueActivity {
-		return fb.IssueActivity{IssueKey: key, RepositoryID: repo, Commits: commits, Branches: branches, PullRequests: prs,
+	row := func(key, repo string, commits, branches, prs int, lastCommit, lastBranch, lastPull time.Time) fb.IssueGitActivity {
+		return fb.IssueGitActivity{IssueKey: key, RepositoryID: repo, Commits: commits, Branches: branches, PullRequests: prs,
 			LastCommit: lastCommit, LastBranch: lastBranch, LastPullChange: lastPull}
 	}
 	var zero time.Time
@@ -53,41 +53,41 @@ func testSearchIssueActivity(t *testing.T, s *store.Store) {
 	for _, tc := range []struct {
 		name string
 		q    fb.IssueSearchQuery
-		want []fb.IssueActivity
+		want []fb.IssueGitActivity
 	}{
-		{"everything", fb.IssueSearchQuery{RepositoryIDs: repos}, []fb.IssueActivity{
+		{"everything", fb.IssueSearchQuery{RepositoryIDs: repos}, []fb.IssueGitActivity{
 			row("S-1", a, 2, 0, 1, at(20), zero, at(60)),
 			row("S-1", b, 1, 0, 0, at(40), zero, zero),
 			row("S-2", a, 1, 1, 0, at(20), at(50), zero),
 			row("S-3", a, 1, 0, 1, at(30), zero, at(70)),
 			row("S-4", b, 0, 1, 0, zero, at(5), zero),
 		}},
-		{"one repository", fb.IssueSearchQuery{RepositoryIDs: []string{b}}, []fb.IssueActivity{
+		{"one repository", fb.IssueSearchQuery{RepositoryIDs: []string{b}}, []fb.IssueGitActivity{
 			row("S-1", b, 1, 0, 0, at(40), zero, zero),
 			row("S-4", b, 0, 1, 0, zero, at(5), zero),
 		}},
 		{"no repositories", fb.IssueSearchQuery{}, nil},
-		{"author, any case", fb.IssueSearchQuery{RepositoryIDs: []string{a}, AuthorEmails: []string{"ANN@example.com"}}, []fb.IssueActivity{
+		{"author, any case", fb.IssueSearchQuery{RepositoryIDs: []string{a}, AuthorEmails: []string{"ANN@example.com"}}, []fb.IssueGitActivity{
 			row("S-1", a, 1, 0, 1, at(10), zero, at(60)),
 			row("S-2", a, 0, 1, 0, zero, at(50), zero),
 			row("S-3", a, 1, 0, 1, at(30), zero, at(70)),
 		}},
-		{"time", fb.IssueSearchQuery{RepositoryIDs: repos, Since: &since, Until: &until}, []fb.IssueActivity{
+		{"time", fb.IssueSearchQuery{RepositoryIDs: repos, Since: &since, Until: &until}, []fb.IssueGitActivity{
 			row("S-1", a, 1, 0, 1, at(20), zero, at(60)),
 			row("S-2", a, 1, 1, 0, at(20), at(50), zero),
 			row("S-3", a, 1, 0, 1, at(30), zero, at(70)),
 			row("S-4", b, 0, 1, 0, zero, at(5), zero),
 		}},
-		{"range", fb.IssueSearchQuery{RepositoryIDs: []string{a}, InRange: true, RangeSHAs: []string{sha(2), sha(4), sha(9)}}, []fb.IssueActivity{
+		{"range", fb.IssueSearchQuery{RepositoryIDs: []string{a}, InRange: true, RangeSHAs: []string{sha(2), sha(4), sha(9)}}, []fb.IssueGitActivity{
 			row("S-1", a, 1, 0, 1, at(20), zero, at(60)),
 			row("S-2", a, 1, 1, 0, at(20), at(50), zero),
 			row("S-3", a, 0, 0, 1, zero, zero, at(70)),
 		}},
-		{"empty range", fb.IssueSearchQuery{RepositoryIDs: []string{b}, InRange: true}, []fb.IssueActivity{
+		{"empty range", fb.IssueSearchQuery{RepositoryIDs: []string{b}, InRange: true}, []fb.IssueGitActivity{
 			row("S-4", b, 0, 1, 0, zero, at(5), zero),
 		}},
 		{"branch and pull request state", fb.IssueSearchQuery{RepositoryIDs: repos, Branch: "main", PullRequestState: fb.PullOpen},
-			[]fb.IssueActivity{
+			[]fb.IssueGitActivity{
 				row("S-1", a, 2, 0, 0, at(20), zero, zero),
 				row("S-1", b, 1, 0, 0, at(40), zero, zero),
 				row("S-2", a, 1, 0, 0, at(20), zero, zero),
@@ -98,10 +98,10 @@ func testSearchIssueActivity(t *testing.T, s *store.Store) {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := s.SearchIssueActivity(ctx, tc.q)
 			must(t, err)
-			slices.SortFunc(got, func(x, y fb.IssueActivity) int {
+			slices.SortFunc(got, func(x, y fb.IssueGitActivity) int {
 				return strings.Compare(x.IssueKey+" "+x.RepositoryID, y.IssueKey+" "+y.RepositoryID)
 			})
-			slices.SortFunc(tc.want, func(x, y fb.IssueActivity) int {
+			slices.SortFunc(tc.want, func(x, y fb.IssueGitActivity) int {
 				return strings.Compare(x.IssueKey+" "+x.RepositoryID, y.IssueKey+" "+y.RepositoryID)
 			})
 			deepEqual(t, "rows", got, tc.want)
