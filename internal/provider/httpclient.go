@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"cmp"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -30,6 +31,7 @@ var readRetryWaits = []time.Duration{200 * time.Millisecond, 800 * time.Millisec
 // reads, and a guard that refuses to send anything to a host other than
 // allowedHosts, so a credential only ever reaches the integration's service.
 func NewHTTPClient(in fb.Integration, opts Options, allowedHosts ...string) (*http.Client, error) {
+	timeout := cmp.Or(opts.Timeout, Timeout)
 	var base http.RoundTripper
 	if opts.HTTPClient != nil {
 		base = opts.HTTPClient.Transport
@@ -61,7 +63,7 @@ func NewHTTPClient(in fb.Integration, opts Options, allowedHosts ...string) (*ht
 			cfg.InsecureSkipVerify = in.InsecureSkipTLSVerify
 			t.TLSClientConfig = cfg
 		}
-		t.ResponseHeaderTimeout = Timeout
+		t.ResponseHeaderTimeout = timeout
 		// Go keeps 2 idle connections per host by default: under concurrent
 		// actions on one integration every further call opened (and for
 		// HTTPS, handshook) a new connection. The driver, and with it this
@@ -76,7 +78,7 @@ func NewHTTPClient(in fb.Integration, opts Options, allowedHosts ...string) (*ht
 	}
 	return &http.Client{
 		Transport: &guard{base: base, hosts: hosts, userAgent: opts.UserAgent},
-		Timeout:   Timeout,
+		Timeout:   timeout,
 		// A redirect to another host would carry the credential there (Go keeps
 		// custom headers such as PRIVATE-TOKEN); the guard refuses such hops too.
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {

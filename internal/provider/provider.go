@@ -48,6 +48,9 @@ type Options struct {
 	// builds one from the integration's proxy and TLS settings with Timeout.
 	HTTPClient *http.Client
 	UserAgent  string
+	// Timeout bounds each call, retries included (Timeout when zero);
+	// tests shorten it to meet a provider that never answers.
+	Timeout time.Duration
 }
 
 // Factory builds the provider for an integration.
