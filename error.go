@@ -29,7 +29,11 @@ const (
 	// EGrantRequired: acting as a person in the tracker needs their own
 	// grant ("Sign in with Jira"), which they have not given (smart commits).
 	EGrantRequired Code = "grant_required"
-	EInternal      Code = "internal"
+	// EUnavailable: forgebridge's own database could not be reached (an
+	// outage or restart); nothing was changed and the request may be
+	// retried (503 with Retry-After).
+	EUnavailable Code = "service_unavailable"
+	EInternal    Code = "internal"
 )
 
 // Existing names the object that an EAlreadyExists error collided with: a

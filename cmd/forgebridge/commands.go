@@ -154,7 +154,10 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		return fmt.Errorf("cannot start the job queue: %w", err)
 	}
 	api.Jobs = queue.Ping
-	reg.MustRegister(&app.StateCollector{Store: st, Jobs: queue, Logger: log})
+	reg.MustRegister(&app.StateCollector{Store: st, Jobs: queue, Logger: log},
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "forgebridge_records_held",
+			Help: "Records of host actions held in memory until the database is back."},
+			func() float64 { return float64(svc.HeldRecords()) }))
 	keepKeyset(ctx, c, st, ks, log)
 	ui := &web.Server{App: svc, Logger: log, Cipher: ks, Secure: strings.HasPrefix(base, "https://"),
 		Jira: signIn, PublicURL: strings.TrimRight(*publicURL, "/"), TrustedProxies: proxies}
@@ -192,6 +195,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		log.Warn("jobs still running at the end of the grace period run again later", "err", err)
 		closeStore = false
 	}
+	svc.FlushHeld(shutdown)
 	log.Info("forgebridge stopped")
 	return nil
 }

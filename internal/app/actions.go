@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	fb "github.com/forgebridge/forgebridge"
 	"github.com/forgebridge/forgebridge/internal/branchname"
@@ -229,16 +230,22 @@ type RecordQueue interface {
 	RetryRecord(ctx context.Context, r ActionRecord) error
 }
 
+// recordTimeout bounds each write of an action record, so that a database
+// that does not answer cannot hold the request (the record is then kept).
+const recordTimeout = 10 * time.Second
+
 // keep records a branch or pull request the host has already created. The
 // action happened whatever the store says, so its record is never dropped:
 // when the write fails it is queued to be written later (idempotently, by
-// its action id), and when even that fails it is logged whole at ERROR for
-// an operator to recover.
+// its action id); when the queue, in the same database, fails too it is
+// held in memory and written once the database is back (held.go); only
+// past that is it logged whole at ERROR for an operator to recover.
 func (s *Service) keep(ctx context.Context, e fb.AuditEntry, b *fb.IssueBranch, pr *fb.IssuePullRequest) {
 	e = *s.stamp(&e, nil)
 	e.ActionID = rand.Text()
 	r := ActionRecord{Entry: e, Branch: b, PullRequest: pr}
-	ctx = context.WithoutCancel(ctx)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
 	s.Metrics.action(e.Action, string(e.Actor.Type), e.Outcome)
 	err := s.StoreRecord(ctx, r)
 	if err == nil {
@@ -251,6 +258,11 @@ func (s *Service) keep(ctx context.Context, e fb.AuditEntry, b *fb.IssueBranch, 
 		return
 	}
 	if qerr := q.RetryRecord(ctx, r); qerr != nil {
+		if s.hold(r) {
+			s.log().Warn("action not recorded yet and the job queue is down too; held in memory until the database is back",
+				"action", e.Action, "actionId", e.ActionID, "issue", e.Issue, "err", err, "queueErr", qerr)
+			return
+		}
 		s.log().Error("action not recorded and its retry not queued: recover it from this record",
 			"record", r, "err", err, "queueErr", qerr)
 		return

@@ -44,6 +44,7 @@ type Service struct {
 	mu        sync.Mutex
 	providers map[string]cachedProvider // by integration id
 	guard     guards                    // sign-in limits, read limits, the branch cache
+	held      heldRecords               // action records waiting for the database (held.go)
 }
 
 type cachedProvider struct {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	fb "github.com/forgebridge/forgebridge"
 	"github.com/forgebridge/forgebridge/internal/app"
@@ -23,6 +24,12 @@ type downStore struct {
 	fb.Store
 	mu   sync.Mutex
 	down bool
+}
+
+func (s *downStore) set(down bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.down = down
 }
 
 func (s *downStore) RecordAction(ctx context.Context, e *fb.AuditEntry, b *fb.IssueBranch, pr *fb.IssuePullRequest) error {
@@ -48,7 +55,8 @@ func (q *recordQueue) RetryRecord(ctx context.Context, r app.ActionRecord) error
 }
 
 // TestRecordNeverDropped creates a branch while the store refuses its
-// record: the record is queued when the queue takes records, and otherwise
+// record: the record is queued when the queue takes records, held in memory
+// when the queue (in the same database) refuses it too, and otherwise
 // logged whole at ERROR, never with a token. Once the store is back the
 // queued record stores once however often it is written.
 func TestRecordNeverDropped(t *testing.T) {
@@ -57,12 +65,13 @@ func TestRecordNeverDropped(t *testing.T) {
 		name      string
 		queue     app.Queue // nil: none
 		wantQueue bool
+		held      bool // the queue refuses it too: held in memory and written once the store is back
 		wantLog   []string
 	}{
 		{name: "queued", queue: &recordQueue{}, wantQueue: true, wantLog: []string{"level=WARN", "queued to be recorded later"}},
-		{name: "queue refuses it", queue: &recordQueue{recErr: errors.New("database is down too")}, wantQueue: true,
-			wantLog: []string{"level=ERROR", "its retry not queued", "record.branch.name=PROJ-1-never-dropped",
-				"record.actorLogin=alice-gh", "record.action=branch.create", "record.branch.sha=", "queueErr=\"database is down too\""}},
+		{name: "queue refuses it", queue: &recordQueue{recErr: errors.New("database is down too")}, wantQueue: true, held: true,
+			wantLog: []string{"level=WARN", "held in memory until the database is back", "actionId=",
+				"action=branch.create", "queueErr=\"database is down too\""}},
 		{name: "queue without records", queue: &scriptedQueue{},
 			wantLog: []string{"level=ERROR", "no queue to retry it", "record.branch.name=PROJ-1-never-dropped", "record.actionId="}},
 		{name: "no queue", wantLog: []string{"level=ERROR", "no queue to retry it", "record.branch.webUrl="}},
@@ -101,7 +110,7 @@ func TestRecordNeverDropped(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			ds.down = true
+			ds.set(true)
 			b, err := svc.CreateBranch(ctx, alice, "PROJ-1", app.CreateBranchInput{RepositoryID: repos[0].ID,
 				Token: app.OneOffToken{Credential: fb.Credential{Token: oneOff}}})
 			if err != nil {
@@ -132,7 +141,17 @@ func TestRecordNeverDropped(t *testing.T) {
 			}
 
 			// The store is back: the worker's write, done twice, stores once.
-			ds.down = false
+			ds.set(false)
+			if tt.held {
+				// The held record is written as soon as the store answers.
+				for deadline := time.Now().Add(time.Minute); svc.HeldRecords() > 0; time.Sleep(20 * time.Millisecond) {
+					if time.Now().After(deadline) {
+						t.Fatal("the held record was never written")
+					}
+				}
+			} else if svc.HeldRecords() != 0 {
+				t.Fatalf("%d records held with a queue that took them", svc.HeldRecords())
+			}
 			for range 2 {
 				if err := svc.StoreRecord(ctx, r); err != nil {
 					t.Fatalf("StoreRecord: %v", err)

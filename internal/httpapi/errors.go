@@ -31,6 +31,7 @@ var statusOf = map[fb.Code]int{
 	fb.ETrackerUnavailable:  http.StatusBadGateway,
 	fb.ENotSupported:        http.StatusNotImplemented,
 	fb.EGrantRequired:       http.StatusPreconditionRequired,
+	fb.EUnavailable:         http.StatusServiceUnavailable,
 	fb.EInternal:            http.StatusInternalServerError,
 }
 
@@ -85,6 +86,10 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		MissingScopes: e.MissingScopes, Existing: e.Existing, RequestID: id}
 	if e.Code == fb.EInternal || status == http.StatusInternalServerError {
 		body.Message = internalMessage
+	}
+	if e.Code == fb.EUnavailable {
+		body.RetryAfter = max(e.RetryAfter, 1)
+		w.Header().Set("Retry-After", strconv.Itoa(body.RetryAfter))
 	}
 	if e.Code == fb.ERateLimited {
 		body.RetryAfter = max(e.RetryAfter, 1)

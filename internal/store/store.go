@@ -291,6 +291,7 @@ func (s *Store) inTx(ctx context.Context, fn func(c conn) error) error {
 func wrap(errp *error, format string, args ...any) {
 	if *errp != nil {
 		*errp = fmt.Errorf("store.%s: %w", fmt.Sprintf(format, args...), *errp)
+		*errp = unavailable(*errp) // unavailable.go
 	}
 }
 

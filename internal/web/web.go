@@ -276,6 +276,8 @@ func statusOf(err error) int {
 		return http.StatusBadGateway
 	case fb.ENotSupported:
 		return http.StatusNotImplemented
+	case fb.EUnavailable:
+		return http.StatusServiceUnavailable
 	default:
 		return http.StatusInternalServerError
 	}
