@@ -51,10 +51,15 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	revalidate := fs.Duration("revalidate", envDuration(getenv, "FORGEBRIDGE_REVALIDATE", jobs.DefaultRevalidate), "how often saved user tokens are checked with their provider (negative: never)")
 	trustedProxies := fs.String("trusted-proxies", getenv("FORGEBRIDGE_TRUSTED_PROXIES"), "comma-separated CIDRs of reverse proxies whose X-Forwarded-For names the client")
 	reindex := fs.Duration("reindex", envDuration(getenv, "FORGEBRIDGE_REINDEX", jobs.DefaultReindex), "how often every repository is indexed when no webhook says it changed (negative: never)")
+	memoryLimit := fs.String("memory-limit", memoryLimitDefault(getenv), "soft limit on the Go runtime's memory, in GOMEMLIMIT's syntax (128MiB, 1GiB; off: GOMEMLIMIT or none)")
 	if pos, err := parse(fs, args); err != nil {
 		return err
 	} else if len(pos) > 0 {
 		return fmt.Errorf("serve takes no arguments, got %q", pos)
+	}
+	limit, err := parseMemoryLimit(*memoryLimit)
+	if err != nil {
+		return err
 	}
 	for _, key := range []string{"FORGEBRIDGE_REDISCOVER", "FORGEBRIDGE_REVALIDATE", "FORGEBRIDGE_REINDEX"} {
 		if v := getenv(key); v != "" {
@@ -71,6 +76,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		return fmt.Errorf("--tracker must be local or jira, not %q", *tracker)
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
+	setMemoryLimit(limit)
 
 	c.create = true // serve makes a new installation's database
 	st, ks, err := c.open(ctx)

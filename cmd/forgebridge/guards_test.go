@@ -20,7 +20,7 @@ func TestHelpListsEveryFlag(t *testing.T) {
 	if len(cmds) < 10 {
 		t.Fatalf("only %d commands found in the usage text: %v", len(cmds), cmds)
 	}
-	for _, want := range []string{"forgebridge serve flags:", "-trusted-proxies", "-public-url", "-reindex",
+	for _, want := range []string{"forgebridge serve flags:", "-trusted-proxies", "-public-url", "-reindex", "-memory-limit",
 		"forgebridge users add flags:", "-display-name", "forgebridge pr create flags:", "-draft", "-server"} {
 		if !strings.Contains(help, want) {
 			t.Errorf("help lacks %q", want)

@@ -5,9 +5,11 @@ import (
 	"encoding/base64"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -62,9 +64,7 @@ func benchBackend() storetest.Backend {
 // read it (git clone --mirror, then git log --all). It reports the peak
 // RSS of the process.
 func BenchmarkFirstIndex(b *testing.B) {
-	n := benchCommits(b)
-	root := b.TempDir()
-	gittest.Synth(b, filepath.Join(root, "synth.git"), n)
+	root, n := benchHistory(b)
 	srv := httptest.NewServer(gittest.Handler(root, goodToken))
 	defer srv.Close()
 	url := srv.URL + "/synth.git"
@@ -113,6 +113,36 @@ func BenchmarkFirstIndex(b *testing.B) {
 		}
 		b.ReportMetric((treeCPU()-cpu).Seconds()/float64(b.N), "CPU-s/op")
 	})
+}
+
+// benchHistory returns a directory holding synth.git and its number of
+// commits: a history of FORGEBRIDGE_BENCH_COMMITS commits made with
+// gittest.Synth, or, with FORGEBRIDGE_BENCH_REPO, a bare repository made
+// beforehand (e.g. by synth-history, since a million commits take minutes
+// to make).
+func benchHistory(b *testing.B) (string, int) {
+	root := b.TempDir()
+	if repo := os.Getenv("FORGEBRIDGE_BENCH_REPO"); repo != "" {
+		abs, err := filepath.Abs(repo)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := os.Symlink(abs, filepath.Join(root, "synth.git")); err != nil {
+			b.Fatal(err)
+		}
+		out, err := exec.Command("git", "--git-dir="+abs, "rev-list", "--all", "--count").Output()
+		if err != nil {
+			b.Fatalf("counting the commits of %s: %v", abs, err)
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(string(out)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		return root, n
+	}
+	n := benchCommits(b)
+	gittest.Synth(b, filepath.Join(root, "synth.git"), n)
+	return root, n
 }
 
 // BenchmarkIncremental measures one run after one new commit was pushed to

@@ -51,6 +51,11 @@ type Store struct {
 	// timeout. nil for PostgreSQL, which locks rows, not the database.
 	writer  chan struct{}
 	records *recordGroup // SQLite only
+	// wdb is SQLite's write connection: inTx runs there, with a page cache
+	// large enough for a batch of indexed commits, while the pool's readers
+	// keep small ones (see sqliteDSN). nil for PostgreSQL.
+	wdb    *sql.DB
+	wstmts *stmtCache
 }
 
 var _ fb.Store = (*Store)(nil)
@@ -74,8 +79,12 @@ func Open(ctx context.Context, dsn string, cipher fb.Cipher) (_ *Store, err erro
 		s.db, err = sql.Open("pgx", dsn)
 	} else {
 		s.dialect = SQLite
-		s.db, err = sql.Open("sqlite", sqliteDSN(dsn))
+		s.db, err = sql.Open("sqlite", sqliteDSN(dsn, sqliteReadCache))
+		if err == nil {
+			s.wdb, err = sql.Open("sqlite", sqliteDSN(dsn, sqliteWriteCache))
+		}
 		s.stmts = &stmtCache{db: s.db, m: map[string]*sql.Stmt{}}
+		s.wstmts = &stmtCache{db: s.wdb, m: map[string]*sql.Stmt{}}
 		s.writer = make(chan struct{}, 1)
 		s.records = &recordGroup{}
 	}
@@ -83,7 +92,16 @@ func Open(ctx context.Context, dsn string, cipher fb.Cipher) (_ *Store, err erro
 		if s.pool != nil {
 			s.pool.Close()
 		}
+		if s.db != nil {
+			s.db.Close()
+		}
 		return nil, err
+	}
+	if s.wdb != nil {
+		// One connection, kept open: its page cache is the writer's.
+		s.wdb.SetMaxOpenConns(1)
+		s.wdb.SetMaxIdleConns(1)
+		s.wdb.SetConnMaxIdleTime(0)
 	}
 	// database/sql keeps only 2 idle connections by default: under
 	// concurrent requests every other one is opened and closed again, which
@@ -126,28 +144,39 @@ func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 // for one (PostgreSQL's default limit is 100 for all clients).
 const maxConns = 16
 
+// SQLite page caches, in KiB (cache_size takes a negative number for KiB).
+// Each connection has its own, filled as the database grows past it, and
+// they count in the process's RSS: with 32 MiB on every pooled connection a
+// first index of a million commits passed the 256 MiB target. The write
+// connection keeps 32 MiB: a batch of indexed commits dirties index pages
+// all over, which a small cache spills to disk before the transaction ends.
+// Readers keep SQLite's default of 2 MiB: an issue page reads a few dozen
+// pages through the memory map (BenchmarkIssueCommits in docs/performance.md).
+const (
+	sqliteWriteCache = 32 << 10
+	sqliteReadCache  = 2 << 10
+)
+
 // sqliteDSN adds the connection settings forgebridge relies on to an SQLite
 // path or URI: WAL so readers do not block the writer, enforced foreign keys
 // (the cascades), a busy timeout so concurrent writers wait for each other
-// instead of failing with SQLITE_BUSY, and immediate transactions so a
+// instead of failing with SQLITE_BUSY, immediate transactions so a
 // transaction takes the write lock when it begins rather than failing when it
-// first writes after another connection wrote. A page cache of 32 MiB (the
-// default is 2): a batch of indexed commits dirties index pages all over,
-// which a small cache spills to disk before the transaction ends. Reads
-// through a memory map of up to 64 MiB of the file rather than a system
-// call per page: an issue's commits are on pages all over too (this halves
-// the time of BenchmarkIssueCommits and its 99th percentile). The map is
-// 64 MiB, not the whole file: its pages count in the process's RSS, which
+// first writes after another connection wrote, and a page cache of cacheKiB.
+// Reads through a memory map of up to 64 MiB of the file rather than a
+// system call per page: an issue's commits are on pages all over too (this
+// halves the time of BenchmarkIssueCommits and its 99th percentile). The map
+// is 64 MiB, not the whole file: its pages count in the process's RSS, which
 // then grew with the database (206 MiB of 394 at a million commits). Only
 // the first 64 MiB of the file are mapped; pages past it are read with a
 // system call each.
-func sqliteDSN(path string) string {
+func sqliteDSN(path string, cacheKiB int) string {
 	sep := "?"
 	if strings.Contains(path, "?") {
 		sep = "&"
 	}
 	return path + sep + "_busy_timeout=" + strconv.Itoa(sqliteBusyTimeout) +
-		"&_pragma=cache_size(-32768)&_pragma=mmap_size(67108864)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+		"&_pragma=cache_size(-" + strconv.Itoa(cacheKiB) + ")&_pragma=mmap_size(67108864)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
 }
 
 // Dialect reports the database: SQLite or Postgres.
@@ -166,6 +195,10 @@ func (s *Store) Close() error {
 		s.pool.Close()
 	}
 	s.stmts.close()
+	if s.wdb != nil {
+		s.wstmts.close()
+		s.wdb.Close()
+	}
 	return s.db.Close()
 }
 
@@ -271,12 +304,16 @@ func (s *Store) inTx(ctx context.Context, fn func(c conn) error) error {
 			return fmt.Errorf("beginning a transaction: %w", context.Cause(ctx))
 		}
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	db, stmts := s.db, s.stmts
+	if s.wdb != nil {
+		db, stmts = s.wdb, s.wstmts
+	}
+	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("beginning a transaction: %w", err)
 	}
 	defer tx.Rollback() // a no-op after Commit
-	if err := fn(conn{q: tx, postgres: s.dialect == Postgres, stmts: s.stmts}); err != nil {
+	if err := fn(conn{q: tx, postgres: s.dialect == Postgres, stmts: stmts}); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
