@@ -16,7 +16,6 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -29,7 +28,6 @@ import (
 	"github.com/forgebridge/forgebridge/internal/issuekey"
 	"github.com/forgebridge/forgebridge/internal/provider"
 	"github.com/forgebridge/forgebridge/internal/smartcommit"
-	"golang.org/x/sync/errgroup"
 )
 
 // Store is what indexing reads and writes.
@@ -364,12 +362,8 @@ type run struct {
 	reset   bool
 	owner   string // the run's name on the lease
 
-	// What the commit pass read, for the tags: every commit and the keys
-	// of those that link any, by idOf.
-	read   idSet
-	linked map[uint64][]string
 	// walk, on a first index, finds the tags' commits during the commit
-	// pass instead (read and linked stay empty).
+	// pass; later runs walk from the new tags alone (tags).
 	walk *tagWalk
 
 	matcher *issuekey.Matcher
@@ -493,8 +487,7 @@ func (r *run) commits(ctx context.Context, m *gitmirror.Mirror, refs, oldTips ma
 		return err
 	}
 	lastReport := time.Now()
-	r.read, r.linked, r.walk = nil, map[uint64][]string{}, nil
-	defer func() { r.read.seal() }() // read by the tags' goroutines
+	r.walk = nil
 	log := m.Log
 	if len(oldTips) == 0 {
 		// A first index reads every commit of every tag: the tags' graph
@@ -509,11 +502,6 @@ func (r *run) commits(ctx context.Context, m *gitmirror.Mirror, refs, oldTips ma
 		keys := capKeys(r.matcher.Message(c.Message))
 		if r.walk != nil {
 			r.walk.visit(c.SHA, c.Parents, keys)
-		} else if id, ok := idOf(c.SHA); ok {
-			r.read = append(r.read, id)
-			if len(keys) > 0 {
-				r.linked[id] = keys
-			}
 		}
 		if len(keys) > 0 {
 			res.Linked++
@@ -694,23 +682,20 @@ func (r *run) branches(refs, oldTips map[string]string) []fb.LinkedRef {
 	return out
 }
 
-// tags adds the commits of the tags new or moved since the last run to the
-// tags' graph. One walk of the history finds each one's nearest tagged
-// ancestors; then only the commits it adds over them are read, so each
-// commit is read about once however many tags there are. A release contains
-// every key of its history: the tracker's links do not change with it, so
-// Linked is not told.
+// tags adds the tags new or moved since the last run to the tags' graph:
+// each tagged commit with the keys of its own commits (those no tag below it
+// contains) and its nearest tagged ancestors. A first index builds it in the
+// commit pass. A later run walks once from the new tags, children first,
+// with every tag marked, and stops when nothing left to read can add to a
+// new tag: below the tags of earlier runs, all of it belongs to them. A
+// release contains every key of its history: the tracker's links do not
+// change with it, so Linked is not told.
 func (r *run) tags(ctx context.Context, m *gitmirror.Mirror, refs, oldTips map[string]string) ([]fb.TaggedCommit, error) {
-	tagged := map[string]bool{} // commits that tags point at now
-	var fresh []string          // those of tags new or moved
+	var fresh []string // commits of tags new or moved
 	for ref, sha := range refs {
-		if !strings.HasPrefix(ref, "refs/tags/") {
-			continue
-		}
-		if oldTips[ref] != sha && !slices.Contains(fresh, sha) {
+		if strings.HasPrefix(ref, "refs/tags/") && oldTips[ref] != sha && !slices.Contains(fresh, sha) {
 			fresh = append(fresh, sha)
 		}
-		tagged[sha] = true
 	}
 	if len(fresh) == 0 {
 		return nil, nil
@@ -719,87 +704,23 @@ func (r *run) tags(ctx context.Context, m *gitmirror.Mirror, refs, oldTips map[s
 		return r.walk.result()
 	}
 	sort.Strings(fresh)
-	graph, err := m.TagAncestors(ctx, fresh)
-	if err != nil {
+	w := newTagWalk(refs)
+	w.only(fresh)
+	err := m.LogChildrenFirst(ctx, fresh, nil, func(c gitmirror.Commit) error {
+		w.visit(c.SHA, c.Parents, capKeys(r.matcher.Message(c.Message)))
+		if w.done() {
+			return errWalked
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errWalked) {
 		return nil, describe(err, r.repo)
 	}
-	// Each tagged commit's own commits are read apart from the others', a
-	// few at a time: the time is mostly git's start-up.
-	out := make([]fb.TaggedCommit, len(fresh))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(tagReaders)
-	for i, sha := range fresh {
-		var parents []string
-		for _, p := range graph[sha] {
-			if tagged[p] { // an untagged root's commits are the tag's own
-				parents = append(parents, p)
-			}
-		}
-		g.Go(func() error {
-			// The commits' keys are known: from this run's commit pass, else
-			// from the store (commits read by earlier runs).
-			keys := map[string]bool{}
-			var earlier []string
-			err := m.RevList(gctx, []string{sha}, parents, func(c string) error {
-				id, ok := idOf(c)
-				if ks, linked := r.linked[id]; ok && linked {
-					for _, k := range ks {
-						keys[k] = true
-					}
-				} else if !ok || !r.read.has(id) {
-					earlier = append(earlier, c)
-				}
-				return nil
-			})
-			if err != nil {
-				return describe(err, r.repo)
-			}
-			if len(earlier) > 0 {
-				known, err := r.x.Store.CommitKeys(gctx, r.repo.ID, earlier)
-				if err != nil {
-					return err
-				}
-				for _, ks := range known {
-					for _, k := range ks {
-						keys[k] = true
-					}
-				}
-			}
-			out[i] = fb.TaggedCommit{SHA: sha, Keys: sortedKeys(keys), Parents: parents}
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return w.result()
 }
 
-// idOf is a commit as the first 8 bytes of its id: 8 bytes a commit keep
-// a history of millions small. Two commits of one repository share them
-// with odds of about n²/2⁶⁵ (one in 10⁷ at a million commits); the worst a
-// shared prefix does is to count one commit's keys, or none, for a tag.
-func idOf(sha string) (uint64, bool) {
-	if len(sha) < 16 {
-		return 0, false
-	}
-	v, err := strconv.ParseUint(sha[:16], 16, 64)
-	return v, err == nil
-}
-
-// idSet is a set of idOf values: appended to, then sealed (sorted) once
-// before it is read, by any number of goroutines.
-type idSet []uint64
-
-func (s idSet) seal() { slices.Sort(s) }
-
-func (s idSet) has(id uint64) bool {
-	_, ok := slices.BinarySearch(s, id)
-	return ok
-}
-
-// tagReaders is how many tags' commits are read at once.
-const tagReaders = 4
+// errWalked stops a walk that has read all it needs.
+var errWalked = errors.New("walk complete")
 
 // pulls reads the pull requests updated since the last run (all of them
 // the first time) and links each to the keys of its title, description and
@@ -931,6 +852,13 @@ type tagWalk struct {
 	keyName []string
 	pending map[string][]int32 // commit not yet read → minimal tags containing it so far (never changed in place: shared)
 	below   map[[2]int32]bool  // remembered answers of contains
+
+	// With only: the tags wanted (the others' keys are not complete), how
+	// many of them are still to be read, and how many pending commits a
+	// wanted tag contains. When both are 0 nothing left to read is any
+	// wanted tag's own.
+	wanted       []bool
+	unread, live int
 }
 
 func newTagWalk(refs map[string]string) *tagWalk {
@@ -946,11 +874,37 @@ func newTagWalk(refs map[string]string) *tagWalk {
 	return w
 }
 
+// only restricts result to the tags on shas, and lets done tell when the
+// walk has read all of their own commits.
+func (w *tagWalk) only(shas []string) {
+	w.wanted = make([]bool, len(w.shas))
+	for _, sha := range shas {
+		if t, ok := w.tag[sha]; ok && !w.wanted[t] {
+			w.wanted[t] = true
+			w.unread++
+		}
+	}
+}
+
+// done reports whether the tags given to only have all their own commits read.
+func (w *tagWalk) done() bool { return w.wanted != nil && w.unread == 0 && w.live == 0 }
+
+// hasWanted reports whether tags holds a tag given to only.
+func (w *tagWalk) hasWanted(tags []int32) bool {
+	return w.wanted != nil && slices.ContainsFunc(tags, func(t int32) bool { return w.wanted[t] })
+}
+
 // visit reads one commit, after all of its children.
 func (w *tagWalk) visit(sha string, parents, keys []string) {
 	in := w.pending[sha]
 	delete(w.pending, sha)
+	if w.hasWanted(in) {
+		w.live--
+	}
 	if t, ok := w.tag[sha]; ok {
+		if w.wanted != nil && w.wanted[t] {
+			w.unread--
+		}
 		for _, d := range in {
 			w.parents[d] = append(w.parents[d], t)
 		}
@@ -971,7 +925,15 @@ func (w *tagWalk) visit(sha string, parents, keys []string) {
 		}
 	}
 	for _, p := range parents {
-		w.pending[p] = w.union(w.pending[p], in)
+		old := w.pending[p]
+		now := w.union(old, in)
+		w.pending[p] = now
+		if w.hasWanted(old) {
+			w.live--
+		}
+		if w.hasWanted(now) {
+			w.live++
+		}
 	}
 }
 
@@ -1013,8 +975,11 @@ func (w *tagWalk) contains(t, u int32) bool {
 // result is the graph: every tagged commit with its own commits' keys and
 // its parents.
 func (w *tagWalk) result() ([]fb.TaggedCommit, error) {
-	out := make([]fb.TaggedCommit, len(w.shas))
+	out := make([]fb.TaggedCommit, 0, len(w.shas))
 	for i, sha := range w.shas {
+		if w.wanted != nil && !w.wanted[i] {
+			continue
+		}
 		var parents []string
 		for _, p := range w.parents[i] {
 			parents = append(parents, w.shas[p])
@@ -1025,7 +990,7 @@ func (w *tagWalk) result() ([]fb.TaggedCommit, error) {
 			keys = append(keys, w.keyName[n])
 		}
 		slices.Sort(keys)
-		out[i] = fb.TaggedCommit{SHA: sha, Keys: slices.Compact(keys), Parents: slices.Compact(parents)}
+		out = append(out, fb.TaggedCommit{SHA: sha, Keys: slices.Compact(keys), Parents: slices.Compact(parents)})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].SHA < out[j].SHA })
 	return out, nil
