@@ -131,8 +131,12 @@ type IndexStore interface {
 	// CommitKeys returns the keys of the repository's linked commits among
 	// shas, by sha (commits that link none are absent).
 	CommitKeys(ctx context.Context, repositoryID string, shas []string) (map[string][]string, error)
-	// PutPullRequests records pull requests; each one's key links become its Keys.
+	// PutPullRequests records pull requests; each one's key links become its
+	// Keys. Whether each is closed is remembered too (ClosedPullRequests).
 	PutPullRequests(ctx context.Context, repositoryID string, prs []IndexedPullRequest) error
+	// ClosedPullRequests returns the ids of the repository's pull requests
+	// last recorded merged or declined, sorted.
+	ClosedPullRequests(ctx context.Context, repositoryID string) ([]string, error)
 	// FinishIndex writes the end of a run (IndexRun) in one transaction,
 	// only while run.Owner holds the repository's lease (when set): a run
 	// that stalled past its lease must not write over its successor's.

@@ -438,7 +438,8 @@ func (r *run) do(ctx context.Context) (Result, error) {
 	phase("tags")
 	var newSince *time.Time
 	if lister, ok := provider.Capability[provider.PullRequestLister](p); ok {
-		newSince, err = r.pulls(ctx, lister, pullsSince)
+		skipper, _ := provider.Capability[provider.ClosedPullRequestSkipper](p)
+		newSince, err = r.pulls(ctx, lister, skipper, pullsSince)
 		if fb.ErrorCode(err) == fb.EProviderDenied {
 			// Pull requests switched off for the repository (GitLab answers
 			// 403): its git data is still worth having.
@@ -725,7 +726,7 @@ var errWalked = errors.New("walk complete")
 // pulls reads the pull requests updated since the last run (all of them
 // the first time) and links each to the keys of its title, description and
 // source branch. It returns where the next run may start.
-func (r *run) pulls(ctx context.Context, lister provider.PullRequestLister, since *time.Time) (*time.Time, error) {
+func (r *run) pulls(ctx context.Context, lister provider.PullRequestLister, skipper provider.ClosedPullRequestSkipper, since *time.Time) (*time.Time, error) {
 	from := time.Time{}
 	if since != nil {
 		from = since.Add(-pullsOverlap)
@@ -740,7 +741,20 @@ func (r *run) pulls(ctx context.Context, lister provider.PullRequestLister, sinc
 		batch = batch[:0]
 		return err
 	}
-	err := lister.PullRequests(ctx, r.in.Credential, r.repo, from, func(pr fb.PullRequest) error {
+	list := func(fn func(fb.PullRequest) error) error {
+		return lister.PullRequests(ctx, r.in.Credential, r.repo, from, fn)
+	}
+	if skipper != nil {
+		// Closed ones the store knows are not read again (CodeCommit).
+		closed, err := r.x.Store.ClosedPullRequests(ctx, r.repo.ID)
+		if err != nil {
+			return nil, err
+		}
+		list = func(fn func(fb.PullRequest) error) error {
+			return skipper.PullRequestsSkipping(ctx, r.in.Credential, r.repo, closed, fn)
+		}
+	}
+	err := list(func(pr fb.PullRequest) error {
 		keys := r.matcher.Message(pr.Title)
 		keys = appendNew(keys, r.matcher.Message(pr.Description)...)
 		keys = capKeys(appendNew(keys, r.matcher.Branch(pr.SourceBranch)...))

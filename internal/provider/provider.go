@@ -70,6 +70,16 @@ type PullRequestLister interface {
 	PullRequests(ctx context.Context, cred fb.Credential, repo fb.Repository, since time.Time, fn func(fb.PullRequest) error) error
 }
 
+// ClosedPullRequestSkipper is a PullRequestLister for a host that cannot
+// order its listing by update time but never changes a closed pull request
+// again (CodeCommit): indexing passes the ids it has seen closed, and only
+// new or open pull requests are read.
+type ClosedPullRequestSkipper interface {
+	// PullRequestsSkipping is PullRequests without since, not reading (nor
+	// passing) the pull requests whose ids are in closed (sorted).
+	PullRequestsSkipping(ctx context.Context, cred fb.Credential, repo fb.Repository, closed []string, fn func(fb.PullRequest) error) error
+}
+
 // Mirrorer says how git reaches a repository, for keeping a mirror of it.
 type Mirrorer interface {
 	// GitRemote returns the repository's clone URL over HTTPS and the HTTP

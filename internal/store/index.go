@@ -294,8 +294,16 @@ func (s *Store) PutPullRequests(ctx context.Context, repositoryID string, prs []
 				target_branch = excluded.target_branch, state = excluded.state, draft = excluded.draft,
 				author_login = excluded.author_login, updated_at = excluded.updated_at`, 14)
 		defer upsert.close()
+		closed := c.batch(`closed_pull_requests (repository_id, pull_request_id)`, `ON CONFLICT DO NOTHING`, 2)
+		defer closed.close()
+		var reopened []string
 		created := now()
 		for id, pr := range byID {
+			if pr.State != fb.PullMerged && pr.State != fb.PullDeclined {
+				reopened = append(reopened, id)
+			} else if err := closed.add(ctx, repositoryID, id); err != nil {
+				return err
+			}
 			keys := make(map[string]bool, len(pr.Keys))
 			for _, k := range pr.Keys {
 				keys[k] = true
@@ -319,8 +327,39 @@ func (s *Store) PutPullRequests(ctx context.Context, repositoryID string, prs []
 				}
 			}
 		}
+		// Hosts other than CodeCommit reopen pull requests.
+		for chunk := range slices.Chunk(reopened, inList) {
+			if _, err := c.exec(ctx, `DELETE FROM closed_pull_requests WHERE repository_id = ? AND pull_request_id IN (`+
+				placeholders(len(chunk))+`)`, append([]any{repositoryID}, anys(chunk)...)...); err != nil {
+				return err
+			}
+		}
+		if err := closed.flush(ctx); err != nil {
+			return err
+		}
 		return upsert.flush(ctx)
 	})
+}
+
+// ClosedPullRequests returns the ids of the repository's pull requests that
+// PutPullRequests last recorded merged or declined, sorted.
+func (s *Store) ClosedPullRequests(ctx context.Context, repositoryID string) (_ []string, err error) {
+	defer wrap(&err, "ClosedPullRequests(%q)", repositoryID)
+	rows, err := s.conn().query(ctx, `SELECT pull_request_id FROM closed_pull_requests WHERE repository_id = ?
+		ORDER BY pull_request_id`, repositoryID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }
 
 type pullRequestLink struct {
@@ -555,7 +594,7 @@ func (c conn) addTagGraph(ctx context.Context, repositoryID string, tags []fb.Ta
 func (s *Store) ResetIndex(ctx context.Context, repositoryID string) (err error) {
 	defer wrap(&err, "ResetIndex(%q)", repositoryID)
 	return s.inTx(ctx, func(c conn) error {
-		for _, table := range []string{"commit_keys", "issue_commit_counts", "commits", "tag_keys", "tag_edges", "index_tips"} {
+		for _, table := range []string{"commit_keys", "issue_commit_counts", "commits", "tag_keys", "tag_edges", "index_tips", "closed_pull_requests"} {
 			if _, err := c.exec(ctx, `DELETE FROM `+table+` WHERE repository_id = ?`, repositoryID); err != nil {
 				return err
 			}

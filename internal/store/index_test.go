@@ -28,6 +28,7 @@ func testIndex(t *testing.T, s *store.Store, _ *storetest.Cipher) {
 		{"BranchLinks", testIndexBranchLinks},
 		{"TagLinks", testIndexTagLinks},
 		{"PullRequests", testIndexPullRequests},
+		{"ClosedPullRequests", testIndexClosedPullRequests},
 		{"Reset", testIndexReset},
 		{"RepositoryRemoval", testIndexRepositoryRemoval},
 	} {
@@ -498,6 +499,43 @@ func testIndexPullRequests(t *testing.T, s *store.Store) {
 
 	must(t, s.PutPullRequests(ctx, repo, nil))
 	wantCode(t, s.PutPullRequests(ctx, "unknown", []fb.IndexedPullRequest{{PullRequest: other, Keys: []string{"PR-1"}}}), fb.ENotFound)
+}
+
+// testIndexClosedPullRequests checks the ids of closed pull requests kept
+// for CodeCommit's listing: recorded with the pull request whatever its
+// keys, forgotten when it shows open again, by a reset and with the
+// repository, and per repository.
+func testIndexClosedPullRequests(t *testing.T, s *store.Store) {
+	ctx := t.Context()
+	_, mine := indexed(t, s, 1)
+	other, theirs := indexed(t, s, 1)
+	repos := []string{mine[0], theirs[0]}
+	closed := func(repo string) []string {
+		t.Helper()
+		ids, err := s.ClosedPullRequests(ctx, repo)
+		must(t, err)
+		return ids
+	}
+	pr := func(id string, state fb.PullState, keys ...string) fb.IndexedPullRequest {
+		return fb.IndexedPullRequest{PullRequest: fb.PullRequest{ID: id, Title: "t", State: state}, Keys: keys}
+	}
+	deepEqual(t, "none yet", closed(repos[0]), []string(nil))
+	must(t, s.PutPullRequests(ctx, repos[0], []fb.IndexedPullRequest{pr("1", fb.PullOpen, "CL-1"), pr("2", fb.PullMerged),
+		pr("10", fb.PullDeclined, "CL-1"), pr("3", fb.PullOpen), pr("4", "")}))
+	must(t, s.PutPullRequests(ctx, repos[1], []fb.IndexedPullRequest{pr("1", fb.PullMerged)}))
+	deepEqual(t, "closed", closed(repos[0]), []string{"10", "2"})
+	// Passed again (an overlap of two listings), then closed, then reopened.
+	must(t, s.PutPullRequests(ctx, repos[0], []fb.IndexedPullRequest{pr("2", fb.PullMerged), pr("1", fb.PullDeclined)}))
+	deepEqual(t, "1 closed too", closed(repos[0]), []string{"1", "10", "2"})
+	must(t, s.PutPullRequests(ctx, repos[0], []fb.IndexedPullRequest{pr("10", fb.PullOpen, "CL-1")}))
+	deepEqual(t, "10 reopened", closed(repos[0]), []string{"1", "2"})
+	deepEqual(t, "the other repository's", closed(repos[1]), []string{"1"})
+
+	must(t, s.ResetIndex(ctx, repos[0]))
+	deepEqual(t, "after a reset", closed(repos[0]), []string(nil))
+	deepEqual(t, "the other repository's after the reset", closed(repos[1]), []string{"1"})
+	must(t, s.DeleteIntegration(ctx, other.ID))
+	deepEqual(t, "after the repository went", closed(repos[1]), []string(nil))
 }
 
 func testIndexReset(t *testing.T, s *store.Store) {

@@ -2,6 +2,7 @@ package codecommit
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -27,14 +28,29 @@ const clockMargin = 5 * time.Minute
 //
 // ListPullRequests returns bare ids, and botocore's model documents no order
 // for them (nor does GetPullRequest come in batches), so the listing cannot
-// stop early: every id is read, open ones (at most 1,000 a repository, says
-// MaximumOpenPullRequestsExceededException) and closed ones alike. What since
-// saves is passing closed pull requests that cannot have changed: CodeCommit
-// closes a pull request for good (a status only goes from OPEN to CLOSED,
-// and a closed one's title and description cannot be edited), so a closed
-// one whose last activity is before since was already passed closed by an
-// earlier run and is skipped.
+// stop early. What since saves is passing closed pull requests that cannot
+// have changed: CodeCommit closes a pull request for good (a status only
+// goes from OPEN to CLOSED, and a closed one's title and description cannot
+// be edited), so a closed one whose last activity is before since was
+// already passed closed by an earlier run and is skipped. Indexing uses
+// PullRequestsSkipping instead, which does not even read those.
 func (d *driver) PullRequests(ctx context.Context, cred fb.Credential, repo fb.Repository, since time.Time, fn func(fb.PullRequest) error) error {
+	return d.pullRequests(ctx, cred, repo, nil, func(pr fb.PullRequest) error {
+		if pr.State != fb.PullOpen && !since.IsZero() && pr.UpdatedAt.Before(since.Add(-clockMargin)) {
+			return nil
+		}
+		return fn(pr)
+	})
+}
+
+// PullRequestsSkipping lists as PullRequests does, but reads only the closed
+// pull requests whose ids are not in closed: the ids of a status are one
+// ListPullRequests call a hundred, the reads one GetPullRequest each.
+func (d *driver) PullRequestsSkipping(ctx context.Context, cred fb.Credential, repo fb.Repository, closed []string, fn func(fb.PullRequest) error) error {
+	return d.pullRequests(ctx, cred, repo, closed, fn)
+}
+
+func (d *driver) pullRequests(ctx context.Context, cred fb.Credential, repo fb.Repository, closed []string, fn func(fb.PullRequest) error) error {
 	if err := checkCredential(cred); err != nil {
 		return err
 	}
@@ -47,7 +63,14 @@ func (d *driver) PullRequests(ctx context.Context, cred fb.Credential, repo fb.R
 			if err != nil {
 				return mapError(err, cred, "codecommit:ListPullRequests", repo.Name)
 			}
-			prs, err := d.getPullRequests(ctx, cc, cred, repo.Name, page.PullRequestIds)
+			ids := page.PullRequestIds
+			if status == types.PullRequestStatusEnumClosed && len(closed) > 0 {
+				ids = slices.DeleteFunc(slices.Clone(ids), func(id string) bool {
+					_, known := slices.BinarySearch(closed, id)
+					return known
+				})
+			}
+			prs, err := d.getPullRequests(ctx, cc, cred, repo.Name, ids)
 			if err != nil {
 				return err
 			}
@@ -55,11 +78,7 @@ func (d *driver) PullRequests(ctx context.Context, cred fb.Credential, repo fb.R
 				if pr == nil {
 					continue
 				}
-				out := d.listedPullRequest(pr)
-				if out.State != fb.PullOpen && !since.IsZero() && out.UpdatedAt.Before(since.Add(-clockMargin)) {
-					continue
-				}
-				if err := fn(out); err != nil {
+				if err := fn(d.listedPullRequest(pr)); err != nil {
 					return err
 				}
 			}
@@ -110,4 +129,7 @@ func (d *driver) listedPullRequest(pr *types.PullRequest) fb.PullRequest {
 	return out
 }
 
-var _ provider.PullRequestLister = (*driver)(nil)
+var (
+	_ provider.PullRequestLister        = (*driver)(nil)
+	_ provider.ClosedPullRequestSkipper = (*driver)(nil)
+)

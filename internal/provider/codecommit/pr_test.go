@@ -3,6 +3,7 @@ package codecommit
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -181,5 +182,78 @@ func TestPullRequestsErrors(t *testing.T) {
 				t.Errorf("no RetryAfter in %v", err)
 			}
 		})
+	}
+}
+
+// PullRequestsSkipping reads only open pull requests and closed ones not
+// in closed: the ids of every status are still listed (ListPullRequests),
+// but a known closed one costs no GetPullRequest and is not passed.
+func TestPullRequestsSkipping(t *testing.T) {
+	w, want := pullWorld(t)
+	repo := w.repo(t, "app")
+	var closedIDs []string
+	for id, state := range want {
+		if state != fb.PullOpen {
+			closedIDs = append(closedIDs, strconv.Itoa(id))
+		}
+	}
+	slices.Sort(closedIDs)
+	skipper := w.p.(provider.ClosedPullRequestSkipper)
+	for _, tc := range []struct {
+		name   string
+		closed []string
+		gets   int
+	}{
+		{"nothing known", nil, 6},
+		{"one known", closedIDs[:1], 5},
+		{"all known", closedIDs, 3},
+		{"unknown ids known", []string{"999", "x"}, 6},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w.fake.ResetCalls()
+			got := map[string]fb.PullRequest{}
+			err := skipper.PullRequestsSkipping(context.Background(), good, repo, tc.closed, func(pr fb.PullRequest) error {
+				got[pr.ID] = pr
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for id, state := range want {
+				_, passed := got[strconv.Itoa(id)]
+				_, known := slices.BinarySearch(tc.closed, strconv.Itoa(id))
+				if passed == known {
+					t.Errorf("#%d (%s): passed %v, known closed %v", id, state, passed, known)
+				}
+				if passed && got[strconv.Itoa(id)].State != state {
+					t.Errorf("#%d: state %s, want %s", id, got[strconv.Itoa(id)].State, state)
+				}
+			}
+			ops := map[string]int{}
+			for _, c := range w.fake.Calls() {
+				ops[c.Operation]++
+			}
+			if ops["ListPullRequests"] != 4 || ops["GetPullRequest"] != tc.gets {
+				t.Errorf("calls %v, want 4 ListPullRequests and %d GetPullRequest", ops, tc.gets)
+			}
+		})
+	}
+	// Ids of open pull requests among closed (not CodeCommit's behaviour,
+	// but the store could say so) skip nothing: only the closed listing is
+	// filtered.
+	var openIDs []string
+	for id, state := range want {
+		if state == fb.PullOpen {
+			openIDs = append(openIDs, strconv.Itoa(id))
+		}
+	}
+	slices.Sort(openIDs)
+	n := 0
+	err := skipper.PullRequestsSkipping(context.Background(), good, repo, openIDs, func(fb.PullRequest) error {
+		n++
+		return nil
+	})
+	if err != nil || n != len(want) {
+		t.Errorf("with the open ones' ids: %d passed, %v; want all %d", n, err, len(want))
 	}
 }
