@@ -14,8 +14,8 @@ func TestParseMemoryLimit(t *testing.T) {
 		{"33554432B", 32 << 20},
 		{" 256MiB ", 256 << 20},
 		{"off", -1},
-		{"1MiB", 0},   // too small to run in
-		{"128MB", 0},  // GOMEMLIMIT's units are binary
+		{"1MiB", 0},  // too small to run in
+		{"128MB", 0}, // GOMEMLIMIT's units are binary
 		{"128 MiB", 0},
 		{"-1", 0},
 		{"0", 0},
