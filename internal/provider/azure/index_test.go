@@ -5,12 +5,14 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -107,6 +109,8 @@ func TestPullRequests(t *testing.T) {
 		{"since: within the clock slack", fb.KindVSTS, "", "7.1", w.closed.Add(30 * time.Minute), []int{0, 1, 2, 3, 4}, false},
 		{"tfs 2020 has drafts", fb.KindTFS, "2020", "6.0", time.Time{}, []int{0, 1, 2, 3, 4}, false},
 		{"tfs 2019 has none", fb.KindTFS, "2019", "5.0", time.Time{}, []int{0, 1, 2, 3, 4}, true},
+		// Before 7.1 the server ignores the time range and lists every closed one.
+		{"tfs 2020, since: the driver leaves them out", fb.KindTFS, "2020", "6.0", w.closed.Add(2 * time.Hour), []int{0, 1, 4}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -124,6 +128,10 @@ func TestPullRequests(t *testing.T) {
 				pr.Draft = pr.Draft && !tt.noDrafts
 				want = append(want, pr)
 			}
+			// Listed by status with since: compare by id.
+			byNumber := func(a, b fb.PullRequest) int { return b.Number - a.Number }
+			slices.SortFunc(got, byNumber)
+			slices.SortFunc(want, byNumber)
 			if len(got) != len(want) {
 				t.Fatalf("%d pull requests, want %d: %+v", len(got), len(want), got)
 			}
@@ -136,24 +144,37 @@ func TestPullRequests(t *testing.T) {
 					t.Errorf("pull request %d:\n got %+v\nwant %+v", i, got[i], want[i])
 				}
 			}
-			// Three pages of two, then 4 read alone for its whole description.
-			var lists, reads int
+			// Pages of two; 4 read alone for its whole description. Without
+			// since, three pages of every state. With it: the three active
+			// ones (two pages), then completed and abandoned ones closed
+			// after since less the slack (a page each).
+			pages := map[string]int{}
+			reads := 0
+			minTime := tt.since.Add(-time.Hour).UTC().Format(time.RFC3339)
 			for _, c := range w.fake.Calls() {
 				q, _ := url.ParseQuery(c.Query)
 				switch c.Path {
 				case "/contoso/Platform/_apis/git/repositories/" + w.api.ID + "/pullrequests":
-					if q.Get("searchCriteria.status") != "all" || q.Get("$top") != "2" || q.Get("$skip") != fmt.Sprint(2*lists) {
-						t.Errorf("page %d asked with %s", lists, c.Query)
+					status := q.Get("searchCriteria.status")
+					closedRange := status == "completed" || status == "abandoned"
+					if q.Get("$top") != "2" || q.Get("$skip") != fmt.Sprint(2*pages[status]) ||
+						closedRange != (q.Get("searchCriteria.queryTimeRangeType") == "closed") ||
+						closedRange != (q.Get("searchCriteria.minTime") == minTime) {
+						t.Errorf("page %d of %s asked with %s", pages[status], status, c.Query)
 					}
-					lists++
+					pages[status]++
 				case "/contoso/Platform/_apis/git/repositories/" + w.api.ID + "/pullrequests/4":
 					reads++
 				default:
 					t.Errorf("unexpected call %s %s", c.Method, c.Path)
 				}
 			}
-			if lists != 3 || reads != 1 {
-				t.Errorf("%d pages and %d reads, want 3 and 1", lists, reads)
+			wantPages := map[string]int{"all": 3}
+			if !tt.since.IsZero() {
+				wantPages = map[string]int{"active": 2, "completed": 1, "abandoned": 1}
+			}
+			if !maps.Equal(pages, wantPages) || reads != 1 {
+				t.Errorf("pages %v and %d reads, want %v and 1", pages, reads, wantPages)
 			}
 		})
 	}

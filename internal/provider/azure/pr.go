@@ -163,20 +163,47 @@ const listedDescription = 400
 // clock may be off.
 const closedSlack = time.Hour
 
-// PullRequests lists every pull request of the repository, in every state.
+// PullRequests lists the repository's pull requests, in every state.
 //
 // Azure's listing has no update time and no documented order, so since
-// cannot stop it early: every page is read. Active pull requests are all
-// passed, since their title, description or draft state change without any
-// date moving; completed and abandoned ones are passed unless they closed
-// before since (less closedSlack): closing moves closedDate, and a reactivated
-// one is active again. A listed description that may have been cut is read
-// whole from the pull request itself, since keys are looked for in it.
+// cannot stop a listing early. Without since every pull request is listed
+// (status all). With it: every active one, since their title, description
+// or draft state change without any date moving; then only the completed
+// and abandoned ones closed after since, less closedSlack
+// (searchCriteria.queryTimeRangeType=closed and minTime, api-version 7.1
+// and later; an older server ignores both and lists them all, which the
+// same test on closedDate here filters). Closing moves closedDate, and a
+// reactivated one is active again. A listed description that may have been
+// cut is read whole from the pull request itself, since keys are looked
+// for in it.
 func (p *Provider) PullRequests(ctx context.Context, cred fb.Credential, repo fb.Repository, since time.Time, fn func(fb.PullRequest) error) error {
+	if since.IsZero() {
+		return p.listPulls(ctx, cred, repo, url.Values{"searchCriteria.status": {"all"}}, since, fn)
+	}
+	if err := p.listPulls(ctx, cred, repo, url.Values{"searchCriteria.status": {"active"}}, since, fn); err != nil {
+		return err
+	}
+	minTime := since.Add(-closedSlack).UTC().Format(time.RFC3339)
+	for _, status := range []string{"completed", "abandoned"} {
+		q := url.Values{"searchCriteria.status": {status}, "searchCriteria.queryTimeRangeType": {"closed"},
+			"searchCriteria.minTime": {minTime}}
+		if err := p.listPulls(ctx, cred, repo, q, since, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// listPulls passes every pull request of one listing (query, every page),
+// but closed ones that closed before since less closedSlack.
+func (p *Provider) listPulls(ctx context.Context, cred fb.Credential, repo fb.Repository, query url.Values, since time.Time, fn func(fb.PullRequest) error) error {
 	seen := map[int]bool{}
 	skip := 0
 	for range maxPages {
-		q := url.Values{"searchCriteria.status": {"all"}, "$top": {strconv.Itoa(pullsPageSize)}, "$skip": {strconv.Itoa(skip)}}
+		q := url.Values{"$top": {strconv.Itoa(pullsPageSize)}, "$skip": {strconv.Itoa(skip)}}
+		for k, v := range query {
+			q[k] = v
+		}
 		resp, err := p.do(ctx, cred, request{method: http.MethodGet, url: p.repoURL(repo) + "/pullrequests", query: q,
 			versioned: true, what: "list the pull requests of " + repo.FullName})
 		if err != nil {

@@ -276,9 +276,14 @@ func (s *Server) listPullRequests(w http.ResponseWriter, r *http.Request, repo *
 		}
 	}
 	top = min(top, pullsMaxTop)
+	within, msg := timeRange(q, v)
+	if msg != "" {
+		writeError(w, http.StatusBadRequest, "InvalidArgumentValueException", msg)
+		return
+	}
 	var found []*pullRequest
 	for _, pr := range s.prs {
-		if pr.repo != repo || (status != "all" && pr.status != status) {
+		if pr.repo != repo || (status != "all" && pr.status != status) || !within(pr) {
 			continue
 		}
 		if src := q.Get("searchCriteria.sourceRefName"); src != "" && src != pr.source {
@@ -300,6 +305,54 @@ func (s *Server) listPullRequests(w http.ResponseWriter, r *http.Request, repo *
 		value = append(value, m)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"value": value, "count": len(value)})
+}
+
+// timeRange reads searchCriteria.minTime, maxTime and queryTimeRangeType
+// (created, the default, or closed), which api-version 7.1 added; older
+// versions ignore them, as ASP.NET ignores query parameters it does not
+// bind. With a bound on closing, a pull request still active is out.
+func timeRange(q map[string][]string, v version) (within func(*pullRequest) bool, msg string) {
+	all := func(*pullRequest) bool { return true }
+	if v.less(version{7, 1}) {
+		return all, ""
+	}
+	get := func(k string) string {
+		if vs := q[k]; len(vs) > 0 {
+			return vs[0]
+		}
+		return ""
+	}
+	closed := false
+	switch strings.ToLower(get("searchCriteria.queryTimeRangeType")) {
+	case "", "created":
+	case "closed":
+		closed = true
+	default:
+		return nil, fmt.Sprintf("The value %q of searchCriteria.queryTimeRangeType is not valid.", get("searchCriteria.queryTimeRangeType"))
+	}
+	var bounds [2]time.Time
+	for i, name := range []string{"searchCriteria.minTime", "searchCriteria.maxTime"} {
+		if raw := get(name); raw != "" {
+			t, err := time.Parse(time.RFC3339Nano, raw)
+			if err != nil {
+				return nil, fmt.Sprintf("The value %q of %s is not valid.", raw, name)
+			}
+			bounds[i] = t
+		}
+	}
+	if bounds[0].IsZero() && bounds[1].IsZero() {
+		return all, ""
+	}
+	return func(pr *pullRequest) bool {
+		at := pr.created
+		if closed {
+			if pr.closed.IsZero() {
+				return false
+			}
+			at = pr.closed
+		}
+		return (bounds[0].IsZero() || !at.Before(bounds[0])) && (bounds[1].IsZero() || !at.After(bounds[1]))
+	}, ""
 }
 
 // cut keeps the first n UTF-16 code units of s, as .NET's Substring does

@@ -221,6 +221,20 @@ func TestPullRequestListing(t *testing.T) {
 		{"api-version=7.1&searchCriteria.status=all&searchCriteria.sourceRefName=refs/heads/b2", 200, "2"},
 		{"api-version=7.1&searchCriteria.status=merged", 400, ""},
 		{"api-version=7.1&$top=-1", 400, ""},
+		// Time ranges (7.1): by creation unless asked by closing; an active
+		// one has not closed.
+		{"api-version=7.1&searchCriteria.status=all&searchCriteria.queryTimeRangeType=closed&searchCriteria.minTime=2024-05-01T12:30:00Z", 200, "4,3"},
+		{"api-version=7.1&searchCriteria.status=completed&searchCriteria.queryTimeRangeType=Closed&searchCriteria.minTime=2024-05-01T12:30:00Z", 200, "3"},
+		{"api-version=7.1&searchCriteria.status=all&searchCriteria.queryTimeRangeType=closed&searchCriteria.minTime=2024-05-01T13:30:00Z", 200, ""},
+		{"api-version=7.1&searchCriteria.status=all&searchCriteria.queryTimeRangeType=closed&searchCriteria.maxTime=2024-05-01T12:30:00Z", 200, ""},
+		{"api-version=7.1&searchCriteria.status=all&searchCriteria.queryTimeRangeType=closed", 200, "5,4,3,2,1"},
+		{"api-version=7.1&searchCriteria.status=all&searchCriteria.minTime=2024-05-01T12:30:00Z", 200, ""},
+		{"api-version=7.1&searchCriteria.status=all&searchCriteria.minTime=2024-05-01T12:00:00Z", 200, "5,4,3,2,1"},
+		{"api-version=7.1&searchCriteria.status=all&searchCriteria.queryTimeRangeType=updated", 400, ""},
+		{"api-version=7.1&searchCriteria.status=all&searchCriteria.minTime=yesterday", 400, ""},
+		// Before 7.1 they are not parameters at all.
+		{"api-version=6.0&searchCriteria.status=all&searchCriteria.queryTimeRangeType=closed&searchCriteria.minTime=2024-05-01T13:30:00Z", 200, "5,4,3,2,1"},
+		{"api-version=6.0&searchCriteria.status=all&searchCriteria.queryTimeRangeType=updated", 200, "5,4,3,2,1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.query, func(t *testing.T) {
