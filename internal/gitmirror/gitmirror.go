@@ -160,7 +160,10 @@ func (m *Mirror) Fetch(ctx context.Context, r Remote) error {
 		r.CAFile = bundle
 	}
 	if _, err := os.Stat(filepath.Join(m.Dir, "HEAD")); err != nil {
-		return m.clone(ctx, r, u)
+		if err := m.clone(ctx, r, u); err != nil {
+			return err
+		}
+		return m.writeCommitGraph(ctx)
 	}
 	cmd := m.fetchCommand(ctx, r, u)
 	stderr := &tail{}
@@ -168,7 +171,17 @@ func (m *Mirror) Fetch(ctx context.Context, r Remote) error {
 	if err := cmd.Run(); err != nil {
 		return fetchError(ctx, r, u, err, stderr.String())
 	}
-	return nil
+	return m.writeCommitGraph(ctx)
+}
+
+// writeCommitGraph brings the mirror's commit-graph file up to date with
+// what a fetch brought. Walks that read it (rev-list A..B, the children-first
+// log) stream at once instead of parsing every commit first. --split adds a
+// layer for the new commits and merges layers as they pile up, so a fetch of
+// one commit costs little; a fetch that brought nothing writes nothing.
+func (m *Mirror) writeCommitGraph(ctx context.Context) error {
+	_, err := m.output(ctx, nil, "commit-graph", "write", "--reachable", "--split", "--no-progress")
+	return err
 }
 
 func (m *Mirror) fetchCommand(ctx context.Context, r Remote, u *url.URL) *exec.Cmd {
