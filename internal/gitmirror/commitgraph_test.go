@@ -9,10 +9,10 @@ import (
 	"testing"
 )
 
-// TestFetchWritesCommitGraph checks that every fetch leaves the mirror's
-// commit-graph holding every commit it has: the first (a clone), and later
-// ones as new layers.
-func TestFetchWritesCommitGraph(t *testing.T) {
+// TestWriteCommitGraph checks that WriteCommitGraph after a fetch leaves
+// the mirror's commit-graph holding every commit it has: after the first (a
+// clone), and after later ones as new layers.
+func TestWriteCommitGraph(t *testing.T) {
 	t.Parallel()
 	h := newHost(t)
 	r := h.repo(t, "acme/app")
@@ -29,6 +29,9 @@ func TestFetchWritesCommitGraph(t *testing.T) {
 		}
 		if err := m.Fetch(context.Background(), h.remote("acme/app")); err != nil {
 			t.Fatalf("Fetch %d: %v", i+1, err)
+		}
+		if err := m.WriteCommitGraph(context.Background()); err != nil {
+			t.Fatalf("WriteCommitGraph after fetch %d: %v", i+1, err)
 		}
 		if got := graphCommits(t, m.Dir); got != want {
 			t.Errorf("after fetch %d the commit-graph holds %d commits, want %d", i+1, got, want)

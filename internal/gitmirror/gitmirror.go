@@ -160,10 +160,7 @@ func (m *Mirror) Fetch(ctx context.Context, r Remote) error {
 		r.CAFile = bundle
 	}
 	if _, err := os.Stat(filepath.Join(m.Dir, "HEAD")); err != nil {
-		if err := m.clone(ctx, r, u); err != nil {
-			return err
-		}
-		return m.writeCommitGraph(ctx)
+		return m.clone(ctx, r, u)
 	}
 	cmd := m.fetchCommand(ctx, r, u)
 	stderr := &tail{}
@@ -171,15 +168,16 @@ func (m *Mirror) Fetch(ctx context.Context, r Remote) error {
 	if err := cmd.Run(); err != nil {
 		return fetchError(ctx, r, u, err, stderr.String())
 	}
-	return m.writeCommitGraph(ctx)
+	return nil
 }
 
-// writeCommitGraph brings the mirror's commit-graph file up to date with
-// what a fetch brought. Walks that read it (rev-list A..B, the children-first
-// log) stream at once instead of parsing every commit first. --split adds a
-// layer for the new commits and merges layers as they pile up, so a fetch of
-// one commit costs little; a fetch that brought nothing writes nothing.
-func (m *Mirror) writeCommitGraph(ctx context.Context) error {
+// WriteCommitGraph brings the mirror's commit-graph file up to date with
+// what fetches brought. Walks that read it (rev-list A..B, merge-base, the
+// children-first log) find commits' parents and generations there instead
+// of parsing each commit. --split adds a layer for the new commits and
+// merges layers as they pile up, so after a fetch of one commit it costs
+// little; after a first fetch it reads the whole history once more.
+func (m *Mirror) WriteCommitGraph(ctx context.Context) error {
 	_, err := m.output(ctx, nil, "commit-graph", "write", "--reachable", "--split", "--no-progress")
 	return err
 }

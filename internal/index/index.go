@@ -212,7 +212,8 @@ type Result struct {
 	Linked  int   // of which mention a key
 	Keys    []string
 	// Took is how long each part of the run took: fetch, commits, tags,
-	// pulls, finish.
+	// pulls, writes (left when the rest was done), finish, graph (the
+	// mirror's commit-graph, after the results were visible).
 	Took map[string]time.Duration
 }
 
@@ -464,6 +465,13 @@ func (r *run) do(ctx context.Context) (Result, error) {
 		return res, err
 	}
 	phase("finish")
+	// After the results are visible: on a first index this reads the whole
+	// history once more. Later walks (and release ranges) need it; a run
+	// that fails to write it has still indexed everything.
+	if err := m.WriteCommitGraph(ctx); err != nil {
+		r.x.log().Warn("the mirror's commit-graph was not written", "repository", r.repo.FullName, "err", err)
+	}
+	phase("graph")
 	r.state = st
 	for k := range r.keys {
 		res.Keys = append(res.Keys, k)
