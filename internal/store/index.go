@@ -58,10 +58,13 @@ func (s *Store) indexStates(ctx context.Context, ids []string, out map[string]fb
 }
 
 // PutIndexState records where the indexing of st.RepositoryID stands; a zero
-// UpdatedAt is now. The lease and the tips are left as they are.
+// UpdatedAt is now. The lease and the tips are left as they are. Like the
+// lease's writes, it goes through inTx: on SQLite it then waits its turn
+// behind the run's own background writes instead of meeting the busy
+// timeout (which a loaded machine passed: SQLITE_BUSY mid-index).
 func (s *Store) PutIndexState(ctx context.Context, st fb.IndexState) (err error) {
 	defer wrap(&err, "PutIndexState(%q)", st.RepositoryID)
-	return s.conn().putIndexState(ctx, st)
+	return s.inTx(ctx, func(c conn) error { return c.putIndexState(ctx, st) })
 }
 
 func (c conn) putIndexState(ctx context.Context, st fb.IndexState) error {
@@ -90,18 +93,22 @@ func (s *Store) ClaimIndex(ctx context.Context, repositoryID, owner string, unti
 		return false, fb.Errorf(fb.EInvalid, "an index lease needs an owner")
 	}
 	t := micros(now())
-	res, err := s.conn().exec(ctx, `INSERT INTO index_state (repository_id, state, commits, error_code, error_message,
-			lease_owner, lease_until, updated_at)
-		VALUES (?, ?, 0, '', '', ?, ?, ?)
-		ON CONFLICT (repository_id) DO UPDATE SET lease_owner = excluded.lease_owner, lease_until = excluded.lease_until
-		WHERE index_state.lease_owner = excluded.lease_owner OR index_state.lease_until < ?`,
-		repositoryID, string(fb.IndexPending), owner, micros(until), t, t)
-	if isForeignKeyViolation(err) {
-		return false, repositoryNotFound(repositoryID)
-	} else if err != nil {
-		return false, err
-	}
-	n, err := res.RowsAffected()
+	var n int64
+	err = s.inTx(ctx, func(c conn) error {
+		res, err := c.exec(ctx, `INSERT INTO index_state (repository_id, state, commits, error_code, error_message,
+				lease_owner, lease_until, updated_at)
+			VALUES (?, ?, 0, '', '', ?, ?, ?)
+			ON CONFLICT (repository_id) DO UPDATE SET lease_owner = excluded.lease_owner, lease_until = excluded.lease_until
+			WHERE index_state.lease_owner = excluded.lease_owner OR index_state.lease_until < ?`,
+			repositoryID, string(fb.IndexPending), owner, micros(until), t, t)
+		if isForeignKeyViolation(err) {
+			return repositoryNotFound(repositoryID)
+		} else if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
 	return n == 1, err
 }
 
@@ -109,9 +116,11 @@ func (s *Store) ClaimIndex(ctx context.Context, repositoryID, owner string, unti
 // it changes nothing (the lease expired and another owner took it).
 func (s *Store) ReleaseIndex(ctx context.Context, repositoryID, owner string) (err error) {
 	defer wrap(&err, "ReleaseIndex(%q, %q)", repositoryID, owner)
-	_, err = s.conn().exec(ctx, `UPDATE index_state SET lease_owner = '', lease_until = 0
-		WHERE repository_id = ? AND lease_owner = ?`, repositoryID, owner)
-	return err
+	return s.inTx(ctx, func(c conn) error {
+		_, err := c.exec(ctx, `UPDATE index_state SET lease_owner = '', lease_until = 0
+			WHERE repository_id = ? AND lease_owner = ?`, repositoryID, owner)
+		return err
+	})
 }
 
 // IndexTips returns the refs the last completed run saw (empty before the
