@@ -51,7 +51,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	revalidate := fs.Duration("revalidate", envDuration(getenv, "FORGEBRIDGE_REVALIDATE", jobs.DefaultRevalidate), "how often saved user tokens are checked with their provider (negative: never)")
 	trustedProxies := fs.String("trusted-proxies", getenv("FORGEBRIDGE_TRUSTED_PROXIES"), "comma-separated CIDRs of reverse proxies whose X-Forwarded-For names the client")
 	reindex := fs.Duration("reindex", envDuration(getenv, "FORGEBRIDGE_REINDEX", jobs.DefaultReindex), "how often every repository is indexed when no webhook says it changed (negative: never)")
-	memoryLimit := fs.String("memory-limit", memoryLimitDefault(getenv), "soft limit on the Go runtime's memory, in GOMEMLIMIT's syntax (128MiB, 1GiB; off: GOMEMLIMIT or none)")
+	memoryLimit := fs.String("memory-limit", memoryLimitDefault(getenv), "soft limit on the Go runtime's memory, in GOMEMLIMIT's syntax (64MiB, 1GiB; off: GOMEMLIMIT or none)")
 	if pos, err := parse(fs, args); err != nil {
 		return err
 	} else if len(pos) > 0 {

@@ -52,7 +52,7 @@ const usage = `forgebridge: a bridge between issue trackers and git hosting serv
 
 Usage:
   forgebridge demo [--addr A] [--data NEW-DIR]   (the server with a sample git host and sample data)
-  forgebridge serve [--addr A] [--data DIR] [--database DSN] [--keyset FILE] [--tracker local] [--reindex 5m] [--trusted-proxies CIDRS] [--memory-limit 128MiB]
+  forgebridge serve [--addr A] [--data DIR] [--database DSN] [--keyset FILE] [--tracker local] [--reindex 5m] [--trusted-proxies CIDRS] [--memory-limit 64MiB]
   forgebridge migrate [--data DIR] [--database DSN] [--keyset FILE]
   forgebridge users add NAME [--display-name S] [--admin] [--expires-in-days 90] [--create]
   forgebridge users passwd NAME            (the password is read from standard input, unechoed on a terminal)

@@ -11,9 +11,11 @@ import (
 // defaultMemoryLimit is serve's soft limit on the Go runtime's memory. The
 // collector otherwise lets garbage build up to twice the live heap: a first
 // index of a million commits held 100 MiB of heap, most of it garbage, and
-// the process passed 256 MiB. Under the limit the collector runs more often
-// instead; the live heap of serve while indexing is 30–55 MiB.
-const defaultMemoryLimit = "128MiB"
+// the process passed 256 MiB (265 MiB with a 128 MiB limit; 209 MiB with
+// this one, for the same CPU time). Under the limit the collector runs more
+// often instead; serve's live heap is 10–55 MiB, indexing included. Were it
+// to pass the limit, the runtime bounds the collector to half the CPU.
+const defaultMemoryLimit = "64MiB"
 
 // memoryLimitDefault is --memory-limit's default: FORGEBRIDGE_MEMORY_LIMIT,
 // else off when GOMEMLIMIT is set (the runtime already applies it), else
