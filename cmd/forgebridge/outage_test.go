@@ -96,6 +96,15 @@ func (p *pgProxy) restore() {
 // try is call for a load's goroutine: a request that gets no complete
 // answer is status 0 with the error as its code, for the test to count.
 func (p *program) try(method, path, token string, body any) answer {
+	a, err := p.send(p.client(), method, path, token, body)
+	if err != nil {
+		return answer{body: map[string]any{"error": map[string]any{"code": "no complete answer: " + err.Error()}}}
+	}
+	return a
+}
+
+// send makes one request with client and reads the whole answer.
+func (p *program) send(client *http.Client, method, path, token string, body any) (answer, error) {
 	var rd io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
@@ -108,18 +117,18 @@ func (p *program) try(method, path, token string, body any) answer {
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := p.client().Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
-		return answer{body: map[string]any{"error": map[string]any{"code": "no answer: " + err.Error()}}}
+		return answer{}, err
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return answer{body: map[string]any{"error": map[string]any{"code": "incomplete answer: " + err.Error()}}}
+		return answer{}, err
 	}
 	a := answer{status: resp.StatusCode, header: resp.Header, raw: string(raw)}
 	_ = json.Unmarshal(raw, &a.body)
-	return a
+	return a, nil
 }
 
 // TestPostgresOutage cuts PostgreSQL away from a serving program under
