@@ -322,7 +322,11 @@ const (
 	integrationCredentialPurpose = "forgebridge/integration-credential/v1\x00"
 	webhookSecretPurpose         = "forgebridge/webhook-secret/v1\x00"
 	keysetCheckPurpose           = "forgebridge/keyset-check/v1\x00"
+	jiraGrantPurpose             = "forgebridge/jira-grant/v1\x00"
 )
+
+// JiraGrantAD is the associated data of a person's Jira OAuth grant.
+func JiraGrantAD(userKey string) []byte { return encodeAD(jiraGrantPurpose, userKey) }
 
 // KeysetCheckAD is the associated data of the database's keyset check value.
 func KeysetCheckAD() []byte { return encodeAD(keysetCheckPurpose) }

@@ -68,11 +68,14 @@ type secretRow struct {
 	integrationID string
 	userToken     bool
 	webhook       bool
+	jiraGrant     bool // a person's Jira OAuth grant (userKey only)
 	ciphertext    []byte
 }
 
 func (r secretRow) ad() []byte {
 	switch {
+	case r.jiraGrant:
+		return jiraGrantAD(r.userKey)
 	case r.userToken:
 		return userTokenAD(r.userKey, r.integrationID)
 	case r.webhook:
@@ -84,6 +87,8 @@ func (r secretRow) ad() []byte {
 // describe names the row for a person, never its secret.
 func (r secretRow) describe() string {
 	switch {
+	case r.jiraGrant:
+		return fmt.Sprintf("the Jira grant of user %s", r.userKey)
 	case r.userToken:
 		return fmt.Sprintf("the token of user %s for integration %s", r.userKey, r.integrationID)
 	case r.webhook:
@@ -117,6 +122,11 @@ var secretSources = []struct {
 			r.webhook = true
 			return r, rows.Scan(&r.integrationID, &r.ciphertext)
 		}},
+	{"SELECT user_key, tokens FROM jira_grants ORDER BY user_key",
+		func(rows *sql.Rows) (r secretRow, err error) {
+			r.jiraGrant = true
+			return r, rows.Scan(&r.userKey, &r.ciphertext)
+		}},
 }
 
 func secretRows(ctx context.Context, c conn) ([]secretRow, error) {
@@ -148,6 +158,9 @@ func secretRows(ctx context.Context, c conn) ([]secretRow, error) {
 // the old one: a value written meanwhile is not lost.
 func (r secretRow) replace(ctx context.Context, c conn, ct []byte) (err error) {
 	switch {
+	case r.jiraGrant:
+		_, err = c.exec(ctx, "UPDATE jira_grants SET tokens = ? WHERE user_key = ? AND tokens = ?",
+			ct, r.userKey, r.ciphertext)
 	case r.userToken:
 		_, err = c.exec(ctx, "UPDATE user_tokens SET credential = ? WHERE user_key = ? AND integration_id = ? AND credential = ?",
 			ct, r.userKey, r.integrationID, r.ciphertext)
