@@ -43,6 +43,10 @@ type Config struct {
 	// OAuth is forgebridge's OAuth 2.0 client in Jira, for "Sign in with
 	// Jira"; nil when not configured.
 	OAuth *OAuthConfig
+	// Grants, when set with OAuth, keeps each person's grant from "Sign in
+	// with Jira" so smart commits act as them (IssueActor); sign-in then
+	// asks for the WRITE scope.
+	Grants GrantStore
 	// Now, when set, is the clock of the caches and the readiness probe
 	// (tests and benchmarks); time.Now otherwise.
 	Now func() time.Time
@@ -65,6 +69,7 @@ type Tracker struct {
 	adminGroup string
 	client     *http.Client
 	oauth      *OAuthConfig // nil: "Sign in with Jira" is not configured
+	grants     GrantStore   // nil: people's grants are not kept
 	retryWaits []time.Duration
 	now        func() time.Time
 	onCall     func(op, outcome string, d time.Duration) // Config.Observe
@@ -115,6 +120,7 @@ func New(cfg Config) (*Tracker, error) {
 	t := &Tracker{
 		base:       strings.TrimRight(u.String(), "/"),
 		oauth:      oauth,
+		grants:     cfg.Grants,
 		token:      fb.Credential{Token: cfg.ServiceToken},
 		adminGroup: cfg.AdminGroup,
 		retryWaits: defaultRetryWaits,

@@ -68,13 +68,14 @@ func (t *Tracker) oauthConfig(redirectURI string) *oauth2.Config {
 			AuthStyle: oauth2.AuthStyleInParams,
 		},
 		RedirectURL: redirectURI,
-		Scopes:      []string{oauthScope},
+		Scopes:      []string{t.scope()},
 	}
 }
 
 // AuthorizeURL returns the address to send the browser to: Jira's
 // authorization page for forgebridge's client, with the scope READ. state is
-// an opaque anti-CSRF value; codeChallenge is BASE64URL(SHA256(verifier))
+// an opaque anti-CSRF value (the scope is WRITE when grants are kept for
+// smart commits); codeChallenge is BASE64URL(SHA256(verifier))
 // without padding (oauth2.S256ChallengeFromVerifier); redirectURI is
 // forgebridge's callback and must equal the link's redirect URL. Empty when
 // OAuth is not configured.
@@ -96,25 +97,8 @@ func (t *Tracker) AuthorizeURL(state, codeChallenge, redirectURI string) string 
 // forgebridge's client credentials is ETrackerUnavailable. The code is not
 // retried: Jira accepts it once.
 func (t *Tracker) ExchangeCode(ctx context.Context, code, codeVerifier, redirectURI string) (string, error) {
-	if t.oauth == nil {
-		return "", fb.Errorf(fb.ENotSupported, "Sign in with Jira is not configured; sign in with a Jira personal access token.")
-	}
-	if code == "" || codeVerifier == "" {
-		return "", fb.Errorf(fb.EUnauthenticated, signInRefused)
-	}
-	ctx, cancel := context.WithTimeout(ctx, callTimeout)
-	defer cancel()
-	// The Tracker's client keeps the code and the secret on Jira's host.
-	ctx = context.WithValue(ctx, oauth2.HTTPClient, t.client)
-	tok, err := t.oauthConfig(redirectURI).Exchange(ctx, code, oauth2.VerifierOption(codeVerifier))
-	if err != nil {
-		return "", t.exchangeError(err, code, codeVerifier)
-	}
-	if tok.Type() != "Bearer" {
-		return "", &fb.Error{Code: fb.ETrackerUnavailable, Message: "Jira's token endpoint answered with a token that is not a Bearer token; is a proxy in front of Jira?",
-			Err: fmt.Errorf("jira: token type %q", tok.TokenType)}
-	}
-	return tok.AccessToken, nil
+	g, err := t.ExchangeGrant(ctx, code, codeVerifier, redirectURI)
+	return g.AccessToken, err
 }
 
 // exchangeError maps a failed token request to an *fb.Error. The cause kept

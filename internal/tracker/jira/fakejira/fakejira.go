@@ -78,6 +78,9 @@ type issue struct {
 	// security, when not nil, is the issue's security level: the lower-case
 	// names of the users it lets see the issue, besides Jira's administrators.
 	security map[string]bool
+	status   string // the workflow status; "" is Open (actions.go)
+	comments []Comment
+	worklogs []Worklog
 }
 
 // Server is the fake Jira. Its methods are safe for concurrent use.
@@ -104,6 +107,7 @@ type Server struct {
 	codes         map[string]*authCode
 	accessTokens  map[string]*oauthGrant
 	refreshTokens map[string]*oauthGrant
+	refreshes     int
 }
 
 // New starts a fake Jira. Close it when done.
@@ -408,6 +412,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			s.serveRemoteLinks(w, r, caller, key)
 		case rest == "remotelink" && r.Method == http.MethodDelete:
 			s.serveDeleteRemoteLink(w, r, caller, key)
+		case s.serveIssueAction(w, r, caller, key, rest):
 		default:
 			writeError(w, http.StatusNotFound, "null for uri: "+r.URL.String())
 		}
@@ -435,6 +440,10 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*User, bo
 		}
 		if u := s.oauthUserFor(token); u != nil {
 			w.Header().Set("X-Seraph-LoginReason", "OK")
+			if r.Method != http.MethodGet && !writeScope(s.accessTokens[token].scope) {
+				writeError(w, http.StatusForbidden, "The access token's scope does not allow this request.")
+				return nil, false
+			}
 			return u, true
 		}
 	}
@@ -499,6 +508,7 @@ func (s *Server) serveUserSearch(w http.ResponseWriter, r *http.Request) {
 var knownPermissions = map[string]bool{
 	"BROWSE_PROJECTS": true, "VIEW_DEV_TOOLS": true, "LINK_ISSUES": true, "ADMINISTER_PROJECTS": true,
 	"CREATE_ISSUES": true, "EDIT_ISSUES": true, "ASSIGNABLE_USER": true, "VIEW_READONLY_WORKFLOW": true,
+	"ADD_COMMENTS": true, "WORK_ON_ISSUES": true, "TRANSITION_ISSUES": true,
 }
 
 // servePermissionSearch lists the active users whose name, display name or
@@ -630,7 +640,7 @@ func (s *Server) serveIssue(w http.ResponseWriter, r *http.Request, caller *User
 		"summary":   is.Summary,
 		"issuetype": map[string]any{"self": s.srv.URL + "/rest/api/2/issuetype/1", "id": "1", "name": is.IssueType, "subtask": false},
 		"project":   s.projectJSON(s.projects[is.Project]),
-		"status":    map[string]any{"name": "Open", "id": "1"},
+		"status":    s.statusJSON(is.statusName()),
 	}
 	fields := all
 	if f := r.URL.Query().Get("fields"); f != "" && f != "*all" {

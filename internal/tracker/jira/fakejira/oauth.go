@@ -185,15 +185,69 @@ func (s *Server) exchangeCode(w http.ResponseWriter, r *http.Request, client *oa
 	code.accessToken, code.refreshToken = s.issue(w, client.id, code.userKey, code.scope)
 }
 
+// refresh is the refresh_token grant. As Jira Data Center does, it wants
+// the redirect URI again, and rotates the refresh token: a used one is
+// invalid_grant.
 func (s *Server) refresh(w http.ResponseWriter, r *http.Request, client *oauthClient) {
+	s.refreshes++
 	rt := r.Form.Get("refresh_token")
 	g := s.refreshTokens[rt]
 	if g == nil || g.clientID != client.id {
 		writeOAuthError(w, http.StatusBadRequest, "invalid_grant", "The refresh token is invalid.")
 		return
 	}
+	if r.Form.Get("redirect_uri") != client.redirectURI {
+		writeOAuthError(w, http.StatusBadRequest, "invalid_grant", "The redirect_uri does not match the authorization request.")
+		return
+	}
 	delete(s.refreshTokens, rt) // refresh tokens rotate
 	s.issue(w, client.id, g.userKey, g.scope)
+}
+
+// Refreshes counts the refresh_token grants asked for, answered or not.
+func (s *Server) Refreshes() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.refreshes
+}
+
+// ExpireAccessTokens makes every access token issued so far expired, as
+// an hour passing would; refresh tokens stay good.
+func (s *Server) ExpireAccessTokens() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, g := range s.accessTokens {
+		g.expires = s.now().Add(-time.Second)
+	}
+}
+
+// RevokeOAuth is the person revoking forgebridge in their profile's
+// Authorized applications: their access and refresh tokens stop working.
+func (s *Server) RevokeOAuth(userName string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.userByName(userName)
+	if u == nil {
+		return
+	}
+	for _, m := range []map[string]*oauthGrant{s.accessTokens, s.refreshTokens} {
+		for tok, g := range m {
+			if g.userKey == u.Key {
+				delete(m, tok)
+			}
+		}
+	}
+}
+
+// writeScope reports whether a granted scope lets a token change things:
+// WRITE, or ADMIN and SYSTEM_ADMIN, which include it.
+func writeScope(scope string) bool {
+	for sc := range strings.FieldsSeq(scope) {
+		if sc == "WRITE" || sc == "ADMIN" || sc == "SYSTEM_ADMIN" {
+			return true
+		}
+	}
+	return false
 }
 
 // issue answers a new access token and refresh token.

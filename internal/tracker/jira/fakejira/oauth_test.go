@@ -3,6 +3,7 @@ package fakejira
 import (
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"strings"
@@ -228,7 +229,7 @@ func TestTokenLifecycle(t *testing.T) {
 		t.Fatalf("access token of a reused code: %d %s, want 401 AUTHENTICATED_FAILED", resp.StatusCode, resp.Header.Get("X-Seraph-LoginReason"))
 	}
 	refresh := url.Values{"grant_type": {"refresh_token"}, "client_id": {"cid"}, "client_secret": {"csecret"},
-		"refresh_token": {first["refresh_token"].(string)}}
+		"refresh_token": {first["refresh_token"].(string)}, "redirect_uri": {cbURL}}
 	if status, out := postToken(t, s, refresh); status != 400 || out["error"] != "invalid_grant" {
 		t.Fatalf("refresh token of a reused code: %d %v", status, out)
 	}
@@ -242,6 +243,13 @@ func TestTokenLifecycle(t *testing.T) {
 	}
 	if status, _ := postToken(t, s, refresh); status != 400 {
 		t.Fatalf("a spent refresh token answered %d", status)
+	}
+	// Jira Data Center wants the redirect URI with a refresh too.
+	refresh.Set("refresh_token", third["refresh_token"].(string))
+	noRedirect := maps.Clone(refresh)
+	noRedirect.Del("redirect_uri")
+	if status, out := postToken(t, s, noRedirect); status != 400 || out["error"] != "invalid_grant" {
+		t.Fatalf("refresh without the redirect URI: %d %v", status, out)
 	}
 
 	// Access tokens expire.
