@@ -97,7 +97,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	svc.Metrics = app.NewMetrics(reg)
 	var signIn web.JiraSignIn
 	if *tracker == "jira" {
-		jt, err := openJira(ctx, getenv, *jiraURL, svc.Metrics.JiraCall)
+		jt, err := openJira(ctx, getenv, *jiraURL, svc.Metrics.JiraCall, st)
 		if err != nil {
 			return err
 		}

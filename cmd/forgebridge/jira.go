@@ -23,7 +23,10 @@ func jiraToken(getenv func(string) string) (string, error) {
 }
 
 // openJira configures the Jira tracker; checkJira then checks its service token.
-func openJira(ctx context.Context, getenv func(string) string, baseURL string, observe func(op, outcome string, d time.Duration)) (*jira.Tracker, error) {
+// observe sees each call to Jira (metrics); grants keeps people's Jira
+// grants for smart commits (nil: not kept).
+func openJira(ctx context.Context, getenv func(string) string, baseURL string, observe func(op, outcome string, d time.Duration),
+	grants jira.GrantStore) (*jira.Tracker, error) {
 	if baseURL == "" {
 		return nil, fmt.Errorf("--tracker jira needs --jira-url (or FORGEBRIDGE_JIRA_URL)")
 	}
@@ -48,6 +51,7 @@ func openJira(ctx context.Context, getenv func(string) string, baseURL string, o
 			return nil, err
 		}
 		cfg.OAuth = &jira.OAuthConfig{ClientID: id, ClientSecret: secret}
+		cfg.Grants = grants
 	}
 	return jira.New(cfg)
 }
@@ -182,6 +186,65 @@ func (t withLocalAccounts) AuthorizeURL(state, codeChallenge, redirectURI string
 
 func (t withLocalAccounts) ExchangeCode(ctx context.Context, code, codeVerifier, redirectURI string) (string, error) {
 	return t.jira.ExchangeCode(ctx, code, codeVerifier, redirectURI)
+}
+
+// The person's Jira grant, kept at "Sign in with Jira" for smart commits,
+// is the Jira user's: stored under their Jira key.
+
+func (t withLocalAccounts) KeepsGrants() bool { return t.jira.KeepsGrants() }
+
+func (t withLocalAccounts) ExchangeGrant(ctx context.Context, code, codeVerifier, redirectURI string) (fb.JiraGrant, error) {
+	return t.jira.ExchangeGrant(ctx, code, codeVerifier, redirectURI)
+}
+
+func (t withLocalAccounts) SaveGrant(ctx context.Context, userKey string, g fb.JiraGrant) error {
+	if k, ok := strings.CutPrefix(userKey, jiraKeyPrefix); ok {
+		return t.jira.SaveGrant(ctx, k, g)
+	}
+	return nil // a local account has no Jira grant
+}
+
+func (t withLocalAccounts) DropGrant(ctx context.Context, userKey string) error {
+	if k, ok := strings.CutPrefix(userKey, jiraKeyPrefix); ok {
+		return t.jira.DropGrant(ctx, k)
+	}
+	return nil
+}
+
+// Smart commits act as the Jira user through their grant; a local account
+// has none.
+var _ fb.IssueActor = withLocalAccounts{}
+
+func (t withLocalAccounts) actor(as fb.User) (fb.User, error) {
+	ju, ok := jiraUser(as)
+	if !ok {
+		return fb.User{}, fb.Errorf(fb.EGrantRequired, "%s is a forgebridge account, not a Jira user: smart commits cannot act as them in Jira.", as.Name)
+	}
+	return ju, nil
+}
+
+func (t withLocalAccounts) Comment(ctx context.Context, as fb.User, issueKey, body string) error {
+	ju, err := t.actor(as)
+	if err != nil {
+		return err
+	}
+	return t.jira.Comment(ctx, ju, issueKey, body)
+}
+
+func (t withLocalAccounts) LogWork(ctx context.Context, as fb.User, issueKey string, seconds int64, comment string, started time.Time) error {
+	ju, err := t.actor(as)
+	if err != nil {
+		return err
+	}
+	return t.jira.LogWork(ctx, ju, issueKey, seconds, comment, started)
+}
+
+func (t withLocalAccounts) Transition(ctx context.Context, as fb.User, issueKey, name, comment string) error {
+	ju, err := t.actor(as)
+	if err != nil {
+		return err
+	}
+	return t.jira.Transition(ctx, ju, issueKey, name, comment)
 }
 
 // jiraLinker writes links to created branches and pull requests as Jira remote links.

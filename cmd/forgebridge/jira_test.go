@@ -166,7 +166,7 @@ func TestJiraCommitAuthors(t *testing.T) {
 	jr.AddUser(fakejira.User{Key: "JIRAUSER10000", Name: "alice", DisplayName: "Alice", Email: "alice@example.com", Active: true})
 	jt, err := openJira(t.Context(), func(k string) string {
 		return map[string]string{"FORGEBRIDGE_JIRA_TOKEN": "jira-svc-token"}[k]
-	}, jr.URL(), nil)
+	}, jr.URL(), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

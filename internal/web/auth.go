@@ -16,6 +16,9 @@ type loginData struct {
 	// with a Jira personal access token. At most one is set.
 	JiraOAuth bool
 	JiraToken bool
+	// JiraGrants says that signing in with Jira keeps the person's grant,
+	// for smart commits to act as them.
+	JiraGrants bool
 }
 
 // loginView is the sign-in page with the ways of signing in this server offers.
@@ -24,6 +27,7 @@ func (s *Server) loginView(next, name, errText string) view {
 	if s.Jira != nil {
 		d.JiraOAuth = s.Jira.OAuthConfigured()
 		d.JiraToken = !d.JiraOAuth
+		_, d.JiraGrants = s.grants()
 	}
 	return view{Title: "Sign in", Error: errText, Data: d}
 }
@@ -85,6 +89,19 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u fb.User,
 // that copies of it stay usable until it expires.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	sess, ok := s.readSession(r)
+	if keeper, keep := s.grants(); ok && keep {
+		// Signing out ends forgebridge acting in Jira as the person.
+		if u, err := s.App.Authenticate(r.Context(), sess.Token); err == nil {
+			if err := keeper.DropGrant(r.Context(), u.Key); err != nil {
+				s.clearSession(w)
+				setPageHeaders(w)
+				s.render(w, r, statusOf(err), "error", view{Title: "Something went wrong", Error: "You are signed out in this browser, " +
+					"but forgebridge could not forget your Jira grant; sign out again, or revoke forgebridge in Jira " +
+					"(Profile › Authorized applications). " + s.errorText(r, err)})
+				return
+			}
+		}
+	}
 	s.clearSession(w)
 	if ok {
 		if err := s.App.RevokeAPIToken(r.Context(), sess.Token); err != nil {

@@ -33,6 +33,29 @@ type JiraSignIn interface {
 	ExchangeCode(ctx context.Context, code, codeVerifier, redirectURI string) (accessToken string, err error)
 }
 
+// JiraGrants is the optional part of JiraSignIn that keeps the person's
+// OAuth grant from "Sign in with Jira", sealed, so that smart commits act in
+// Jira as them; signing out drops it.
+type JiraGrants interface {
+	// KeepsGrants reports whether grants are kept (Sign in with Jira set up
+	// with a grant store).
+	KeepsGrants() bool
+	// ExchangeGrant is ExchangeCode answering the whole grant.
+	ExchangeGrant(ctx context.Context, code, codeVerifier, redirectURI string) (fb.JiraGrant, error)
+	// SaveGrant keeps the grant of the user with that key; DropGrant forgets it.
+	SaveGrant(ctx context.Context, userKey string, g fb.JiraGrant) error
+	DropGrant(ctx context.Context, userKey string) error
+}
+
+// grants returns the Jira sign-in's grant keeper, when it keeps grants.
+func (s *Server) grants() (JiraGrants, bool) {
+	g, ok := s.Jira.(JiraGrants)
+	if !ok || !g.KeepsGrants() {
+		return nil, false
+	}
+	return g, true
+}
+
 const (
 	oauthCookie = "forgebridge_oauth"
 	// oauthCookiePath keeps the cookie to the start and the callback.
@@ -146,11 +169,21 @@ func (s *Server) jiraCallback(w http.ResponseWriter, r *http.Request) {
 		fail(fb.Errorf(fb.EInvalid, "Jira's answer carried no authorization code. Sign in again."))
 		return
 	}
-	token, err := s.Jira.ExchangeCode(r.Context(), code, st.Verifier, st.RedirectURI)
+	// With grants kept, the whole grant is kept once the person is known,
+	// so that smart commits act as them.
+	var grant fb.JiraGrant
+	var err error
+	keeper, keep := s.grants()
+	if keep {
+		grant, err = keeper.ExchangeGrant(r.Context(), code, st.Verifier, st.RedirectURI)
+	} else {
+		grant.AccessToken, err = s.Jira.ExchangeCode(r.Context(), code, st.Verifier, st.RedirectURI)
+	}
 	if err != nil {
 		fail(err)
 		return
 	}
+	token := grant.AccessToken
 	// The access token proves who this is, and stays in the sealed session
 	// so that Jira is asked about the person's projects as them.
 	u, err := s.Jira.UserForToken(r.Context(), token)
@@ -160,6 +193,12 @@ func (s *Server) jiraCallback(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		fail(err)
 		return
+	}
+	if keep {
+		if err := keeper.SaveGrant(r.Context(), u.Key, grant); err != nil {
+			// Signed in all the same; smart commits answer grant_required.
+			s.log().Warn("Jira grant not kept at sign-in", "user", u.Name, "err", fb.ErrorMessage(err))
+		}
 	}
 	s.startSession(w, r, u, st.Next, token)
 }
