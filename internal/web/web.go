@@ -92,6 +92,7 @@ func (s *Server) Handler(api http.Handler) http.Handler {
 	mux.Handle("GET /browse", s.page(s.gotoIssue))
 	mux.Handle("GET /browse/{key}", s.page(s.issue))
 	mux.Handle("GET /browse/{key}/commits", s.page(s.issueCommits))
+	mux.Handle("GET /search/issues", s.page(s.searchIssues))
 	mux.Handle("GET /repositories/{id}/commits/{sha}", s.page(s.commitDiff))
 	mux.Handle("POST /browse/{key}/branches", s.page(s.createBranch))
 	mux.Handle("POST /browse/{key}/pull-requests", s.page(s.createPullRequest))
