@@ -3,7 +3,11 @@ package web
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
+
+	"github.com/chromedp/chromedp"
 
 	fb "github.com/forgebridge/forgebridge"
 	"github.com/forgebridge/forgebridge/internal/tracker/jira"
@@ -65,4 +69,35 @@ func TestSignInPageWithoutGrants(t *testing.T) {
 	e, _ := withRealJira(t, true, "http://example.com/login/jira/callback")
 	page := e.browser().get("/login")
 	mustNotContain(t, "sign-in page", page.body(), "data-jira-grant")
+}
+
+// TestBrowserJiraGrant walks it in Chromium: the sign-in page says what the
+// kept grant is for, signing in with Jira keeps it, signing out drops it.
+func TestBrowserJiraGrant(t *testing.T) {
+	chromium(t)
+	e, fj := withRealJira(t, true, "")
+	grants := e.app.Store.(jira.GrantStore)
+	tr, err := jira.New(jira.Config{BaseURL: fj.URL(), ServiceToken: jiraServiceToken,
+		OAuth: &jira.OAuthConfig{ClientID: jiraClientID, ClientSecret: jiraClientSecret}, Grants: grants})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.app.Tracker, e.web.Jira = tr, tr
+	srv := httptest.NewServer(e.handler)
+	t.Cleanup(srv.Close)
+	base := strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)
+	fj.AddOAuthClient(jiraClientID, jiraClientSecret, base+"/login/jira/callback")
+	p := newPage(t, base)
+
+	p.open("/login", "[data-jira-grant]")
+	mustHave(t, "sign-in page", p.text("[data-jira-grant]"), "smart commits act as you", "made in Jira by you", "Signing out of forgebridge removes it")
+	p.screenshot("sign-in-grant")
+	p.run("sign in with Jira", chromedp.Click(chromedp.CSS("[data-jira-signin]")), chromedp.WaitVisible(chromedp.CSS("form.signout")))
+	if _, err := grants.JiraGrant(context.Background(), "JIRAUSER10100"); err != nil {
+		t.Fatalf("no grant kept after signing in with Jira: %v", err)
+	}
+	p.signOut()
+	if _, err := grants.JiraGrant(context.Background(), "JIRAUSER10100"); fb.ErrorCode(err) != fb.ENotFound {
+		t.Fatalf("grant after signing out: %v, want not_found", err)
+	}
 }
