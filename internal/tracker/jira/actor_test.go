@@ -20,7 +20,7 @@ type grantEnv struct {
 	signedIn fb.JiraGrant // alice's grant at sign-in
 }
 
-func newGrantEnv(t *testing.T) *grantEnv {
+func newGrantEnv(t testing.TB) *grantEnv {
 	t.Helper()
 	e := newEnv(t)
 	e.fake.AddOAuthClient(clientID, clientSecret, callback)
@@ -34,7 +34,7 @@ func newGrantEnv(t *testing.T) *grantEnv {
 }
 
 // instance is one forgebridge's Jira tracker over the shared grant store.
-func (g *grantEnv) instance(t *testing.T) *Tracker {
+func (g *grantEnv) instance(t testing.TB) *Tracker {
 	t.Helper()
 	tr, err := New(Config{BaseURL: g.fake.URL(), ServiceToken: svcToken,
 		OAuth: &OAuthConfig{ClientID: clientID, ClientSecret: clientSecret}, Grants: g.store})
@@ -46,7 +46,7 @@ func (g *grantEnv) instance(t *testing.T) *Tracker {
 }
 
 // signIn is "Sign in with Jira" as the named person: the grant is kept.
-func (g *grantEnv) signIn(t *testing.T, name string, u fb.User) fb.JiraGrant {
+func (g *grantEnv) signIn(t testing.TB, name string, u fb.User) fb.JiraGrant {
 	t.Helper()
 	g.fake.SetOAuthUser(name)
 	verifier, challenge := newPKCE()
@@ -71,7 +71,7 @@ func (g *grantEnv) signIn(t *testing.T, name string, u fb.User) fb.JiraGrant {
 	return grant
 }
 
-func (g *grantEnv) stored(t *testing.T, key string) (fb.JiraGrant, bool) {
+func (g *grantEnv) stored(t testing.TB, key string) (fb.JiraGrant, bool) {
 	t.Helper()
 	got, err := g.store.JiraGrant(context.Background(), key)
 	if fb.ErrorCode(err) == fb.ENotFound {
@@ -250,7 +250,7 @@ func TestIssueActor(t *testing.T) {
 }
 
 // expire makes alice's stored access token expired by forgebridge's clock.
-func (g *grantEnv) expire(t *testing.T) {
+func (g *grantEnv) expire(t testing.TB) {
 	t.Helper()
 	gr, _ := g.stored(t, g.alice.Key)
 	gr.ExpiresAt = time.Now().Add(-time.Second)

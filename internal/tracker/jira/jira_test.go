@@ -78,7 +78,7 @@ type env struct {
 	bob   fb.User
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	fake := fakejira.New()
 	t.Cleanup(fake.Close)

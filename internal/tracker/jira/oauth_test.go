@@ -46,7 +46,7 @@ func newOAuthEnv(t *testing.T, secret string) *env {
 // authorize visits the authorization URL as a browser would, without
 // following the redirect, and returns the query of the redirect to the
 // callback (or the status when Jira did not redirect).
-func authorize(t *testing.T, authURL, redirectURI string) (url.Values, int) {
+func authorize(t testing.TB, authURL, redirectURI string) (url.Values, int) {
 	t.Helper()
 	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := c.Get(authURL)
