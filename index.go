@@ -107,6 +107,9 @@ type IssueDataQuery struct {
 	Page
 	IssueKey       string
 	IntegrationIDs []string
+	// HiddenRepositoryIDs are left out: repositories the host does not let
+	// the person read (enforced host permissions).
+	HiddenRepositoryIDs []string
 }
 
 // IndexStore keeps what indexing found. Writes are idempotent: a run that

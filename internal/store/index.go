@@ -639,6 +639,12 @@ func issueCommitsQuery(q fb.IssueDataQuery, limit int) (page string, pageArgs []
 	}
 	count += ` WHERE n.issue_key = ?`
 	countArgs = append(countArgs, q.IssueKey)
+	if len(q.HiddenRepositoryIDs) > 0 {
+		where += ` AND k.repository_id NOT IN (` + placeholders(len(q.HiddenRepositoryIDs)) + `)`
+		args = append(args, anys(q.HiddenRepositoryIDs)...)
+		count += ` AND n.repository_id NOT IN (` + placeholders(len(q.HiddenRepositoryIDs)) + `)`
+		countArgs = append(countArgs, anys(q.HiddenRepositoryIDs)...)
+	}
 	pageArgs = slices.Clone(args)
 	if q.Cursor != "" {
 		var after commitCursor
@@ -661,8 +667,8 @@ func issueCommitsQuery(q fb.IssueDataQuery, limit int) (page string, pageArgs []
 
 // IssueCommits lists a page of the issue's commits newest first (authored
 // time, then repository id and sha), from the repositories of
-// q.IntegrationIDs only (nil: every integration; empty: none), and how many
-// there are in all under that filter. Each commit's Keys are all the keys
+// q.IntegrationIDs only (nil: every integration; empty: none) and not of
+// q.HiddenRepositoryIDs, and how many there are in all under that filter. Each commit's Keys are all the keys
 // it mentions, sorted.
 func (s *Store) IssueCommits(ctx context.Context, q fb.IssueDataQuery) (_ []fb.Commit, count int, next string, err error) {
 	defer wrap(&err, "IssueCommits(%q)", q.IssueKey)

@@ -263,18 +263,22 @@ func testIndexCommitsPaging(t *testing.T, s *store.Store) {
 		integrations []string
 		limit        int
 		want         []fb.Commit
+		hidden       []string
 	}{
-		{"every integration", nil, 7, newestFirst},
-		{"both integrations", []string{a.ID, b.ID}, 4, newestFirst},
-		{"one integration", []string{a.ID}, 5, in(reposA...)},
-		{"page of one", []string{b.ID}, 1, in(reposB...)},
-		{"one page", nil, 1000, newestFirst},
-		{"unknown integration", []string{"nope"}, 10, nil},
-		{"no integration", []string{}, 10, nil},
+		{"a hidden repository", nil, 3, in(reposA[1], reposB[0]), []string{reposA[0]}},
+		{"hidden in one integration", []string{a.ID}, 4, in(reposA[1]), []string{reposA[0], reposB[0]}},
+		{"every repository hidden", nil, 4, nil, []string{reposA[0], reposA[1], reposB[0]}},
+		{"every integration", nil, 7, newestFirst, nil},
+		{"both integrations", []string{a.ID, b.ID}, 4, newestFirst, nil},
+		{"one integration", []string{a.ID}, 5, in(reposA...), nil},
+		{"page of one", []string{b.ID}, 1, in(reposB...), nil},
+		{"one page", nil, 1000, newestFirst, nil},
+		{"unknown integration", []string{"nope"}, 10, nil, nil},
+		{"no integration", []string{}, 10, nil, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var got []fb.Commit
-			q := fb.IssueDataQuery{IssueKey: "PG-1", IntegrationIDs: tc.integrations, Page: fb.Page{Limit: tc.limit}}
+			q := fb.IssueDataQuery{IssueKey: "PG-1", IntegrationIDs: tc.integrations, Page: fb.Page{Limit: tc.limit}, HiddenRepositoryIDs: tc.hidden}
 			for pages := 0; ; pages++ {
 				page, count, next, err := s.IssueCommits(ctx, q)
 				must(t, err)
