@@ -52,6 +52,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	trustedProxies := fs.String("trusted-proxies", getenv("FORGEBRIDGE_TRUSTED_PROXIES"), "comma-separated CIDRs of reverse proxies whose X-Forwarded-For names the client")
 	reindex := fs.Duration("reindex", envDuration(getenv, "FORGEBRIDGE_REINDEX", jobs.DefaultReindex), "how often every repository is indexed when no webhook says it changed (negative: never)")
 	memoryLimit := fs.String("memory-limit", memoryLimitDefault(getenv), "soft limit on the Go runtime's memory, in GOMEMLIMIT's syntax (64MiB, 1GiB; off: GOMEMLIMIT or none)")
+	permissionCache := fs.Duration("permission-cache", envDuration(getenv, "FORGEBRIDGE_PERMISSION_CACHE", app.DefaultPermissionCache), "how long a host's answer that a person's token reads a repository is remembered (enforcePermissions)")
 	if pos, err := parse(fs, args); err != nil {
 		return err
 	} else if len(pos) > 0 {
@@ -61,7 +62,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	for _, key := range []string{"FORGEBRIDGE_REDISCOVER", "FORGEBRIDGE_REVALIDATE", "FORGEBRIDGE_REINDEX"} {
+	for _, key := range []string{"FORGEBRIDGE_REDISCOVER", "FORGEBRIDGE_REVALIDATE", "FORGEBRIDGE_REINDEX", "FORGEBRIDGE_PERMISSION_CACHE"} {
 		if v := getenv(key); v != "" {
 			if _, err := time.ParseDuration(v); err != nil {
 				return fmt.Errorf("%s=%q is not a duration such as 1h or 30m", key, v)
@@ -71,6 +72,9 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	proxies, err := ratelimit.ParsePrefixes(*trustedProxies)
 	if err != nil {
 		return fmt.Errorf("--trusted-proxies must be CIDRs such as 10.0.0.0/8, separated by commas: %w", err)
+	}
+	if *permissionCache <= 0 {
+		return fmt.Errorf("--permission-cache must be a positive duration such as 24h or 15m, not %s", *permissionCache)
 	}
 	if *tracker != "local" && *tracker != "jira" {
 		return fmt.Errorf("--tracker must be local or jira, not %q", *tracker)
@@ -139,6 +143,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	svc.Index.RemoveMirror = indexer.RemoveMirror
 	svc.Index.Mirror = indexer.Mirror
 	svc.Index.Search, svc.Index.Range = st, indexer.RangeCommits
+	svc.PermissionCache = *permissionCache
 	var queueIndexer *index.Indexer
 	if git, err := gitmirror.Find(ctx); err != nil {
 		api.Git = "missing: " + fb.ErrorMessage(err)

@@ -40,6 +40,10 @@ type Service struct {
 	Queue Queue
 	// Index is what indexing needs; its zero value turns indexing off.
 	Index Indexing
+	// PermissionCache is how long a host's answer to "may this person's
+	// token read this repository" is remembered (enforcePermissions);
+	// zero: DefaultPermissionCache.
+	PermissionCache time.Duration
 
 	mu        sync.Mutex
 	providers map[string]cachedProvider // by integration id

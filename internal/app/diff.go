@@ -79,7 +79,8 @@ func (s *Service) CommitDiff(ctx context.Context, u fb.User, repositoryID, sha s
 
 // commitIssues returns the keys of the commit's linked issues through which
 // the person sees it: issues they may browse with View Development Tools, in
-// a project the integration serves.
+// a project the integration serves, where the host lets them read the
+// repository (when the integration enforces it).
 func (s *Service) commitIssues(ctx context.Context, u fb.User, in fb.Integration, repo fb.Repository, sha string) ([]string, error) {
 	if s.Index.Store == nil {
 		return nil, nil
@@ -101,6 +102,12 @@ func (s *Service) commitIssues(ctx context.Context, u fb.User, in fb.Integration
 		if perms[fb.PermViewDevTools] && in.ServesProject(issue.Project) {
 			out = append(out, issue.Key)
 		}
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	if visible, err := s.hostVisible(ctx, u, in, repo); err != nil || !visible {
+		return nil, err
 	}
 	return out, nil
 }

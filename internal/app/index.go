@@ -319,7 +319,12 @@ func (s *Service) IssueCommits(ctx context.Context, u fb.User, key string, page 
 	for _, in := range ins {
 		ids = append(ids, in.ID)
 	}
-	commits, count, next, err := s.Index.Store.IssueCommits(ctx, fb.IssueDataQuery{Page: page, IssueKey: issue.Key, IntegrationIDs: ids})
+	hidden, err := s.hiddenRepositories(ctx, u, ins)
+	if err != nil {
+		return nil, 0, "", err
+	}
+	commits, count, next, err := s.Index.Store.IssueCommits(ctx, fb.IssueDataQuery{Page: page, IssueKey: issue.Key, IntegrationIDs: ids,
+		HiddenRepositoryIDs: hidden})
 	if err != nil {
 		return nil, 0, "", err
 	}

@@ -68,7 +68,7 @@ func (s *Service) indexedLinks(ctx context.Context, t target, key string) ([]Iss
 	if err != nil {
 		return nil, err
 	}
-	serving := s.servingRepositories(ctx, ids, nil)
+	serving := s.servingRepositories(ctx, ids, nil, nil)
 	branches = slices.DeleteFunc(branches, func(b fb.IssueBranch) bool { return !serving(b.RepositoryID) })
 	prs = slices.DeleteFunc(prs, func(pr fb.IssuePullRequest) bool { return !serving(pr.RepositoryID) })
 	var out []IssueLink

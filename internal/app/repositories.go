@@ -83,6 +83,11 @@ func (s *Service) Repositories(ctx context.Context, u fb.User, project, text str
 	if err != nil {
 		return nil, "", err
 	}
+	// Where host permissions are enforced a page may hold fewer than its
+	// limit; next still leads on.
+	if repos, _, err = s.visibleRepositories(ctx, u, ins, repos); err != nil {
+		return nil, "", err
+	}
 	views, err := s.views(ctx, u, ins, repos)
 	return views, next, err
 }
@@ -103,6 +108,12 @@ func (s *Service) Repository(ctx context.Context, u fb.User, id string) (Reposit
 	}
 	for _, in := range ins {
 		if in.ID == repo.IntegrationID {
+			if visible, err := s.hostVisible(ctx, u, in, repo); err != nil || !visible {
+				if err != nil {
+					return RepositoryView{}, err
+				}
+				break
+			}
 			views, err := s.views(ctx, u, ins, []fb.Repository{repo})
 			if err != nil {
 				return RepositoryView{}, err
@@ -162,6 +173,12 @@ func (s *Service) Branches(ctx context.Context, u fb.User, repositoryID, text st
 	}
 	if err := s.requireDevTools(ctx, u, in); err != nil {
 		return nil, "", err
+	}
+	if visible, err := s.hostVisible(ctx, u, in, repo); err != nil || !visible {
+		if err != nil {
+			return nil, "", err
+		}
+		return nil, "", fb.Errorf(fb.ENotFound, "Repository %s does not exist or you may not see it.", repositoryID)
 	}
 	all, err := s.cachedBranches(ctx, u, in, repo)
 	if err != nil {
@@ -397,6 +414,10 @@ func (s *Service) Issue(ctx context.Context, u fb.User, key string) (IssueView, 
 	if err != nil {
 		return IssueView{}, err
 	}
+	repos, hidden, err := s.visibleRepositories(ctx, u, ins, repos)
+	if err != nil {
+		return IssueView{}, err
+	}
 	if v.Repositories, err = s.views(ctx, u, ins, repos); err != nil {
 		return IssueView{}, err
 	}
@@ -408,7 +429,7 @@ func (s *Service) Issue(ctx context.Context, u fb.User, key string) (IssueView, 
 	}
 	// Only the work in repositories of integrations serving the issue's
 	// project is shown, as for commits and tags.
-	serving := s.servingRepositories(ctx, ids, repos)
+	serving := s.servingRepositories(ctx, ids, repos, hidden)
 	v.Branches = slices.DeleteFunc(v.Branches, func(b fb.IssueBranch) bool { return !serving(b.RepositoryID) })
 	v.PullRequests = slices.DeleteFunc(v.PullRequests, func(pr fb.IssuePullRequest) bool { return !serving(pr.RepositoryID) })
 	links, err := s.Store.TrackerLinks(ctx, issue.Key)
@@ -419,18 +440,22 @@ func (s *Service) Issue(ctx context.Context, u fb.User, key string) (IssueView, 
 	for _, l := range links {
 		v.TrackerLinks[l.URL] = l.Status
 	}
-	if err := s.indexedData(ctx, &v, ids, repos); err != nil {
+	if err := s.indexedData(ctx, &v, ids, hidden); err != nil {
 		return IssueView{}, err
 	}
 	return v, nil
 }
 
 // servingRepositories says whether a repository belongs to one of the
-// integrations: known is a first answer, the store the rest, remembered.
-func (s *Service) servingRepositories(ctx context.Context, integrationIDs []string, known []fb.Repository) func(string) bool {
-	memo := make(map[string]bool, len(known))
+// integrations and the person may see it: known is a first answer, hidden
+// are not, the store the rest, remembered.
+func (s *Service) servingRepositories(ctx context.Context, integrationIDs []string, known []fb.Repository, hidden []string) func(string) bool {
+	memo := make(map[string]bool, len(known)+len(hidden))
 	for _, r := range known {
 		memo[r.ID] = slices.Contains(integrationIDs, r.IntegrationID)
+	}
+	for _, id := range hidden {
+		memo[id] = false
 	}
 	return func(id string) bool {
 		ok, seen := memo[id]
@@ -445,11 +470,12 @@ func (s *Service) servingRepositories(ctx context.Context, integrationIDs []stri
 
 // indexedData adds what indexing found to an issue view: a few indexed
 // queries, never a scan.
-func (s *Service) indexedData(ctx context.Context, v *IssueView, integrationIDs []string, repos []fb.Repository) error {
+func (s *Service) indexedData(ctx context.Context, v *IssueView, integrationIDs, hidden []string) error {
 	if s.Index.Store == nil {
 		return nil
 	}
-	q := fb.IssueDataQuery{Page: fb.Page{Limit: issueCommitsShown}, IssueKey: v.Issue.Key, IntegrationIDs: integrationIDs}
+	q := fb.IssueDataQuery{Page: fb.Page{Limit: issueCommitsShown}, IssueKey: v.Issue.Key, IntegrationIDs: integrationIDs,
+		HiddenRepositoryIDs: hidden}
 	commits, count, next, err := s.Index.Store.IssueCommits(ctx, q)
 	if err != nil {
 		return err
@@ -469,6 +495,9 @@ func (s *Service) indexedData(ctx context.Context, v *IssueView, integrationIDs 
 		return fb.Integration{}, false
 	})
 	for _, t := range tags {
+		if slices.Contains(hidden, t.RepositoryID) {
+			continue
+		}
 		v.Tags = append(v.Tags, TagView{IssueTag: t, WebURL: links.url(t.RepositoryID, func(l provider.WebLinker, r fb.Repository) string {
 			return l.TagURL(r, t.Name)
 		})})

@@ -65,6 +65,7 @@ func (s *Service) SaveToken(ctx context.Context, u fb.User, integrationID string
 	if err != nil {
 		return TokenEntry{}, err
 	}
+	s.forgetHostPermissions(ctx, u, in.ID) // a new token: ask the host again
 	return s.tokenEntry(ctx, u, in)
 }
 
@@ -186,6 +187,9 @@ func (s *Service) DeleteToken(ctx context.Context, u fb.User, integrationID stri
 	err := s.Store.DeleteUserToken(ctx, u.Key, integrationID)
 	if fb.ErrorCode(err) == fb.ENotFound {
 		return nil
+	}
+	if err == nil {
+		s.forgetHostPermissions(ctx, u, integrationID)
 	}
 	s.audit(ctx, fb.AuditEntry{User: u.Name, Action: fb.AuditTokenDelete, IntegrationID: integrationID}, err)
 	return err
