@@ -17,6 +17,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -41,6 +42,10 @@ type Token struct {
 	// lacks the Git CreateBranch and PullRequestContribute permissions on the
 	// repositories: those writes answer 403 with TF401027 naming the permission.
 	NoGitPermission bool
+	// Unreadable names repositories ("Project/name") whose Read permission
+	// the token's user lacks: Azure answers TF401019 (404) for them, as
+	// for a repository that does not exist.
+	Unreadable []string
 }
 
 // Call is one request the fake received, REST or git. Token is the PAT of
@@ -391,7 +396,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	repo := s.findRepo(project, segs[3])
-	if repo == nil || repo.disabled {
+	if repo == nil || repo.disabled || slices.ContainsFunc(tok.Unreadable, func(n string) bool { return strings.EqualFold(n, repo.Project+"/"+repo.Name) }) {
 		writeError(w, http.StatusNotFound, "GitRepositoryNotFoundException", fmt.Sprintf(
 			"TF401019: The Git repository with name or identifier %s does not exist or you do not have permissions for the operation you are attempting.", segs[3]))
 		return

@@ -233,7 +233,11 @@ func (q *request) routeProject(id string, rest []string) {
 	level := p.accessOf(q.tok.Username)
 	switch {
 	case len(rest) == 0 && m == http.MethodGet:
-		writeJSON(q.w, http.StatusOK, q.s.projectJSON(p))
+		// One project's answer says what the caller's membership grants.
+		out := q.s.projectJSON(p)
+		out["permissions"] = map[string]any{"project_access": map[string]any{"access_level": level, "notification_level": 3},
+			"group_access": nil}
+		writeJSON(q.w, http.StatusOK, out)
 		return
 	case len(rest) >= 2 && rest[0] == "repository" && rest[1] == "branches":
 	case len(rest) == 1 && rest[0] == "merge_requests":
