@@ -275,11 +275,12 @@ func (s *Service) searchQuery(ctx context.Context, u fb.User, q IssueSearch) (fb
 }
 
 // SearchableRepositories filters an integration's repositories down to
-// those whose git data the person may search. It is the seam for the
-// integration switch enforcePermissions (host permissions): today every
-// repository passes, the project permissions being checked per issue.
+// those whose git data the person may search: where the integration
+// enforces host permissions, those their own saved token reads on the host
+// (the project permissions are checked per issue).
 func (s *Service) SearchableRepositories(ctx context.Context, u fb.User, in fb.Integration, repos []fb.Repository) ([]fb.Repository, error) {
-	return repos, nil
+	visible, _, err := s.visibleRepositories(ctx, u, []fb.Integration{in}, repos)
+	return visible, err
 }
 
 // authorEmail is the email of an author filter: itself when it is one,

@@ -49,7 +49,7 @@ func newHostPermEnv(t *testing.T) *hostPermEnv {
 	}
 	e.svc.Now = func() time.Time { return e.now }
 	e.svc.PermissionCache = time.Hour
-	e.svc.Index = app.Indexing{Store: st}
+	e.svc.Index = app.Indexing{Store: st, Search: st}
 	for _, c := range []struct{ repo, sha string }{{e.repoID, strings.Repeat("a", 40)}, {e.secretID, strings.Repeat("b", 40)}} {
 		if err := st.AddCommits(ctx, c.repo, []fb.Commit{{SHA: c.sha, Message: "PROJ-1 work", AuthoredAt: e.now, Keys: []string{"PROJ-1"}}}); err != nil {
 			t.Fatal(err)
@@ -104,6 +104,27 @@ func (e *hostPermEnv) seen(who string) (list, one, issue, commits []string) {
 	}
 	if len(cs.Values) != len(is.Commits.Values) || is.Commits.Count != len(cs.Values) {
 		e.t.Errorf("the issue counts %d commits and shows %d; its commit list has %d", is.Commits.Count, len(is.Commits.Values), len(cs.Values))
+	}
+	// The issue search counts PROJ-1's commits in the repositories seen.
+	var found struct{ Values []app.IssueResult }
+	res = e.do("GET", "/api/v1/search/issues", who, nil)
+	if res.status != http.StatusOK || json.Unmarshal(res.body, &found) != nil {
+		e.t.Fatalf("search: %d %s", res.status, res.body)
+	}
+	searched := 0
+	for _, r := range found.Values {
+		if r.Key == "PROJ-1" {
+			searched = r.Commits
+		}
+	}
+	if searched != len(commits) {
+		e.t.Errorf("the search counts %d commits of PROJ-1, the issue shows %d", searched, len(commits))
+	}
+	for _, id := range []string{e.repoID, e.secretID} {
+		res := e.do("GET", "/api/v1/search/issues?repositoryId="+id, who, nil)
+		if seen := slices.Contains(one, id); seen && res.status != http.StatusOK || !seen && res.status != http.StatusNotFound {
+			e.t.Errorf("search in %s: %d %s (seen: %v)", id, res.status, res.body, seen)
+		}
 	}
 	slices.Sort(list)
 	slices.Sort(issue)
