@@ -349,40 +349,6 @@ func (m *Mirror) resolveCommits(ctx context.Context, revs []string) ([]string, e
 	return shas, nil
 }
 
-// TagAncestors walks the history of tips once and answers, for each tagged
-// commit reached (tips included), its nearest tagged ancestors: the tagged
-// commits reached from it before any other tagged commit, on every path
-// (git's history simplification by decoration, with parents rewritten).
-// Commits are shas; a root commit that no tag points at may be listed too,
-// and a tagged root commit with an empty tree (an empty "initial commit") is
-// not: the simplification drops it, so its commit counts as its children's
-// own, which is still right, only read twice.
-func (m *Mirror) TagAncestors(ctx context.Context, tips []string) (map[string][]string, error) {
-	if len(tips) == 0 {
-		return map[string][]string{}, nil
-	}
-	var in strings.Builder
-	for _, t := range tips {
-		if err := checkRev(t); err != nil {
-			return nil, err
-		}
-		in.WriteString(t + "\n")
-	}
-	out, err := m.output(ctx, strings.NewReader(in.String()), "log", "--stdin", "--simplify-by-decoration",
-		"--decorate-refs=refs/tags/", "--parents", "--format=%H %P")
-	if err != nil {
-		return nil, err
-	}
-	graph := map[string][]string{}
-	for line := range strings.Lines(out) {
-		f := strings.Fields(line)
-		if len(f) > 0 {
-			graph[f[0]] = f[1:]
-		}
-	}
-	return graph, nil
-}
-
 // Remove deletes the mirror; the next Fetch makes it again.
 func (m *Mirror) Remove() error { return os.RemoveAll(m.Dir) }
 
