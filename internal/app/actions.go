@@ -10,6 +10,7 @@ import (
 
 	fb "github.com/forgebridge/forgebridge"
 	"github.com/forgebridge/forgebridge/internal/branchname"
+	"github.com/forgebridge/forgebridge/internal/provider"
 )
 
 // OneOffToken is a credential typed into a create dialog for one action.
@@ -25,6 +26,9 @@ type CreateBranchInput struct {
 	BaseBranch   string // "" → the repository's default branch
 	Name         string // "" → the name suggested from the template
 	Token        OneOffToken
+	// PullRequest, when set, also opens a pull request from the new branch
+	// with the same credential ("branch and pull request in one step").
+	PullRequest *PullRequestOptions
 }
 
 // CreatedBranch is the answer to CreateBranch.
@@ -32,6 +36,10 @@ type CreatedBranch struct {
 	fb.Branch
 	RepositoryID string
 	Actor        fb.Actor
+	// With PullRequestOptions: the pull request opened, or why it was not
+	// (the branch stands either way).
+	PullRequest      *CreatedPullRequest
+	PullRequestError *fb.Error
 }
 
 // CreatePullRequestInput is a request to open a pull request for an issue.
@@ -308,7 +316,8 @@ func (s *Service) CreateBranch(ctx context.Context, u fb.User, issueKey string, 
 	}
 	entry := fb.AuditEntry{User: u.Name, Action: fb.AuditBranchCreate, RepositoryID: in.RepositoryID, Issue: issueKey, Target: in.Name}
 	var t target
-	out, err := s.createBranch(ctx, u, issueKey, in, settings, &entry, &t)
+	var choice CredentialChoice
+	out, err := s.createBranch(ctx, u, issueKey, in, settings, &entry, &t, &choice)
 	if err != nil {
 		s.audit(ctx, entry, err)
 		return out, err
@@ -317,12 +326,15 @@ func (s *Service) CreateBranch(ctx context.Context, u fb.User, issueKey string, 
 		Name: out.Name, SHA: out.SHA, WebURL: out.WebURL, CreatedAt: s.now()}, nil)
 	s.guards().branches.forget(t.repo.ID) // the dialogs list the new branch at once
 	s.link(ctx, u, t, branchLink(t, out.Branch))
+	if in.PullRequest != nil {
+		s.oneStepPullRequest(ctx, u, t, choice, &out, *in.PullRequest)
+	}
 	s.indexSoon(ctx, []string{t.repo.ID}, IndexByWebhook)
 	return out, nil
 }
 
 func (s *Service) createBranch(ctx context.Context, u fb.User, issueKey string, in CreateBranchInput, settings fb.Settings,
-	entry *fb.AuditEntry, tp *target) (CreatedBranch, error) {
+	entry *fb.AuditEntry, tp *target, chosen *CredentialChoice) (CreatedBranch, error) {
 	t, err := s.resolveWith(ctx, u, issueKey, in.RepositoryID, &settings)
 	if err != nil {
 		return CreatedBranch{}, err
@@ -331,6 +343,11 @@ func (s *Service) createBranch(ctx context.Context, u fb.User, issueKey string, 
 	entry.IntegrationID, entry.Issue = t.integ.ID, t.issue.Key
 	if !t.integ.Settings.CreateBranch || !t.repo.CanCreateBranch {
 		return CreatedBranch{}, fb.Errorf(fb.EFeatureDisabled, "Branch creation is switched off for %s.", t.repo.FullName)
+	}
+	if in.PullRequest != nil {
+		if err := checkOneStep(t, *in.PullRequest); err != nil {
+			return CreatedBranch{}, err
+		}
 	}
 	name := strings.TrimSpace(in.Name)
 	if name == "" {
@@ -351,12 +368,19 @@ func (s *Service) createBranch(ctx context.Context, u fb.User, issueKey string, 
 	if err != nil {
 		return CreatedBranch{}, err
 	}
-	entry.Actor = choice.Actor()
+	entry.Actor, *chosen = choice.Actor(), choice
 	p, err := s.provider(t.integ)
 	if err != nil {
 		return CreatedBranch{}, err
 	}
-	b, err := p.CreateBranch(ctx, choice.Credential, t.repo, name, in.BaseBranch)
+	var b fb.Branch
+	if cb, ok := provider.Capability[provider.CommitBrancher](p); ok && in.PullRequest != nil {
+		b, err = cb.CreateBranchWithCommit(ctx, choice.Credential, t.repo, name, in.BaseBranch, firstCommitMessage(t.issue))
+		b.WebURL = safeWebURL(b.WebURL)
+		err = safeExisting(err)
+	} else {
+		b, err = p.CreateBranch(ctx, choice.Credential, t.repo, name, in.BaseBranch)
+	}
 	if err != nil {
 		return CreatedBranch{}, s.afterProviderError(ctx, u, t, choice, err)
 	}
@@ -431,7 +455,7 @@ func (s *Service) createPullRequest(ctx context.Context, u fb.User, issueKey str
 	entry.Target = out.WebURL
 	if out.State == "" {
 		out.State = fb.PullOpen
-		out.Draft = pr.Draft
+		out.Draft = pr.Draft && HasDrafts(t.integ.Kind)
 	}
 	return CreatedPullRequest{PullRequest: out, RepositoryID: t.repo.ID, Actor: choice.Actor()}, nil
 }

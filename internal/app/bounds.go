@@ -75,9 +75,15 @@ func credentialBounds(prefix string, c fb.Credential) []bound {
 }
 
 func (in CreateBranchInput) bounds(issueKey string) error {
-	return checkBounds(append([]bound{chars("issue key", issueKey, MaxIssueKeyChars),
+	bs := append([]bound{chars("issue key", issueKey, MaxIssueKeyChars),
 		chars("repositoryId", in.RepositoryID, MaxNameChars), octets("name", in.Name, MaxBranchBytes),
-		octets("baseBranch", in.BaseBranch, MaxBranchBytes)}, credentialBounds("", in.Token.Credential)...)...)
+		octets("baseBranch", in.BaseBranch, MaxBranchBytes)}, credentialBounds("", in.Token.Credential)...)
+	if pr := in.PullRequest; pr != nil {
+		bs = append(bs, chars("pullRequest.title", pr.Title, MaxTitleChars),
+			octets("pullRequest.description", pr.Description, MaxDescriptionBytes),
+			octets("pullRequest.targetBranch", pr.TargetBranch, MaxBranchBytes))
+	}
+	return checkBounds(bs...)
 }
 
 func (in CreatePullRequestInput) bounds(issueKey string) error {

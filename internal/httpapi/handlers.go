@@ -400,24 +400,20 @@ func (s *Server) createBranch(w http.ResponseWriter, r *http.Request, u fb.User)
 		BaseBranch   string `json:"baseBranch"`
 		Name         string `json:"name"`
 		credentialInput
-		RememberToken bool `json:"rememberToken"`
+		RememberToken bool                `json:"rememberToken"`
+		PullRequest   *pullRequestOptions `json:"pullRequest"`
 	}
 	if err := decode(r, w, &in); err != nil {
 		return err
 	}
 	b, err := s.App.CreateBranch(r.Context(), u, r.PathValue("key"), app.CreateBranchInput{RepositoryID: in.RepositoryID,
 		BaseBranch: in.BaseBranch, Name: in.Name,
-		Token: app.OneOffToken{Credential: in.credential(), Remember: in.RememberToken}})
+		Token:       app.OneOffToken{Credential: in.credential(), Remember: in.RememberToken},
+		PullRequest: in.PullRequest.options()})
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, struct {
-		Name         string    `json:"name"`
-		SHA          string    `json:"sha"`
-		WebURL       string    `json:"webUrl"`
-		RepositoryID string    `json:"repositoryId"`
-		Actor        actorJSON `json:"actor"`
-	}{b.Name, b.SHA, b.WebURL, b.RepositoryID, b.Actor})
+	writeJSON(w, http.StatusCreated, createdBranchJSON(r, b, in.PullRequest != nil))
 	return nil
 }
 

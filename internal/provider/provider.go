@@ -163,3 +163,12 @@ func Capability[T any](p Provider) (T, bool) {
 type BranchDeleter interface {
 	DeleteBranch(ctx context.Context, cred fb.Credential, repo fb.Repository, name string) error
 }
+
+// CommitBrancher is a driver whose host opens no pull request for a branch
+// without commits of its own (GitHub): CreateBranchWithCommit creates the
+// branch at a new empty commit on top of base (the default branch when
+// empty) with message, for "branch and pull request in one step". It
+// answers as CreateBranch does.
+type CommitBrancher interface {
+	CreateBranchWithCommit(ctx context.Context, cred fb.Credential, repo fb.Repository, name, base, message string) (fb.Branch, error)
+}

@@ -12,7 +12,7 @@ import (
 
 // pageNames are the templates under templates/, each drawn inside layout.html.
 var pageNames = []string{"login", "error", "repositories", "tokens", "token", "issue", "commits", "diff",
-	"integrations", "integration", "settings", "audit", "apitokens", "enrol", "search"}
+	"integrations", "integration", "settings", "audit", "apitokens", "enrol", "search", "branchdelete"}
 
 func parsePages() map[string]*template.Template {
 	base := template.Must(template.New("").Funcs(template.FuncMap{

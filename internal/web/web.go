@@ -95,6 +95,8 @@ func (s *Server) Handler(api http.Handler) http.Handler {
 	mux.Handle("GET /search/issues", s.page(s.searchIssues))
 	mux.Handle("GET /repositories/{id}/commits/{sha}", s.page(s.commitDiff))
 	mux.Handle("POST /browse/{key}/branches", s.page(s.createBranch))
+	mux.Handle("GET /browse/{key}/branches/delete", s.page(s.deleteBranchPage))
+	mux.Handle("POST /browse/{key}/branches/delete", s.page(s.deleteBranch))
 	mux.Handle("POST /browse/{key}/pull-requests", s.page(s.createPullRequest))
 
 	mux.Handle("GET /admin/integrations", s.page(s.integrations))

@@ -314,6 +314,12 @@ func (d *Driver) Branches(ctx context.Context, cred fb.Credential, repo fb.Repos
 // CreateBranch creates name at the head of base (the default branch when
 // base is empty): it reads the base branch's sha, then creates the ref.
 func (d *Driver) CreateBranch(ctx context.Context, cred fb.Credential, repo fb.Repository, name, base string) (b fb.Branch, err error) {
+	return d.createBranch(ctx, cred, repo, name, base, "")
+}
+
+// createBranch creates name at the head of base or, with a commit message, at a
+// new empty commit on top of it with commitMessage.
+func (d *Driver) createBranch(ctx context.Context, cred fb.Credential, repo fb.Repository, name, base, commitMessage string) (b fb.Branch, err error) {
 	defer scrub(&err, cred.Token)
 	ctx, err = call(ctx, cred)
 	if err != nil {
@@ -344,6 +350,11 @@ func (d *Driver) CreateBranch(ctx context.Context, cred fb.Credential, repo fb.R
 		return fb.Branch{}, mapError(err, false)
 	}
 	sha := ref.GetObject().GetSHA()
+	if commitMessage != "" {
+		if sha, err = d.emptyCommit(ctx, owner, rname, sha, commitMessage); err != nil {
+			return fb.Branch{}, err
+		}
+	}
 	_, _, err = d.client.Git.CreateRef(ctx, owner, rname, gh.CreateRef{Ref: "refs/heads/" + name, SHA: sha})
 	if err != nil {
 		if status(err) == http.StatusUnprocessableEntity {

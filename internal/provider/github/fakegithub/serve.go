@@ -271,6 +271,10 @@ func (s *Server) routeRepo(q *request, repo *Repo, seg []string) reply {
 		return s.createRef(q, repo)
 	case len(seg) >= 3 && seg[0] == "git" && seg[1] == "refs" && m == http.MethodDelete:
 		return s.deleteRef(q, repo)
+	case len(seg) == 2 && seg[0] == "git" && seg[1] == "commits" && m == http.MethodPost:
+		return s.createCommit(q, repo)
+	case len(seg) == 3 && seg[0] == "git" && seg[1] == "commits" && get:
+		return s.getCommit(q, repo, seg[2])
 	case len(seg) == 1 && seg[0] == "pulls" && m == http.MethodPost:
 		return s.createPull(q, repo)
 	case (len(seg) == 1 || len(seg) == 2) && seg[0] == "pulls" && get:
