@@ -90,3 +90,45 @@ func (s *Server) deleteData(r *http.Request, u fb.User, key, repoID, name string
 	return &deleteData{Issue: d.View.Issue, Repo: d.BranchRepos[i], Name: name, Setup: d.BranchRepos[i].SetupRequired,
 		Return: "/browse/" + url.PathEscape(d.View.Issue.Key) + "/branches/delete?" + q.Encode()}, nil
 }
+
+// oneStepOff says why a repository's Create branch cannot also open a draft
+// pull request; "" when it can.
+func oneStepOff(rv app.RepositoryView) string {
+	switch {
+	case !rv.CanCreatePullRequest:
+		return "Pull request creation is switched off for this repository."
+	case !app.HasDrafts(rv.Integration.Kind):
+		return "AWS CodeCommit has no draft pull requests: create the branch, then open a pull request."
+	}
+	return ""
+}
+
+// oneStepText tells, after a create, what became of the pull request asked
+// for with the branch.
+func (s *Server) oneStepText(r *http.Request, b app.CreatedBranch) string {
+	switch {
+	case b.PullRequest != nil:
+		kind := "Pull request"
+		if b.PullRequest.Draft {
+			kind = "Draft pull request"
+		}
+		return fmt.Sprintf(" %s #%d opened: %s", kind, b.PullRequest.Number, b.PullRequest.WebURL)
+	case b.PullRequestError != nil:
+		return " The pull request was not opened: " + s.errorText(r, b.PullRequestError)
+	}
+	return ""
+}
+
+// BranchOneStepOff is oneStepOff of the repository the Create branch
+// dialog has chosen (the first when none is), as drawn by the server.
+func (d *issueData) BranchOneStepOff() string {
+	for _, o := range d.BranchRepos {
+		if o.ID == d.Branch.RepositoryID {
+			return o.OneStepOff
+		}
+	}
+	if len(d.BranchRepos) > 0 {
+		return d.BranchRepos[0].OneStepOff
+	}
+	return ""
+}

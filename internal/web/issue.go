@@ -20,6 +20,9 @@ type repoOption struct {
 	// SetupRequired: the integration demands the person's own token and they
 	// have none that works.
 	SetupRequired bool
+	// OneStepOff says why Create branch cannot also open a draft pull
+	// request in this repository; "" when it can.
+	OneStepOff string
 }
 
 // branchForm and prForm are what the person typed into a dialog. The
@@ -30,6 +33,7 @@ type branchForm struct {
 	Name         string
 	Remember     bool
 	AccessKeyID  string
+	PullRequest  bool // also open a draft pull request
 }
 
 type prForm struct {
@@ -97,6 +101,7 @@ func (s *Server) issueData(r *http.Request, u fb.User, key string) (*issueData, 
 		d.RepoNames[rv.ID] = rv.FullName
 		o := repoOption{RepositoryView: rv, TokenState: tokenState(rv.Token), Help: tokenHelp(rv.Integration)}
 		o.SetupRequired = rv.RequireUserPAT && !o.TokenState.Usable
+		o.OneStepOff = oneStepOff(rv)
 		if rv.CanCreateBranch {
 			d.BranchRepos = append(d.BranchRepos, o)
 		}
@@ -218,20 +223,25 @@ func (s *Server) createBranch(w http.ResponseWriter, r *http.Request, u fb.User)
 	}
 	f := r.PostForm
 	in := branchForm{RepositoryID: f.Get("repositoryId"), BaseBranch: f.Get("baseBranch"), Name: f.Get("name"),
-		Remember: f.Get("rememberToken") != "", AccessKeyID: f.Get("accessKeyId")}
+		Remember: f.Get("rememberToken") != "", AccessKeyID: f.Get("accessKeyId"), PullRequest: f.Get("pullRequest") != ""}
 	key := r.PathValue("key")
 	set := func(d *issueData) { d.Branch = in }
 	if f.Get("action") == actionReload {
 		return s.drawDialog(w, r, u, key, dialogBranch, in.RepositoryID, nil, set)
 	}
+	var pr *app.PullRequestOptions
+	if in.PullRequest {
+		pr = &app.PullRequestOptions{Draft: true}
+	}
 	b, err := s.App.CreateBranch(r.Context(), u, key, app.CreateBranchInput{RepositoryID: in.RepositoryID,
-		BaseBranch: in.BaseBranch, Name: in.Name, Token: app.OneOffToken{Credential: formCredential(r), Remember: in.Remember}})
+		BaseBranch: in.BaseBranch, Name: in.Name, Token: app.OneOffToken{Credential: formCredential(r), Remember: in.Remember},
+		PullRequest: pr})
 	if err != nil {
 		return s.drawDialog(w, r, u, key, dialogBranch, in.RepositoryID, err, set)
 	}
 	issueKey, repoName := s.createdIn(r, u, key, b.RepositoryID)
 	s.redirect(w, r, "/browse/"+url.PathEscape(issueKey), &flash{
-		Message: fmt.Sprintf("Branch created in %s %s.", repoName, actorText(b.Actor)),
+		Message: fmt.Sprintf("Branch created in %s %s.%s", repoName, actorText(b.Actor), s.oneStepText(r, b)),
 		Link:    b.WebURL, LinkText: b.Name})
 	return nil
 }

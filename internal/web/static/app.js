@@ -186,7 +186,22 @@
       if (!res.ok) showError(dialog, res.error.message);
     }
 
+    // Also open a draft pull request: off, saying why, where the chosen
+    // repository cannot (no drafts on CodeCommit, pull requests switched off).
+    function updateOneStep() {
+      const box = $('[data-draft-pr]', form);
+      if (!box) return;
+      const opt = chosen();
+      const off = opt ? opt.dataset.draftPrOff || '' : '';
+      box.disabled = off !== '';
+      if (off) box.checked = false;
+      const why = $('[data-draft-pr-why]', form);
+      why.textContent = off;
+      why.hidden = off === '';
+    }
+
     function updateSetup() {
+      updateOneStep();
       const opt = chosen();
       const box = $('[data-setup]', dialog);
       const need = !!opt && opt.dataset.setupRequired === 'true';
@@ -241,6 +256,8 @@
       const body = { repositoryId: repo.value };
       if (isBranch) {
         Object.assign(body, { baseBranch: f('baseBranch').value, name: f('name').value.trim() });
+        const oneStep = f('pullRequest');
+        if (oneStep && oneStep.checked && !oneStep.disabled) body.pullRequest = { draft: true };
       } else {
         Object.assign(body, { sourceBranch: f('sourceBranch').value, targetBranch: f('targetBranch').value,
           title: f('title').value.trim(), description: f('description').value, draft: f('draft').checked });
@@ -266,6 +283,16 @@
       const a = linkTo(d.webUrl, isBranch ? d.name : '#' + d.number + ' ' + d.title);
       success.replaceChildren(isBranch ? 'Branch ' : 'Pull request ', a, (isBranch ? ' created in ' : ' opened in ') +
         opt.textContent.split(' · ')[0] + by);
+      if (isBranch && d.pullRequest) {
+        const pr = d.pullRequest;
+        success.append(' ' + (pr.draft ? 'Draft pull request ' : 'Pull request '),
+          linkTo(pr.webUrl, '#' + pr.number + ' ' + pr.title), ' opened.');
+      } else if (isBranch && d.pullRequestError) {
+        const warn = document.createElement('span');
+        warn.dataset.pullRequestError = d.pullRequestError.code;
+        warn.textContent = ' The pull request was not opened: ' + d.pullRequestError.message;
+        success.append(warn);
+      }
       success.hidden = false;
       submit.hidden = true;
       $('[data-close]', form).textContent = 'Close';
