@@ -85,7 +85,7 @@ func commitJSON(q *request, r *Repo, c fakegit.CommitObject) map[string]any {
 	return map[string]any{
 		"sha": c.SHA, "node_id": "C_" + c.SHA[:16], "url": api + "commits/" + c.SHA,
 		"html_url": q.root + "/" + r.FullName() + "/commit/" + c.SHA,
-		"author": sig, "committer": sig, "message": c.Message,
+		"author":   sig, "committer": sig, "message": c.Message,
 		"tree":    map[string]any{"sha": c.Tree, "url": api + "trees/" + c.Tree},
 		"parents": parents,
 		"verification": map[string]any{"verified": false, "reason": "unsigned", "signature": nil, "payload": nil,
