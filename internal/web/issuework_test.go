@@ -7,6 +7,8 @@ import (
 	"time"
 
 	fb "github.com/forgebridge/forgebridge"
+	"github.com/forgebridge/forgebridge/internal/app"
+	"github.com/forgebridge/forgebridge/internal/store"
 )
 
 func TestWorkTime(t *testing.T) {
@@ -49,4 +51,36 @@ func TestIssuePageShowsActivity(t *testing.T) {
 		mustContain(t, who, page.body(), `data-status>In Progress<`, "1 comment<", "Ready for &lt;review&gt;",
 			`data-worklog="5400"`, "logged 1h 30m", "2026-05-06 07:08 UTC", "Fixed the parser")
 	}
+}
+
+// TestPanelNamesCommitAuthors (issue 13 item 2): the panel shows a commit
+// by the tracker user whose email is its author's under that user's name,
+// and any other commit under the author's own name.
+func TestPanelNamesCommitAuthors(t *testing.T) {
+	e := newEnv(t)
+	e.addIntegration(false)
+	ctx := context.Background()
+	st := e.app.Store.(*store.Store)
+	e.app.Index = app.Indexing{Store: st}
+	admin := fb.User{Key: "admin", Name: "admin", Admin: true, Active: true}
+	email := "alice@example.com"
+	if _, err := e.app.UpdateUser(ctx, admin, "alice", fb.UserPatch{Email: &email}); err != nil {
+		t.Fatal(err)
+	}
+	repos, _, err := st.Repositories(ctx, fb.RepositoryQuery{Page: fb.Page{Limit: 10}})
+	if err != nil || len(repos) == 0 {
+		t.Fatalf("repositories: %v %v", repos, err)
+	}
+	now := time.Now().UTC()
+	if err := st.AddCommits(ctx, repos[0].ID, []fb.Commit{
+		{SHA: "aaaaaaa1", Message: "PROJ-1 by alice", AuthorName: "a.liddell", AuthorEmail: "ALICE@example.com", AuthoredAt: now, Keys: []string{"PROJ-1"}},
+		{SHA: "bbbbbbb2", Message: "PROJ-1 by someone", AuthorName: "Some One", AuthorEmail: "some@example.com", AuthoredAt: now, Keys: []string{"PROJ-1"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	page := e.signedIn("alice").get("/browse/PROJ-1")
+	mustStatus(t, "issue", page, http.StatusOK)
+	body := page.body()
+	mustContain(t, "panel", body, "Alice · ", "Some One · ")
+	mustNotContain(t, "panel", body, "a.liddell")
 }
