@@ -24,17 +24,19 @@ import (
 )
 
 // searchEnv is a service whose one repository's mirror holds gittest.Synth's
-// history of synthCommits commits, every one of them indexed.
+// history, every commit of it indexed.
 type searchEnv struct {
 	svc               *app.Service
 	admin, alice, bob fb.User
 	repo              fb.Repository
+	mirror            string
+	indexer           *index.Indexer
 }
 
 const synthCommits = 4500
 
 // synthIndex is commit i of the synthetic history as indexing records it.
-func synthIndex(t *testing.T, dir string) []fb.Commit {
+func synthIndex(t testing.TB, dir string) []fb.Commit {
 	t.Helper()
 	var out []fb.Commit
 	for line := range strings.Lines(gittest.Git(t, "", "--git-dir="+dir, "log", "--all", "--format=%H %at %ae")) {
@@ -52,7 +54,7 @@ func synthIndex(t *testing.T, dir string) []fb.Commit {
 	return out
 }
 
-func newSearchEnv(t *testing.T, st *store.Store) *searchEnv {
+func newSearchEnv(t testing.TB, st *store.Store, commits int) *searchEnv {
 	t.Helper()
 	ctx := context.Background()
 	git, err := gitmirror.Find(ctx)
@@ -66,7 +68,7 @@ func newSearchEnv(t *testing.T, st *store.Store) *searchEnv {
 	x := &index.Indexer{Git: git, Dir: t.TempDir()}
 	svc := &app.Service{Store: st, Tracker: &local.Tracker{Store: st}, Providers: drivers.New,
 		Index: app.Indexing{Store: st, Secrets: st, Webhooks: drivers.Webhook, Search: st, Range: x.RangeCommits}}
-	e := &searchEnv{svc: svc}
+	e := &searchEnv{svc: svc, indexer: x}
 	check := func(_ any, err error) {
 		t.Helper()
 		if err != nil {
@@ -95,8 +97,8 @@ func newSearchEnv(t *testing.T, st *store.Store) *searchEnv {
 		t.Fatalf("repositories: %v %v", repos, err)
 	}
 	e.repo = repos[0]
-	dir := gittest.Synth(t, x.MirrorDir(e.repo.ID), synthCommits)
-	check(nil, st.AddCommits(ctx, e.repo.ID, synthIndex(t, dir)))
+	e.mirror = gittest.Synth(t, x.MirrorDir(e.repo.ID), commits)
+	check(nil, st.AddCommits(ctx, e.repo.ID, synthIndex(t, e.mirror)))
 	return e
 }
 
@@ -127,7 +129,7 @@ func TestSearchIssues(t *testing.T) {
 	ctx := context.Background()
 	for _, b := range storetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
-			e := newSearchEnv(t, b.Open(t, storetest.NewCipher()))
+			e := newSearchEnv(t, b.Open(t, storetest.NewCipher()), synthCommits)
 			since, until := time.Unix(1600000000+1000*60, 0), time.Unix(1600000000+1100*60, 0)
 			for _, tc := range []struct {
 				name string

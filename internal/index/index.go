@@ -77,6 +77,7 @@ type Indexer struct {
 	SmartCommits func(ctx context.Context, b SmartCommitBatch) error
 
 	projects projectCache
+	ranges   rangeCache
 }
 
 // projectCache remembers the tracker's project keys briefly: every run

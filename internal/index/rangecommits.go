@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"os"
+	"slices"
 	"strings"
+	"sync"
 
 	fb "github.com/forgebridge/forgebridge"
 )
@@ -42,6 +44,10 @@ func (x *Indexer) RangeCommits(ctx context.Context, repositoryID, from, to strin
 	if err != nil {
 		return nil, err
 	}
+	key := rangeKey{repositoryID, fromSHA, toSHA}
+	if shas, ok := x.ranges.get(key); ok {
+		return shas, nil
+	}
 	var shas []string
 	err = m.RevList(ctx, []string{toSHA}, []string{fromSHA}, func(sha string) error {
 		if len(shas) == limit {
@@ -59,7 +65,56 @@ func (x *Indexer) RangeCommits(ctx context.Context, repositoryID, from, to strin
 		x.log().Error("range: rev-list failed", "repository", repositoryID, "err", err)
 		return nil, fb.Errorf(fb.EInternal, "The range could not be read from the repository's mirror.")
 	}
+	x.ranges.put(key, shas)
 	return shas, nil
+}
+
+// rangeKey names a range by its ends' commits: what it holds never changes.
+type rangeKey struct{ repositoryID, from, to string }
+
+// rangeCacheCommits bounds the commits the range cache holds (about 45
+// bytes each): a release's issues are paged through and downloaded, each a
+// walk of the same range, which without a commit-graph costs git most of
+// the time of the answer.
+const rangeCacheCommits = 200_000
+
+// rangeCache remembers the last ranges walked, least recently used first.
+type rangeCache struct {
+	mu      sync.Mutex
+	keys    []rangeKey
+	shas    map[rangeKey][]string
+	commits int
+}
+
+func (c *rangeCache) get(k rangeKey) ([]string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	shas, ok := c.shas[k]
+	if ok {
+		i := slices.Index(c.keys, k)
+		c.keys = append(slices.Delete(c.keys, i, i+1), k)
+	}
+	return shas, ok
+}
+
+func (c *rangeCache) put(k rangeKey, shas []string) {
+	if len(shas) > rangeCacheCommits {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.shas == nil {
+		c.shas = map[rangeKey][]string{}
+	}
+	if _, ok := c.shas[k]; ok {
+		return
+	}
+	for c.commits+len(shas) > rangeCacheCommits && len(c.keys) > 0 {
+		c.commits -= len(c.shas[c.keys[0]])
+		delete(c.shas, c.keys[0])
+		c.keys = c.keys[1:]
+	}
+	c.keys, c.shas[k], c.commits = append(c.keys, k), shas, c.commits+len(shas)
 }
 
 // refCommit returns the commit a tag or branch name leads to.
