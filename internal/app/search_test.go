@@ -258,3 +258,26 @@ func TestIssueExports(t *testing.T) {
 		t.Errorf("Markdown of nothing: %q, want %q", md.String(), want)
 	}
 }
+
+// TestSearchHostPermissions: with enforcePermissions, a person without a
+// saved token that reads the repository on the host finds none of its
+// issues, and naming the repository finds no repository.
+func TestSearchHostPermissions(t *testing.T) {
+	ctx := context.Background()
+	e := newSearchEnv(t, storetest.OpenSQLite(t, nil), 300)
+	q := app.IssueSearch{Author: "alice"}
+	if got, _, err := e.svc.ExportIssues(ctx, e.alice, q); err != nil || len(got) == 0 {
+		t.Fatalf("before the switch: %d issues, %v", len(got), err)
+	}
+	on := true
+	if _, err := e.svc.UpdateIntegration(ctx, e.admin, e.repo.IntegrationID, app.IntegrationInput{EnforcePermissions: &on}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, err := e.svc.ExportIssues(ctx, e.alice, q); err != nil || len(got) != 0 {
+		t.Errorf("with host permissions and no saved token: %v %v, want nothing", keysOf(got), err)
+	}
+	q.RepositoryID = e.repo.ID
+	if _, _, err := e.svc.SearchIssues(ctx, e.alice, q, fb.Page{}); fb.ErrorCode(err) != fb.ENotFound {
+		t.Errorf("naming the repository: %v, want not_found", err)
+	}
+}
