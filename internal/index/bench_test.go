@@ -249,3 +249,52 @@ func sampleHeap() func() uint64 {
 		return peak.Load()
 	}
 }
+
+// BenchmarkNewTag measures a later run after one new commit and a new tag
+// on it were pushed to a repository already indexed: the tags' part of a
+// release on top of a long history.
+func BenchmarkNewTag(b *testing.B) {
+	n := benchCommits(b)
+	root := b.TempDir()
+	dir := gittest.Synth(b, filepath.Join(root, "synth.git"), n)
+	srv := httptest.NewServer(gittest.Handler(root, goodToken))
+	defer srv.Close()
+	git, err := gitmirror.Find(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	st := benchBackend().Open(b, nil)
+	in := fb.Integration{Name: "synth", Kind: fb.KindGitHub, Credential: fb.Credential{Token: goodToken}}
+	repos := []fb.Repository{{ExternalID: "1", Name: "synth", FullName: "acme/synth", DefaultBranch: "main"}}
+	if err := st.CreateIntegrationWithRepositories(context.Background(), &in, repos, time.Now()); err != nil {
+		b.Fatal(err)
+	}
+	x := &index.Indexer{Store: st, Tracker: projects{"PROJ", "OPS"}, Git: git, Dir: b.TempDir(),
+		Providers: func(fb.Integration, provider.Options) (provider.Provider, error) {
+			return synthRemote{driver: driver{&host{}}, url: srv.URL + "/synth.git"}, nil
+		}}
+	if _, err := x.Run(context.Background(), repos[0].ID, false); err != nil {
+		b.Fatal(err)
+	}
+	host := hostRepo(b, dir)
+	i := 0
+	cpu := cpuTime()
+	for b.Loop() {
+		b.StopTimer()
+		i++
+		sha, err := host.Commit("main", []byte("PROJ-1 release "+strconv.Itoa(i)), gitAuthor)
+		if err == nil {
+			err = host.UpdateRef("refs/tags/bench-"+strconv.Itoa(i), sha, "")
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		res, err := x.Run(context.Background(), repos[0].ID, false)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(res.Took["tags"].Seconds()*1000, "tags-ms")
+	}
+	b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/1000/float64(b.N), "own-CPU-ms/op")
+}
