@@ -2,10 +2,12 @@ package jobs
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	fb "github.com/forgebridge/forgebridge"
 	"github.com/forgebridge/forgebridge/internal/app"
 	"github.com/forgebridge/forgebridge/internal/store/storetest"
 	"github.com/prometheus/client_golang/prometheus"
@@ -13,7 +15,7 @@ import (
 
 // gauge returns the value of the gauge name with exactly the label values
 // given ("k=v"), and whether it is there.
-func gauge(t *testing.T, reg *prometheus.Registry, name string, labels ...string) (float64, bool) {
+func gauge(t testing.TB, reg *prometheus.Registry, name string, labels ...string) (float64, bool) {
 	t.Helper()
 	fams, err := reg.Gather()
 	if err != nil {
@@ -86,6 +88,61 @@ func TestStateMetrics(t *testing.T) {
 			}
 			if v, _ := gauge(t, reg, "forgebridge_state_read_ok"); v != 1 {
 				t.Fatalf("forgebridge_state_read_ok = %v", v)
+			}
+		})
+	}
+}
+
+// BenchmarkStateMetrics times one scrape of the state metrics with 1,000
+// repositories, each indexed once and 100 with an index run waiting, on
+// each database.
+//
+//	go test ./internal/jobs -run '^$' -bench StateMetrics -benchtime 20x
+func BenchmarkStateMetrics(b *testing.B) {
+	for _, be := range storetest.Backends() {
+		b.Run(be.Name, func(b *testing.B) {
+			st := be.Open(b, nil)
+			ctx := context.Background()
+			repos := make([]fb.Repository, 1000)
+			for i := range repos {
+				repos[i] = fb.Repository{ExternalID: fmt.Sprint(i), Name: fmt.Sprint("r", i), FullName: fmt.Sprint("acme/r", i), DefaultBranch: "main"}
+			}
+			in := fb.Integration{Name: "GH", Kind: fb.KindGitHub}
+			if err := st.CreateIntegrationWithRepositories(ctx, &in, repos, time.Now()); err != nil {
+				b.Fatal(err)
+			}
+			stored, err := st.IntegrationRepositories(ctx, in.ID)
+			if err != nil {
+				b.Fatal(err)
+			}
+			at := time.Now().Add(-time.Minute)
+			var waiting []string
+			for i, r := range stored {
+				if err := st.PutIndexState(ctx, fb.IndexState{RepositoryID: r.ID, State: fb.IndexIndexed, IndexedAt: &at}); err != nil {
+					b.Fatal(err)
+				}
+				if i%10 == 0 {
+					waiting = append(waiting, r.ID)
+				}
+			}
+			svc := &app.Service{Store: st, Index: app.Indexing{Store: st}}
+			q, err := Open(ctx, Config{DB: st.DB(), Dialect: st.Dialect(), Pool: st.Pool(), App: svc, Rediscover: -1, Revalidate: -1, Reindex: -1})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := q.Index(ctx, waiting, app.IndexBySchedule, false); err != nil {
+				b.Fatal(err)
+			}
+			reg := prometheus.NewRegistry()
+			reg.MustRegister(&app.StateCollector{Store: st, Jobs: q})
+			for b.Loop() {
+				fams, err := reg.Gather()
+				if err != nil || len(fams) < 4 {
+					b.Fatalf("gather: %d families, %v", len(fams), err)
+				}
+			}
+			if v, _ := gauge(b, reg, "forgebridge_index_repositories", "state=indexed"); v != 900 {
+				b.Fatalf("indexed repositories = %v, want 900 (100 queued)", v)
 			}
 		})
 	}
