@@ -521,7 +521,7 @@ func (r *run) commits(ctx context.Context, m *gitmirror.Mirror, refs, oldTips ma
 			batch = append(batch, fb.Commit{RepositoryID: r.repo.ID, SHA: c.SHA, Message: storedMessage(c.Message),
 				AuthorName: c.AuthorName, AuthorEmail: c.AuthorEmail, AuthoredAt: c.AuthoredAt.UTC(), Keys: keys})
 			if r.smart {
-				if cmds := smartcommit.Parse(r.matcher, c.Message); len(cmds) > 0 {
+				if cmds := smartCommands(func(msg string) []smartcommit.Command { return smartcommit.Parse(r.matcher, msg) }, c.Message, keys); len(cmds) > 0 {
 					smart = append(smart, SmartCommit{Commit: batch[len(batch)-1], Commands: cmds})
 				}
 			}

@@ -2,6 +2,8 @@ package index_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -65,5 +67,50 @@ func TestRunHandsOnSmartCommits(t *testing.T) {
 				t.Fatalf("handed on %+v", got)
 			}
 		})
+	}
+}
+
+// TestRunBoundsSmartCommits: a commit naming hundreds of keys before
+// several commands hands on at most 100 (issue, command) pairs, each on an
+// issue the commit is linked to: a push must not queue keys × commands jobs.
+func TestRunBoundsSmartCommits(t *testing.T) {
+	b := storetest.Backends()[0]
+	e := newEnv(t, b)
+	var got []index.SmartCommit
+	e.x.SmartCommits = func(ctx context.Context, sb index.SmartCommitBatch) error {
+		got = append(got, sb.Commits...)
+		return nil
+	}
+	if _, _, err := e.st.ChangeIntegration(t.Context(), e.in.ID, "", func(in *fb.Integration) (fb.IntegrationWrite, error) {
+		in.Settings.SmartCommits = true
+		return fb.IntegrationWrite{}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var msg strings.Builder
+	for i := 1; i <= 500; i++ {
+		fmt.Fprintf(&msg, "PROJ-%d ", i)
+	}
+	msg.WriteString("#comment a #comment b #comment c #done\n")
+	e.h.push(t, "main", msg.String())
+	e.run(t, false)
+	if len(got) != 1 {
+		t.Fatalf("%d smart commits handed on, want 1", len(got))
+	}
+	linked := map[string]bool{}
+	for _, k := range got[0].Commit.Keys {
+		linked[k] = true
+	}
+	pairs := 0
+	for _, c := range got[0].Commands {
+		for _, k := range c.Keys {
+			pairs++
+			if !linked[k] {
+				t.Errorf("command %s on %s, which the commit is not linked to", c.Name, k)
+			}
+		}
+	}
+	if pairs == 0 || pairs > 100 {
+		t.Fatalf("%d (issue, command) pairs handed on, want 1..100", pairs)
 	}
 }
