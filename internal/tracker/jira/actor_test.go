@@ -193,14 +193,14 @@ func TestIssueActor(t *testing.T) {
 					t.Fatal("the grant Jira refused is still kept")
 				}
 			}},
-		{name: "Jira answers 401 to the refresh: dropped", setup: func(t *testing.T, g *grantEnv) {
+		{name: "Jira refuses forgebridge's client (401 invalid_client) at the refresh: the grant is kept", setup: func(t *testing.T, g *grantEnv) {
 			g.expire(t)
 			g.tr.oauth = &OAuthConfig{ClientID: clientID, ClientSecret: "wrong-secret-0009"}
 		}, act: func(g *grantEnv) error {
 			return g.tr.Comment(context.Background(), g.alice, "PROJ-1", "x")
-		}, wantCode: fb.EGrantRequired, check: func(t *testing.T, g *grantEnv) {
-			if _, ok := g.stored(t, g.alice.Key); ok {
-				t.Fatal("the grant is still kept")
+		}, wantCode: fb.ETrackerUnavailable, wantMsg: "an administrator must correct them", check: func(t *testing.T, g *grantEnv) {
+			if _, ok := g.stored(t, g.alice.Key); !ok {
+				t.Fatal("a misconfigured client secret dropped the person's grant")
 			}
 		}},
 		{name: "Jira down at the refresh: the grant is kept", setup: func(t *testing.T, g *grantEnv) {

@@ -183,7 +183,8 @@ type tokenAnswer struct {
 // refresh trades the grant's refresh token for new tokens (refresh_token
 // grant), with the client's id and secret and the grant's redirect URI as
 // Jira Data Center's documentation sends them. An answer that the grant is
-// gone (invalid_grant, or 401) is EGrantRequired: the caller forgets it.
+// gone (invalid_grant) is EGrantRequired: the caller forgets it. A refused
+// client (invalid_client, or 401) keeps the grant.
 // Not retried: a refresh token is good for one use.
 func (t *Tracker) refresh(ctx context.Context, g fb.JiraGrant) (fb.JiraGrant, error) {
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
@@ -217,7 +218,13 @@ func (t *Tracker) refresh(ctx context.Context, g fb.JiraGrant) (fb.JiraGrant, er
 		e := fb.AsError(unavailable(resp.StatusCode, resp.Header))
 		e.Err = cause
 		return fb.JiraGrant{}, e
-	case resp.StatusCode == http.StatusUnauthorized || a.Error == "invalid_grant":
+	case a.Error == "invalid_client" || a.Error == "unauthorized_client" ||
+		resp.StatusCode == http.StatusUnauthorized && a.Error != "invalid_grant":
+		// forgebridge's client, not the person's grant: an administrator
+		// who rotates the secret must not cost everyone their grant.
+		return fb.JiraGrant{}, &fb.Error{Code: fb.ETrackerUnavailable, Err: cause,
+			Message: "Jira refused forgebridge's OAuth client: the client id or secret does not match forgebridge's incoming application link in Jira; an administrator must correct them."}
+	case a.Error == "invalid_grant":
 		return fb.JiraGrant{}, &fb.Error{Code: fb.EGrantRequired, Message: "Jira no longer accepts the grant.", Err: cause}
 	case resp.StatusCode != http.StatusOK || jsonErr != nil || a.AccessToken == "" || !strings.EqualFold(a.TokenType, "bearer"):
 		return fb.JiraGrant{}, &fb.Error{Code: fb.ETrackerUnavailable,
