@@ -233,3 +233,39 @@ func FuzzReadChanges(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkDiff reads a typical commit (20 files of 200 lines changed) and a
+// huge one (2,000 new files of 500 lines: 17 MB of patch; 1,000 files listed, patches cut at 1 MiB).
+func BenchmarkDiff(b *testing.B) {
+	for _, bc := range []struct {
+		name         string
+		files, lines int
+	}{{"typical", 20, 200}, {"huge", 2000, 500}} {
+		b.Run(bc.name, func(b *testing.B) {
+			dir := b.TempDir()
+			gittest.Git(b, dir, "init", "-q", "-b", "main", ".")
+			for i := range bc.files {
+				content := strings.Repeat(fmt.Sprintf("line of file %d\n", i), bc.lines)
+				if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("f%04d.txt", i)), []byte(content), 0o644); err != nil {
+					b.Fatal(err)
+				}
+			}
+			gittest.Git(b, dir, "add", "-A")
+			gittest.Git(b, dir, "-c", "user.name=A", "-c", "user.email=a@x", "commit", "-q", "-m", "PROJ-1 big")
+			sha := strings.TrimSpace(gittest.Git(b, dir, "rev-parse", "HEAD"))
+			g, err := Find(context.Background())
+			if err != nil {
+				b.Fatal(err)
+			}
+			m := g.Mirror(filepath.Join(dir, ".git"))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				d, err := m.Diff(context.Background(), sha, DefaultDiffLimits)
+				if err != nil || len(d.Files) != min(bc.files, DefaultDiffLimits.MaxFiles) {
+					b.Fatalf("%d files, %v", len(d.Files), err)
+				}
+			}
+		})
+	}
+}
