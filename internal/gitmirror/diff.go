@@ -233,7 +233,7 @@ func readPatches(r io.Reader, files []FileChange, lim DiffLimits) (cut bool, err
 	var patch []byte
 	flush := func() {
 		if i >= 0 && i < len(files) {
-			files[i].Patch = text(patch, nil)
+			files[i].Patch = string(patch)
 		}
 		patch = patch[:0]
 	}
@@ -275,6 +275,8 @@ func readPatches(r io.Reader, files []FileChange, lim DiffLimits) (cut bool, err
 		if i < 0 || files[i].Truncated {
 			continue
 		}
+		// Valid UTF-8 before counting: a replaced byte takes three.
+		line = []byte(text(line, nil))
 		if total+len(line) > lim.MaxTotalBytes {
 			flush()
 			files[i].Truncated, cut = true, true

@@ -269,3 +269,28 @@ func BenchmarkDiff(b *testing.B) {
 		})
 	}
 }
+
+// FuzzReadPatches: whatever diff-tree -p says, the bounds hold.
+func FuzzReadPatches(f *testing.F) {
+	f.Add([]byte("diff --git a/x b/x\nindex 1..2 100644\n--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n+b\ndiff --git a/y b/y\n@@ -0,0 +1 @@\n+c\n"))
+	f.Add([]byte("@@ before any file\n+x\n"))
+	f.Add([]byte("diff --git a/x b/x\n@@ -1 +1 @@\n+" + strings.Repeat("y", 300) + "\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		lim := DiffLimits{MaxFiles: 3, MaxFileBytes: 100, MaxTotalBytes: 150}
+		files := []FileChange{{Additions: 1}, {Additions: 1}, {Binary: true}}
+		_, err := readPatches(strings.NewReader(string(b)), files, lim)
+		if err != nil && err != errEnough {
+			t.Fatal(err)
+		}
+		total := 0
+		for _, f := range files {
+			if len(f.Patch) > lim.MaxFileBytes {
+				t.Fatalf("a patch of %d bytes", len(f.Patch))
+			}
+			total += len(f.Patch)
+		}
+		if total > lim.MaxTotalBytes {
+			t.Fatalf("%d patch bytes in all", total)
+		}
+	})
+}
