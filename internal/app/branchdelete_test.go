@@ -140,7 +140,7 @@ func TestDeleteBranch(t *testing.T) {
 
 type deleteEnv struct {
 	ctx        context.Context
-	t          *testing.T
+	t          testing.TB
 	st         fb.Store
 	svc        *app.Service
 	gh         *fakegithub.Server
@@ -150,7 +150,7 @@ type deleteEnv struct {
 	repoID     string
 }
 
-func newDeleteEnv(t *testing.T, st fb.Store, requirePAT, off bool) *deleteEnv {
+func newDeleteEnv(t testing.TB, st fb.Store, requirePAT, off bool) *deleteEnv {
 	ctx := context.Background()
 	fj := fakejira.New()
 	t.Cleanup(fj.Close)
