@@ -92,6 +92,14 @@ func (s *Service) resolveWith(ctx context.Context, u fb.User, issueKey, reposito
 	if !integ.ServesProject(issue.Project) {
 		return target{}, fb.Errorf(fb.EForbidden, "The repository %s is not associated with project %s.", repo.FullName, issue.Project)
 	}
+	// Under enforced host permissions, a repository the person's own token
+	// does not read is not theirs to act on, even through the service
+	// account: not found, as when reading it.
+	if visible, err := s.hostVisible(ctx, u, integ, repo); err != nil {
+		return target{}, err
+	} else if !visible {
+		return target{}, fb.Errorf(fb.ENotFound, "repository %s not found", repositoryID)
+	}
 	if settings == nil {
 		st, err := s.Store.Settings(ctx)
 		if err != nil {
