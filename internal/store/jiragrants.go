@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 
 	fb "github.com/forgebridge/forgebridge"
 	"github.com/forgebridge/forgebridge/internal/secret"
@@ -124,6 +125,9 @@ func (s *Store) DeleteJiraGrant(ctx context.Context, userKey string) (err error)
 func (s *Store) UpdateJiraGrant(ctx context.Context, userKey string,
 	change func(g fb.JiraGrant) (*fb.JiraGrant, error)) (out fb.JiraGrant, err error) {
 	defer wrap(&err, "UpdateJiraGrant(%q)", userKey)
+	if s.writer != nil {
+		return s.updateJiraGrantSQLite(ctx, userKey, change)
+	}
 	err = s.inTx(ctx, func(c conn) error {
 		g, err := s.jiraGrant(ctx, c, userKey, true)
 		if err != nil {
@@ -139,6 +143,59 @@ func (s *Store) UpdateJiraGrant(ctx context.Context, userKey string,
 		}
 		next.UserKey = userKey
 		if err := s.putJiraGrant(ctx, c, next); err != nil {
+			return err
+		}
+		out = *next
+		return nil
+	})
+	if err != nil {
+		return fb.JiraGrant{}, err
+	}
+	return out, nil
+}
+
+// grantLocks keeps this process's updaters of one grant apart on SQLite
+// (one process writes a SQLite database: instances share PostgreSQL), by
+// user key, whichever Store they go through.
+var grantLocks sync.Map // user key → *sync.Mutex
+
+// updateJiraGrantSQLite is UpdateJiraGrant on SQLite: change (a call to
+// Jira, up to its timeout) runs under a lock of the grant alone, not the
+// database's write lock, which would stop every other write meanwhile.
+// A grant replaced (a new sign-in) or deleted (sign-out) while change ran
+// is left as it is and answered.
+func (s *Store) updateJiraGrantSQLite(ctx context.Context, userKey string,
+	change func(g fb.JiraGrant) (*fb.JiraGrant, error)) (fb.JiraGrant, error) {
+	mu, _ := grantLocks.LoadOrStore(userKey, &sync.Mutex{})
+	mu.(*sync.Mutex).Lock()
+	defer mu.(*sync.Mutex).Unlock()
+	g, err := s.jiraGrant(ctx, s.conn(), userKey, false)
+	if err != nil {
+		return fb.JiraGrant{}, err
+	}
+	next, err := change(g)
+	if err != nil {
+		return fb.JiraGrant{}, err
+	}
+	// Jira may have rotated the refresh token: what it answered is kept
+	// even when the caller has given up meanwhile.
+	wctx := context.WithoutCancel(ctx)
+	var out fb.JiraGrant
+	err = s.inTx(wctx, func(c conn) error {
+		cur, err := s.jiraGrant(wctx, c, userKey, false)
+		if err != nil {
+			return err // ENotFound: signed out meanwhile, not brought back
+		}
+		if !cur.UpdatedAt.Equal(g.UpdatedAt) {
+			out = cur // replaced meanwhile: the newer grant stays
+			return nil
+		}
+		if next == nil {
+			_, err := c.exec(wctx, `DELETE FROM jira_grants WHERE user_key = ?`, userKey)
+			return err
+		}
+		next.UserKey = userKey
+		if err := s.putJiraGrant(wctx, c, next); err != nil {
 			return err
 		}
 		out = *next

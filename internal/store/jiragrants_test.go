@@ -208,3 +208,41 @@ func rebindFor(dialect, q string) string {
 	}
 	return string(out)
 }
+
+// TestJiraGrantRefreshKeepsWritesGoing: on SQLite, a refresh waiting for
+// Jira (up to its timeout) does not hold the database's write lock: other
+// writes go on meanwhile. A grant replaced while the refresh ran (a new
+// sign-in) is kept rather than overwritten.
+func TestJiraGrantRefreshKeepsWritesGoing(t *testing.T) {
+	ctx := context.Background()
+	s := storetest.OpenSQLite(t, nil)
+	g := fb.JiraGrant{UserKey: "JIRAUSER1", AccessToken: "stale", RefreshToken: "refresh-0",
+		ExpiresAt: time.Now().Add(-time.Minute), Scope: "WRITE", RedirectURI: "https://fb.example/cb"}
+	must(t, s.PutJiraGrant(ctx, &g))
+	out, err := s.UpdateJiraGrant(ctx, "JIRAUSER1", func(cur fb.JiraGrant) (*fb.JiraGrant, error) {
+		// While "Jira" answers: another person's sign-in, and this
+		// person's own new sign-in, are written.
+		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		other := fb.JiraGrant{UserKey: "JIRAUSER2", AccessToken: "a2", RefreshToken: "r2",
+			ExpiresAt: time.Now().Add(time.Hour), Scope: "WRITE"}
+		if err := s.PutJiraGrant(wctx, &other); err != nil {
+			t.Errorf("a write while a refresh waits for Jira: %v", err)
+		}
+		again := g
+		again.AccessToken, again.RefreshToken, again.ExpiresAt = "signed-in-again", "refresh-new", time.Now().Add(time.Hour)
+		if err := s.PutJiraGrant(wctx, &again); err != nil {
+			t.Errorf("a sign-in while a refresh waits for Jira: %v", err)
+		}
+		cur.AccessToken, cur.RefreshToken = "refreshed", "refresh-1"
+		return &cur, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept, err := s.JiraGrant(ctx, "JIRAUSER1")
+	must(t, err)
+	if out.AccessToken != "signed-in-again" || kept.RefreshToken != "refresh-new" {
+		t.Fatalf("answered %q, kept %q: the newer sign-in must stay", out.AccessToken, kept.RefreshToken)
+	}
+}
