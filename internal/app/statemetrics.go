@@ -47,10 +47,13 @@ var (
 		[]string{"type", "kind"}, nil)
 	descIndexState = prometheus.NewDesc("forgebridge_index_repositories",
 		"Repositories by indexing state.", []string{"state"}, nil)
+	// Per repository by id alone: /metrics needs no authentication, and a
+	// repository's name may be private (GET /api/v1/repositories/{id}
+	// names it to those who may see it).
 	descIndexAge = prometheus.NewDesc("forgebridge_index_age_seconds",
-		"Seconds since the last completed index run of each repository ended (absent until one completes).", []string{"repository_id", "repository"}, nil)
+		"Seconds since the last completed index run of each repository ended (absent until one completes).", []string{"repository_id"}, nil)
 	descIndexWaiting = prometheus.NewDesc("forgebridge_index_waiting_seconds",
-		"Seconds the oldest waiting index run of each repository has waited (absent when none waits).", []string{"repository_id", "repository"}, nil)
+		"Seconds the oldest waiting index run of each repository has waited (absent when none waits).", []string{"repository_id"}, nil)
 	descStateUp = prometheus.NewDesc("forgebridge_state_read_ok",
 		"1 when the last scrape could read the state metrics from the database, 0 when a read failed (those metrics are then missing).", nil, nil)
 )
@@ -107,10 +110,10 @@ func (c *StateCollector) Collect(ch chan<- prometheus.Metric) {
 		for _, r := range repos {
 			states[r.State]++
 			if r.IndexedAt != nil {
-				ch <- prometheus.MustNewConstMetric(descIndexAge, prometheus.GaugeValue, max(0, now.Sub(*r.IndexedAt).Seconds()), r.RepositoryID, r.Repository)
+				ch <- prometheus.MustNewConstMetric(descIndexAge, prometheus.GaugeValue, max(0, now.Sub(*r.IndexedAt).Seconds()), r.RepositoryID)
 			}
 			if t, ok := waiting[r.RepositoryID]; ok {
-				ch <- prometheus.MustNewConstMetric(descIndexWaiting, prometheus.GaugeValue, max(0, now.Sub(t).Seconds()), r.RepositoryID, r.Repository)
+				ch <- prometheus.MustNewConstMetric(descIndexWaiting, prometheus.GaugeValue, max(0, now.Sub(t).Seconds()), r.RepositoryID)
 			}
 		}
 		for s, n := range states {

@@ -69,8 +69,23 @@ func TestStateMetrics(t *testing.T) {
 				t.Fatalf("queued repositories = %v, want 1", v)
 			}
 			now = time.Now().Add(time.Hour)
-			if v, found := gauge(t, reg, "forgebridge_index_waiting_seconds", "repository_id="+id, "repository=acme/app"); !found || v < 3590 || v > 3700 {
+			if v, found := gauge(t, reg, "forgebridge_index_waiting_seconds", "repository_id="+id); !found || v < 3590 || v > 3700 {
 				t.Fatalf("index waiting = %v (%v), want about an hour", v, found)
+			}
+			// /metrics needs no authentication: a repository's name, which
+			// may be private, is in no label (its id is).
+			fams, err := reg.Gather()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range fams {
+				for _, m := range f.Metric {
+					for _, l := range m.Label {
+						if strings.Contains(l.GetValue(), "acme/app") {
+							t.Errorf("%s{%s=%q}: the repository's name is exposed without authentication", f.GetName(), l.GetName(), l.GetValue())
+						}
+					}
+				}
 			}
 
 			// A run that failed for good is a failure, and no longer waits.
