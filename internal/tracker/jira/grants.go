@@ -149,6 +149,8 @@ func (t *Tracker) grantToken(ctx context.Context, as fb.User, stale string) (str
 		return &next, nil
 	})
 	switch {
+	case dropped != nil && err == nil && g.AccessToken != "":
+		// Replaced by a new sign-in while the old one was refused: kept.
 	case dropped != nil:
 		return "", grantRequired(as, "gave forgebridge a Jira grant that Jira no longer accepts (revoked or expired)")
 	case fb.ErrorCode(err) == fb.ENotFound:
