@@ -387,7 +387,9 @@ func (r *run) do(ctx context.Context) (Result, error) {
 	}
 	r.matcher = issuekey.NewMatcher(projects)
 	r.keys = map[string]bool{}
-	r.smart = r.in.Settings.SmartCommits && r.x.SmartCommits != nil
+	// A reset reads the whole history again: its commands, never handed on
+	// while smart commits were off, must not all act now.
+	r.smart = r.in.Settings.SmartCommits && r.x.SmartCommits != nil && !r.reset
 
 	mirror, ok := provider.Capability[provider.Mirrorer](p)
 	if !ok {

@@ -114,3 +114,34 @@ func TestRunBoundsSmartCommits(t *testing.T) {
 		t.Fatalf("%d (issue, command) pairs handed on, want 1..100", pairs)
 	}
 }
+
+// TestResetHandsOnNoHistory: a reset reads the whole history again, and
+// hands none of its commands on: commits indexed while smart commits were
+// off would otherwise act years later (every old #done, #comment and #time
+// at once) because an administrator reset the index. Later runs hand on
+// the new commits' commands.
+func TestResetHandsOnNoHistory(t *testing.T) {
+	e := newEnv(t, storetest.Backends()[0])
+	var got []index.SmartCommit
+	e.x.SmartCommits = func(ctx context.Context, sb index.SmartCommitBatch) error {
+		got = append(got, sb.Commits...)
+		return nil
+	}
+	e.h.push(t, "main", "PROJ-1 #done years ago")
+	e.run(t, false)
+	if _, _, err := e.st.ChangeIntegration(t.Context(), e.in.ID, "", func(in *fb.Integration) (fb.IntegrationWrite, error) {
+		in.Settings.SmartCommits = true
+		return fb.IntegrationWrite{}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e.run(t, true)
+	if len(got) != 0 {
+		t.Fatalf("a reset handed on %d old commits' commands: %+v", len(got), got)
+	}
+	sha := e.h.push(t, "main", "PROJ-1 #comment today")
+	e.run(t, false)
+	if len(got) != 1 || got[0].Commit.SHA != sha {
+		t.Fatalf("handed on %+v, want today's commit", got)
+	}
+}
