@@ -503,8 +503,15 @@ func (c conn) replaceTips(ctx context.Context, repositoryID string, tips map[str
 // still among the tips, moved to the tip.
 func (c conn) replaceBranchLinks(ctx context.Context, run fb.IndexRun) error {
 	type link struct{ key, name string }
+	gone, err := c.branchesDeletedSince(ctx, run.RepositoryID, run.StartedAt)
+	if err != nil {
+		return err
+	}
 	want := map[link]fb.LinkedRef{}
 	for _, b := range run.Branches {
+		if gone[b.Name] {
+			continue
+		}
 		for _, k := range b.Keys {
 			want[link{k, b.Name}] = b
 		}
@@ -567,6 +574,28 @@ func (c conn) replaceBranchLinks(ctx context.Context, run fb.IndexRun) error {
 		}
 	}
 	return insert.flush(ctx)
+}
+
+// branchesDeletedSince names the branches of the repository deleted from
+// forgebridge (ForgetBranch, audited in its transaction) since a run began:
+// the run read them from the mirror before the host lost them, so its
+// results must not bring them back. The next run no longer sees them.
+func (c conn) branchesDeletedSince(ctx context.Context, repositoryID string, since time.Time) (map[string]bool, error) {
+	rows, err := c.query(ctx, `SELECT target FROM audit WHERE action = ? AND repository_id = ? AND outcome = ?
+		AND created_at >= ?`, fb.AuditBranchDelete, repositoryID, fb.AuditOutcomeSuccess, micros(since))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	gone := map[string]bool{}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, err
+		}
+		gone[name] = true
+	}
+	return gone, rows.Err()
 }
 
 // addTagGraph adds tagged commits to the tags' graph: the keys each adds

@@ -402,6 +402,29 @@ func testIndexBranchLinks(t *testing.T, s *store.Store) {
 			t.Errorf("a created branch lost its creation time: %v", b.CreatedAt)
 		}
 	}
+
+	// A branch deleted from forgebridge while a run was under way: the run
+	// read it from the mirror before the host lost it, and must not bring it
+	// back. A run that began after the deletion (the branch made again on
+	// the host) links it as usual.
+	runStarted := time.Now()
+	tips["refs/heads/BR-1-deleted"] = "s5"
+	must(t, s.AddIssueBranch(ctx, branch("BR-1", "BR-1-deleted", "s5", runStarted.Add(-time.Minute))))
+	_, err = s.ForgetBranch(ctx, repo, "BR-1-deleted", "", &fb.AuditEntry{Time: runStarted.Add(time.Second), User: "alice",
+		Action: fb.AuditBranchDelete, RepositoryID: repo, Issue: "BR-1", Target: "BR-1-deleted", Outcome: fb.AuditOutcomeSuccess})
+	must(t, err)
+	run := fb.IndexRun{RepositoryID: repo, StartedAt: runStarted, Tips: tips,
+		Branches: []fb.LinkedRef{linked("BR-1-a", "s4", "BR-1"), linked("BR-1-deleted", "s5", "BR-1")},
+		State:    fb.IndexState{State: fb.IndexIndexed}}
+	must(t, s.FinishIndex(ctx, run))
+	if _, ok := names("BR-1")[repo+" BR-1-deleted"]; ok {
+		t.Error("a run that began before the deletion brought the deleted branch back")
+	}
+	run.StartedAt = runStarted.Add(time.Minute)
+	must(t, s.FinishIndex(ctx, run))
+	if _, ok := names("BR-1")[repo+" BR-1-deleted"]; !ok {
+		t.Error("a run that began after the deletion did not link the branch made again")
+	}
 }
 
 func testIndexTagLinks(t *testing.T, s *store.Store) {

@@ -73,7 +73,10 @@ func TestBrowserDeleteBranch(t *testing.T) {
 				t.Fatal("setup is still asked for once the token is saved")
 			}
 			p.screenshot("delete-branch-confirm")
-			p.run("confirm", chromedp.Click(chromedp.CSS(`[data-confirm-delete]`)), chromedp.WaitVisible(chromedp.CSS(".flash")))
+			// The confirmation page has a flash of its own (the token saved):
+			// wait for the issue page the deletion leads back to.
+			p.run("confirm", chromedp.Click(chromedp.CSS(`[data-confirm-delete]`)),
+				chromedp.WaitVisible(chromedp.CSS(".dev-panel")), chromedp.WaitVisible(chromedp.CSS(".flash")))
 			mustHave(t, "deleted", p.text(".flash"), "Branch PROJ-1-to-delete deleted in acme/app")
 			if n := eval[int](p, `document.querySelectorAll('[data-branches-list] [data-branch="PROJ-1-to-delete"]').length`); n != 0 {
 				t.Fatal("the issue still lists the deleted branch")
