@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	fb "github.com/forgebridge/forgebridge"
 	"github.com/forgebridge/forgebridge/internal/secret"
@@ -128,8 +129,13 @@ func (s *Store) UpdateJiraGrant(ctx context.Context, userKey string,
 	if s.writer != nil {
 		return s.updateJiraGrantSQLite(ctx, userKey, change)
 	}
-	err = s.inTx(ctx, func(c conn) error {
-		g, err := s.jiraGrant(ctx, c, userKey, true)
+	// Jira may rotate the refresh token in change: its answer is stored even
+	// when the caller gives up meanwhile (a cancelled transaction would lose
+	// the only refresh token Jira still honours).
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grantWriteTimeout)
+	defer cancel()
+	err = s.inTx(wctx, func(c conn) error {
+		g, err := s.jiraGrant(wctx, c, userKey, true)
 		if err != nil {
 			return err
 		}
@@ -138,11 +144,11 @@ func (s *Store) UpdateJiraGrant(ctx context.Context, userKey string,
 			return err
 		}
 		if next == nil {
-			_, err := c.exec(ctx, `DELETE FROM jira_grants WHERE user_key = ?`, userKey)
+			_, err := c.exec(wctx, `DELETE FROM jira_grants WHERE user_key = ?`, userKey)
 			return err
 		}
 		next.UserKey = userKey
-		if err := s.putJiraGrant(ctx, c, next); err != nil {
+		if err := s.putJiraGrant(wctx, c, next); err != nil {
 			return err
 		}
 		out = *next
@@ -153,6 +159,10 @@ func (s *Store) UpdateJiraGrant(ctx context.Context, userKey string,
 	}
 	return out, nil
 }
+
+// grantWriteTimeout bounds an update of a grant once the caller has gone:
+// longer than a call to Jira.
+const grantWriteTimeout = time.Minute
 
 // grantLocks keeps this process's updaters of one grant apart on SQLite
 // (one process writes a SQLite database: instances share PostgreSQL), by

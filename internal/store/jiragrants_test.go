@@ -246,3 +246,34 @@ func TestJiraGrantRefreshKeepsWritesGoing(t *testing.T) {
 		t.Fatalf("answered %q, kept %q: the newer sign-in must stay", out.AccessToken, kept.RefreshToken)
 	}
 }
+
+// TestJiraGrantRefreshOutlivesItsCaller: a caller that gives up once Jira
+// has rotated the refresh token (a job stopped at shutdown) still has the
+// new tokens stored: the old refresh token is good for nothing any more.
+func TestJiraGrantRefreshOutlivesItsCaller(t *testing.T) {
+	for _, dialect := range []string{store.SQLite, store.Postgres} {
+		t.Run(dialect, func(t *testing.T) {
+			dsn := filepath.Join(t.TempDir(), "forgebridge.db")
+			if dialect == store.Postgres {
+				dsn = storetest.NewPostgresDatabase(t)
+			}
+			s, err := store.Open(context.Background(), dsn, storetest.NewCipher())
+			must(t, err)
+			t.Cleanup(func() { s.Close() })
+			g := fb.JiraGrant{UserKey: "JIRAUSER1", AccessToken: "stale", RefreshToken: "refresh-0",
+				ExpiresAt: time.Now().Add(-time.Minute), Scope: "WRITE", RedirectURI: "https://fb.example/cb"}
+			must(t, s.PutJiraGrant(context.Background(), &g))
+			ctx, cancel := context.WithCancel(context.Background())
+			_, _ = s.UpdateJiraGrant(ctx, "JIRAUSER1", func(cur fb.JiraGrant) (*fb.JiraGrant, error) {
+				cur.AccessToken, cur.RefreshToken = "fresh", "refresh-1" // Jira has rotated it
+				cancel()                                                 // and the caller gives up
+				return &cur, nil
+			})
+			kept, err := s.JiraGrant(context.Background(), "JIRAUSER1")
+			must(t, err)
+			if kept.RefreshToken != "refresh-1" {
+				t.Fatalf("kept refresh token %q: the rotated one was lost with the caller", kept.RefreshToken)
+			}
+		})
+	}
+}
