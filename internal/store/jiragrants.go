@@ -143,21 +143,28 @@ func (s *Store) UpdateJiraGrant(ctx context.Context, userKey string,
 		if err != nil {
 			return err
 		}
-		if next == nil {
-			_, err := c.exec(wctx, `DELETE FROM jira_grants WHERE user_key = ?`, userKey)
-			return err
-		}
-		next.UserKey = userKey
-		if err := s.putJiraGrant(wctx, c, next); err != nil {
-			return err
-		}
-		out = *next
-		return nil
+		out, err = s.writeJiraGrant(wctx, c, userKey, next)
+		return err
 	})
 	if err != nil {
 		return fb.JiraGrant{}, err
 	}
 	return out, nil
+}
+
+// writeJiraGrant stores what an update's change decided: next as the
+// person's grant, or no grant when next is nil. It returns what was stored
+// (the zero grant when deleted).
+func (s *Store) writeJiraGrant(ctx context.Context, c conn, userKey string, next *fb.JiraGrant) (fb.JiraGrant, error) {
+	if next == nil {
+		_, err := c.exec(ctx, `DELETE FROM jira_grants WHERE user_key = ?`, userKey)
+		return fb.JiraGrant{}, err
+	}
+	next.UserKey = userKey
+	if err := s.putJiraGrant(ctx, c, next); err != nil {
+		return fb.JiraGrant{}, err
+	}
+	return *next, nil
 }
 
 // grantWriteTimeout bounds an update of a grant once the caller has gone:
@@ -200,16 +207,8 @@ func (s *Store) updateJiraGrantSQLite(ctx context.Context, userKey string,
 			out = cur // replaced meanwhile: the newer grant stays
 			return nil
 		}
-		if next == nil {
-			_, err := c.exec(wctx, `DELETE FROM jira_grants WHERE user_key = ?`, userKey)
-			return err
-		}
-		next.UserKey = userKey
-		if err := s.putJiraGrant(wctx, c, next); err != nil {
-			return err
-		}
-		out = *next
-		return nil
+		out, err = s.writeJiraGrant(wctx, c, userKey, next)
+		return err
 	})
 	if err != nil {
 		return fb.JiraGrant{}, err
