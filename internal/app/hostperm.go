@@ -7,6 +7,7 @@ import (
 
 	fb "github.com/forgebridge/forgebridge"
 	"github.com/forgebridge/forgebridge/internal/provider"
+	"golang.org/x/sync/errgroup"
 )
 
 // DefaultPermissionCache is how long a host's answer about a person's token
@@ -108,19 +109,16 @@ func (s *Service) hostHidden(ctx context.Context, u fb.User, ins map[string]fb.I
 	}
 
 	var mu sync.Mutex
-	var wg sync.WaitGroup
-	slots := make(chan struct{}, hostChecksAtOnce)
+	var g errgroup.Group // each check ends in an answer, never an error
+	g.SetLimit(hostChecksAtOnce)
 	for _, r := range ask {
-		wg.Add(1)
-		slots <- struct{}{}
-		go func() {
-			defer func() { <-slots; wg.Done() }()
+		g.Go(func() error {
 			t := opened[r.IntegrationID]
 			if BlankCredential(t.Credential) {
 				mu.Lock()
 				hidden[r.ID] = true
 				mu.Unlock()
-				return
+				return nil
 			}
 			readable, err := s.canRead(ctx, ins[r.IntegrationID], t, r)
 			mu.Lock()
@@ -128,18 +126,19 @@ func (s *Service) hostHidden(ctx context.Context, u fb.User, ins map[string]fb.I
 			mu.Unlock()
 			if err != nil {
 				s.log().Warn("host permission not checked", "user", u.Name, "repository", r.ID, "code", fb.ErrorCode(err), "err", err)
-				return
+				return nil
 			}
 			if cache == nil {
-				return
+				return nil
 			}
 			p := fb.HostPermission{RepositoryID: r.ID, Readable: readable, TokenUpdatedAt: t.UpdatedAt, CheckedAt: now}
 			if err := cache.PutHostPermission(context.WithoutCancel(ctx), u.Key, p); err != nil {
 				s.log().Warn("host permission not remembered", "user", u.Name, "repository", r.ID, "err", err)
 			}
-		}()
+			return nil
+		})
 	}
-	wg.Wait()
+	_ = g.Wait() // the checks return no errors
 	return hidden, nil
 }
 
