@@ -73,6 +73,17 @@ func TestJiraGrantWiring(t *testing.T) {
 		t.Fatalf("grant under the Jira key: %+v, %v", kept, err)
 	}
 
+	// A request with an API token carries no Jira token: her permissions
+	// are asked as her, with the kept grant, not searched for by the
+	// service account.
+	jr.ResetCalls()
+	if got, err := accounts.Permissions(context.Background(), u, "PROJ"); err != nil || !got[fb.PermBrowseProjects] || got[fb.PermViewDevTools] {
+		t.Fatalf("permissions with the kept grant: %v, %v", got, err)
+	}
+	if calls := jr.Calls(); len(calls) != 1 || calls[0].User != "alice" || calls[0].Path != "/rest/api/2/mypermissions" {
+		t.Fatalf("calls %+v, want her permissions, asked as her", calls)
+	}
+
 	var actor fb.IssueActor = accounts
 	if err := actor.Comment(t.Context(), u, "PROJ-7", "Ready for review"); err != nil {
 		t.Fatal(err)

@@ -10,31 +10,19 @@ import (
 	"github.com/forgebridge/forgebridge/internal/app"
 	"github.com/forgebridge/forgebridge/internal/store/storetest"
 	"github.com/forgebridge/forgebridge/internal/tracker/jira"
-	"github.com/forgebridge/forgebridge/internal/tracker/jira/fakejira"
 )
 
 // BenchmarkRepositoriesWithJira lists one person's repositories with 1,000
 // Jira projects, counting Jira's calls for the first listing (fresh caches)
 // for the second (within the cache period) and for one after the cache
-// period. With signIn, the first
-// counts the sign-in's calls too (/myself and the person's project list).
+// period. With signIn, the first counts the sign-in's calls too (/myself
+// and the person's project list). With grant the person signed in with Jira
+// earlier, so a request with an API token (no Jira token) asks as them
+// through the kept grant; no-grant is the same person without one.
 //
 //	go test ./internal/app -run '^$' -bench RepositoriesWithJira -benchtime 5x
 func BenchmarkRepositoriesWithJira(b *testing.B) {
-	const projects = 1000
-	fake := fakejira.New()
-	b.Cleanup(fake.Close)
-	fake.AddUser(fakejira.User{Key: "svc", Name: "forgebridge-svc", Active: true, Groups: []string{"jira-administrators"}, Token: "svc-token"})
-	fake.AddUser(fakejira.User{Key: "JIRAUSER10100", Name: "alice", Active: true, Token: "alice-token"})
-	fake.AddUser(fakejira.User{Key: "JIRAUSER10101", Name: "nobody", Active: true, Token: "nobody-token"})
-	for i := range projects {
-		key := fmt.Sprintf("P%04d", i)
-		fake.AddProject(key, key)
-		fake.Grant("forgebridge-svc", key, "BROWSE_PROJECTS")
-	}
-	fake.Grant("alice", "P0500", "BROWSE_PROJECTS", "VIEW_DEV_TOOLS")
-	fake.Grant("alice", "P0501", "BROWSE_PROJECTS")
-	alice := fb.User{Key: "JIRAUSER10100", Name: "alice", Active: true}
+	fake, alice := jiraAtScale(b) // 1,000 projects; alice browses P0500 and P0501
 	nobody := fb.User{Key: "JIRAUSER10101", Name: "nobody", Active: true}
 
 	named := [][]string{{"P0100", "P0200"}, {"P0300"}, {"P0400", "P0500"}}
@@ -46,6 +34,8 @@ func BenchmarkRepositoriesWithJira(b *testing.B) {
 		token    string // the person's Jira OAuth token; "": a REST API token
 		before   bool   // the listing as it was: every project checked
 		signIn   string // a personal access token the person signs in with first, counted with the first listing
+		thousand bool   // ten integrations naming 100 projects each
+		grant    bool   // the person signed in with Jira before: their grant is kept
 	}{
 		{name: "before/every-project", projects: every, who: alice, before: true},
 		{name: "integrations-name-5-projects", projects: named, who: alice},
@@ -54,6 +44,8 @@ func BenchmarkRepositoriesWithJira(b *testing.B) {
 		{name: "one-serves-every-project/signed-in-with-a-PAT", projects: every, who: alice, signIn: "alice-token"},
 		{name: "one-serves-every-project/service-account/browses-P0500", projects: every, who: alice},
 		{name: "one-serves-every-project/service-account/browses-none", projects: every, who: nobody},
+		{name: "integrations-name-1000-projects/api-token/kept-grant", thousand: true, who: alice, grant: true},
+		{name: "integrations-name-1000-projects/api-token/no-grant", thousand: true, who: alice},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
@@ -66,15 +58,19 @@ func BenchmarkRepositoriesWithJira(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+			if c.thousand {
+				thousandNamed(b, st)
+			}
+			if c.grant {
+				signInWithJira(b, fake, grantTracker(b, fake, st, nil), c.who.Name, c.who)
+			}
 			ctx = jira.WithPersonToken(ctx, c.who.Key, c.token)
 			var first, second, later int
 			for b.Loop() {
 				now := time.Now()
 				clock := func() time.Time { return now }
-				tr, err := jira.New(jira.Config{BaseURL: fake.URL(), ServiceToken: "svc-token", Now: clock})
-				if err != nil {
-					b.Fatal(err)
-				}
+				// Grants are kept (Sign in with Jira is set up) in every case.
+				tr := grantTracker(b, fake, st, clock)
 				var tracker fb.Tracker = tr
 				if c.before {
 					tracker = everyProject{tr}

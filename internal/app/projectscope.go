@@ -29,13 +29,15 @@ func (s *Service) integrationsBrowsable(ctx context.Context, pt projectScopedTra
 		return nil, err
 	}
 	var named []string
+	seen := map[string]bool{} // integrations may name a thousand projects between them
 	servesAll := false
 	for _, in := range ins {
 		if len(in.Projects) == 0 {
 			servesAll = true
 		}
 		for _, p := range in.Projects {
-			if !slices.Contains(named, p) {
+			if !seen[p] {
+				seen[p] = true
 				named = append(named, p)
 			}
 		}

@@ -122,7 +122,7 @@ func issuePath(key string) string { return "/rest/api/2/issue/" + url.PathEscape
 // did nothing); a grant Jira no longer honours is EGrantRequired. Jira's
 // 400 is EInvalid with its messages, 403 EForbidden and 404 ENotFound.
 func (t *Tracker) actAs(ctx context.Context, as fb.User, issueKey, what string, r request, out any) error {
-	token, err := t.grantToken(ctx, as, "")
+	token, err := t.grantToken(ctx, as, "", true)
 	if err != nil {
 		return err
 	}
@@ -130,7 +130,7 @@ func (t *Tracker) actAs(ctx context.Context, as fb.User, issueKey, what string, 
 	r.token = token
 	err = t.call(ctx, r, out)
 	if fb.ErrorCode(err) == fb.EUnauthenticated {
-		if token, err = t.grantToken(ctx, as, token); err != nil {
+		if token, err = t.grantToken(ctx, as, token, true); err != nil {
 			return err
 		}
 		r.token = token

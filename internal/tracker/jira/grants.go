@@ -92,7 +92,11 @@ func (t *Tracker) SaveGrant(ctx context.Context, userKey string, g fb.JiraGrant)
 		return nil
 	}
 	g.UserKey = userKey
-	return t.grants.PutJiraGrant(ctx, &g)
+	if err := t.grants.PutJiraGrant(ctx, &g); err != nil {
+		return err
+	}
+	t.noGrant.remove(userKey) // asked as them from now on (projects.go)
+	return nil
 }
 
 // DropGrant forgets the person's grant (sign-out); having none is fine.
@@ -114,9 +118,10 @@ func grantRequired(as fb.User, why string) error {
 
 // grantToken returns a current access token of the person's grant,
 // refreshing it when it has expired (or, with stale, when Jira refused
-// that one). EGrantRequired when there is no grant or Jira no longer
-// honours it.
-func (t *Tracker) grantToken(ctx context.Context, as fb.User, stale string) (string, error) {
+// that one). With write the grant must let forgebridge change issues;
+// reading their own projects and permissions needs no more than READ.
+// EGrantRequired when there is no grant or Jira no longer honours it.
+func (t *Tracker) grantToken(ctx context.Context, as fb.User, stale string, write bool) (string, error) {
 	if t.grants == nil || t.oauth == nil {
 		return "", grantRequired(as, "has no Jira grant (Sign in with Jira is not set up)")
 	}
@@ -127,7 +132,7 @@ func (t *Tracker) grantToken(ctx context.Context, as fb.User, stale string) (str
 	if err != nil {
 		return "", err
 	}
-	if !allowsWrite(g.Scope) {
+	if write && !allowsWrite(g.Scope) {
 		return "", grantRequired(as, "gave forgebridge a Jira grant that only lets it read")
 	}
 	if g.AccessToken != stale && t.now().Before(g.ExpiresAt.Add(-refreshBefore)) {

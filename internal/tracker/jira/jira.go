@@ -86,6 +86,10 @@ type Tracker struct {
 	// refused the hashes of person tokens Jira no longer accepts.
 	missing *lru[scope, struct{}]
 	refused *lru[[32]byte, struct{}]
+	// noGrant is the people whose kept grant cannot ask Jira as them
+	// (none, or Jira no longer honours it), by Jira user key, so their
+	// questions go to the service account without a look at the store.
+	noGrant *lru[string, struct{}]
 	// lastBrowsable is a project each person was last found to browse,
 	// tried first when the question is whether they browse any.
 	lastBrowsable *lru[personKey, string]
@@ -144,6 +148,7 @@ func New(cfg Config) (*Tracker, error) {
 	t.ownProjectLists = newLRU[personKey, []string](ttl, maxPeople)
 	t.missing = newLRU[scope, struct{}](ttl, maxUsers)
 	t.refused = newLRU[[32]byte, struct{}](ttl, maxPeople)
+	t.noGrant = newLRU[string, struct{}](ttl, maxPeople)
 	t.lastBrowsable = newLRU[personKey, string](0, maxPeople)
 	authorTTL := authorsFor
 	if ttl < 0 {

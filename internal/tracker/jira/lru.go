@@ -79,6 +79,16 @@ func (c *lru[K, V]) putLocked(k K, v V, now time.Time) {
 	}
 }
 
+// remove forgets k.
+func (c *lru[K, V]) remove(k K) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.items[k]; ok {
+		c.order.Remove(el)
+		delete(c.items, k)
+	}
+}
+
 // obtain returns the value for k, first keeping mk's when there is none
 // (or it expired).
 func (c *lru[K, V]) obtain(k K, now time.Time, mk func() V) V {

@@ -16,8 +16,9 @@ import (
 // only the projects some integration serves are asked about
 // (BrowsableProjectsAmong); a person signed in through Jira's OAuth is asked
 // about as themselves, whose project list is one call (GET /project answers
-// only what the caller may browse); and answers are kept per person for the
-// cache period.
+// only what the caller may browse), with the token their web session carries
+// or else with their kept grant (so an API token's request costs one call
+// too); and answers are kept per person for the cache period.
 
 // personTokenKey is the context key of a person's own Jira access token.
 type personTokenKey struct{}
@@ -42,10 +43,16 @@ func (t *Tracker) tokenOf(ctx context.Context, u fb.User) (string, bool) {
 	if !ok || u.Key == "" || pt.userKey != u.Key {
 		return "", false
 	}
-	if _, refused := t.refused.get(sha256.Sum256([]byte(pt.token)), t.now()); refused {
+	if t.isRefused(pt.token) {
 		return "", false
 	}
 	return pt.token, true
+}
+
+// isRefused reports whether Jira refused the person's token lately.
+func (t *Tracker) isRefused(token string) bool {
+	_, refused := t.refused.get(sha256.Sum256([]byte(token)), t.now())
+	return refused
 }
 
 // refusedToken reports whether Jira turned the person's token away (an
@@ -57,6 +64,58 @@ func (t *Tracker) refusedToken(token string, err error) bool {
 	}
 	t.refused.put(sha256.Sum256([]byte(token)), struct{}{}, t.now())
 	return true
+}
+
+// asPerson asks Jira about the person as themselves: with the token ctx
+// carries for them, else (or when Jira refuses that one) with an access
+// token of their kept grant, renewed once if Jira refuses it. ok is false
+// when no token of theirs could ask: the caller then asks as the service
+// account, so a missing, refused or failing grant never fails the question
+// by itself. Otherwise ask's error is returned as is.
+func (t *Tracker) asPerson(ctx context.Context, u fb.User, ask func(token string) error) (bool, error) {
+	if token, ok := t.tokenOf(ctx, u); ok {
+		if err := ask(token); !t.refusedToken(token, err) {
+			return true, err
+		}
+	}
+	stale := ""
+	for range 2 {
+		token, ok := t.keptToken(ctx, u, stale)
+		if !ok {
+			return false, nil
+		}
+		if err := ask(token); !t.refusedToken(token, err) {
+			return true, err
+		}
+		stale = token
+	}
+	// Jira refuses even a renewed token: not again for the cache period.
+	t.noGrant.put(u.Key, struct{}{}, t.now())
+	return false, nil
+}
+
+// keptToken returns an access token of the person's kept grant, through
+// grantToken (the one refresh path, one rotation across instances; a grant
+// Jira no longer honours is dropped there). stale is a token Jira just
+// refused; one already known refused is renewed too (the web session's
+// token is the grant's until the grant is renewed). ok is false when
+// grants are not kept, the person has none (remembered for the cache
+// period), or it cannot give a token now (the store or Jira failing).
+func (t *Tracker) keptToken(ctx context.Context, u fb.User, stale string) (string, bool) {
+	if !t.KeepsGrants() || u.Key == "" {
+		return "", false
+	}
+	if _, none := t.noGrant.get(u.Key, t.now()); none {
+		return "", false
+	}
+	token, err := t.grantToken(ctx, u, stale, false)
+	if err == nil && stale == "" && t.isRefused(token) {
+		token, err = t.grantToken(ctx, u, token, false)
+	}
+	if fb.ErrorCode(err) == fb.EGrantRequired {
+		t.noGrant.put(u.Key, struct{}{}, t.now())
+	}
+	return token, err == nil
 }
 
 // projectList is the keys of projects, as GET /rest/api/2/project answers.
@@ -90,24 +149,23 @@ func (t *Tracker) ProjectKeys(ctx context.Context) ([]string, error) {
 	return slices.Clone(keys), nil
 }
 
-// ownProjects returns the projects the person may browse, asked as them with
-// their own token (one call, kept for the cache period). ok is false when
-// there is no fresh answer and ctx carries no token of theirs, or Jira no
-// longer accepts it (an OAuth access token lasts an hour): the caller then
-// asks as the service account.
+// ownProjects returns the projects the person may browse, asked as them
+// (asPerson: one call, kept for the cache period). ok is false when there is
+// no fresh answer and no token of theirs could ask: the caller then asks as
+// the service account.
 func (t *Tracker) ownProjects(ctx context.Context, u fb.User) ([]string, bool, error) {
 	// What Jira answered them stands for the cache period, however they
-	// come back (an API token carries no Jira token).
+	// come back.
 	pk := personKey{u.Key, u.Name}
 	if keys, ok := t.ownProjectLists.get(pk, t.now()); ok {
 		return keys, true, nil
 	}
-	token, ok := t.tokenOf(ctx, u)
+	var keys []string
+	ok, err := t.asPerson(ctx, u, func(token string) (err error) {
+		keys, err = t.projectList(ctx, token, person)
+		return err
+	})
 	if !ok {
-		return nil, false, nil
-	}
-	keys, err := t.projectList(ctx, token, person)
-	if t.refusedToken(token, err) {
 		return nil, false, nil
 	}
 	if err != nil {
@@ -163,7 +221,11 @@ func (t *Tracker) BrowsableProjectsAmong(ctx context.Context, u fb.User, candida
 	if own, ok, err := t.ownProjects(ctx, u); err != nil {
 		return nil, err
 	} else if ok {
-		return slices.DeleteFunc(slices.Clone(candidates), func(p string) bool { return !slices.Contains(own, p) }), nil
+		mine := make(map[string]bool, len(own))
+		for _, p := range own {
+			mine[p] = true
+		}
+		return slices.DeleteFunc(slices.Clone(candidates), func(p string) bool { return !mine[p] }), nil
 	}
 	return t.browsableOf(ctx, u, candidates, false)
 }
@@ -237,12 +299,11 @@ func (t *Tracker) browsableOf(ctx context.Context, u fb.User, projects []string,
 }
 
 // ownPermissions answers the gating permissions on a project as the person
-// themselves, with one GET /rest/api/2/mypermissions?projectKey=… (instead
-// of one permission search per permission as the service account). ok is
-// false when ctx carries no token of theirs or Jira no longer accepts it.
+// themselves (asPerson), with one GET /rest/api/2/mypermissions?projectKey=…
+// (instead of one permission search per permission as the service account).
+// ok is false when no token of theirs could ask.
 func (t *Tracker) ownPermissions(ctx context.Context, u fb.User, sc scope) (map[string]bool, bool, error) {
-	token, ok := t.tokenOf(ctx, u)
-	if !ok || sc.param != "projectKey" {
+	if sc.param != "projectKey" {
 		return nil, false, nil
 	}
 	var answer struct {
@@ -251,9 +312,11 @@ func (t *Tracker) ownPermissions(ctx context.Context, u fb.User, sc scope) (map[
 		} `json:"permissions"`
 	}
 	q := url.Values{"projectKey": {sc.key}}
-	err := t.call(ctx, request{method: http.MethodGet, path: "/rest/api/2/mypermissions", query: q, token: token, whose: person}, &answer)
+	ok, err := t.asPerson(ctx, u, func(token string) error {
+		return t.call(ctx, request{method: http.MethodGet, path: "/rest/api/2/mypermissions", query: q, token: token, whose: person}, &answer)
+	})
 	switch {
-	case t.refusedToken(token, err):
+	case !ok:
 		return nil, false, nil
 	case statusOf(err) == http.StatusNotFound:
 		// Jira answers alike a project that does not exist and one the
