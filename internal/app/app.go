@@ -189,28 +189,49 @@ func (s *Service) RevokeAPIToken(ctx context.Context, token string) error {
 
 // Authenticate returns the person an API token belongs to.
 func (s *Service) Authenticate(ctx context.Context, token string) (fb.User, error) {
+	_, u, err := s.Authenticated(ctx, token)
+	return u, err
+}
+
+// requestReader is a store that reads an API token together with what lets
+// it answer the request's later reads from a cache the database keeps
+// valid, carried by the context it returns (internal/store readcache.go).
+type requestReader interface {
+	APITokenForRequest(ctx context.Context, hash string) (fb.APIToken, context.Context, error)
+}
+
+// Authenticated is Authenticate for a request: it also returns the context
+// the request's further work runs in, which lets the store answer repeated
+// reads from its cache.
+func (s *Service) Authenticated(ctx context.Context, token string) (context.Context, fb.User, error) {
 	unauth := fb.Errorf(fb.EUnauthenticated, "The API token is missing, unknown or revoked.")
 	if !strings.HasPrefix(token, APITokenPrefix) {
-		return fb.User{}, unauth
+		return ctx, fb.User{}, unauth
 	}
-	t, err := s.Store.APIToken(ctx, HashAPIToken(token))
+	var t fb.APIToken
+	var err error
+	if rr, ok := s.Store.(requestReader); ok {
+		t, ctx, err = rr.APITokenForRequest(ctx, HashAPIToken(token))
+	} else {
+		t, err = s.Store.APIToken(ctx, HashAPIToken(token))
+	}
 	if fb.ErrorCode(err) == fb.ENotFound {
-		return fb.User{}, unauth
+		return ctx, fb.User{}, unauth
 	} else if err != nil {
-		return fb.User{}, err
+		return ctx, fb.User{}, err
 	}
 	if t.ExpiresAt != nil && !s.now().Before(*t.ExpiresAt) {
-		return fb.User{}, fb.Errorf(fb.EUnauthenticated, "The API token has expired; sign in again.")
+		return ctx, fb.User{}, fb.Errorf(fb.EUnauthenticated, "The API token has expired; sign in again.")
 	}
 	u, err := s.Tracker.User(ctx, t.UserKey)
 	if fb.ErrorCode(err) == fb.ENotFound {
-		return fb.User{}, unauth
+		return ctx, fb.User{}, unauth
 	} else if err != nil {
-		return fb.User{}, err
+		return ctx, fb.User{}, err
 	}
 	if !u.Active {
-		return fb.User{}, fb.Errorf(fb.EUnauthenticated, "The account %s is deactivated.", u.Name)
+		return ctx, fb.User{}, fb.Errorf(fb.EUnauthenticated, "The account %s is deactivated.", u.Name)
 	}
 	s.touch(ctx, t)
-	return u, nil
+	return ctx, u, nil
 }

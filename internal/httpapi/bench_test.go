@@ -3,9 +3,11 @@ package httpapi
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -101,6 +103,12 @@ func BenchmarkCreateBranchDirect(b *testing.B) {
 // median less the direct median, ratio-32 the API's throughput over direct.
 // Both sides use a client that keeps 64 idle connections, so neither pays
 // for reconnecting. Run with -benchtime 5x or more.
+//
+// A third side, the floor, is the least any HTTP service in front of the
+// two calls costs: a bare net/http handler that reads the same JSON body,
+// makes the same two go-github calls and answers 201 with JSON, with no
+// authentication, no database and no middleware. Its floor-added-p50-ns and
+// floor-ratio-32 bound what forgebridge can reach on this machine.
 func BenchmarkCreateBranchSideBySide(b *testing.B) {
 	e := benchEnv(b)
 	apiClient := keepAliveClient(e.srv.Client())
@@ -134,7 +142,23 @@ func BenchmarkCreateBranchSideBySide(b *testing.B) {
 		_, _, err = c.Git.CreateRef(ctx, "acme", "app", gh.CreateRef{Ref: fmt.Sprintf("refs/heads/PROJ-1-d%d", n.Add(1)), SHA: ref.Object.GetSHA()})
 		return err
 	}
-	var apiP50, directP50, added, apiRPS, directRPS, ratio []float64
+	floorSrv := httptest.NewServer(floorHandler(c))
+	b.Cleanup(floorSrv.Close)
+	floorClient := keepAliveClient(floorSrv.Client())
+	floor := func() error {
+		body := fmt.Sprintf(`{"repositoryId":%q,"name":"PROJ-1-f%d"}`, e.repoID, n.Add(1))
+		resp, err := floorClient.Post(floorSrv.URL+"/", "application/json", bytes.NewBufferString(body))
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusCreated {
+			return fmt.Errorf("floor: %d %s", resp.StatusCode, raw)
+		}
+		return nil
+	}
+	var apiP50, directP50, added, apiRPS, directRPS, ratio, floorAdded, floorRatio []float64
 	for b.Loop() {
 		a, err := sequentialMedian(api, 200)
 		if err != nil {
@@ -152,6 +176,15 @@ func BenchmarkCreateBranchSideBySide(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		f, err := sequentialMedian(floor, 200)
+		if err != nil {
+			b.Fatal(err)
+		}
+		fr, err := concurrentRate(floor, 32, 20)
+		if err != nil {
+			b.Fatal(err)
+		}
+		floorAdded, floorRatio = append(floorAdded, f-d), append(floorRatio, fr/dr)
 		apiP50, directP50, added = append(apiP50, a), append(directP50, d), append(added, a-d)
 		apiRPS, directRPS, ratio = append(apiRPS, ar), append(directRPS, dr), append(ratio, ar/dr)
 	}
@@ -161,6 +194,33 @@ func BenchmarkCreateBranchSideBySide(b *testing.B) {
 	b.ReportMetric(median(apiRPS), "api-32-req/s")
 	b.ReportMetric(median(directRPS), "direct-32-req/s")
 	b.ReportMetric(median(ratio), "ratio-32")
+	b.ReportMetric(median(floorAdded), "floor-added-p50-ns")
+	b.ReportMetric(median(floorRatio), "floor-ratio-32")
+}
+
+// floorHandler is the floor of BenchmarkCreateBranchSideBySide: the request
+// body decoded, the two calls made with c, the branch answered as JSON.
+func floorHandler(c *gh.Client) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in struct{ RepositoryID, Name string }
+		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		ref, _, err := c.Git.GetRef(r.Context(), "acme", "app", "heads/main")
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		made, _, err := c.Git.CreateRef(r.Context(), "acme", "app", gh.CreateRef{Ref: "refs/heads/" + in.Name, SHA: ref.Object.GetSHA()})
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusCreated)
+		json.NewEncoder(w).Encode(map[string]string{"name": in.Name, "sha": made.Object.GetSHA(), "repositoryId": in.RepositoryID})
+	})
 }
 
 // keepAliveClient copies c with a transport that keeps enough idle

@@ -247,9 +247,9 @@ type ctxKey struct{}
 // authed wraps a handler that needs a signed-in person.
 func (s *Server) authed(h func(w http.ResponseWriter, r *http.Request, u fb.User) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u, err := s.authenticate(r)
+		ctx, u, err := s.authenticate(r)
 		if err == nil {
-			err = h(w, r, u)
+			err = h(w, r.WithContext(ctx), u)
 		}
 		if err != nil {
 			if fb.ErrorCode(err) == fb.EUnauthenticated {
@@ -260,16 +260,18 @@ func (s *Server) authed(h func(w http.ResponseWriter, r *http.Request, u fb.User
 	})
 }
 
-func (s *Server) authenticate(r *http.Request) (fb.User, error) {
+// authenticate returns the person and the context their request's work
+// runs in (see app.Service.Authenticated).
+func (s *Server) authenticate(r *http.Request) (context.Context, fb.User, error) {
 	if u, ok := r.Context().Value(ctxKey{}).(fb.User); ok {
-		return u, nil // set by the web UI's session
+		return r.Context(), u, nil // set by the web UI's session
 	}
 	h := r.Header.Get("Authorization")
 	scheme, token, ok := strings.Cut(h, " ")
 	if h == "" || !ok || !strings.EqualFold(scheme, "Bearer") {
-		return fb.User{}, fb.Errorf(fb.EUnauthenticated, "Send an API token as \"Authorization: Bearer fbt_…\".")
+		return r.Context(), fb.User{}, fb.Errorf(fb.EUnauthenticated, "Send an API token as \"Authorization: Bearer fbt_…\".")
 	}
-	return s.App.Authenticate(r.Context(), strings.TrimSpace(token))
+	return s.App.Authenticated(r.Context(), strings.TrimSpace(token))
 }
 
 // WithUser returns a context in which API handlers act for u (the web UI's session).

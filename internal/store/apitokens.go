@@ -85,7 +85,7 @@ func (c conn) requireActiveUser(ctx context.Context, key, name string) error {
 // APIToken returns the API token whose hash is hash.
 func (s *Store) APIToken(ctx context.Context, hash string) (_ fb.APIToken, err error) {
 	defer wrap(&err, "APIToken")
-	t, err := scanAPIToken(s.conn().queryRow(ctx, `SELECT `+apiTokenColumns+` FROM api_tokens WHERE hash = ?`, hash))
+	t, err := scanAPIToken(s.pointConn().queryRow(ctx, `SELECT `+apiTokenColumns+` FROM api_tokens WHERE hash = ?`, hash))
 	if errors.Is(err, sql.ErrNoRows) {
 		return fb.APIToken{}, apiTokenNotFound()
 	}
@@ -150,7 +150,7 @@ func (s *Store) RevokeAPIToken(ctx context.Context, userKey, id string, audit *f
 // since is recorded already: the condition makes most requests read only.
 func (s *Store) TouchAPIToken(ctx context.Context, hash string, at, since time.Time) (err error) {
 	defer wrap(&err, "TouchAPIToken")
-	_, err = s.conn().exec(ctx, `UPDATE api_tokens SET last_used_at = ?
+	_, err = s.execWrite(ctx, `UPDATE api_tokens SET last_used_at = ?
 		WHERE hash = ? AND (last_used_at IS NULL OR last_used_at < ?)`, micros(at), hash, micros(since))
 	return err
 }
@@ -182,7 +182,7 @@ func (c conn) deleteSessions(ctx context.Context, userKey string) error {
 // DeleteExpiredAPITokens removes every API token that expired before now.
 func (s *Store) DeleteExpiredAPITokens(ctx context.Context, now time.Time) (n int, err error) {
 	defer wrap(&err, "DeleteExpiredAPITokens")
-	res, err := s.conn().exec(ctx, `DELETE FROM api_tokens WHERE expires_at IS NOT NULL AND expires_at <= ?`, micros(now))
+	res, err := s.execWrite(ctx, `DELETE FROM api_tokens WHERE expires_at IS NOT NULL AND expires_at <= ?`, micros(now))
 	if err != nil {
 		return 0, err
 	}
@@ -193,7 +193,7 @@ func (s *Store) DeleteExpiredAPITokens(ctx context.Context, now time.Time) (n in
 // DeleteAPIToken removes the API token whose hash is hash.
 func (s *Store) DeleteAPIToken(ctx context.Context, hash string) (err error) {
 	defer wrap(&err, "DeleteAPIToken")
-	res, err := s.conn().exec(ctx, `DELETE FROM api_tokens WHERE hash = ?`, hash)
+	res, err := s.execWrite(ctx, `DELETE FROM api_tokens WHERE hash = ?`, hash)
 	return expectOne(res, err, apiTokenNotFound())
 }
 

@@ -37,11 +37,13 @@ func scanUser(row interface{ Scan(...any) error }) (fb.User, error) {
 // User returns the person with the key.
 func (s *Store) User(ctx context.Context, key string) (_ fb.User, err error) {
 	defer wrap(&err, "User(%q)", key)
-	u, err := scanUser(s.conn().queryRow(ctx, `SELECT `+userColumns+` FROM users WHERE user_key = ?`, key))
-	if errors.Is(err, sql.ErrNoRows) {
-		return fb.User{}, userNotFound(key)
-	}
-	return u, err
+	return cached(s, ctx, "user\x00"+key, nil, func() (fb.User, error) {
+		u, err := scanUser(s.pointConn().queryRow(ctx, `SELECT `+userColumns+` FROM users WHERE user_key = ?`, key))
+		if errors.Is(err, sql.ErrNoRows) {
+			return fb.User{}, userNotFound(key)
+		}
+		return u, err
+	})
 }
 
 // UpdateUser applies the patch in one transaction with its audit entry.
@@ -179,7 +181,7 @@ func (c conn) addAuditIf(ctx context.Context, e *fb.AuditEntry) error {
 // SetPasswordHash stores the hash of the person's password.
 func (s *Store) SetPasswordHash(ctx context.Context, userKey, hash string) (err error) {
 	defer wrap(&err, "SetPasswordHash(%q)", userKey)
-	res, err := s.conn().exec(ctx, `UPDATE users SET password_hash = ? WHERE user_key = ?`, hash, userKey)
+	res, err := s.execWrite(ctx, `UPDATE users SET password_hash = ? WHERE user_key = ?`, hash, userKey)
 	return expectOne(res, err, userNotFound(userKey))
 }
 
@@ -268,7 +270,13 @@ func (s *Store) SetPermissions(ctx context.Context, projectKey, userKey string, 
 // Permissions returns the permissions the person holds on the project, sorted.
 func (s *Store) Permissions(ctx context.Context, projectKey, userKey string) (_ []string, err error) {
 	defer wrap(&err, "Permissions(%q, %q)", projectKey, userKey)
-	rows, err := s.conn().query(ctx, `SELECT permission FROM permissions WHERE project_key = ? AND user_key = ?
+	return cached(s, ctx, "permissions\x00"+projectKey+"\x00"+userKey, slices.Clone, func() ([]string, error) {
+		return s.permissions(ctx, projectKey, userKey)
+	})
+}
+
+func (s *Store) permissions(ctx context.Context, projectKey, userKey string) ([]string, error) {
+	rows, err := s.pointConn().query(ctx, `SELECT permission FROM permissions WHERE project_key = ? AND user_key = ?
 		ORDER BY permission`, projectKey, userKey)
 	if err != nil {
 		return nil, err
@@ -306,13 +314,15 @@ func (s *Store) CreateIssue(ctx context.Context, is fb.Issue, audit *fb.AuditEnt
 // Issue returns the issue with the key.
 func (s *Store) Issue(ctx context.Context, key string) (_ fb.Issue, err error) {
 	defer wrap(&err, "Issue(%q)", key)
-	var is fb.Issue
-	err = s.conn().queryRow(ctx, `SELECT issue_key, summary, issue_type, project_key FROM issues WHERE issue_key = ?`, key).
-		Scan(&is.Key, &is.Summary, &is.Type, &is.Project)
-	if errors.Is(err, sql.ErrNoRows) {
-		return fb.Issue{}, fb.Errorf(fb.ENotFound, "issue %s not found", key)
-	}
-	return is, err
+	return cached(s, ctx, "issue\x00"+key, nil, func() (fb.Issue, error) {
+		var is fb.Issue
+		err := s.pointConn().queryRow(ctx, `SELECT issue_key, summary, issue_type, project_key FROM issues WHERE issue_key = ?`, key).
+			Scan(&is.Key, &is.Summary, &is.Type, &is.Project)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fb.Issue{}, fb.Errorf(fb.ENotFound, "issue %s not found", key)
+		}
+		return is, err
+	})
 }
 
 // UsersByEmail returns the active users whose email is one of emails

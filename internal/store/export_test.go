@@ -60,18 +60,21 @@ func (s *Store) ExplainIssueCommits(ctx context.Context, q fb.IssueDataQuery, co
 	return out.String(), nil
 }
 
-// PreparedStatements counts the statements the SQLite store keeps prepared.
+// PreparedStatements counts the statements the SQLite store keeps prepared
+// for its readers and its lookups by key.
 func (s *Store) PreparedStatements() int {
-	if s.stmts == nil {
-		return 0
-	}
-	s.stmts.mu.RLock()
-	defer s.stmts.mu.RUnlock()
 	n := 0
-	for _, st := range s.stmts.m {
-		if st != nil {
-			n++
+	for _, c := range []*stmtCache{s.stmts, s.pstmts} {
+		if c == nil {
+			continue
 		}
+		c.mu.RLock()
+		for _, st := range c.m {
+			if st != nil {
+				n++
+			}
+		}
+		c.mu.RUnlock()
 	}
 	return n
 }
@@ -80,4 +83,19 @@ func (s *Store) PreparedStatements() int {
 func (s *Store) HoldWriter() (release func()) {
 	s.writer <- struct{}{}
 	return func() { <-s.writer }
+}
+
+// AgeEpoch returns ctx with its read epoch read long enough ago that the
+// read cache no longer answers for it.
+func AgeEpoch(ctx context.Context) context.Context {
+	ev := ctx.Value(epochKey{}).(epochValue)
+	ev.at = ev.at.Add(-2 * epochMaxAge)
+	return context.WithValue(ctx, epochKey{}, ev)
+}
+
+// ReadCacheSize is how many entries and bytes the read cache holds.
+func (s *Store) ReadCacheSize() (entries, bytes int) {
+	s.reads.mu.Lock()
+	defer s.reads.mu.Unlock()
+	return len(s.reads.rows), s.reads.bytes
 }

@@ -42,7 +42,7 @@ func (s *Store) HostPermissions(ctx context.Context, userKey string, repositoryI
 // meanwhile is dropped (there is nothing left to see).
 func (s *Store) PutHostPermission(ctx context.Context, userKey string, p fb.HostPermission) (err error) {
 	defer wrap(&err, "PutHostPermission(%q, %q)", userKey, p.RepositoryID)
-	_, err = s.conn().exec(ctx, `INSERT INTO host_permissions (user_key, repository_id, readable, token_updated_at, checked_at)
+	_, err = s.execWrite(ctx, `INSERT INTO host_permissions (user_key, repository_id, readable, token_updated_at, checked_at)
 		SELECT ?, id, ?, ?, ? FROM repositories WHERE id = ?
 		ON CONFLICT (user_key, repository_id) DO UPDATE SET readable = excluded.readable,
 			token_updated_at = excluded.token_updated_at, checked_at = excluded.checked_at`,
@@ -53,7 +53,7 @@ func (s *Store) PutHostPermission(ctx context.Context, userKey string, p fb.Host
 // ForgetHostPermissions drops the person's answers for the integration's repositories.
 func (s *Store) ForgetHostPermissions(ctx context.Context, userKey, integrationID string) (err error) {
 	defer wrap(&err, "ForgetHostPermissions(%q, %q)", userKey, integrationID)
-	_, err = s.conn().exec(ctx, `DELETE FROM host_permissions WHERE user_key = ?
+	_, err = s.execWrite(ctx, `DELETE FROM host_permissions WHERE user_key = ?
 		AND repository_id IN (SELECT id FROM repositories WHERE integration_id = ?)`, userKey, integrationID)
 	return err
 }

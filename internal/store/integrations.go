@@ -359,6 +359,24 @@ func (s *Store) scanIntegration(row interface{ Scan(...any) error }) (fb.Integra
 
 // scanSealedIntegration reads an integration, its credential decrypted only when open is set.
 func (s *Store) scanSealedIntegration(row interface{ Scan(...any) error }, open bool) (fb.Integration, error) {
+	in, cred, err := scanIntegrationRow(row)
+	if err != nil || !open {
+		return in, err
+	}
+	return s.openIntegration(in, cred)
+}
+
+// openIntegration sets the integration's credential from its sealed form.
+func (s *Store) openIntegration(in fb.Integration, cred []byte) (fb.Integration, error) {
+	var err error
+	if in.Credential, err = s.open(cred, integrationCredentialAD(in.ID)); err != nil {
+		return fb.Integration{}, undecryptable(secretRow{integrationID: in.ID}, err)
+	}
+	return in, nil
+}
+
+// scanIntegrationRow reads an integration and its sealed credential.
+func scanIntegrationRow(row interface{ Scan(...any) error }) (fb.Integration, []byte, error) {
 	var (
 		in               fb.Integration
 		kind, projects   string
@@ -373,22 +391,16 @@ func (s *Store) scanSealedIntegration(row interface{ Scan(...any) error }, open 
 		&created, &updated, &version, &in.CredentialUserID, &in.Settings.SmartCommits, &in.Settings.EnforcePermissions,
 		&in.Settings.DiffViewing)
 	if err != nil {
-		return fb.Integration{}, err
+		return fb.Integration{}, nil, err
 	}
 	in.Version = strconv.FormatInt(version, 10)
 	in.Kind = fb.Kind(kind)
 	if in.Projects, err = unmarshalList(projects); err != nil {
-		return fb.Integration{}, fmt.Errorf("reading the projects of integration %s: %w", in.ID, err)
+		return fb.Integration{}, nil, fmt.Errorf("reading the projects of integration %s: %w", in.ID, err)
 	}
 	in.DiscoveredAt, in.CreatedAt, in.UpdatedAt = timePtr(discovered), fromMicros(created), fromMicros(updated)
 	in.CredentialStored = len(cred) > 0
-	if !open {
-		return in, nil
-	}
-	if in.Credential, err = s.open(cred, integrationCredentialAD(in.ID)); err != nil {
-		return fb.Integration{}, undecryptable(secretRow{integrationID: in.ID}, err)
-	}
-	return in, nil
+	return in, cred, nil
 }
 
 // marshalList encodes a list of strings as a JSON array, [] for none.

@@ -111,7 +111,7 @@ func (s *Store) jiraGrant(ctx context.Context, c conn, userKey string, lock bool
 // DeleteJiraGrant removes the person's grant; having none is not an error.
 func (s *Store) DeleteJiraGrant(ctx context.Context, userKey string) (err error) {
 	defer wrap(&err, "DeleteJiraGrant(%q)", userKey)
-	_, err = s.conn().exec(ctx, `DELETE FROM jira_grants WHERE user_key = ?`, userKey)
+	_, err = s.execWrite(ctx, `DELETE FROM jira_grants WHERE user_key = ?`, userKey)
 	return err
 }
 

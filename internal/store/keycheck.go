@@ -42,7 +42,7 @@ func (s *Store) PutKeysetCheck(ctx context.Context) (stored bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	res, err := s.conn().exec(ctx, "INSERT INTO keyset_check (id, value, created_at) VALUES (1, ?, ?) ON CONFLICT (id) DO NOTHING",
+	res, err := s.execWrite(ctx, "INSERT INTO keyset_check (id, value, created_at) VALUES (1, ?, ?) ON CONFLICT (id) DO NOTHING",
 		ct, micros(time.Now()))
 	if err != nil {
 		return false, err

@@ -92,7 +92,7 @@ func (s *Store) IssuePullRequests(ctx context.Context, issueKey string) (_ []fb.
 // PutTrackerLink records the state of a link written back to the tracker.
 func (s *Store) PutTrackerLink(ctx context.Context, l fb.TrackerLink) (err error) {
 	defer wrap(&err, "PutTrackerLink(%q)", l.GlobalID)
-	_, err = s.conn().exec(ctx, `INSERT INTO tracker_links (global_id, issue_key, url, status, updated_at)
+	_, err = s.execWrite(ctx, `INSERT INTO tracker_links (global_id, issue_key, url, status, updated_at)
 		VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (issue_key, global_id) DO UPDATE SET url = excluded.url, status = excluded.status, updated_at = excluded.updated_at`,
 		l.GlobalID, l.IssueKey, l.URL, l.Status, micros(normalizeTime(l.UpdatedAt)))

@@ -249,21 +249,44 @@ var repositoryWithIntegrationQuery = `SELECT ` + qualify("r", repositoryColumns)
 // RepositoryWithIntegration returns the repository and its integration,
 // credential decrypted, read together.
 func (s *Store) RepositoryWithIntegration(ctx context.Context, id string) (fb.Repository, fb.Integration, error) {
-	var r fb.Repository
-	in, err := s.scanIntegration(prefixScan{row: s.conn().queryRow(ctx, repositoryWithIntegrationQuery, id), dest: repositoryDest(&r)})
-	if errors.Is(err, sql.ErrNoRows) {
-		// Read them apart for the same not-found errors as Repository's and Integration's.
-		if r, err = s.Repository(ctx, id); err != nil {
-			return fb.Repository{}, fb.Integration{}, err
-		}
-		in, err = s.Integration(ctx, r.IntegrationID)
-	} else if err != nil {
-		wrap(&err, "RepositoryWithIntegration(%q)", id)
-	}
+	// The cache keeps the credential sealed: it is opened for each use.
+	ri, err := cached(s, ctx, "repository\x00"+id, repositoryWithIntegration.clone, func() (repositoryWithIntegration, error) {
+		return s.repositoryWithIntegration(ctx, id, true)
+	})
 	if err != nil {
 		return fb.Repository{}, fb.Integration{}, err
 	}
-	return r, in, nil
+	in, err := s.openIntegration(ri.integ, ri.credential)
+	if err != nil {
+		return fb.Repository{}, fb.Integration{}, err
+	}
+	return ri.repo, in, nil
+}
+
+func (s *Store) repositoryWithIntegration(ctx context.Context, id string, again bool) (repositoryWithIntegration, error) {
+	var ri repositoryWithIntegration
+	in, cred, err := scanIntegrationRow(prefixScan{row: s.pointConn().queryRow(ctx, repositoryWithIntegrationQuery, id), dest: repositoryDest(&ri.repo)})
+	if errors.Is(err, sql.ErrNoRows) {
+		// Read them apart for the same not-found errors as Repository's and
+		// Integration's; if both are there now, they were made meanwhile.
+		var r fb.Repository
+		if r, err = s.Repository(ctx, id); err == nil {
+			_, err = s.Integration(ctx, r.IntegrationID)
+		}
+		if err == nil && again {
+			return s.repositoryWithIntegration(ctx, id, false)
+		}
+		if err == nil {
+			err = fb.Errorf(fb.ENotFound, "repository %s not found", id)
+		}
+		return repositoryWithIntegration{}, err
+	}
+	if err != nil {
+		wrap(&err, "RepositoryWithIntegration(%q)", id)
+		return repositoryWithIntegration{}, err
+	}
+	ri.integ, ri.credential = in, cred
+	return ri, nil
 }
 
 // prefixScan scans a row's first columns into dest and the rest where its

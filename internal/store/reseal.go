@@ -152,6 +152,6 @@ func (s *Store) resealCheck(ctx context.Context, old []byte) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.conn().exec(ctx, "UPDATE keyset_check SET value = ? WHERE id = 1 AND value = ?", ct, old)
+	_, err = s.execWrite(ctx, "UPDATE keyset_check SET value = ? WHERE id = 1 AND value = ?", ct, old)
 	return err
 }

@@ -19,7 +19,7 @@ const settingsColumns = `require_user_pat_everywhere, branch_name_template, bran
 // version "0") until they are first updated.
 func (s *Store) Settings(ctx context.Context) (_ fb.Settings, err error) {
 	defer wrap(&err, "Settings")
-	return s.conn().settings(ctx, false)
+	return cached(s, ctx, "settings", nil, func() (fb.Settings, error) { return s.pointConn().settings(ctx, false) })
 }
 
 // settings reads the settings; with lock, on PostgreSQL, it locks their row

@@ -51,11 +51,19 @@ type Store struct {
 	// timeout. nil for PostgreSQL, which locks rows, not the database.
 	writer  chan struct{}
 	records *recordGroup // SQLite only
+	reads   *readCache   // SQLite only: readcache.go
 	// wdb is SQLite's write connection: inTx runs there, with a page cache
 	// large enough for a batch of indexed commits, while the pool's readers
 	// keep small ones (see sqliteDSN). nil for PostgreSQL.
 	wdb    *sql.DB
 	wstmts *stmtCache
+	// pdb is SQLite's pool for the lookups by key every request makes (its
+	// API token, and what the read cache misses), without the memory map:
+	// SQLite drops a reader's whole map whenever another connection has
+	// committed, and mapping it again cost such a lookup more than reading
+	// its few pages (pointConn). nil for PostgreSQL.
+	pdb    *sql.DB
+	pstmts *stmtCache
 }
 
 var _ fb.Store = (*Store)(nil)
@@ -79,21 +87,28 @@ func Open(ctx context.Context, dsn string, cipher fb.Cipher) (_ *Store, err erro
 		s.db, err = sql.Open("pgx", dsn)
 	} else {
 		s.dialect = SQLite
-		s.db, err = sql.Open("sqlite", sqliteDSN(dsn, sqliteReadCache))
+		s.db, err = sql.Open("sqlite", sqliteDSN(dsn, sqliteReadCache, sqliteMap))
 		if err == nil {
-			s.wdb, err = sql.Open("sqlite", sqliteDSN(dsn, sqliteWriteCache))
+			s.wdb, err = sql.Open("sqlite", sqliteDSN(dsn, sqliteWriteCache, sqliteMap))
+		}
+		if err == nil {
+			s.pdb, err = sql.Open("sqlite", sqliteDSN(dsn, sqliteReadCache, 0)+"&_pragma=query_only(1)")
 		}
 		s.stmts = &stmtCache{db: s.db, m: map[string]*sql.Stmt{}}
 		s.wstmts = &stmtCache{db: s.wdb, m: map[string]*sql.Stmt{}}
+		s.pstmts = &stmtCache{db: s.pdb, m: map[string]*sql.Stmt{}}
 		s.writer = make(chan struct{}, 1)
 		s.records = &recordGroup{}
+		s.reads = &readCache{}
 	}
 	if err != nil {
 		if s.pool != nil {
 			s.pool.Close()
 		}
-		if s.db != nil {
-			s.db.Close()
+		for _, db := range []*sql.DB{s.db, s.wdb, s.pdb} {
+			if db != nil {
+				db.Close()
+			}
 		}
 		return nil, err
 	}
@@ -102,6 +117,9 @@ func Open(ctx context.Context, dsn string, cipher fb.Cipher) (_ *Store, err erro
 		s.wdb.SetMaxOpenConns(1)
 		s.wdb.SetMaxIdleConns(1)
 		s.wdb.SetConnMaxIdleTime(0)
+		s.pdb.SetMaxOpenConns(pointConns)
+		s.pdb.SetMaxIdleConns(pointConns)
+		s.pdb.SetConnMaxIdleTime(5 * time.Minute)
 	}
 	// database/sql keeps only 2 idle connections by default: under
 	// concurrent requests every other one is opened and closed again, which
@@ -114,6 +132,10 @@ func Open(ctx context.Context, dsn string, cipher fb.Cipher) (_ *Store, err erro
 		return nil, fmt.Errorf("connecting to the %s database: %w", s.dialect, err)
 	}
 	if err := s.Migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.checkReadEpoch(ctx); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -140,6 +162,10 @@ func newPool(dsn string) (*pgxpool.Pool, error) {
 // database/sql cannot). It is nil with SQLite. Close closes it.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
+// pointConns bounds SQLite's connections for lookups by key (Store.pdb):
+// every request makes one, so as many as the readers.
+const pointConns = maxConns
+
 // maxConns bounds the connections to the database; requests beyond it wait
 // for one (PostgreSQL's default limit is 100 for all clients).
 const maxConns = 16
@@ -157,26 +183,31 @@ const (
 	sqliteReadCache  = 2 << 10
 )
 
+// sqliteMap is how much of the file the readers and the writer map: an
+// issue's commits are on pages all over, and reading them through the map
+// rather than a system call per page halves the time of
+// BenchmarkIssueCommits and its 99th percentile. It is 64 MiB, not the
+// whole file: its pages count in the process's RSS, which then grew with
+// the database (206 MiB of 394 at a million commits); pages past it are
+// read with a system call each. The pool for lookups by key maps nothing
+// (Store.pdb).
+const sqliteMap = 64 << 20
+
 // sqliteDSN adds the connection settings forgebridge relies on to an SQLite
 // path or URI: WAL so readers do not block the writer, enforced foreign keys
 // (the cascades), a busy timeout so concurrent writers wait for each other
 // instead of failing with SQLITE_BUSY, immediate transactions so a
 // transaction takes the write lock when it begins rather than failing when it
 // first writes after another connection wrote, and a page cache of cacheKiB.
-// Reads through a memory map of up to 64 MiB of the file rather than a
-// system call per page: an issue's commits are on pages all over too (this
-// halves the time of BenchmarkIssueCommits and its 99th percentile). The map
-// is 64 MiB, not the whole file: its pages count in the process's RSS, which
-// then grew with the database (206 MiB of 394 at a million commits). Only
-// the first 64 MiB of the file are mapped; pages past it are read with a
-// system call each.
-func sqliteDSN(path string, cacheKiB int) string {
+// Reads through a memory map of up to mapBytes of the file rather than a
+// system call per page (see sqliteMap).
+func sqliteDSN(path string, cacheKiB, mapBytes int) string {
 	sep := "?"
 	if strings.Contains(path, "?") {
 		sep = "&"
 	}
 	return path + sep + "_busy_timeout=" + strconv.Itoa(sqliteBusyTimeout) +
-		"&_pragma=cache_size(-" + strconv.Itoa(cacheKiB) + ")&_pragma=mmap_size(67108864)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+		"&_pragma=cache_size(-" + strconv.Itoa(cacheKiB) + ")&_pragma=mmap_size(" + strconv.Itoa(mapBytes) + ")&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
 }
 
 // Dialect reports the database: SQLite or Postgres.
@@ -198,6 +229,10 @@ func (s *Store) Close() error {
 	if s.wdb != nil {
 		s.wstmts.close()
 		s.wdb.Close()
+	}
+	if s.pdb != nil {
+		s.pstmts.close()
+		s.pdb.Close()
 	}
 	return s.db.Close()
 }
@@ -294,6 +329,37 @@ func placeholders(n int) string {
 // conn returns the store's database outside any transaction.
 func (s *Store) conn() conn { return conn{q: s.db, postgres: s.dialect == Postgres, stmts: s.stmts} }
 
+// pointConn is conn for a lookup by key of a few pages, which requests make
+// again and again: on SQLite on the pool without the memory map (pdb).
+func (s *Store) pointConn() conn {
+	if s.pdb == nil {
+		return s.conn()
+	}
+	return conn{q: s.pdb, stmts: s.pstmts}
+}
+
+// execWrite runs one writing statement. On SQLite it is a transaction of
+// its own, which takes its turn behind the store's writer (inTx) rather
+// than meeting SQLITE_BUSY, and polling, while another connection writes;
+// its wait is bounded like the busy handler's was, also for callers whose
+// context has no deadline (work that outlives its request). PostgreSQL
+// locks rows: the statement runs as it is.
+func (s *Store) execWrite(ctx context.Context, query string, args ...any) (res sql.Result, err error) {
+	if s.writer == nil {
+		return s.conn().exec(ctx, query, args...)
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, sqliteBusyTimeout*time.Millisecond)
+		defer cancel()
+	}
+	err = s.inTx(ctx, func(c conn) error {
+		res, err = c.exec(ctx, query, args...)
+		return err
+	})
+	return res, err
+}
+
 // inTx runs fn in a transaction, committed when fn succeeds.
 func (s *Store) inTx(ctx context.Context, fn func(c conn) error) error {
 	if s.writer != nil {
@@ -313,12 +379,15 @@ func (s *Store) inTx(ctx context.Context, fn func(c conn) error) error {
 		return fmt.Errorf("beginning a transaction: %w", err)
 	}
 	defer tx.Rollback() // a no-op after Commit
-	if err := fn(conn{q: tx, postgres: s.dialect == Postgres, stmts: stmts}); err != nil {
+	c := conn{q: tx, postgres: s.dialect == Postgres, stmts: stmts}
+	if err := fn(c); err != nil {
 		return err
 	}
+	epoch := s.reads.epochIn(ctx, c)
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("committing: %w", err)
 	}
+	s.reads.advance(epoch)
 	return nil
 }
 

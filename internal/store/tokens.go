@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 
 	fb "github.com/forgebridge/forgebridge"
 )
@@ -35,15 +36,17 @@ func (s *Store) PutUserToken(ctx context.Context, t *fb.UserToken) (err error) {
 	}
 	at := now()
 	var created int64
-	err = s.conn().queryRow(ctx, `INSERT INTO user_tokens (`+userTokenColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (user_key, integration_id) DO UPDATE SET
-			credential = excluded.credential, login = excluded.login, scopes = excluded.scopes,
-			expires_at = excluded.expires_at, status = excluded.status, checked_at = excluded.checked_at,
-			updated_at = excluded.updated_at, provider_user_id = excluded.provider_user_id
-		RETURNING created_at`,
-		t.UserKey, t.IntegrationID, cred, t.Login, scopes, nullMicros(t.ExpiresAt), string(t.Status), nullMicros(t.CheckedAt),
-		micros(at), micros(at), t.ProviderUserID).Scan(&created)
+	err = s.inTx(ctx, func(c conn) error {
+		return c.queryRow(ctx, `INSERT INTO user_tokens (`+userTokenColumns+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (user_key, integration_id) DO UPDATE SET
+				credential = excluded.credential, login = excluded.login, scopes = excluded.scopes,
+				expires_at = excluded.expires_at, status = excluded.status, checked_at = excluded.checked_at,
+				updated_at = excluded.updated_at, provider_user_id = excluded.provider_user_id
+			RETURNING created_at`,
+			t.UserKey, t.IntegrationID, cred, t.Login, scopes, nullMicros(t.ExpiresAt), string(t.Status), nullMicros(t.CheckedAt),
+			micros(at), micros(at), t.ProviderUserID).Scan(&created)
+	})
 	if isForeignKeyViolation(err) {
 		return integrationNotFound(t.IntegrationID)
 	}
@@ -60,12 +63,38 @@ func (s *Store) PutUserToken(ctx context.Context, t *fb.UserToken) (err error) {
 // UserToken returns the user's token for the integration, decrypted.
 func (s *Store) UserToken(ctx context.Context, userKey, integrationID string) (_ fb.UserToken, err error) {
 	defer wrap(&err, "UserToken(%q, %q)", userKey, integrationID)
-	t, err := s.scanUserToken(s.conn().queryRow(ctx, `SELECT `+userTokenColumns+` FROM user_tokens
-		WHERE user_key = ? AND integration_id = ?`, userKey, integrationID))
-	if errors.Is(err, sql.ErrNoRows) {
-		return fb.UserToken{}, tokenNotFound(userKey, integrationID)
+	// The cache keeps the credential sealed: it is opened for each use.
+	sealed, err := cached(s, ctx, "user_token\x00"+userKey+"\x00"+integrationID, sealedUserToken.clone, func() (sealedUserToken, error) {
+		var st sealedUserToken
+		var err error
+		st.t, st.credential, err = scanUserTokenRow(s.pointConn().queryRow(ctx, `SELECT `+userTokenColumns+` FROM user_tokens
+			WHERE user_key = ? AND integration_id = ?`, userKey, integrationID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return sealedUserToken{}, tokenNotFound(userKey, integrationID)
+		}
+		return st, err
+	})
+	if err != nil {
+		return fb.UserToken{}, err
 	}
-	return t, err
+	t := sealed.t
+	if t.Credential, err = s.open(sealed.credential, userTokenAD(t.UserKey, t.IntegrationID)); err != nil {
+		return fb.UserToken{}, undecryptable(secretRow{userToken: true, userKey: t.UserKey, integrationID: t.IntegrationID}, err)
+	}
+	return t, nil
+}
+
+// sealedUserToken is a user token with its credential still sealed.
+type sealedUserToken struct {
+	t          fb.UserToken // without its credential
+	credential []byte
+}
+
+func (st sealedUserToken) clone() sealedUserToken {
+	st.t.Scopes = slices.Clone(st.t.Scopes)
+	st.t.ExpiresAt, st.t.CheckedAt = clonePtr(st.t.ExpiresAt), clonePtr(st.t.CheckedAt)
+	st.credential = slices.Clone(st.credential)
+	return st
 }
 
 // UserTokens returns every token of the user, by integration id, without
@@ -122,7 +151,7 @@ func (s *Store) UserTokenOwner(ctx context.Context, integrationID, providerUserI
 // UpdatedAt alone: nothing an administrator set has changed.
 func (s *Store) RecordCredentialUserID(ctx context.Context, in fb.Integration, userID string) (err error) {
 	defer wrap(&err, "RecordCredentialUserID(%q)", in.ID)
-	res, err := s.conn().exec(ctx, `UPDATE integrations SET credential_user_id = ? WHERE id = ? AND updated_at = ?`,
+	res, err := s.execWrite(ctx, `UPDATE integrations SET credential_user_id = ? WHERE id = ? AND updated_at = ?`,
 		userID, in.ID, micros(in.UpdatedAt))
 	return expectOne(res, err, fb.Errorf(fb.ENotFound, "integration %s changed since its credential was checked", in.ID))
 }
@@ -138,7 +167,7 @@ func accountTaken(integrationID string) error {
 // DeleteUserToken removes the user's token for the integration.
 func (s *Store) DeleteUserToken(ctx context.Context, userKey, integrationID string) (err error) {
 	defer wrap(&err, "DeleteUserToken(%q, %q)", userKey, integrationID)
-	res, err := s.conn().exec(ctx, `DELETE FROM user_tokens WHERE user_key = ? AND integration_id = ?`, userKey, integrationID)
+	res, err := s.execWrite(ctx, `DELETE FROM user_tokens WHERE user_key = ? AND integration_id = ?`, userKey, integrationID)
 	return expectOne(res, err, tokenNotFound(userKey, integrationID))
 }
 
@@ -154,7 +183,7 @@ func (s *Store) RecordTokenCheck(ctx context.Context, t *fb.UserToken) (err erro
 	if err != nil {
 		return err
 	}
-	res, err := s.conn().exec(ctx, `UPDATE user_tokens SET login = ?, provider_user_id = ?, scopes = ?, expires_at = ?,
+	res, err := s.execWrite(ctx, `UPDATE user_tokens SET login = ?, provider_user_id = ?, scopes = ?, expires_at = ?,
 			status = ?, checked_at = ?
 		WHERE user_key = ? AND integration_id = ? AND updated_at = ?`,
 		t.Login, t.ProviderUserID, scopes, nullMicros(t.ExpiresAt), string(t.Status), nullMicros(t.CheckedAt),
@@ -192,6 +221,18 @@ func (s *Store) scanUserToken(row interface{ Scan(...any) error }) (fb.UserToken
 
 // scanSealedUserToken reads a user token, its credential decrypted only when open is set.
 func (s *Store) scanSealedUserToken(row interface{ Scan(...any) error }, open bool) (fb.UserToken, error) {
+	t, cred, err := scanUserTokenRow(row)
+	if err != nil || !open {
+		return t, err
+	}
+	if t.Credential, err = s.open(cred, userTokenAD(t.UserKey, t.IntegrationID)); err != nil {
+		return fb.UserToken{}, undecryptable(secretRow{userToken: true, userKey: t.UserKey, integrationID: t.IntegrationID}, err)
+	}
+	return t, nil
+}
+
+// scanUserTokenRow reads a user token and its sealed credential.
+func scanUserTokenRow(row interface{ Scan(...any) error }) (fb.UserToken, []byte, error) {
 	var (
 		t                fb.UserToken
 		cred             []byte
@@ -202,19 +243,13 @@ func (s *Store) scanSealedUserToken(row interface{ Scan(...any) error }, open bo
 	err := row.Scan(&t.UserKey, &t.IntegrationID, &cred, &t.Login, &scopes, &expires, &status, &checked, &created, &updated,
 		&t.ProviderUserID)
 	if err != nil {
-		return fb.UserToken{}, err
+		return fb.UserToken{}, nil, err
 	}
 	if t.Scopes, err = unmarshalList(scopes); err != nil {
-		return fb.UserToken{}, fmt.Errorf("reading the scopes of the token of user %s for integration %s: %w", t.UserKey, t.IntegrationID, err)
+		return fb.UserToken{}, nil, fmt.Errorf("reading the scopes of the token of user %s for integration %s: %w", t.UserKey, t.IntegrationID, err)
 	}
 	t.Status = fb.TokenStatus(status)
 	t.ExpiresAt, t.CheckedAt = timePtr(expires), timePtr(checked)
 	t.CreatedAt, t.UpdatedAt = fromMicros(created), fromMicros(updated)
-	if !open {
-		return t, nil
-	}
-	if t.Credential, err = s.open(cred, userTokenAD(t.UserKey, t.IntegrationID)); err != nil {
-		return fb.UserToken{}, undecryptable(secretRow{userToken: true, userKey: t.UserKey, integrationID: t.IntegrationID}, err)
-	}
-	return t, nil
+	return t, cred, nil
 }

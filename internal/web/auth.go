@@ -34,7 +34,7 @@ func (s *Server) loginView(next, name, errText string) view {
 
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 	setPageHeaders(w)
-	if _, _, err := s.sessionUser(w, r); err == nil {
+	if _, _, _, err := s.sessionUser(w, r); err == nil {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}

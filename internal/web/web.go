@@ -150,7 +150,7 @@ func (s *Server) apiForBrowser(api http.Handler) http.Handler {
 			api.ServeHTTP(w, r)
 			return
 		}
-		u, sess, err := s.sessionUser(w, r)
+		r, u, sess, err := s.sessionUser(w, r)
 		if fb.ErrorCode(err) == fb.EUnauthenticated {
 			// No usable session: the API answers 401 in its own format.
 			api.ServeHTTP(w, r)
@@ -182,7 +182,7 @@ type sessionKey struct{}
 func (s *Server) page(h pageFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		setPageHeaders(w)
-		u, sess, err := s.sessionUser(w, r)
+		r, u, sess, err := s.sessionUser(w, r)
 		if err != nil {
 			if fb.ErrorCode(err) != fb.EUnauthenticated {
 				s.renderError(w, r, nil, err)
@@ -209,21 +209,24 @@ func (s *Server) page(h pageFunc) http.Handler {
 // sessionUser reads the session cookie and checks its token again on every
 // request, so a revoked session, or a deactivated or removed account, is
 // signed out at once.
-func (s *Server) sessionUser(w http.ResponseWriter, r *http.Request) (fb.User, session, error) {
+//
+// It returns r with the context the request's work runs in (see
+// app.Service.Authenticated).
+func (s *Server) sessionUser(w http.ResponseWriter, r *http.Request) (*http.Request, fb.User, session, error) {
 	signedOut := fb.Errorf(fb.EUnauthenticated, "Sign in to continue.")
 	sess, ok := s.readSession(r)
 	if !ok {
-		return fb.User{}, session{}, signedOut
+		return r, fb.User{}, session{}, signedOut
 	}
-	u, err := s.App.Authenticate(r.Context(), sess.Token)
+	ctx, u, err := s.App.Authenticated(r.Context(), sess.Token)
 	if fb.ErrorCode(err) == fb.EUnauthenticated {
 		s.clearSession(w)
-		return fb.User{}, session{}, signedOut
+		return r, fb.User{}, session{}, signedOut
 	}
 	if err != nil {
-		return fb.User{}, session{}, err
+		return r, fb.User{}, session{}, err
 	}
-	return u, sess, nil
+	return r.WithContext(ctx), u, sess, nil
 }
 
 // writeAPIError answers an /api/ request with an error in the REST API's

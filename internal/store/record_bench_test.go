@@ -1,0 +1,27 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	fb "github.com/forgebridge/forgebridge"
+	"github.com/forgebridge/forgebridge/internal/store/storetest"
+)
+
+func BenchmarkRecordAction(b *testing.B) {
+	s := storetest.OpenSQLite(b, nil)
+	ctx := context.Background()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		e := fb.AuditEntry{Time: time.Now(), User: "alice", Action: fb.AuditBranchCreate, IntegrationID: "i1", RepositoryID: "r1", Issue: "PROJ-1",
+			Target: fmt.Sprintf("PROJ-1-b%d", i), Outcome: "success", ActionID: fmt.Sprintf("act-%d", i)}
+		br := &fb.IssueBranch{IssueKey: "PROJ-1", RepositoryID: "r1", Name: e.Target, SHA: "abc", WebURL: "https://x", CreatedAt: time.Now()}
+		if err := s.RecordAction(ctx, &e, br, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
