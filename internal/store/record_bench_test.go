@@ -10,6 +10,10 @@ import (
 	"github.com/forgebridge/forgebridge/internal/store/storetest"
 )
 
+// BenchmarkRecordAction is what one action's record costs on SQLite by
+// itself: the issue's record of a new branch and its audit entry, one
+// commit (docs/performance.md, "The read cache, lookups without the memory
+// map, and the floor").
 func BenchmarkRecordAction(b *testing.B) {
 	s := storetest.OpenSQLite(b, nil)
 	ctx := context.Background()
