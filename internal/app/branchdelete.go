@@ -113,8 +113,15 @@ func (s *Service) deleteBranch(ctx context.Context, u fb.User, issueKey string, 
 	return t, nil
 }
 
+// UnlinkQueue is the optional part of a Queue that removes a link from the
+// tracker's issue later, when the tracker refused at first.
+type UnlinkQueue interface {
+	RetryUnlink(ctx context.Context, issueKey, globalID string) error
+}
+
 // unlink removes the link to a deleted branch from each issue it was on; a
-// failure is logged and audited, never returned: the branch is gone.
+// failure is logged, audited and queued for a retry when there is a queue,
+// never returned: the branch is gone.
 func (s *Service) unlink(ctx context.Context, u fb.User, t target, keys []string, globalID string) {
 	un, ok := s.Linker.(Unlinker)
 	if !ok {
@@ -125,10 +132,43 @@ func (s *Service) unlink(ctx context.Context, u fb.User, t target, keys []string
 		lctx, cancel := context.WithTimeout(ctx, LinkTimeout)
 		err := un.UnlinkIssue(lctx, key, globalID)
 		cancel()
-		if err != nil {
-			s.log().Warn("link to a deleted branch not removed from the tracker's issue", "issue", key, "globalId", globalID, "err", err)
-		}
 		s.audit(ctx, fb.AuditEntry{User: u.Name, Action: AuditRemoteLinkDelete, IntegrationID: t.integ.ID,
 			RepositoryID: t.repo.ID, Issue: key, Target: globalID}, err)
+		if err == nil {
+			continue
+		}
+		q, ok := s.Queue.(UnlinkQueue)
+		if !ok {
+			s.log().Warn("link to a deleted branch not removed from the tracker's issue", "issue", key, "globalId", globalID, "err", err)
+			continue
+		}
+		s.log().Warn("link to a deleted branch not removed from the tracker's issue; retrying later", "issue", key, "globalId", globalID, "err", err)
+		if qerr := q.RetryUnlink(ctx, key, globalID); qerr != nil {
+			s.log().Error("retry of a link's removal not queued", "issue", key, "globalId", globalID, "err", qerr)
+		}
 	}
+}
+
+// RemoveLink removes a link from the tracker's issue now (the queue's
+// worker), unless it was written again since it was meant to go (the
+// branch made again): the tracker's link is then the new one's.
+func (s *Service) RemoveLink(ctx context.Context, issueKey, globalID string) error {
+	un, ok := s.Linker.(Unlinker)
+	if !ok {
+		return nil
+	}
+	links, err := s.Store.TrackerLinks(ctx, issueKey)
+	if err != nil {
+		return err
+	}
+	for _, l := range links {
+		if l.GlobalID == globalID {
+			return nil
+		}
+	}
+	if err := un.UnlinkIssue(ctx, issueKey, globalID); err != nil {
+		return err
+	}
+	s.audit(ctx, fb.AuditEntry{User: BackgroundUser, Action: AuditRemoteLinkDelete, Issue: issueKey, Target: globalID}, nil)
+	return nil
 }

@@ -210,3 +210,48 @@ func (e *deleteEnv) create(name string) {
 		e.t.Fatal("the created branch is not linked from the Jira issue")
 	}
 }
+
+// TestUnlinkRetried deletes a branch while Jira is down: the branch is gone
+// at once, the link's removal is audited as failed and queued; the queue's
+// retry removes it once Jira is back, unless the branch was made again
+// meanwhile, whose link then stays.
+func TestUnlinkRetried(t *testing.T) {
+	for _, again := range []bool{false, true} {
+		t.Run(map[bool]string{false: "removed later", true: "made again meanwhile"}[again], func(t *testing.T) {
+			e := newDeleteEnv(t, storetest.OpenSQLite(t, nil), false, false)
+			q := &scriptedQueue{svc: e.svc}
+			e.svc.Queue = q
+			e.create("PROJ-1-fix")
+			gid := e.jira.RemoteLinks("PROJ-1")[0].GlobalID
+			e.jira.SetDown(true)
+			if err := e.svc.DeleteBranch(e.ctx, e.admin, "PROJ-1", app.DeleteBranchInput{RepositoryID: e.repoID, Name: "PROJ-1-fix"}); err != nil {
+				t.Fatalf("the delete must stand whatever Jira says: %v", err)
+			}
+			if len(q.unlinks) != 1 || q.unlinks[0] != [2]string{"PROJ-1", gid} {
+				t.Fatalf("removals queued %v, want PROJ-1 %s", q.unlinks, gid)
+			}
+			entries, _, err := e.st.Audit(e.ctx, fb.AuditQuery{Page: fb.Page{Limit: 10}, Action: app.AuditRemoteLinkDelete})
+			if err != nil || len(entries) != 1 || entries[0].Outcome != fb.AuditOutcomeFailure {
+				t.Fatalf("audit %+v %v, want one failed removal", entries, err)
+			}
+			e.jira.SetDown(false)
+			if again {
+				e.create("PROJ-1-fix")
+			}
+			if err := e.svc.RemoveLink(e.ctx, "PROJ-1", gid); err != nil {
+				t.Fatalf("the retry: %v", err)
+			}
+			links := e.jira.RemoteLinks("PROJ-1")
+			if again && (len(links) != 1 || links[0].GlobalID != gid) {
+				t.Errorf("the new branch's link: %+v, want it kept", links)
+			}
+			if !again && len(links) != 0 {
+				t.Errorf("links left on PROJ-1: %+v", links)
+			}
+			entries, _, err = e.st.Audit(e.ctx, fb.AuditQuery{Page: fb.Page{Limit: 10}, Action: app.AuditRemoteLinkDelete})
+			if want := map[bool]int{false: 2, true: 1}[again]; err != nil || len(entries) != want {
+				t.Errorf("%d removal audit entries %v, want %d", len(entries), err, want)
+			}
+		})
+	}
+}

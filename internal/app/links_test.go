@@ -47,7 +47,13 @@ type scriptedQueue struct {
 	err     error
 	work    bool
 	retries []app.IssueLink
-	indexed []string // repositories asked to be indexed
+	indexed []string    // repositories asked to be indexed
+	unlinks [][2]string // issue key and global id of each removal queued
+}
+
+func (q *scriptedQueue) RetryUnlink(ctx context.Context, issueKey, globalID string) error {
+	q.unlinks = append(q.unlinks, [2]string{issueKey, globalID})
+	return q.err
 }
 
 func (q *scriptedQueue) Index(ctx context.Context, ids []string, by app.IndexPriority, reset bool) error {

@@ -140,6 +140,7 @@ func Open(ctx context.Context, cfg Config) (*Queue, error) {
 
 	w := river.NewWorkers()
 	river.AddWorker(w, &remoteLinkWorker{q: q})
+	river.AddWorker(w, &unlinkWorker{q: q})
 	river.AddWorker(w, &discoverWorker{q: q})
 	river.AddWorker(w, &revalidateWorker{q: q})
 	river.AddWorker(w, &scheduleWorker{q: q})
@@ -293,6 +294,17 @@ func (q *Queue) Stop(ctx context.Context) error {
 func (q *Queue) RetryLink(ctx context.Context, issueKey string, l app.IssueLink) error {
 	if _, err := q.client.Insert(ctx, newRemoteLinkArgs(issueKey, l), nil); err != nil {
 		return fmt.Errorf("jobs: queueing the link to %s on issue %s: %w", l.URL, issueKey, err)
+	}
+	return nil
+}
+
+var _ app.UnlinkQueue = (*Queue)(nil)
+
+// RetryUnlink queues the removal of a link from an issue, retried with
+// River's backoff until it succeeds or its attempts run out.
+func (q *Queue) RetryUnlink(ctx context.Context, issueKey, globalID string) error {
+	if _, err := q.client.Insert(ctx, unlinkArgs{IssueKey: issueKey, GlobalID: globalID}, nil); err != nil {
+		return fmt.Errorf("jobs: queueing the removal of link %s from issue %s: %w", globalID, issueKey, err)
 	}
 	return nil
 }

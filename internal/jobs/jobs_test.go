@@ -149,6 +149,12 @@ func (l *scriptedLinker) LinkIssue(ctx context.Context, issue string, link app.I
 	return err
 }
 
+// UnlinkIssue follows the script of "unlink ISSUE" and records the call
+// under that name.
+func (l *scriptedLinker) UnlinkIssue(ctx context.Context, issue, globalID string) error {
+	return l.LinkIssue(ctx, "unlink "+issue, app.IssueLink{GlobalID: globalID})
+}
+
 func (l *scriptedLinker) callsOf(issue string) []app.IssueLink {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -287,6 +293,63 @@ func TestRemoteLink(t *testing.T) {
 						if err != nil || len(links) != 1 || links[0].Status != c.wantLink {
 							t.Errorf("recorded link state %+v %v, want %s", links, err, c.wantLink)
 						}
+					}
+				})
+			}
+		})
+	}
+}
+
+// TestRemoteUnlink runs the removal of a deleted branch's link from an
+// issue: retried until the tracker takes it, given up after its attempts.
+func TestRemoteUnlink(t *testing.T) {
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			e := newEnv(t, b)
+			q := e.start(t)
+			ctx := context.Background()
+			const gid = "forgebridge:r1:branch:FB-1-x"
+			cases := []struct {
+				name        string
+				issue       string
+				errs        []error
+				maxAttempts int // 0: queued by RetryUnlink with River's default
+				wantState   rivertype.JobState
+				wantCalls   int
+				wantLog     string
+			}{
+				{name: "retried until removed", issue: "FB-11",
+					errs:      []error{errors.New("connection reset"), fb.Errorf(fb.ETrackerUnavailable, "Jira is down")},
+					wantState: rivertype.JobStateCompleted, wantCalls: 3},
+				{name: "gives up after its attempts", issue: "FB-12", maxAttempts: 2,
+					errs:      []error{errors.New("boom"), errors.New("boom"), errors.New("boom")},
+					wantState: rivertype.JobStateDiscarded, wantCalls: 2, wantLog: "gave up removing a link"},
+			}
+			for _, c := range cases {
+				t.Run(c.name, func(t *testing.T) {
+					e.linker.set("unlink "+c.issue, c.errs...)
+					if c.maxAttempts == 0 {
+						if err := q.RetryUnlink(ctx, c.issue, gid); err != nil {
+							t.Fatalf("RetryUnlink: %v", err)
+						}
+					} else if _, err := q.client.Insert(ctx, unlinkArgs{IssueKey: c.issue, GlobalID: gid}, &river.InsertOpts{MaxAttempts: c.maxAttempts}); err != nil {
+						t.Fatal(err)
+					}
+					job := waitJob(t, q, kindUnlink, linkArgsFor(c.issue), finalStates...)
+					if job.State != c.wantState {
+						t.Errorf("job state %s, want %s (errors %v)", job.State, c.wantState, job.Errors)
+					}
+					calls := e.linker.callsOf("unlink " + c.issue)
+					if len(calls) != c.wantCalls {
+						t.Errorf("%d UnlinkIssue calls, want %d", len(calls), c.wantCalls)
+					}
+					for _, got := range calls {
+						if got.GlobalID != gid {
+							t.Errorf("UnlinkIssue of %q, want %q", got.GlobalID, gid)
+						}
+					}
+					if c.wantLog != "" && !strings.Contains(e.logs.String(), c.wantLog) {
+						t.Errorf("log lacks %q:\n%s", c.wantLog, e.logs.String())
 					}
 				})
 			}

@@ -14,6 +14,7 @@ import (
 // Job kinds, as stored in the river_job table.
 const (
 	kindRemoteLink = "remote_link"
+	kindUnlink     = "remote_unlink"
 	kindDiscover   = "discover"
 	kindRevalidate = "revalidate_tokens"
 	kindSchedule   = "schedule"
@@ -72,6 +73,17 @@ func (remoteLinkArgs) InsertOpts() river.InsertOpts {
 		ByState: []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending,
 			rivertype.JobStateRetryable, rivertype.JobStateRunning, rivertype.JobStateScheduled}}}
 }
+
+// unlinkArgs is a link to remove from an issue (a deleted branch's).
+type unlinkArgs struct {
+	IssueKey string `json:"issueKey"`
+	GlobalID string `json:"globalId"`
+}
+
+func (unlinkArgs) Kind() string { return kindUnlink }
+
+// InsertOpts: queued once while waiting, like a link to write.
+func (unlinkArgs) InsertOpts() river.InsertOpts { return remoteLinkArgs{}.InsertOpts() }
 
 // integrationArgs names the integration a discover or revalidate_tokens job is for.
 type integrationArgs struct {
@@ -209,6 +221,22 @@ func (w *remoteLinkWorker) Work(ctx context.Context, job *river.Job[remoteLinkAr
 		w.q.log.Error("gave up writing a link to the tracker's issue", "issue", a.IssueKey, "url", a.Link.URL,
 			"attempts", job.Attempt, "err", err)
 		w.q.app.AbandonLink(context.WithoutCancel(ctx), a.IssueKey, a.issueLink())
+	}
+	return err
+}
+
+type unlinkWorker struct {
+	river.WorkerDefaults[unlinkArgs]
+	q *Queue
+}
+
+func (w *unlinkWorker) Work(ctx context.Context, job *river.Job[unlinkArgs]) error {
+	a := job.Args
+	err := outcome(w.q.app.RemoveLink(ctx, a.IssueKey, a.GlobalID))
+	var cancelled *river.JobCancelError
+	if errors.As(err, &cancelled) || err != nil && !isCancelOrSnooze(err) && job.Attempt >= job.MaxAttempts {
+		w.q.log.Error("gave up removing a link from the tracker's issue", "issue", a.IssueKey, "globalId", a.GlobalID,
+			"attempts", job.Attempt, "err", err)
 	}
 	return err
 }
