@@ -14,6 +14,11 @@ type stmtCache struct {
 	mu     sync.RWMutex
 	m      map[string]*sql.Stmt // nil value: being prepared
 	closed bool
+	// preparing counts the background prepares: close waits for them, so
+	// that none holds a connection past the store's Close (SQLite removes
+	// its -wal and -shm files when the last connection closes, and a
+	// connection closed later did so under a caller removing the directory).
+	preparing sync.WaitGroup
 }
 
 // Queries built with a variable number of placeholders (IN lists, batches)
@@ -42,15 +47,17 @@ func (c *stmtCache) get(query string) *sql.Stmt {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if st, ok := c.m[query]; ok || len(c.m) >= maxCachedStmts {
+	if st, ok := c.m[query]; ok || c.closed || len(c.m) >= maxCachedStmts {
 		return st
 	}
 	c.m[query] = nil
+	c.preparing.Add(1)
 	go c.prepare(query)
 	return nil
 }
 
 func (c *stmtCache) prepare(query string) {
+	defer c.preparing.Done()
 	st, err := c.db.Prepare(query)
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -69,8 +76,11 @@ func (c *stmtCache) close() {
 		return
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	c.closed = true
+	c.mu.Unlock()
+	c.preparing.Wait()
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	for q, st := range c.m {
 		if st != nil {
 			st.Close()

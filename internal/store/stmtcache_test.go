@@ -3,10 +3,14 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
 	fb "github.com/forgebridge/forgebridge"
+	"github.com/forgebridge/forgebridge/internal/store"
 	"github.com/forgebridge/forgebridge/internal/store/storetest"
 )
 
@@ -52,5 +56,36 @@ func TestWriteTurnHonoursContext(t *testing.T) {
 	err := s.UpdateSettings(ctx, fb.DefaultSettings)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("write while the turn is taken, context canceled: %v, want context.Canceled", err)
+	}
+}
+
+// TestCloseWaitsForPrepares checks that when Close returns, no connection
+// is left open by a statement still being prepared in the background:
+// SQLite removes its -wal and -shm files as the last connection closes,
+// and one closed later did so while the caller removed the directory.
+func TestCloseWaitsForPrepares(t *testing.T) {
+	for range 5 {
+		dir := t.TempDir()
+		s, err := store.Open(t.Context(), filepath.Join(dir, "forgebridge.db"), storetest.NewCipher())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 100 { // new queries: each starts a prepare
+			if _, err := s.ExecRaw(t.Context(), fmt.Sprintf("UPDATE settings SET branch_name_max_length = %d WHERE id = -1", i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			if e.Name() != "forgebridge.db" {
+				t.Fatalf("%s left in the directory after Close: a connection outlived it", e.Name())
+			}
+		}
 	}
 }
