@@ -138,6 +138,9 @@ func (s *Service) unlink(ctx context.Context, u fb.User, t target, keys []string
 			continue
 		}
 		q, ok := s.Queue.(UnlinkQueue)
+		if code := fb.ErrorCode(err); code == fb.EForbidden || code == fb.ENotFound || code == fb.EInvalid {
+			ok = false // Jira's answer, not its absence: a retry would get it again
+		}
 		if !ok {
 			s.log().Warn("link to a deleted branch not removed from the tracker's issue", "issue", key, "globalId", globalID, "err", err)
 			continue
@@ -150,8 +153,9 @@ func (s *Service) unlink(ctx context.Context, u fb.User, t target, keys []string
 }
 
 // RemoveLink removes a link from the tracker's issue now (the queue's
-// worker), unless it was written again since it was meant to go (the
-// branch made again): the tracker's link is then the new one's.
+// worker), unless the branch is on the issue again (made again, or found
+// again by an index run, which records it before it queues its link) or
+// its link was written again: the tracker's link is then the new one's.
 func (s *Service) RemoveLink(ctx context.Context, issueKey, globalID string) error {
 	un, ok := s.Linker.(Unlinker)
 	if !ok {
@@ -161,10 +165,19 @@ func (s *Service) RemoveLink(ctx context.Context, issueKey, globalID string) err
 	if err != nil {
 		return err
 	}
-	for _, l := range links {
-		if l.GlobalID == globalID {
-			return nil
+	again := slices.ContainsFunc(links, func(l fb.TrackerLink) bool { return l.GlobalID == globalID })
+	if !again {
+		branches, err := s.Store.IssueBranches(ctx, issueKey)
+		if err != nil {
+			return err
 		}
+		again = slices.ContainsFunc(branches, func(b fb.IssueBranch) bool {
+			return branchGlobalID(b.RepositoryID, b.Name) == globalID
+		})
+	}
+	if again {
+		s.log().Info("link kept on the tracker's issue: its branch is back", "issue", issueKey, "globalId", globalID)
+		return nil
 	}
 	if err := un.UnlinkIssue(ctx, issueKey, globalID); err != nil {
 		return err

@@ -216,8 +216,20 @@ func (e *deleteEnv) create(name string) {
 // retry removes it once Jira is back, unless the branch was made again
 // meanwhile, whose link then stays.
 func TestUnlinkRetried(t *testing.T) {
-	for _, again := range []bool{false, true} {
-		t.Run(map[bool]string{false: "removed later", true: "made again meanwhile"}[again], func(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		again func(e *deleteEnv) // nil: the branch stays gone
+	}{
+		{"removed later", nil},
+		{"made again meanwhile", func(e *deleteEnv) { e.create("PROJ-1-fix") }},
+		{"found again by an index run, its link not yet written", func(e *deleteEnv) {
+			if err := e.st.AddIssueBranch(e.ctx, fb.IssueBranch{IssueKey: "PROJ-1", RepositoryID: e.repoID, Name: "PROJ-1-fix", SHA: "abc"}); err != nil {
+				e.t.Fatal(err)
+			}
+		}},
+	} {
+		again := c.again != nil
+		t.Run(c.name, func(t *testing.T) {
 			e := newDeleteEnv(t, storetest.OpenSQLite(t, nil), false, false)
 			q := &scriptedQueue{svc: e.svc}
 			e.svc.Queue = q
@@ -236,14 +248,14 @@ func TestUnlinkRetried(t *testing.T) {
 			}
 			e.jira.SetDown(false)
 			if again {
-				e.create("PROJ-1-fix")
+				c.again(e)
 			}
 			if err := e.svc.RemoveLink(e.ctx, "PROJ-1", gid); err != nil {
 				t.Fatalf("the retry: %v", err)
 			}
 			links := e.jira.RemoteLinks("PROJ-1")
 			if again && (len(links) != 1 || links[0].GlobalID != gid) {
-				t.Errorf("the new branch's link: %+v, want it kept", links)
+				t.Errorf("the branch's link: %+v, want it kept", links)
 			}
 			if !again && len(links) != 0 {
 				t.Errorf("links left on PROJ-1: %+v", links)
@@ -253,5 +265,26 @@ func TestUnlinkRetried(t *testing.T) {
 				t.Errorf("%d removal audit entries %v, want %d", len(entries), err, want)
 			}
 		})
+	}
+}
+
+// TestUnlinkRefusedNotQueued: Jira refusing the removal itself (the service
+// account may no longer link issues) is audited, not queued: a retry would
+// be refused alike.
+func TestUnlinkRefusedNotQueued(t *testing.T) {
+	e := newDeleteEnv(t, storetest.OpenSQLite(t, nil), false, false)
+	q := &scriptedQueue{svc: e.svc}
+	e.svc.Queue = q
+	e.create("PROJ-1-fix")
+	e.jira.Revoke("forgebridge-svc", "PROJ", "LINK_ISSUES")
+	if err := e.svc.DeleteBranch(e.ctx, e.admin, "PROJ-1", app.DeleteBranchInput{RepositoryID: e.repoID, Name: "PROJ-1-fix"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(q.unlinks) != 0 {
+		t.Errorf("removals queued %v, want none", q.unlinks)
+	}
+	entries, _, err := e.st.Audit(e.ctx, fb.AuditQuery{Page: fb.Page{Limit: 10}, Action: app.AuditRemoteLinkDelete})
+	if err != nil || len(entries) != 1 || entries[0].Outcome != fb.AuditOutcomeFailure || entries[0].Code != string(fb.EForbidden) {
+		t.Errorf("audit %+v %v, want one removal refused as forbidden", entries, err)
 	}
 }

@@ -85,10 +85,15 @@ func (s *Service) AbandonLink(ctx context.Context, issueKey string, l IssueLink)
 }
 
 func branchLink(t target, b fb.Branch) IssueLink {
-	l := IssueLink{GlobalID: fmt.Sprintf("forgebridge:%s:branch:%s", t.repo.ID, b.Name), URL: b.WebURL,
+	l := IssueLink{GlobalID: branchGlobalID(t.repo.ID, b.Name), URL: b.WebURL,
 		Title: fmt.Sprintf("Branch %s in %s", b.Name, t.repo.FullName), Summary: "Created from forgebridge"}
 	l.IconURL, l.IconTitle = serviceIcon(t.integ.Kind, b.WebURL)
 	return l
+}
+
+// branchGlobalID names a branch's link on the tracker's issue.
+func branchGlobalID(repositoryID, name string) string {
+	return fmt.Sprintf("forgebridge:%s:branch:%s", repositoryID, name)
 }
 
 func pullRequestLink(t target, pr fb.PullRequest) IssueLink {

@@ -82,7 +82,9 @@ type unlinkArgs struct {
 
 func (unlinkArgs) Kind() string { return kindUnlink }
 
-// InsertOpts: queued once while waiting, like a link to write.
+// InsertOpts: queued once while waiting or running, like a link to write
+// (River's unique jobs must count running ones). A removal asked for again
+// while one runs is dropped; the delete that asked tried it at once first.
 func (unlinkArgs) InsertOpts() river.InsertOpts { return remoteLinkArgs{}.InsertOpts() }
 
 // integrationArgs names the integration a discover or revalidate_tokens job is for.

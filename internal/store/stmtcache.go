@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"database/sql"
 	"sync"
 )
@@ -19,6 +20,16 @@ type stmtCache struct {
 	// its -wal and -shm files when the last connection closes, and a
 	// connection closed later did so under a caller removing the directory).
 	preparing sync.WaitGroup
+	// stop ends the prepares' waits for a connection when the cache closes,
+	// so that Close never waits on a connection someone holds.
+	stop context.Context
+	halt context.CancelFunc
+}
+
+func newStmtCache(db *sql.DB) *stmtCache {
+	c := &stmtCache{db: db, m: map[string]*sql.Stmt{}}
+	c.stop, c.halt = context.WithCancel(context.Background())
+	return c
 }
 
 // Queries built with a variable number of placeholders (IN lists, batches)
@@ -58,7 +69,7 @@ func (c *stmtCache) get(query string) *sql.Stmt {
 
 func (c *stmtCache) prepare(query string) {
 	defer c.preparing.Done()
-	st, err := c.db.Prepare(query)
+	st, err := c.db.PrepareContext(c.stop, query)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch {
@@ -78,6 +89,7 @@ func (c *stmtCache) close() {
 	c.mu.Lock()
 	c.closed = true
 	c.mu.Unlock()
+	c.halt()
 	c.preparing.Wait()
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -94,9 +94,7 @@ func Open(ctx context.Context, dsn string, cipher fb.Cipher) (_ *Store, err erro
 		if err == nil {
 			s.pdb, err = sql.Open("sqlite", sqliteDSN(dsn, sqliteReadCache, 0)+"&_pragma=query_only(1)")
 		}
-		s.stmts = &stmtCache{db: s.db, m: map[string]*sql.Stmt{}}
-		s.wstmts = &stmtCache{db: s.wdb, m: map[string]*sql.Stmt{}}
-		s.pstmts = &stmtCache{db: s.pdb, m: map[string]*sql.Stmt{}}
+		s.stmts, s.wstmts, s.pstmts = newStmtCache(s.db), newStmtCache(s.wdb), newStmtCache(s.pdb)
 		s.writer = make(chan struct{}, 1)
 		s.records = &recordGroup{}
 		s.reads = &readCache{}

@@ -143,7 +143,9 @@ func (t *Tracker) grantToken(ctx context.Context, as fb.User, stale string, writ
 		if g.AccessToken != stale && t.now().Before(g.ExpiresAt.Add(-refreshBefore)) {
 			return &g, nil // renewed meanwhile, here or by another instance
 		}
-		next, err := t.refresh(ctx, g)
+		// Not the caller's context: once Jira has rotated the refresh token,
+		// its answer must be read and stored even if the caller gave up.
+		next, err := t.refresh(context.WithoutCancel(ctx), g)
 		if fb.ErrorCode(err) == fb.EGrantRequired {
 			dropped = err
 			return nil, nil // Jira no longer honours it: forget it

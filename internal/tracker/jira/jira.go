@@ -19,6 +19,11 @@ import (
 	fb "github.com/forgebridge/forgebridge"
 )
 
+// grantRetry is how long a person whose kept grant could not give a token
+// (the store or Jira's token endpoint failing) is asked about as the
+// service account before their grant is tried again.
+const grantRetry = time.Minute
+
 // Defaults of Config.
 const (
 	DefaultAdminGroup = "jira-administrators"
@@ -90,6 +95,10 @@ type Tracker struct {
 	// (none, or Jira no longer honours it), by Jira user key, so their
 	// questions go to the service account without a look at the store.
 	noGrant *lru[string, struct{}]
+	// grantFailing is the people whose grant could not give a token lately
+	// (the store or Jira's token endpoint failing), not asked again for
+	// grantRetry.
+	grantFailing *lru[string, struct{}]
 	// lastBrowsable is a project each person was last found to browse,
 	// tried first when the question is whether they browse any.
 	lastBrowsable *lru[personKey, string]
@@ -149,6 +158,7 @@ func New(cfg Config) (*Tracker, error) {
 	t.missing = newLRU[scope, struct{}](ttl, maxUsers)
 	t.refused = newLRU[[32]byte, struct{}](ttl, maxPeople)
 	t.noGrant = newLRU[string, struct{}](ttl, maxPeople)
+	t.grantFailing = newLRU[string, struct{}](grantRetry, maxPeople)
 	t.lastBrowsable = newLRU[personKey, string](0, maxPeople)
 	authorTTL := authorsFor
 	if ttl < 0 {

@@ -202,3 +202,52 @@ func TestKeptGrantFallsBackOncePerCachePeriod(t *testing.T) {
 		})
 	}
 }
+
+// TestKeptGrantFailingEndpointAskedOnce: when Jira's token endpoint fails
+// (here a rotated client secret: invalid_client), the grant is kept, the
+// service account answers, and the endpoint is not asked again on every
+// question, only after grantRetry.
+func TestKeptGrantFailingEndpointAskedOnce(t *testing.T) {
+	g := newGrantEnv(t)
+	for _, p := range []string{"P1", "P2", "P3"} {
+		g.fake.AddProject(p, p)
+		g.fake.Grant("forgebridge-svc", p, "BROWSE_PROJECTS")
+		g.fake.Grant("alice", p, "BROWSE_PROJECTS", "VIEW_DEV_TOOLS")
+	}
+	c := &clock{now: time.Now()}
+	g.tr.now = c.Now
+	g.signIn(t, "alice", g.alice)
+	g.expire(t)
+	g.fake.AddOAuthClient(clientID, "a-rotated-secret", callback)
+	refreshes := func() int {
+		n := 0
+		for _, call := range g.fake.Calls() {
+			if strings.HasSuffix(call.Path, "/token") {
+				n++
+			}
+		}
+		return n
+	}
+	for i, step := range []struct {
+		project string
+		advance time.Duration
+		want    int
+	}{
+		{"P1", 0, 1},
+		{"P2", 0, 0},                       // within grantRetry: not asked again
+		{"P3", grantRetry + time.Second, 1}, // then tried again
+	} {
+		c.Advance(step.advance)
+		g.fake.ResetCalls()
+		got, err := g.tr.Permissions(context.Background(), g.alice, step.project)
+		if err != nil || !got[fb.PermViewDevTools] {
+			t.Fatalf("step %d: permissions %v %v, want View Development Tools from the service account", i, got, err)
+		}
+		if n := refreshes(); n != step.want {
+			t.Errorf("step %d (%s): %d refreshes, want %d", i, step.project, n, step.want)
+		}
+	}
+	if _, ok := g.stored(t, g.alice.Key); !ok {
+		t.Error("a failing token endpoint dropped the grant")
+	}
+}

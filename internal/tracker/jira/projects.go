@@ -78,14 +78,21 @@ func (t *Tracker) asPerson(ctx context.Context, u fb.User, ask func(token string
 			return true, err
 		}
 	}
-	stale := ""
-	for range 2 {
-		token, ok := t.keptToken(ctx, u, stale)
+	stale, renewed := "", false
+	for {
+		token, fresh, ok := t.keptToken(ctx, u, stale)
 		if !ok {
 			return false, nil
 		}
-		if err := ask(token); !t.refusedToken(token, err) {
+		renewed = renewed || fresh
+		err := ask(token)
+		if !t.refusedToken(token, err) {
 			return true, err
+		}
+		// Only an expired token (401) is worth renewing, once: a 403 (the
+		// person's permissions, a proxy) would refuse a new one alike.
+		if renewed || fb.ErrorCode(err) != fb.EUnauthenticated {
+			break
 		}
 		stale = token
 	}
@@ -98,24 +105,34 @@ func (t *Tracker) asPerson(ctx context.Context, u fb.User, ask func(token string
 // grantToken (the one refresh path, one rotation across instances; a grant
 // Jira no longer honours is dropped there). stale is a token Jira just
 // refused; one already known refused is renewed too (the web session's
-// token is the grant's until the grant is renewed). ok is false when
-// grants are not kept, the person has none (remembered for the cache
-// period), or it cannot give a token now (the store or Jira failing).
-func (t *Tracker) keptToken(ctx context.Context, u fb.User, stale string) (string, bool) {
+// token is the grant's until the grant is renewed); renewed says it was.
+// ok is false when grants are not kept, the person has none (remembered
+// for the cache period), or it cannot give a token now (the store or
+// Jira's token endpoint failing: remembered for grantRetry, so that a
+// failing endpoint is not asked again on every request).
+func (t *Tracker) keptToken(ctx context.Context, u fb.User, stale string) (token string, renewed, ok bool) {
 	if !t.KeepsGrants() || u.Key == "" {
-		return "", false
+		return "", false, false
 	}
 	if _, none := t.noGrant.get(u.Key, t.now()); none {
-		return "", false
+		return "", false, false
+	}
+	if _, failing := t.grantFailing.get(u.Key, t.now()); failing {
+		return "", false, false
 	}
 	token, err := t.grantToken(ctx, u, stale, false)
+	renewed = stale != ""
 	if err == nil && stale == "" && t.isRefused(token) {
 		token, err = t.grantToken(ctx, u, token, false)
+		renewed = true
 	}
-	if fb.ErrorCode(err) == fb.EGrantRequired {
+	switch {
+	case fb.ErrorCode(err) == fb.EGrantRequired:
 		t.noGrant.put(u.Key, struct{}{}, t.now())
+	case err != nil:
+		t.grantFailing.put(u.Key, struct{}{}, t.now())
 	}
-	return token, err == nil
+	return token, renewed, err == nil
 }
 
 // projectList is the keys of projects, as GET /rest/api/2/project answers.
