@@ -234,7 +234,7 @@ func TestKeptGrantFailingEndpointAskedOnce(t *testing.T) {
 		want    int
 	}{
 		{"P1", 0, 1},
-		{"P2", 0, 0},                       // within grantRetry: not asked again
+		{"P2", 0, 0},                        // within grantRetry: not asked again
 		{"P3", grantRetry + time.Second, 1}, // then tried again
 	} {
 		c.Advance(step.advance)
