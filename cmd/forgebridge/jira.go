@@ -138,17 +138,6 @@ func (t withLocalAccounts) IssuePermissions(ctx context.Context, u fb.User, issu
 	return map[string]bool{}, nil
 }
 
-var _ app.IssueVisibility = withLocalAccounts{}
-
-// VisibleIssues asks Jira as the person which issues they may browse; a
-// local account holds no Jira permission and sees none.
-func (t withLocalAccounts) VisibleIssues(ctx context.Context, u fb.User, keys []string) (map[string]bool, bool, error) {
-	if ju, ok := jiraUser(u); ok {
-		return t.jira.VisibleIssues(asJiraUser(ctx, u, ju), ju, keys)
-	}
-	return map[string]bool{}, true, nil
-}
-
 func (t withLocalAccounts) BrowsableProjects(ctx context.Context, u fb.User) ([]string, error) {
 	if ju, ok := jiraUser(u); ok {
 		return t.jira.BrowsableProjects(asJiraUser(ctx, u, ju), ju)

@@ -330,36 +330,12 @@ type ProjectWidePermissions interface {
 	IssuePermissionsAreProjects() bool
 }
 
-// IssueVisibility is the optional part of a Tracker that answers which of
-// many issues a person may browse in few calls (Jira: a JQL search as them).
-// ok is false when it cannot ask as them; the issues are then checked one
-// by one.
-type IssueVisibility interface {
-	VisibleIssues(ctx context.Context, u fb.User, keys []string) (visible map[string]bool, ok bool, err error)
-}
-
 // issueSecurity drops the issues whose own permissions (an issue security
 // level) hide them or their development tools from the person, asking
-// a few at a time. Issues the tracker does not know are dropped too. The
-// issues come from projects where the person holds Browse and View
-// Development Tools (devToolsProjects), so an issue they may browse is one
-// whose development tools they may see.
+// a few at a time. Issues the tracker does not know are dropped too.
 func (s *Service) issueSecurity(ctx context.Context, u fb.User, issues []IssueResult) ([]IssueResult, error) {
 	if pw, ok := s.Tracker.(ProjectWidePermissions); ok && pw.IssuePermissionsAreProjects() {
 		return issues, nil
-	}
-	if v, ok := s.Tracker.(IssueVisibility); ok && len(issues) > 0 {
-		keys := make([]string, len(issues))
-		for i, r := range issues {
-			keys[i] = r.Key
-		}
-		visible, asked, err := v.VisibleIssues(ctx, u, keys)
-		if err != nil {
-			return nil, err
-		}
-		if asked {
-			return slices.DeleteFunc(slices.Clone(issues), func(r IssueResult) bool { return !visible[r.Key] }), nil
-		}
 	}
 	keep := make([]bool, len(issues))
 	errs := make([]error, len(issues))

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -280,71 +279,5 @@ func TestSearchHostPermissions(t *testing.T) {
 	q.RepositoryID = e.repo.ID
 	if _, _, err := e.svc.SearchIssues(ctx, e.alice, q, fb.Page{}); fb.ErrorCode(err) != fb.ENotFound {
 		t.Errorf("naming the repository: %v, want not_found", err)
-	}
-}
-
-// visibilityTracker is the local tracker with issue security of its own,
-// answered in bulk (as the Jira tracker does with a search as the person):
-// hidden keys are not visible; perIssue counts the one-by-one questions.
-type visibilityTracker struct {
-	fb.Tracker
-	hidden   map[string]bool
-	asked    bool // VisibleIssues can ask as the person
-	bulk     int
-	perIssue atomic.Int64
-}
-
-func (v *visibilityTracker) VisibleIssues(ctx context.Context, u fb.User, keys []string) (map[string]bool, bool, error) {
-	v.bulk++
-	if !v.asked {
-		return nil, false, nil
-	}
-	out := map[string]bool{}
-	for _, k := range keys {
-		if !v.hidden[k] {
-			out[k] = true
-		}
-	}
-	return out, true, nil
-}
-
-func (v *visibilityTracker) IssuePermissions(ctx context.Context, u fb.User, is fb.Issue) (map[string]bool, error) {
-	v.perIssue.Add(1)
-	if v.hidden[is.Key] {
-		return map[string]bool{}, nil
-	}
-	return v.Tracker.IssuePermissions(ctx, u, is)
-}
-
-// TestExportAsksVisibilityInBulk: where the tracker can say in bulk which
-// issues the person may browse, an export asks it once, not once per
-// issue, and leaves out what it hides; where it cannot, each issue is
-// asked about, with the same answer.
-func TestExportAsksVisibilityInBulk(t *testing.T) {
-	ctx := context.Background()
-	e := newSearchEnv(t, storetest.OpenSQLite(t, storetest.NewCipher()), synthCommits)
-	all, _, err := e.svc.ExportIssues(ctx, e.alice, app.IssueSearch{})
-	if err != nil || len(all) < 3 {
-		t.Fatalf("export %d issues, %v", len(all), err)
-	}
-	hidden := map[string]bool{all[0].Key: true, all[2].Key: true}
-	local := e.svc.Tracker
-	defer func() { e.svc.Tracker = local }()
-	for _, asked := range []bool{true, false} {
-		v := &visibilityTracker{Tracker: local, hidden: hidden, asked: asked}
-		e.svc.Tracker = v
-		got, _, err := e.svc.ExportIssues(ctx, e.alice, app.IssueSearch{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(got) != len(all)-2 || slices.ContainsFunc(got, func(r app.IssueResult) bool { return hidden[r.Key] }) {
-			t.Errorf("asked %v: %d issues, want %d without the hidden ones", asked, len(got), len(all)-2)
-		}
-		if n := v.perIssue.Load(); asked && n != 0 || !asked && n != int64(len(all)) {
-			t.Errorf("asked %v: %d questions per issue (of %d issues)", asked, n, len(all))
-		}
-		if v.bulk != 1 {
-			t.Errorf("asked %v: %d bulk questions, want 1", asked, v.bulk)
-		}
 	}
 }

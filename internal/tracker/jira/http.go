@@ -170,7 +170,7 @@ func opOf(path string) string {
 		return "remotelink"
 	case strings.HasPrefix(p, "issue/"):
 		return "issue"
-	case p == "myself", p == "serverInfo", p == "user", p == "project", p == "mypermissions", p == "search":
+	case p == "myself", p == "serverInfo", p == "user", p == "project", p == "mypermissions":
 		return p
 	case p == "user/permission/search":
 		return "permission_search"

@@ -401,8 +401,6 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.serveMyPermissions(w, r, caller)
 	case path == "/rest/api/2/project" && r.Method == http.MethodGet:
 		s.serveProjects(w, caller)
-	case path == "/rest/api/2/search" && r.Method == http.MethodPost:
-		s.serveSearch(w, r, caller)
 	case strings.HasPrefix(path, "/rest/api/2/issue/"):
 		key, rest, _ := strings.Cut(strings.TrimPrefix(path, "/rest/api/2/issue/"), "/")
 		switch {
