@@ -218,13 +218,19 @@ type remoteLinkWorker struct {
 func (w *remoteLinkWorker) Work(ctx context.Context, job *river.Job[remoteLinkArgs]) error {
 	a := job.Args
 	err := outcome(w.q.app.WriteLink(ctx, a.IssueKey, a.issueLink()))
-	var cancelled *river.JobCancelError
-	if errors.As(err, &cancelled) || err != nil && !isCancelOrSnooze(err) && job.Attempt >= job.MaxAttempts {
+	if gaveUp(err, job.JobRow) {
 		w.q.log.Error("gave up writing a link to the tracker's issue", "issue", a.IssueKey, "url", a.Link.URL,
 			"attempts", job.Attempt, "err", err)
 		w.q.app.AbandonLink(context.WithoutCancel(ctx), a.IssueKey, a.issueLink())
 	}
 	return err
+}
+
+// gaveUp reports whether a job's error ends it for good: cancelled, or a
+// failure on its last attempt.
+func gaveUp(err error, job *rivertype.JobRow) bool {
+	var cancelled *river.JobCancelError
+	return errors.As(err, &cancelled) || err != nil && !isCancelOrSnooze(err) && job.Attempt >= job.MaxAttempts
 }
 
 type unlinkWorker struct {
@@ -235,8 +241,7 @@ type unlinkWorker struct {
 func (w *unlinkWorker) Work(ctx context.Context, job *river.Job[unlinkArgs]) error {
 	a := job.Args
 	err := outcome(w.q.app.RemoveLink(ctx, a.IssueKey, a.GlobalID))
-	var cancelled *river.JobCancelError
-	if errors.As(err, &cancelled) || err != nil && !isCancelOrSnooze(err) && job.Attempt >= job.MaxAttempts {
+	if gaveUp(err, job.JobRow) {
 		w.q.log.Error("gave up removing a link from the tracker's issue", "issue", a.IssueKey, "globalId", a.GlobalID,
 			"attempts", job.Attempt, "err", err)
 	}

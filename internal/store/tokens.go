@@ -77,11 +77,7 @@ func (s *Store) UserToken(ctx context.Context, userKey, integrationID string) (_
 	if err != nil {
 		return fb.UserToken{}, err
 	}
-	t := sealed.t
-	if t.Credential, err = s.open(sealed.credential, userTokenAD(t.UserKey, t.IntegrationID)); err != nil {
-		return fb.UserToken{}, undecryptable(secretRow{userToken: true, userKey: t.UserKey, integrationID: t.IntegrationID}, err)
-	}
-	return t, nil
+	return s.openUserToken(sealed.t, sealed.credential)
 }
 
 // sealedUserToken is a user token with its credential still sealed.
@@ -225,6 +221,12 @@ func (s *Store) scanSealedUserToken(row interface{ Scan(...any) error }, open bo
 	if err != nil || !open {
 		return t, err
 	}
+	return s.openUserToken(t, cred)
+}
+
+// openUserToken sets the token's credential from its sealed form.
+func (s *Store) openUserToken(t fb.UserToken, cred []byte) (fb.UserToken, error) {
+	var err error
 	if t.Credential, err = s.open(cred, userTokenAD(t.UserKey, t.IntegrationID)); err != nil {
 		return fb.UserToken{}, undecryptable(secretRow{userToken: true, userKey: t.UserKey, integrationID: t.IntegrationID}, err)
 	}
