@@ -11,15 +11,16 @@ import (
 	fb "github.com/forgebridge/forgebridge"
 )
 
-// The rows an action reads on every request besides the person's (the
-// settings, the repository with its integration, the issue and the
-// person's permissions on its project) change rarely, and reading each
-// costs more than the rest of the request's own work. On SQLite the store
+// The rows an action reads on every request besides its API token (the
+// person, the settings, the repository with its integration, the issue,
+// the person's permissions on its project and their saved token) change
+// rarely, and reading each costs more than the rest of the request's own
+// work. On SQLite the store
 // keeps them in memory, valid for one read epoch: a counter the database
 // raises, by triggers, with every write to their tables, whoever writes
 // (another process on the same file, such as the command line, too;
 // migration 00020). A request reads the epoch once, in the same statement
-// as its API token and person (APITokenForRequest), and its later reads are
+// as its API token (APITokenForRequest), and its later reads are
 // answered from the cache of that epoch, or read and kept there. Since the
 // epoch is read before the rows, a row kept under it is never older than
 // it, so a change is seen by every request that starts after it commits,
