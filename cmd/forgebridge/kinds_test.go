@@ -114,23 +114,32 @@ func kindCases() []kindCase {
 	return cases
 }
 
-// TestProgramEveryKind runs the attribution scenario through the whole
-// program for every integration kind: a person cannot tell from
-// forgebridge's behaviour which provider is behind a repository.
-func TestProgramEveryKind(t *testing.T) {
-	p := newProgram(t, nil)
+// servedWithAlice starts the program with an administrator, the project
+// PROJ, its issue PROJ-1 and alice, who may use development tools on it,
+// and shuts it down when the test ends.
+func servedWithAlice(t *testing.T) (p *program, admin, alice string) {
+	t.Helper()
+	p = newProgram(t, nil)
 	admin, err := p.cli("", "users", "add", "admin", "--admin", "--create")
 	if err != nil {
 		t.Fatal(err)
 	}
 	admin = strings.TrimSpace(admin)
 	p.serve()
-	defer p.shutdown()
+	t.Cleanup(p.shutdown)
 	p.must(p.call("POST", "/api/v1/directory/projects", admin, map[string]any{"key": "PROJ"}), 201, "project")
-	alice := p.must(p.call("POST", "/api/v1/directory/users", admin, map[string]any{"name": "alice"}), 201, "alice").str("apiToken")
+	alice = p.must(p.call("POST", "/api/v1/directory/users", admin, map[string]any{"name": "alice"}), 201, "alice").str("apiToken")
 	p.must(p.call("PUT", "/api/v1/directory/projects/PROJ/permissions/alice", admin,
 		map[string]any{"permissions": []string{"BROWSE_PROJECTS", "VIEW_DEV_TOOLS"}}), 200, "permissions")
 	p.must(p.call("POST", "/api/v1/directory/issues", admin, map[string]any{"key": "PROJ-1", "summary": "Add the thing"}), 201, "issue")
+	return p, admin, alice
+}
+
+// TestProgramEveryKind runs the attribution scenario through the whole
+// program for every integration kind: a person cannot tell from
+// forgebridge's behaviour which provider is behind a repository.
+func TestProgramEveryKind(t *testing.T) {
+	p, admin, alice := servedWithAlice(t)
 
 	for _, kc := range kindCases() {
 		t.Run(kc.kind, func(t *testing.T) {

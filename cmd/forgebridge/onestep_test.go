@@ -12,19 +12,7 @@ import (
 // fails after the branch exists is reported beside the branch, and a branch
 // deleted leaves the host and the issue while the default branch is refused.
 func TestBranchActionsEveryKind(t *testing.T) {
-	p := newProgram(t, nil)
-	admin, err := p.cli("", "users", "add", "admin", "--admin", "--create")
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin = strings.TrimSpace(admin)
-	p.serve()
-	defer p.shutdown()
-	p.must(p.call("POST", "/api/v1/directory/projects", admin, map[string]any{"key": "PROJ"}), 201, "project")
-	alice := p.must(p.call("POST", "/api/v1/directory/users", admin, map[string]any{"name": "alice"}), 201, "alice").str("apiToken")
-	p.must(p.call("PUT", "/api/v1/directory/projects/PROJ/permissions/alice", admin,
-		map[string]any{"permissions": []string{"BROWSE_PROJECTS", "VIEW_DEV_TOOLS"}}), 200, "permissions")
-	p.must(p.call("POST", "/api/v1/directory/issues", admin, map[string]any{"key": "PROJ-1", "summary": "Add the thing"}), 201, "issue")
+	p, admin, alice := servedWithAlice(t)
 
 	for _, kc := range kindCases() {
 		t.Run(kc.kind, func(t *testing.T) {
