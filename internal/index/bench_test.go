@@ -145,14 +145,15 @@ func benchHistory(b *testing.B) (string, int) {
 	return root, n
 }
 
-// BenchmarkIncremental measures one run after one new commit was pushed to
-// a repository already indexed: what a webhook costs forgebridge.
-func BenchmarkIncremental(b *testing.B) {
+// indexedSynth makes a synthetic history of benchCommits commits on a git
+// server, indexes it once, and returns the indexer, its repository and the
+// host's side of the repository, for benchmarks of the runs that follow.
+func indexedSynth(b *testing.B) (*index.Indexer, []fb.Repository, *fakegit.Repo) {
 	n := benchCommits(b)
 	root := b.TempDir()
 	dir := gittest.Synth(b, filepath.Join(root, "synth.git"), n)
 	srv := httptest.NewServer(gittest.Handler(root, goodToken))
-	defer srv.Close()
+	b.Cleanup(srv.Close)
 	git, err := gitmirror.Find(context.Background())
 	if err != nil {
 		b.Fatal(err)
@@ -170,7 +171,13 @@ func BenchmarkIncremental(b *testing.B) {
 	if _, err := x.Run(context.Background(), repos[0].ID, false); err != nil {
 		b.Fatal(err)
 	}
-	host := hostRepo(b, dir)
+	return x, repos, hostRepo(b, dir)
+}
+
+// BenchmarkIncremental measures one run after one new commit was pushed to
+// a repository already indexed: what a webhook costs forgebridge.
+func BenchmarkIncremental(b *testing.B) {
+	x, repos, host := indexedSynth(b)
 	i := 0
 	cpu := cpuTime()
 	for b.Loop() {
@@ -254,29 +261,7 @@ func sampleHeap() func() uint64 {
 // on it were pushed to a repository already indexed: the tags' part of a
 // release on top of a long history.
 func BenchmarkNewTag(b *testing.B) {
-	n := benchCommits(b)
-	root := b.TempDir()
-	dir := gittest.Synth(b, filepath.Join(root, "synth.git"), n)
-	srv := httptest.NewServer(gittest.Handler(root, goodToken))
-	defer srv.Close()
-	git, err := gitmirror.Find(context.Background())
-	if err != nil {
-		b.Fatal(err)
-	}
-	st := benchBackend().Open(b, nil)
-	in := fb.Integration{Name: "synth", Kind: fb.KindGitHub, Credential: fb.Credential{Token: goodToken}}
-	repos := []fb.Repository{{ExternalID: "1", Name: "synth", FullName: "acme/synth", DefaultBranch: "main"}}
-	if err := st.CreateIntegrationWithRepositories(context.Background(), &in, repos, time.Now()); err != nil {
-		b.Fatal(err)
-	}
-	x := &index.Indexer{Store: st, Tracker: projects{"PROJ", "OPS"}, Git: git, Dir: b.TempDir(),
-		Providers: func(fb.Integration, provider.Options) (provider.Provider, error) {
-			return synthRemote{driver: driver{&host{}}, url: srv.URL + "/synth.git"}, nil
-		}}
-	if _, err := x.Run(context.Background(), repos[0].ID, false); err != nil {
-		b.Fatal(err)
-	}
-	host := hostRepo(b, dir)
+	x, repos, host := indexedSynth(b)
 	i := 0
 	cpu := cpuTime()
 	for b.Loop() {
